@@ -1,0 +1,1 @@
+"""Vendor extractors: one module per vendor, registered through entry points."""

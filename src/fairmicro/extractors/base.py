@@ -1,0 +1,264 @@
+"""The extractor contract and the mapping-table machinery every vendor module uses.
+
+An extractor has a ``name``, a ``priority`` (higher is tried first; the generic
+fallback has the lowest), ``sniff(source) -> bool`` (cheap, pure, never raises)
+and ``extract(source) -> Extraction``. Vendor fields are mapped by a table of
+:class:`FieldMap` rows (source key -> schema slot, converter), never by an
+if/elif ladder; a value that is present but cannot be converted is left empty
+and named in a warning.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from fairmicro.extractors.units import convert, parse_number, parse_quantity
+
+if TYPE_CHECKING:
+    import tifffile
+    from PIL import Image as PILImage
+
+
+@dataclass
+class SourceFile:
+    """An opened input file: a TIFF (``tiff``) or another raster image (``pil``)."""
+
+    path: Path
+    file_format: str
+    tiff: tifffile.TiffFile | None = None
+    pil: PILImage.Image | None = None
+
+    def sidecar(self, *suffixes: str) -> Path | None:
+        """The first existing file with the same stem and one of ``suffixes``."""
+        for suffix in suffixes:
+            for candidate in (self.path.with_suffix(suffix), self.path.with_suffix(suffix.upper())):
+                if candidate.is_file():
+                    return candidate
+        return None
+
+
+@dataclass(frozen=True)
+class FieldSource:
+    """Where one normalised value came from."""
+
+    slot: str
+    source_key: str
+    raw_value: str
+    conversion: str
+
+
+@dataclass(frozen=True)
+class FieldWarning:
+    """A value that was present but could not be used; the slot stays empty."""
+
+    slot: str
+    message: str
+
+
+@dataclass
+class Extraction:
+    """What an extractor read from one file, before validation."""
+
+    file_format: str
+    width_px: int
+    height_px: int
+    bit_depth: int
+    channels: int
+    page_index: int = 0
+    page_count: int = 1
+    data_bar_height_px: int | None = None
+    vendor: str | None = None
+    instrument_model: str | None = None
+    instrument_serial: str | None = None
+    conditions: dict[str, Any] = field(default_factory=dict)
+    sources: list[FieldSource] = field(default_factory=list)
+    warnings: list[FieldWarning] = field(default_factory=list)
+    vendor_metadata: dict[str, Any] | None = None
+
+    INSTRUMENT_SLOTS: ClassVar[tuple[str, ...]] = ("vendor", "instrument_model", "instrument_serial")
+
+    def set(self, slot: str, value: Any, source: FieldSource) -> None:
+        """Store a converted value (instrument slots go to their attributes)."""
+        if slot in self.INSTRUMENT_SLOTS:
+            setattr(self, slot, value)
+        else:
+            self.conditions[slot] = value
+        self.sources.append(source)
+
+    def has(self, slot: str) -> bool:
+        """Whether a slot already holds a value."""
+        if slot in self.INSTRUMENT_SLOTS:
+            return getattr(self, slot) is not None
+        return slot in self.conditions
+
+    def warn(self, slot: str, message: str) -> None:
+        """Record a per-field warning."""
+        self.warnings.append(FieldWarning(slot, message))
+
+    def vendor_metadata_json(self) -> str | None:
+        """The raw vendor block as JSON text."""
+        if self.vendor_metadata is None:
+            return None
+        return json.dumps(self.vendor_metadata, default=str, ensure_ascii=False, sort_keys=True)
+
+
+# ------------------------------------------------------------------ converters
+
+
+@dataclass(frozen=True)
+class Converter:
+    """A named function from a raw vendor value to a normalised one."""
+
+    describe: str
+    func: Callable[[Any], Any]
+
+    def __call__(self, raw: Any) -> Any:
+        return self.func(raw)
+
+
+def text() -> Converter:
+    """Keep a value as stripped text."""
+
+    def _text(raw: Any) -> str:
+        value = str(raw).strip()
+        if not value:
+            raise ValueError("empty text")
+        return value
+
+    return Converter("text", _text)
+
+
+def number() -> Converter:
+    """A plain number, no unit change."""
+    return Converter("number", parse_number)
+
+
+def scaled(from_unit: str, to_unit: str) -> Converter:
+    """A number in ``from_unit`` converted to ``to_unit``."""
+
+    def _scaled(raw: Any) -> float:
+        return convert(parse_number(raw), from_unit, to_unit)
+
+    return Converter(f"{from_unit} -> {to_unit}", _scaled)
+
+
+def quantity(to_unit: str) -> Converter:
+    """A number that carries its own unit, e.g. ``(25.0, 'kV')`` or ``"15000 Volt"``."""
+
+    def _quantity(raw: Any) -> float:
+        if isinstance(raw, (tuple, list)) and len(raw) == 2:
+            value, unit = parse_number(raw[0]), str(raw[1])
+        else:
+            value, unit = parse_quantity(raw)
+        if not unit:
+            raise ValueError(f"{raw!r} has no unit")
+        return convert(value, unit, to_unit)
+
+    return Converter(f"own unit -> {to_unit}", _quantity)
+
+
+def reciprocal(to_unit: str) -> Converter:
+    """A resolution ``(pixels per unit, unit)`` turned into the size of one pixel."""
+
+    def _reciprocal(raw: Any) -> float:
+        per_unit, unit = parse_number(raw[0]), str(raw[1])
+        if per_unit <= 0:
+            raise ValueError(f"resolution {per_unit} is not positive")
+        return convert(1.0 / per_unit, unit, to_unit)
+
+    return Converter(f"1 / (pixels per unit) -> {to_unit}", _reciprocal)
+
+
+def timestamp(*formats: str) -> Converter:
+    """Date and time parts joined with a space and parsed with the first format that fits."""
+
+    def _timestamp(raw: Any) -> datetime:
+        joined = " ".join(str(part).strip() for part in raw) if isinstance(raw, tuple) else str(raw)
+        for fmt in formats:
+            try:
+                return datetime.strptime(joined.strip(), fmt)
+            except ValueError:
+                continue
+        raise ValueError(f"{joined!r} matches none of {', '.join(formats)}")
+
+    return Converter(f"datetime ({' | '.join(formats)})", _timestamp)
+
+
+# --------------------------------------------------------------- mapping table
+
+
+@dataclass(frozen=True)
+class FieldMap:
+    """One row of a vendor mapping table: source key(s) -> slot via converter.
+
+    ``key`` may be a tuple of keys whose raw values are passed together (e.g.
+    a date and a time). Rows for the same slot are fallbacks, first hit wins.
+    """
+
+    slot: str
+    key: str | tuple[str, ...]
+    converter: Converter
+
+
+def _present(raw: Any) -> bool:
+    return raw is not None and not (isinstance(raw, str) and not raw.strip())
+
+
+def apply_mapping(
+    mapping: Sequence[FieldMap], lookup: Callable[[str], Any], extraction: Extraction
+) -> None:
+    """Fill ``extraction`` from ``mapping``; unparseable values become warnings."""
+    for row in mapping:
+        if extraction.has(row.slot):
+            continue
+        keys = row.key if isinstance(row.key, tuple) else (row.key,)
+        raws = tuple(lookup(k) for k in keys)
+        if not all(_present(r) for r in raws):
+            continue
+        raw = raws if len(raws) > 1 else raws[0]
+        key_text = " + ".join(keys)
+        try:
+            value = row.converter(raw)
+        except (ValueError, TypeError, OverflowError) as exc:
+            extraction.warn(row.slot, f"{key_text}={_raw_text(raw)}: {exc}")
+            continue
+        extraction.set(row.slot, value, FieldSource(row.slot, key_text, _raw_text(raw), row.converter.describe))
+
+
+def _raw_text(raw: Any) -> str:
+    if isinstance(raw, tuple):
+        return " ".join(_raw_text(r) for r in raw)
+    return str(raw)
+
+
+def mapping_slots(mapping: Sequence[FieldMap]) -> set[str]:
+    """Every target slot of a mapping table (checked against the schema in tests)."""
+    return {row.slot for row in mapping}
+
+
+class Extractor:
+    """Base class of extractors; subclasses set ``name``, ``priority`` and ``mapping``."""
+
+    name: ClassVar[str] = ""
+    priority: ClassVar[int] = 0
+    mapping: ClassVar[Sequence[FieldMap]] = ()
+
+    @property
+    def version(self) -> str:
+        """Extractor version; built-ins share the fairmicro version."""
+        from fairmicro import __version__
+
+        return __version__
+
+    def sniff(self, source: SourceFile) -> bool:  # pragma: no cover - interface
+        """Whether this extractor recognises the file. Must never raise."""
+        raise NotImplementedError
+
+    def extract(self, source: SourceFile) -> Extraction:  # pragma: no cover - interface
+        """Read the image facts and the vendor metadata."""
+        raise NotImplementedError

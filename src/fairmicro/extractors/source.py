@@ -1,0 +1,124 @@
+"""Opening input files: format sniffing by signature, pixel checks, basic image facts."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+from fairmicro.errors import UnreadableFileError
+from fairmicro.extractors.base import Extraction, SourceFile
+
+_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"II*\x00", "tiff"),
+    (b"MM\x00*", "tiff"),
+    (b"II+\x00", "tiff"),
+    (b"MM\x00+", "tiff"),
+    (b"\x89PNG\r\n\x1a\n", "png"),
+    (b"\xff\xd8\xff", "jpeg"),
+    (b"BM", "bmp"),
+)
+IMAGE_SUFFIXES = frozenset({".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp"})
+
+
+def sniff_format(path: Path) -> str:
+    """The container format from the file's first bytes.
+
+    Raises
+    ------
+    UnreadableFileError
+        If the file is empty, unreadable or not a supported image format.
+    """
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(16)
+    except OSError as exc:
+        raise UnreadableFileError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+    if not head:
+        raise UnreadableFileError(f"{path}: empty file")
+    for signature, file_format in _SIGNATURES:
+        if head.startswith(signature):
+            return file_format
+    raise UnreadableFileError(f"{path}: not a TIFF, PNG, JPEG or BMP image (unknown file signature)")
+
+
+@contextlib.contextmanager
+def open_source(path: Path) -> Iterator[SourceFile]:
+    """Open ``path`` for extraction; the file handle is closed on exit."""
+    file_format = sniff_format(path)
+    if file_format == "tiff":
+        import tifffile
+
+        try:
+            tiff = tifffile.TiffFile(path)
+        except Exception as exc:  # tifffile raises many types on corrupt headers
+            raise UnreadableFileError(f"{path}: corrupt TIFF ({_reason(exc)})") from exc
+        with tiff:
+            if not tiff.pages:
+                raise UnreadableFileError(f"{path}: TIFF has no image pages")
+            yield SourceFile(path=path, file_format=file_format, tiff=tiff)
+        return
+    from PIL import Image as PILImage
+
+    try:
+        pil = PILImage.open(path)
+    except Exception as exc:  # Pillow raises several types for corrupt files
+        raise UnreadableFileError(f"{path}: corrupt {file_format.upper()} ({_reason(exc)})") from exc
+    with pil:
+        yield SourceFile(path=path, file_format=file_format, pil=pil)
+
+
+def verify_pixels(source: SourceFile, page_index: int) -> None:
+    """Decode the pixel data once, so truncated or corrupt files are rejected."""
+    try:
+        if source.tiff is not None:
+            page = source.tiff.pages[page_index]
+            _check_tiff_extent(source, page)
+            page.asarray()
+        elif source.pil is not None:
+            source.pil.load()
+    except UnreadableFileError:
+        raise
+    except Exception as exc:  # decoders raise many types on damaged data
+        raise UnreadableFileError(f"{source.path}: pixel data cannot be decoded ({_reason(exc)})") from exc
+
+
+def _check_tiff_extent(source: SourceFile, page: object) -> None:
+    size = source.path.stat().st_size
+    ends = [o + n for o, n in zip(page.dataoffsets, page.databytecounts, strict=False)]
+    if not ends or max(ends) > size:
+        raise UnreadableFileError(
+            f"{source.path}: truncated (pixel data runs to byte {max(ends, default=0)}, file has {size})"
+        )
+
+
+def base_extraction(source: SourceFile, page_index: int = 0) -> Extraction:
+    """The image facts every extractor starts from (size, depth, channels, pages)."""
+    if source.tiff is not None:
+        page = source.tiff.pages[page_index]
+        return Extraction(
+            file_format="tiff",
+            width_px=int(page.imagewidth),
+            height_px=int(page.imagelength),
+            bit_depth=int(page.bitspersample),
+            channels=int(page.samplesperpixel),
+            page_index=page_index,
+            page_count=len(source.tiff.pages),
+        )
+    pil = source.pil
+    assert pil is not None
+    bands = pil.getbands()
+    bit_depth = {"I;16": 16, "I;16B": 16, "I": 32, "F": 32, "1": 1}.get(pil.mode, 8)
+    return Extraction(
+        file_format=source.file_format,
+        width_px=pil.width,
+        height_px=pil.height,
+        bit_depth=bit_depth,
+        channels=len(bands),
+        page_count=getattr(pil, "n_frames", 1),
+    )
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
