@@ -1,0 +1,67 @@
+"""Named, ordered schema migrations, each applied once in its own transaction.
+
+A migration is a file ``NNNN_name.sql`` in ``catalog/sql/``; applied
+names are recorded in ``schema_migrations``. Never edit an applied migration:
+add a new one (tests fail if the migrated catalog drifts from the schema).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from importlib import resources
+
+import duckdb
+
+from fairmicro.errors import CatalogError
+
+LEDGER = """
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    name VARCHAR PRIMARY KEY,
+    applied_at TIMESTAMP NOT NULL
+)
+"""
+
+
+def available_migrations() -> list[tuple[str, str]]:
+    """(name, sql) of every migration shipped with the package, in order."""
+    folder = resources.files("fairmicro.catalog") / "sql"
+    files = sorted(f for f in folder.iterdir() if f.name.endswith(".sql"))
+    return [(f.name.removesuffix(".sql"), f.read_text(encoding="utf-8")) for f in files]
+
+
+def applied_migrations(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Names of migrations already applied to this catalog."""
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'"
+    ).fetchone()
+    if not exists or not exists[0]:
+        return []
+    return [row[0] for row in con.execute("SELECT name FROM schema_migrations ORDER BY name").fetchall()]
+
+
+def pending_migrations(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Names of shipped migrations not yet applied."""
+    done = set(applied_migrations(con))
+    return [name for name, _ in available_migrations() if name not in done]
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Apply pending migrations; returns the names applied."""
+    con.execute(LEDGER)
+    done = set(applied_migrations(con))
+    applied = []
+    for name, sql in available_migrations():
+        if name in done:
+            continue
+        try:
+            con.execute("BEGIN TRANSACTION")
+            con.execute(sql)
+            con.execute(
+                "INSERT INTO schema_migrations VALUES (?, ?)", [name, datetime.now(UTC).replace(tzinfo=None)]
+            )
+            con.execute("COMMIT")
+        except duckdb.Error as exc:
+            con.execute("ROLLBACK")
+            raise CatalogError(f"migration {name} failed: {exc}") from exc
+        applied.append(name)
+    return applied

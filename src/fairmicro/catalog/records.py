@@ -1,0 +1,134 @@
+"""Turn an extractor's output into schema-validated records (generated pydantic models)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pydantic
+
+from fairmicro.errors import ValidationError
+from fairmicro.extractors.base import Extraction, FieldWarning
+from fairmicro.schema import models
+
+
+@dataclass
+class ImageBundle:
+    """Every validated record one image contributes to the catalog."""
+
+    image: models.Image
+    conditions: models.ImagingConditions
+    instrument: models.Instrument | None
+    sources: list[models.FieldSource]
+    warnings: list[FieldWarning] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    """What ingest knows about the file itself."""
+
+    path: Path
+    sha256: str
+    size_bytes: int
+
+
+def instrument_id(vendor: str | None, model: str | None, serial: str | None) -> str:
+    """Stable id for an instrument from vendor, model and serial."""
+    key = "|".join(part or "" for part in (vendor, model, serial))
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+
+
+def _instrument(extraction: Extraction) -> models.Instrument | None:
+    parts = (extraction.vendor, extraction.instrument_model, extraction.instrument_serial)
+    if not any(parts):
+        return None
+    return models.Instrument(
+        instrument_id=instrument_id(*parts),
+        vendor=parts[0],
+        instrument_model=parts[1],
+        instrument_serial=parts[2],
+    )
+
+
+def _validated_conditions(
+    sha256: str, conditions: dict[str, Any], warnings: list[FieldWarning]
+) -> models.ImagingConditions:
+    """Validate; a value the schema rejects is dropped with a warning, never coerced."""
+    values = dict(conditions)
+    while True:
+        try:
+            return models.ImagingConditions(image_sha256=sha256, **values)
+        except pydantic.ValidationError as exc:
+            bad = {str(err["loc"][0]) for err in exc.errors() if err["loc"]}
+            if not bad & values.keys():
+                raise ValidationError(f"imaging conditions invalid: {exc.errors()[0]['msg']}") from exc
+            for err in exc.errors():
+                slot = str(err["loc"][0]) if err["loc"] else ""
+                if slot in values:
+                    warnings.append(FieldWarning(slot, f"{values[slot]!r} rejected by schema: {err['msg']}"))
+                    values.pop(slot)
+
+
+def build_bundle(
+    extraction: Extraction,
+    facts: FileFacts,
+    *,
+    extractor: str,
+    extractor_version: str,
+    specimen_id: str | None = None,
+    label: str | None = None,
+    label_source: str | None = None,
+) -> ImageBundle:
+    """Validate everything one file yields.
+
+    Raises
+    ------
+    ValidationError
+        If the image record itself violates the schema (the file is rejected).
+    """
+    warnings = list(extraction.warnings)
+    conditions = _validated_conditions(facts.sha256, extraction.conditions, warnings)
+    dropped = {w.slot for w in warnings} - set(conditions.model_fields_set)
+    instrument = _instrument(extraction)
+    try:
+        image = models.Image(
+            sha256=facts.sha256,
+            path=str(facts.path),
+            file_format=extraction.file_format,
+            size_bytes=facts.size_bytes,
+            width_px=extraction.width_px,
+            height_px=extraction.height_px,
+            bit_depth=extraction.bit_depth,
+            channels=extraction.channels,
+            page_index=extraction.page_index,
+            page_count=extraction.page_count,
+            data_bar_height_px=extraction.data_bar_height_px,
+            extractor=extractor,
+            extractor_version=extractor_version,
+            vendor_metadata=extraction.vendor_metadata_json(),
+            extraction_warnings=json.dumps([w.__dict__ for w in warnings]) if warnings else None,
+            instrument_id=instrument.instrument_id if instrument else None,
+            specimen_id=specimen_id,
+            label=label,
+            label_source=label_source if label else None,
+        )
+    except pydantic.ValidationError as exc:
+        err = exc.errors()[0]
+        raise ValidationError(
+            f"{facts.path}: image record invalid: {'.'.join(map(str, err['loc']))}: {err['msg']}"
+        ) from exc
+    sources = [
+        models.FieldSource(
+            image_sha256=facts.sha256,
+            slot_name=s.slot,
+            source_key=s.source_key,
+            raw_value=s.raw_value,
+            conversion=s.conversion,
+        )
+        for s in extraction.sources
+        if s.slot not in dropped
+    ]
+    return ImageBundle(image, conditions, instrument, sources, warnings)

@@ -1,0 +1,178 @@
+"""The catalog's verb API: open, add, query; SQL values are always bound parameters."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pydantic
+
+from fairmicro.catalog.connection import connect, resolve_catalog_path
+from fairmicro.catalog.migrations import migrate, pending_migrations
+from fairmicro.catalog.records import ImageBundle
+from fairmicro.errors import CatalogError
+from fairmicro.schema import models
+
+
+def utcnow() -> datetime:
+    """Naive UTC now, as stored in TIMESTAMP columns."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """Column names and rows of a query."""
+
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+
+
+@dataclass(frozen=True)
+class KnownFile:
+    """A path the catalog has seen, with the size and mtime it had then."""
+
+    sha256: str
+    size_bytes: int | None
+    modified_at: datetime | None
+
+
+def _insert_sql(table: str, model: type[pydantic.BaseModel], conflict: str = "DO NOTHING") -> str:
+    columns = list(model.model_fields)
+    placeholders = ", ".join("?" for _ in columns)
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders}) ON CONFLICT {conflict}"
+
+
+def _row(record: pydantic.BaseModel) -> list[Any]:
+    return [getattr(record, name) for name in type(record).model_fields]
+
+
+class Catalog:
+    """One fairmicro catalog (a DuckDB file), opened read-write or read-only.
+
+    Use as a context manager; writes happen inside :meth:`transaction` blocks
+    so an interrupted ingest never leaves half an image behind.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, path: Path, read_only: bool) -> None:
+        self.con = con
+        self.path = path
+        self.read_only = read_only
+
+    @classmethod
+    def open(cls, path: str | Path | None = None, *, read_only: bool = False) -> Catalog:
+        """Open (and, when writable, create and migrate) the catalog at ``path``."""
+        resolved = resolve_catalog_path(path)
+        con = connect(resolved, read_only=read_only)
+        catalog = cls(con, resolved, read_only)
+        if read_only:
+            pending = pending_migrations(con)
+            if pending:
+                con.close()
+                raise CatalogError(
+                    f"{resolved}: catalog needs migrations {', '.join(pending)}; "
+                    "run any writing command (e.g. `fairmicro ingest`) once to upgrade it"
+                )
+        else:
+            migrate(con)
+        return catalog
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.con.close()
+
+    def __enter__(self) -> Catalog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------ transactions
+    def begin(self) -> None:
+        """Start a write transaction."""
+        self.con.execute("BEGIN TRANSACTION")
+
+    def commit(self) -> None:
+        """Commit the current transaction."""
+        self.con.execute("COMMIT")
+
+    def rollback(self) -> None:
+        """Abandon the current transaction."""
+        self.con.execute("ROLLBACK")
+
+    # ------------------------------------------------------------------ reads
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> QueryResult:
+        """Run one statement and return its result."""
+        cursor = self.con.execute(sql, params or [])
+        columns = [d[0] for d in cursor.description] if cursor.description else []
+        rows = cursor.fetchall() if cursor.description else []
+        return QueryResult(columns, rows)
+
+    def known_file(self, path: Path) -> KnownFile | None:
+        """The catalog's record of ``path``, if any."""
+        row = self.con.execute(
+            "SELECT image_sha256, size_bytes, modified_at FROM image_files WHERE path = ?", [str(path)]
+        ).fetchone()
+        return KnownFile(*row) if row else None
+
+    def image_labels(self, sha256: str) -> tuple[str | None, str | None] | None:
+        """(specimen_id, label) of an image in the catalog, or None when absent."""
+        row = self.con.execute("SELECT specimen_id, label FROM images WHERE sha256 = ?", [sha256]).fetchone()
+        return (row[0], row[1]) if row else None
+
+    # ----------------------------------------------------------------- writes
+    def add_images(self, bundles: Iterable[ImageBundle]) -> None:
+        """Insert validated image bundles (call inside a transaction)."""
+        bundles = list(bundles)
+        now = utcnow()
+        instruments = {b.instrument.instrument_id: b.instrument for b in bundles if b.instrument}
+        self._many("instruments", models.Instrument, instruments.values())
+        for bundle in bundles:
+            bundle.image.ingested_at = now
+        self._many("images", models.Image, [b.image for b in bundles])
+        self._many("imaging_conditions", models.ImagingConditions, [b.conditions for b in bundles])
+        self._many("field_sources", models.FieldSource, [s for b in bundles for s in b.sources])
+
+    def record_files(self, files: Iterable[models.ImageFile]) -> None:
+        """Insert or refresh the paths at which images were seen."""
+        sql = _insert_sql(
+            "image_files",
+            models.ImageFile,
+            "(path) DO UPDATE SET image_sha256 = excluded.image_sha256, size_bytes = excluded.size_bytes, "
+            "modified_at = excluded.modified_at, last_seen_at = excluded.last_seen_at",
+        )
+        rows = [_row(f) for f in files]
+        if rows:
+            self.con.executemany(sql, rows)
+
+    def fill_image_labels(self, sha256: str, specimen_id: str | None, label: str | None, label_source: str | None) -> None:
+        """Set specimen and label of an existing image where they are still empty."""
+        self.con.execute(
+            "UPDATE images SET specimen_id = coalesce(specimen_id, ?), "
+            "label_source = CASE WHEN label IS NULL AND ? IS NOT NULL THEN ? ELSE label_source END, "
+            "label = coalesce(label, ?) WHERE sha256 = ?",
+            [specimen_id, label, label_source, label, sha256],
+        )
+
+    def upsert_specimens(self, specimens: Iterable[models.Specimen]) -> None:
+        """Insert specimens, or update them with the table's current values."""
+        columns = [c for c in models.Specimen.model_fields if c != "specimen_id"]
+        updates = ", ".join(f"{c} = excluded.{c}" for c in columns)
+        sql = _insert_sql("specimens", models.Specimen, f"(specimen_id) DO UPDATE SET {updates}")
+        rows = [_row(s) for s in specimens]
+        if rows:
+            self.con.executemany(sql, rows)
+
+    def _many(self, table: str, model: type[pydantic.BaseModel], records: Iterable[pydantic.BaseModel]) -> None:
+        rows = [_row(r) for r in records]
+        if rows:
+            self.con.executemany(_insert_sql(table, model), rows)
+
+
+def json_or_none(value: dict[str, Any] | None) -> str | None:
+    """Serialise a dict for a JSON column (None stays NULL)."""
+    return json.dumps(value, sort_keys=True, default=str, ensure_ascii=False) if value else None

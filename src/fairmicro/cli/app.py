@@ -1,0 +1,175 @@
+"""``fairmicro`` command line: ingest, query, plugins."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from fairmicro.errors import FairmicroError
+
+app = typer.Typer(
+    name="fairmicro",
+    help="Turn microscope images into a FAIR, queryable catalog and ML datasets.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+stdout = Console(soft_wrap=True)
+stderr = Console(stderr=True, soft_wrap=True)
+_state = {"debug": False}
+
+# Options shared by several commands are defined once.
+CatalogOption = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--catalog",
+        envvar="FAIRMICRO_CATALOG",
+        help="Catalog file (default ./fairmicro.duckdb).",
+        show_default=False,
+    ),
+]
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and debug logging.")] = False,
+) -> None:
+    _state["debug"] = debug
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Image files and folders (searched recursively).")],
+    catalog: CatalogOption = None,
+    specimens: Annotated[
+        Optional[Path], typer.Option(help="Specimen table (CSV, TSV or XLSX) with a specimen_id or file-name column.")
+    ] = None,
+    specimen_pattern: Annotated[
+        Optional[str], typer.Option(help="Regex with a (?P<specimen_id>...) group, searched in each file name.")
+    ] = None,
+    label_from_folder: Annotated[bool, typer.Option(help="Use the parent folder name as the image label.")] = False,
+    label_column: Annotated[Optional[str], typer.Option(help="Column of the specimen table holding the label.")] = None,
+    strict: Annotated[bool, typer.Option(help="Treat every warning as a rejection; exit 1 on any problem.")] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
+    batch_size: Annotated[int, typer.Option(min=1, help="Files per committed transaction.")] = 50,
+) -> None:
+    """Extract, validate and catalogue images; incremental and content-hashed."""
+    from fairmicro.catalog import Catalog
+    from fairmicro.catalog.ingest import IngestOptions, Ingestor, iter_image_files
+    from fairmicro.catalog.specimens import load_specimen_table
+    from fairmicro.cli.output import render_summary
+
+    options = IngestOptions(
+        specimens=load_specimen_table(specimens, label_column) if specimens else None,
+        specimen_pattern=_compile_pattern(specimen_pattern),
+        label_from_folder=label_from_folder,
+        strict=strict,
+        batch_size=batch_size,
+    )
+    if label_column and not specimens:
+        raise FairmicroError("--label-column needs --specimens (the table that holds the column)")
+    if strict and options.specimens and options.specimens.warnings:
+        raise FairmicroError(f"--strict: {options.specimens.warnings[0]}")
+    files = list(iter_image_files(paths))
+    if not files:
+        raise FairmicroError(f"no image files (.tif, .tiff, .png, .jpg, .jpeg, .bmp) under {', '.join(map(str, paths))}")
+    with Catalog.open(catalog) as cat, _progress(len(files), quiet=json_output) as advance:
+        summary = Ingestor(cat, options).run(files, on_file=lambda outcome: advance())
+    if json_output:
+        stdout.out(json.dumps(summary.to_dict(), ensure_ascii=False), highlight=False)
+    else:
+        render_summary(summary, stdout)
+    if summary.failed or (strict and (summary.rejected or summary.warnings)):
+        raise typer.Exit(1)
+
+
+def _compile_pattern(pattern: str | None) -> re.Pattern[str] | None:
+    if pattern is None:
+        return None
+    try:
+        compiled = re.compile(pattern)
+    except re.error as exc:
+        raise FairmicroError(f"--specimen-pattern {pattern!r} is not a valid regex ({exc})") from exc
+    if "specimen_id" not in compiled.groupindex:
+        raise FairmicroError(f"--specimen-pattern {pattern!r} needs a named group (?P<specimen_id>...)")
+    return compiled
+
+
+class _progress:
+    """A progress bar on stderr when it is a terminal; a no-op otherwise."""
+
+    def __init__(self, total: int, quiet: bool) -> None:
+        self.bar = Progress(
+            TextColumn("ingest"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=stderr,
+            transient=True,
+            disable=quiet or not stderr.is_terminal,
+        )
+        self.task = self.bar.add_task("ingest", total=total)
+
+    def __enter__(self):  # noqa: ANN204
+        self.bar.__enter__()
+        return lambda: self.bar.advance(self.task)
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.__exit__(*exc)
+
+
+@app.command()
+def query(
+    sql: Annotated[str, typer.Argument(help="SQL over image_metadata and the catalog tables (docs/catalog.md).")],
+    catalog: CatalogOption = None,
+    output_format: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    write: Annotated[bool, typer.Option(help="Allow statements that change the catalog.")] = False,
+) -> None:
+    """Run SQL against the catalog (read-only unless --write)."""
+    from fairmicro.catalog import Catalog
+    from fairmicro.catalog.query import run_query
+    from fairmicro.cli.output import FORMATS, render_result
+
+    if output_format not in FORMATS:
+        raise FairmicroError(f"--format {output_format!r}: choose one of {', '.join(FORMATS)}")
+    with Catalog.open(catalog, read_only=not write) as cat:
+        result = run_query(cat, sql, write=write)
+    render_result(result, output_format, stdout)
+
+
+@app.command()
+def plugins() -> None:
+    """List registered extractors (in the order they are tried)."""
+    from fairmicro.extractors.registry import registered_extractors
+
+    for extractor in registered_extractors():
+        kind = type(extractor)
+        stdout.print(
+            f"extractor  {extractor.name:<10} priority {extractor.priority:>4}  "
+            f"{kind.__module__}:{kind.__qualname__}  {extractor.version}",
+            highlight=False,
+        )
+
+
+def main() -> None:
+    """Console-script entry: expected failures are one line on stderr, exit 1."""
+    try:
+        app()
+    except FairmicroError as exc:
+        if _state["debug"]:
+            raise
+        stderr.print(f"error: {exc}", markup=False, highlight=False)
+        sys.exit(1)
