@@ -22,10 +22,10 @@ import duckdb
 from fairmicro.catalog.records import FileFacts, ImageBundle, build_bundle
 from fairmicro.catalog.specimens import SpecimenTable
 from fairmicro.catalog.store import Catalog, utcnow
-from fairmicro.errors import CatalogError, FairmicroError, UnreadableFileError
+from fairmicro.errors import CatalogError, FairmicroError
 from fairmicro.extractors.base import Extractor
-from fairmicro.extractors.registry import choose_extractor, registered_extractors
-from fairmicro.extractors.source import IMAGE_SUFFIXES, open_source, verify_pixels
+from fairmicro.extractors.registry import extract_file, registered_extractors
+from fairmicro.extractors.source import IMAGE_SUFFIXES
 from fairmicro.schema import models
 
 log = logging.getLogger(__name__)
@@ -241,16 +241,7 @@ class Ingestor:
         return FileOutcome(path, "present")
 
     def _extract(self, path: Path, sha: str, size: int, joined: _Joined) -> ImageBundle:
-        with open_source(path) as source:
-            extractor = choose_extractor(source, self.extractors)
-            try:
-                extraction = extractor.extract(source)
-            except FairmicroError:
-                raise
-            except Exception as exc:  # a plugin bug must not stop the batch
-                log.debug("extractor %s failed on %s", extractor.name, path, exc_info=True)
-                raise UnreadableFileError(f"{path}: extractor {extractor.name} failed ({exc})") from exc
-            verify_pixels(source, extraction.page_index)
+        extractor, extraction = extract_file(path, self.extractors)
         return build_bundle(
             extraction,
             FileFacts(path, sha, size),

@@ -10,8 +10,11 @@ import logging
 from functools import lru_cache
 from importlib.metadata import entry_points
 
-from fairmicro.errors import FairmicroError, UnsupportedFileError
-from fairmicro.extractors.base import Extractor, SourceFile
+from pathlib import Path
+
+from fairmicro.errors import FairmicroError, UnreadableFileError, UnsupportedFileError
+from fairmicro.extractors.base import Extraction, Extractor, SourceFile
+from fairmicro.extractors.source import open_source, verify_pixels
 
 GROUP = "fairmicro.extractors"
 log = logging.getLogger(__name__)
@@ -44,3 +47,25 @@ def choose_extractor(source: SourceFile, extractors: tuple[Extractor, ...] | Non
     raise UnsupportedFileError(
         f"{source.path}: no extractor recognised the file; tried {tried}; run `fairmicro plugins`"
     )
+
+
+def extract_file(path: Path, extractors: tuple[Extractor, ...] | None = None) -> tuple[Extractor, Extraction]:
+    """Open ``path``, pick the extractor, extract and check the pixels decode.
+
+    Raises
+    ------
+    FairmicroError
+        For unreadable, corrupt or unsupported files, and when an extractor
+        plugin itself fails (so one bad plugin never stops a batch).
+    """
+    with open_source(path) as source:
+        extractor = choose_extractor(source, extractors)
+        try:
+            extraction = extractor.extract(source)
+        except FairmicroError:
+            raise
+        except Exception as exc:  # a plugin bug must not stop the batch
+            log.debug("extractor %s failed on %s", extractor.name, path, exc_info=True)
+            raise UnreadableFileError(f"{path}: extractor {extractor.name} failed ({exc})") from exc
+        verify_pixels(source, extraction.page_index)
+    return extractor, extraction

@@ -1,0 +1,1 @@
+"""Test support: generated sample files and the extractor conformance kit."""
