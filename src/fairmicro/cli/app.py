@@ -164,6 +164,16 @@ def plugins() -> None:
         )
 
 
+def _register_command_groups() -> None:
+    from fairmicro.cli import build_cmds, publish_cmds
+
+    for module in (build_cmds, publish_cmds):
+        module.register(app)
+
+
+_register_command_groups()
+
+
 def main() -> None:
     """Console-script entry: expected failures are one line on stderr, exit 1."""
     try:
