@@ -288,6 +288,31 @@ class Dataset(ConfiguredBaseModel):
     created_at: Optional[datetime ] = Field(default=None, description="""When the record was created (UTC).""")
 
 
+class DatasetImage(ConfiguredBaseModel):
+    """
+    Membership of an image in a dataset build, with its split.
+    """
+    dataset_id: str = Field(default=..., description="""Id of a dataset build.""")
+    image_sha256: str = Field(default=..., description="""SHA-256 of the image file this record belongs to.""")
+    split: Optional[str] = Field(default=None, description="""Dataset split used.""")
+    tile_count: Optional[int] = Field(default=None, description="""Number of tiles (rows) an image contributed.""", ge=0)
+
+
+class Publication(ConfiguredBaseModel):
+    """
+    One push of a dataset build to a Hugging Face Hub repository.
+    """
+    publication_id: str = Field(default=..., description="""Id of one publication of a dataset build.""")
+    dataset_id: str = Field(default=..., description="""Id of a dataset build.""")
+    fingerprint: Optional[str] = Field(default=None, description="""Hash of image hashes, labels, tiling and split settings; same inputs, same fingerprint.""")
+    repo_id: Optional[str] = Field(default=None, description="""Hub repository id, e.g. \"my-lab/hcci-tiles\".""")
+    revision_sha: Optional[str] = Field(default=None, description="""Commit sha of the Hub revision that holds the published files.""")
+    tag: Optional[str] = Field(default=None, description="""Tag created on the Hub for this publication, e.g. \"v1.0\".""")
+    endpoint: Optional[str] = Field(default=None, description="""Hub endpoint URL the dataset was published to.""")
+    private: Optional[bool] = Field(default=None, description="""Whether the Hub repository is private.""")
+    published_at: Optional[datetime ] = Field(default=None, description="""When the publication's commit was confirmed (UTC).""")
+
+
 class ModelRun(ConfiguredBaseModel):
     """
     One train, evaluate or predict run of a model plugin, with its provenance.
@@ -319,4 +344,6 @@ ImageFile.model_rebuild()
 FieldSource.model_rebuild()
 Annotation.model_rebuild()
 Dataset.model_rebuild()
+DatasetImage.model_rebuild()
+Publication.model_rebuild()
 ModelRun.model_rebuild()
