@@ -210,13 +210,21 @@ def _present(raw: Any) -> bool:
 
 
 def apply_mapping(
-    mapping: Sequence[FieldMap], lookup: Callable[[str], Any], extraction: Extraction
+    mapping: Sequence[FieldMap],
+    lookup: Callable[[str], Any],
+    extraction: Extraction,
+    resolve: Callable[[str], str] = str,
 ) -> None:
-    """Fill ``extraction`` from ``mapping``; unparseable values become warnings."""
+    """Fill ``extraction`` from ``mapping``; unparseable values become warnings.
+
+    ``resolve`` turns a mapping key into the key actually read (for vendors
+    whose section names depend on the file, e.g. FEI's active beam), so the
+    per-field trail names the real source.
+    """
     for row in mapping:
         if extraction.has(row.slot):
             continue
-        keys = row.key if isinstance(row.key, tuple) else (row.key,)
+        keys = tuple(resolve(k) for k in (row.key if isinstance(row.key, tuple) else (row.key,)))
         raws = tuple(lookup(k) for k in keys)
         if not all(_present(r) for r in raws):
             continue

@@ -10,6 +10,8 @@ data bar. xT does not store a magnification, so that slot stays empty.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any, ClassVar
 
 from fairmicro.extractors.base import (
@@ -69,19 +71,20 @@ PIXEL_MAPPING: tuple[FieldMap, ...] = (
 )
 
 
-def _lookup(block: dict[str, Any]) -> Any:
+def _resolver(block: dict[str, Any]) -> Callable[[str], str]:
+    """Replace ``{beam}``, ``{scan}`` and ``{detector}`` with the file's own section names."""
     names = {
-        "{beam}": _get(block, "Beam/Beam") or "EBeam",
-        "{scan}": _get(block, "Beam/Scan") or "EScan",
-        "{detector}": _get(block, "Detectors/Name") or "",
+        "{beam}": str(_get(block, "Beam/Beam") or "EBeam"),
+        "{scan}": str(_get(block, "Beam/Scan") or "EScan"),
+        "{detector}": str(_get(block, "Detectors/Name") or ""),
     }
 
-    def lookup(key: str) -> Any:
+    def resolve(key: str) -> str:
         for placeholder, name in names.items():
-            key = key.replace(placeholder, str(name))
-        return _get(block, key)
+            key = key.replace(placeholder, name)
+        return key
 
-    return lookup
+    return resolve
 
 
 def _get(block: dict[str, Any], key: str) -> Any:
@@ -118,10 +121,10 @@ class FeiExtractor(Extractor):
         block = _block(source)
         extraction.vendor = "FEI"
         extraction.vendor_metadata = block
-        lookup = _lookup(block)
-        apply_mapping(MAPPING, lookup, extraction)
+        lookup, resolve = partial(_get, block), _resolver(block)
+        apply_mapping(MAPPING, lookup, extraction, resolve)
         _data_bar(block, extraction)
-        _pixel_size(block, lookup, extraction)
+        _pixel_size(block, lookup, resolve, extraction)
         return extraction
 
 
@@ -134,13 +137,15 @@ def _data_bar(block: dict[str, Any], extraction: Extraction) -> None:
         extraction.data_bar_height_px = extraction.height_px - rows
 
 
-def _pixel_size(block: dict[str, Any], lookup: Any, extraction: Extraction) -> None:
+def _pixel_size(
+    block: dict[str, Any], lookup: Callable[[str], Any], resolve: Callable[[str], str], extraction: Extraction
+) -> None:
     try:
         stored_width = int(parse_number(_get(block, "Image/ResolutionX")))
     except (TypeError, ValueError):
         stored_width = None
     if stored_width == extraction.width_px:
-        apply_mapping(PIXEL_MAPPING, lookup, extraction)
+        apply_mapping(PIXEL_MAPPING, lookup, extraction, resolve)
         return
     rows = extraction.height_px - (extraction.data_bar_height_px or 0)
     for slot, key, pixels in (
@@ -148,7 +153,7 @@ def _pixel_size(block: dict[str, Any], lookup: Any, extraction: Extraction) -> N
         ("pixel_size_y_nm", "{beam}/VFW", rows),
     ):
         converter = Converter(f"m -> nm, / {pixels} px of the saved image", _per_pixel(pixels))
-        apply_mapping((FieldMap(slot, key, converter),), lookup, extraction)
+        apply_mapping((FieldMap(slot, key, converter),), lookup, extraction, resolve)
 
 
 def _per_pixel(pixels: int) -> Any:
