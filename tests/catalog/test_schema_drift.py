@@ -64,3 +64,12 @@ def test_view_columns_carry_schema_descriptions(catalog_path):
             "AND column_name = 'accelerating_voltage_kv'"
         ).fetchone()[0]
     assert "[kV]" in comment
+
+
+def test_catalog_docs_are_current():
+    from pathlib import Path
+
+    from fairmicro.catalog.docs import render
+
+    page = Path(__file__).resolve().parents[2] / "docs" / "catalog.md"
+    assert page.read_text(encoding="utf-8") == render(), "run python -m fairmicro.catalog.docs docs/catalog.md"

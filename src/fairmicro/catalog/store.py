@@ -41,14 +41,25 @@ class KnownFile:
     modified_at: datetime | None
 
 
-def _insert_sql(table: str, model: type[pydantic.BaseModel], conflict: str = "DO NOTHING") -> str:
+ROWS_PER_STATEMENT = 200  # one multi-row INSERT is far faster than executemany in DuckDB
+
+
+def _insert(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    model: type[pydantic.BaseModel],
+    records: Iterable[pydantic.BaseModel],
+    conflict: str = "DO NOTHING",
+) -> None:
+    """Insert validated records with bound parameters, many rows per statement."""
     columns = list(model.model_fields)
-    placeholders = ", ".join("?" for _ in columns)
-    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders}) ON CONFLICT {conflict}"
-
-
-def _row(record: pydantic.BaseModel) -> list[Any]:
-    return [getattr(record, name) for name in type(record).model_fields]
+    row_placeholder = "(" + ", ".join("?" for _ in columns) + ")"
+    rows = [[getattr(r, name) for name in columns] for r in records]
+    for start in range(0, len(rows), ROWS_PER_STATEMENT):
+        chunk = rows[start : start + ROWS_PER_STATEMENT]
+        values = ", ".join(row_placeholder for _ in chunk)
+        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values} ON CONFLICT {conflict}"
+        con.execute(sql, [value for row in chunk for value in row])
 
 
 class Catalog:
@@ -130,24 +141,23 @@ class Catalog:
         bundles = list(bundles)
         now = utcnow()
         instruments = {b.instrument.instrument_id: b.instrument for b in bundles if b.instrument}
-        self._many("instruments", models.Instrument, instruments.values())
+        _insert(self.con, "instruments", models.Instrument, instruments.values())
         for bundle in bundles:
             bundle.image.ingested_at = now
-        self._many("images", models.Image, [b.image for b in bundles])
-        self._many("imaging_conditions", models.ImagingConditions, [b.conditions for b in bundles])
-        self._many("field_sources", models.FieldSource, [s for b in bundles for s in b.sources])
+        _insert(self.con, "images", models.Image, [b.image for b in bundles])
+        _insert(self.con, "imaging_conditions", models.ImagingConditions, [b.conditions for b in bundles])
+        _insert(self.con, "field_sources", models.FieldSource, [s for b in bundles for s in b.sources])
 
     def record_files(self, files: Iterable[models.ImageFile]) -> None:
         """Insert or refresh the paths at which images were seen."""
-        sql = _insert_sql(
+        _insert(
+            self.con,
             "image_files",
             models.ImageFile,
+            files,
             "(path) DO UPDATE SET image_sha256 = excluded.image_sha256, size_bytes = excluded.size_bytes, "
             "modified_at = excluded.modified_at, last_seen_at = excluded.last_seen_at",
         )
-        rows = [_row(f) for f in files]
-        if rows:
-            self.con.executemany(sql, rows)
 
     def fill_image_labels(self, sha256: str, specimen_id: str | None, label: str | None, label_source: str | None) -> None:
         """Set specimen and label of an existing image where they are still empty."""
@@ -162,15 +172,16 @@ class Catalog:
         """Insert specimens, or update them with the table's current values."""
         columns = [c for c in models.Specimen.model_fields if c != "specimen_id"]
         updates = ", ".join(f"{c} = excluded.{c}" for c in columns)
-        sql = _insert_sql("specimens", models.Specimen, f"(specimen_id) DO UPDATE SET {updates}")
-        rows = [_row(s) for s in specimens]
-        if rows:
-            self.con.executemany(sql, rows)
+        _insert(self.con, "specimens", models.Specimen, specimens, f"(specimen_id) DO UPDATE SET {updates}")
 
-    def _many(self, table: str, model: type[pydantic.BaseModel], records: Iterable[pydantic.BaseModel]) -> None:
-        rows = [_row(r) for r in records]
-        if rows:
-            self.con.executemany(_insert_sql(table, model), rows)
+    def add_publication(self, publication: models.Publication) -> bool:
+        """Record one Hub publication; False when the same one is already recorded."""
+        known = self.con.execute(
+            "SELECT 1 FROM publications WHERE publication_id = ?", [publication.publication_id]
+        ).fetchone()
+        if not known:
+            _insert(self.con, "publications", models.Publication, [publication])
+        return not known
 
 
 def json_or_none(value: dict[str, Any] | None) -> str | None:

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Install fairmicro into .venv and run the main job on generated sample data:
+# write a small lab collection (Zeiss + FEI TIFFs, specimens.csv), ingest it, query it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/venv.sh
+make_venv
+install_fairmicro "."
+
+rm -rf demo && mkdir -p demo
+"$VENV/bin/python" -m fairmicro.testing.samples demo/lab >/dev/null
+export FAIRMICRO_CATALOG=demo/fairmicro.duckdb
+fm() { echo "+ fairmicro $*" >&2; "$VENV/bin/fairmicro" "$@"; }
+
+fm ingest demo/lab --specimens demo/lab/specimens.csv \
+    --specimen-pattern '(?P<specimen_id>HC\d+)_' --label-from-folder
+fm ingest demo/lab   # a rerun finds everything already present
+fm query "SELECT vendor, detector, count(*) AS images, avg(accelerating_voltage_kv) AS kv,
+                 avg(pixel_size_x_nm) AS pixel_nm
+          FROM image_metadata GROUP BY ALL ORDER BY vendor"
+fm query "SELECT label, specimen_id, cooling_method, heat_treatment_temperature_c, count(*) AS n
+          FROM image_metadata GROUP BY ALL ORDER BY label, specimen_id"
+echo "demo catalog: demo/fairmicro.duckdb" >&2
