@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -108,27 +110,16 @@ def _compile_pattern(pattern: str | None) -> re.Pattern[str] | None:
     return compiled
 
 
-class _progress:
+@contextlib.contextmanager
+def _progress(total: int, quiet: bool) -> Iterator[Callable[[], None]]:
     """A progress bar on stderr when it is a terminal; a no-op otherwise."""
-
-    def __init__(self, total: int, quiet: bool) -> None:
-        self.bar = Progress(
-            TextColumn("ingest"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=stderr,
-            transient=True,
-            disable=quiet or not stderr.is_terminal,
-        )
-        self.task = self.bar.add_task("ingest", total=total)
-
-    def __enter__(self):  # noqa: ANN204
-        self.bar.__enter__()
-        return lambda: self.bar.advance(self.task)
-
-    def __exit__(self, *exc: object) -> None:
-        self.bar.__exit__(*exc)
+    if quiet or not stderr.is_terminal:
+        yield lambda: None
+        return
+    columns = (TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=stderr, transient=True) as bar:
+        task = bar.add_task("ingest", total=total)
+        yield lambda: bar.advance(task)
 
 
 @app.command()
