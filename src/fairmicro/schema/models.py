@@ -150,6 +150,24 @@ class AnnotationKind(str, Enum):
     """
 
 
+class RunKind(str, Enum):
+    """
+    What a model run did.
+    """
+    train = "train"
+    """
+    Fitted a model (and evaluated it on the validation split).
+    """
+    evaluate = "evaluate"
+    """
+    Scored a trained model on a dataset split.
+    """
+    predict = "predict"
+    """
+    Suggested labels for catalog images.
+    """
+
+
 class RunStatus(str, Enum):
     running = "running"
     succeeded = "succeeded"
@@ -332,6 +350,23 @@ class ModelRun(ConfiguredBaseModel):
     ended_at: Optional[datetime ] = Field(default=None, description="""End time (UTC).""")
     host: Optional[str] = Field(default=None, description="""Host name the run ran on.""")
     status: Optional[RunStatus] = Field(default=None, description="""Run status.""")
+    run_kind: Optional[RunKind] = Field(default=None, description="""Whether the run trained, evaluated or predicted.""")
+    parent_run_id: Optional[str] = Field(default=None, description="""The training run whose model an evaluate or predict run used.""")
+
+
+class Prediction(ConfiguredBaseModel):
+    """
+    A model's output for one image or tile in one run.
+    """
+    model_run_id: str = Field(default=..., description="""Model run that produced a record, if any.""")
+    image_sha256: str = Field(default=..., description="""SHA-256 of the image file this record belongs to.""")
+    tile_x_px: int = Field(default=..., description="""Column of a tile's left edge in the image after data-bar cropping.""", ge=0)
+    tile_y_px: int = Field(default=..., description="""Row of a tile's top edge in the image after data-bar cropping.""", ge=0)
+    split: Optional[str] = Field(default=None, description="""Dataset split used.""")
+    true_label: Optional[str] = Field(default=None, description="""The label the dataset gives, when known.""")
+    predicted_label: Optional[str] = Field(default=None, description="""The most probable class.""")
+    confidence: Optional[float] = Field(default=None, description="""Model probability for a predicted label.""", ge=0, le=1)
+    probabilities: Optional[str] = Field(default=None, description="""Probability of every class, as a JSON object.""")
 
 
 # Model rebuild
@@ -347,3 +382,4 @@ Dataset.model_rebuild()
 DatasetImage.model_rebuild()
 Publication.model_rebuild()
 ModelRun.model_rebuild()
+Prediction.model_rebuild()
