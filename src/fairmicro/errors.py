@@ -35,6 +35,18 @@ class ReadOnlyQueryError(FairmicroError):
     """A query tried to change the catalog without `--write`."""
 
 
+class DatasetBuildError(FairmicroError):
+    """A dataset could not be built from the catalog selection."""
+
+
+class EmptyClassError(DatasetBuildError):
+    """A split would leave a class without examples (see ``--allow-empty-class``)."""
+
+
+class ModelError(FairmicroError):
+    """A model plugin could not be found, configured, trained or loaded."""
+
+
 class MissingExtraError(FairmicroError):
     """A command needs an optional dependency group that is not installed."""
 
@@ -43,3 +55,23 @@ class MissingExtraError(FairmicroError):
             f"`{command}` needs the '{module}' package: install it with "
             f"pip install 'fairmicro[{extra}]'"
         )
+
+
+class HubError(FairmicroError):
+    """A Hugging Face Hub request failed (the message names the endpoint and the step)."""
+
+
+class HubAuthError(HubError):
+    """No Hugging Face token was found, or the Hub rejected it."""
+
+
+class HubUnreachableError(HubError):
+    """The Hub endpoint could not be reached (network error or timeout)."""
+
+
+class HubConflictError(HubError):
+    """The repository changed while publishing (409/412), or a tag already names another revision."""
+
+
+class DatasetNotFoundError(FairmicroError):
+    """A dataset reference named no Hub repo, local folder or catalog dataset."""

@@ -28,8 +28,8 @@ def test_demo_collection_is_ingested_with_specimens_and_labels(cli, tmp_path):
     assert {r["label"] for r in rows} == {"spheroidite"}
     assert rows[0]["label_source"] == "folder"
     assert rows[0]["cooling_method"] == "furnace_cool"
-    assert rows[0]["heat_treatment_temperature_c"] == 970.0
-    assert json.loads(rows[0]["specimen_attributes"]) == {"furnace": "F2"}
+    assert rows[0]["heat_treatment_temperature_c"] == 1100.0
+    assert json.loads(rows[0]["specimen_attributes"]) == {"furnace": "F1"}
 
 
 def test_reingest_is_idempotent(cli, tmp_path):

@@ -135,6 +135,14 @@ class Catalog:
         row = self.con.execute("SELECT specimen_id, label FROM images WHERE sha256 = ?", [sha256]).fetchone()
         return (row[0], row[1]) if row else None
 
+    def image_paths(self, sha256: str) -> list[str]:
+        """Every path an image was seen at, most recently seen first."""
+        result = self.query(
+            "SELECT path FROM image_files WHERE image_sha256 = ? ORDER BY last_seen_at DESC NULLS LAST, path",
+            [sha256],
+        )
+        return [row[0] for row in result.rows]
+
     # ----------------------------------------------------------------- writes
     def add_images(self, bundles: Iterable[ImageBundle]) -> None:
         """Insert validated image bundles (call inside a transaction)."""
@@ -167,6 +175,15 @@ class Catalog:
             "label = coalesce(label, ?) WHERE sha256 = ?",
             [specimen_id, label, label_source, label, sha256],
         )
+
+    def insert(self, table: str, records: Sequence[pydantic.BaseModel], conflict: str = "DO NOTHING") -> None:
+        """Insert validated records of one schema class into ``table``."""
+        if records:
+            _insert(self.con, table, type(records[0]), records, conflict)
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
+        """Run one write statement with bound parameters."""
+        self.con.execute(sql, params or [])
 
     def upsert_specimens(self, specimens: Iterable[models.Specimen]) -> None:
         """Insert specimens, or update them with the table's current values."""

@@ -143,8 +143,9 @@ def query(
 
 @app.command()
 def plugins() -> None:
-    """List registered extractors (in the order they are tried)."""
+    """List registered extractors (in the order they are tried) and model plugins."""
     from fairmicro.extractors.registry import registered_extractors
+    from fairmicro.models.registry import plugin_entry_points
 
     for extractor in registered_extractors():
         kind = type(extractor)
@@ -153,12 +154,14 @@ def plugins() -> None:
             f"{kind.__module__}:{kind.__qualname__}  {extractor.version}",
             highlight=False,
         )
+    for name, entry in sorted(plugin_entry_points().items()):
+        stdout.print(f"model      {name:<10} {entry.value}", highlight=False)
 
 
 def _register_command_groups() -> None:
-    from fairmicro.cli import build_cmds, publish_cmds
+    from fairmicro.cli import build_cmds, model_cmds, publish_cmds
 
-    for module in (build_cmds, publish_cmds):
+    for module in (build_cmds, publish_cmds, model_cmds):
         module.register(app)
 
 

@@ -159,29 +159,35 @@ def write_png(path: Path, data: np.ndarray | None = None) -> Path:
     return path
 
 
-DEMO_CLASSES = ("ferrite_pearlite", "martensite", "spheroidite")
-DEMO_SPECIMENS = (
-    ("HC01", "UHCS", "AISI 52100", 800, 1.5, "water quench"),
-    ("HC02", "UHCS", "AISI 52100", 800, 1.5, "air cool"),
-    ("HC03", "UHCS", "AISI 52100", 970, 8, "furnace cool"),
-    ("HC04", "UHCS", "AISI 52100", 970, 8, "water quench"),
-    ("HC05", "UHCS", "AISI 52100", 1100, 24, "oil quench"),
-    ("HC06", "UHCS", "AISI 52100", 1100, 24, "air cool"),
-)
+# class -> (cooling method, soak temperature in C): the heat treatment that produces it,
+# so the specimen metadata carries the label as it does in real collections.
+DEMO_CLASSES: dict[str, tuple[str, float]] = {
+    "ferrite_pearlite": ("air cool", 800.0),
+    "martensite": ("water quench", 970.0),
+    "spheroidite": ("furnace cool", 1100.0),
+}
+SPECIMEN_COLUMNS = ("specimen_id", "material", "alloy", "heat_treatment_temperature_c", "heat_treatment_duration_h",
+                    "cooling_method", "etchant", "etching_time_s", "furnace")
 
 
-def write_demo_collection(folder: Path, images_per_specimen: int = 3, shape: tuple[int, int] = (192, 256)) -> Path:
+def write_demo_collection(
+    folder: Path, images_per_specimen: int = 3, shape: tuple[int, int] = (192, 256), specimens_per_class: int = 2
+) -> Path:
     """A small lab collection: class folders of Zeiss and FEI TIFFs plus ``specimens.csv``.
 
-    Returns the path of the specimen table.
+    Specimens ``HC01``, ``HC02``, ... take the classes in turn; images alternate
+    between the Zeiss and FEI layouts. Returns the path of the specimen table.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    for index, (specimen, *_rest) in enumerate(DEMO_SPECIMENS):
-        kind = index % len(DEMO_CLASSES)
+    classes = list(DEMO_CLASSES)
+    rows = []
+    for index in range(specimens_per_class * len(classes)):
+        specimen, kind = f"HC{index + 1:02d}", index % len(classes)
+        cooling, temperature = DEMO_CLASSES[classes[kind]]
+        rows.append([specimen, "UHCS", "AISI 52100", temperature, 1.5 + index, cooling, "2% Nital", 10, f"F{index % 2 + 1}"])
         for number in range(images_per_specimen):
-            seed = index * 100 + number
-            data = texture(shape, kind=kind, seed=seed)
-            path = folder / DEMO_CLASSES[kind] / f"{specimen}_{number:04d}.tif"
+            data = texture(shape, kind=kind, seed=index * 100 + number)
+            path = folder / classes[kind] / f"{specimen}_{number:04d}.tif"
             if (index + number) % 2:
                 write_fei_tiff(path, data)
             else:
@@ -189,12 +195,8 @@ def write_demo_collection(folder: Path, images_per_specimen: int = 3, shape: tup
     table = folder / "specimens.csv"
     with table.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(
-            ["specimen_id", "material", "alloy", "heat_treatment_temperature_c", "heat_treatment_duration_h",
-             "cooling_method", "etchant", "etching_time_s", "furnace"]
-        )
-        for specimen, material, alloy, temperature, hours, cooling in DEMO_SPECIMENS:
-            writer.writerow([specimen, material, alloy, temperature, hours, cooling, "2% Nital", 10, "F2"])
+        writer.writerow(SPECIMEN_COLUMNS)
+        writer.writerows(rows)
     return table
 
 

@@ -1,0 +1,163 @@
+"""``fairmicro train / evaluate / predict / runs / review`` (model plugins, provenance, labelling)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from fairmicro.errors import FairmicroError
+
+CatalogOption = Annotated[
+    Optional[Path],
+    typer.Option("--catalog", envvar="FAIRMICRO_CATALOG", help="Catalog file (default ./fairmicro.duckdb).",
+                 show_default=False),
+]
+DatasetOption = Annotated[
+    Optional[str], typer.Option("--dataset", help="Hub id ORG/NAME[@REV], a built folder, or a catalog dataset name.")
+]
+RunsDirOption = Annotated[
+    Optional[Path], typer.Option("--runs-dir", help="Artifact folder (default: fairmicro-runs/ beside the catalog).")
+]
+ShuffleOption = Annotated[
+    bool, typer.Option("--shuffle-metadata", help="Also report accuracy with metadata permuted across rows.")
+]
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def _params(pairs: list[str], explicit: dict[str, Any]) -> dict[str, Any]:
+    params = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise FairmicroError(f"--param {pair!r}: expected KEY=VALUE")
+        params[key.strip().replace("-", "_")] = _parse_value(value)
+    params.update({k: v for k, v in explicit.items() if v is not None})
+    return params
+
+
+def _print_scores(run_id: str, metrics: dict[str, Any]) -> None:
+    from fairmicro.cli.app import stdout
+
+    scores = metrics["scores"]
+    stdout.print(f"run {run_id}: {metrics['split']} accuracy {scores['accuracy']:.3f}, "
+                 f"macro F1 {scores['macro_f1']:.3f} (n={scores['n']})", highlight=False)
+    for key, label in (("shuffled_metadata_at_evaluation", "metadata shuffled at evaluation"),
+                       ("shuffled_metadata_at_training", "metadata shuffled at training")):
+        check = metrics.get(key)
+        if check and "accuracy" in check:
+            stdout.print(f"  {label}: accuracy {check['accuracy']:.3f} (change {check['accuracy_change']:+.3f})")
+        elif check:
+            stdout.print(f"  {label}: {check['skipped']}")
+
+
+def train(
+    plugin: Annotated[str, typer.Argument(help="Model plugin (see `fairmicro plugins`).")],
+    dataset: DatasetOption = None,
+    catalog: CatalogOption = None,
+    param: Annotated[list[str], typer.Option("--param", "-p", help="Plugin parameter KEY=VALUE (JSON values).")] = [],  # noqa: B006
+    mode: Annotated[Optional[str], typer.Option(help="texture: texture, metadata or hybrid.")] = None,
+    metadata: Annotated[Optional[str], typer.Option(help="auto, none, or comma-separated columns.")] = None,
+    backbone: Annotated[Optional[str], typer.Option(help="hybrid-cnn backbone, e.g. resnet50.")] = None,
+    weights: Annotated[Optional[str], typer.Option(help="hybrid-cnn weights: imagenet, none or a path.")] = None,
+    epochs: Annotated[Optional[int], typer.Option(help="hybrid-cnn epochs.")] = None,
+    no_metadata: Annotated[bool, typer.Option("--no-metadata", help="Image-only model.")] = False,
+    seed: Annotated[Optional[int], typer.Option(help="Random seed.")] = None,
+    shuffle_metadata: ShuffleOption = False,
+    runs_dir: RunsDirOption = None,
+) -> None:
+    """Train a model plugin on a dataset; the run and its artifacts land in the catalog."""
+    from fairmicro.models.metadata import parse_metadata_option
+    from fairmicro.models.runner import train as run_train
+
+    if dataset is None:
+        raise FairmicroError("--dataset is required (a Hub id, a built folder or a catalog dataset name)")
+    chosen = "none" if no_metadata else metadata
+    explicit = {"mode": mode, "backbone": backbone, "weights": weights, "epochs": epochs, "seed": seed,
+                "metadata": None if chosen is None else parse_metadata_option(chosen)}
+    result = run_train(plugin, dataset, _params(param, explicit), catalog=catalog, runs_dir=runs_dir,
+                       shuffle_metadata_check=shuffle_metadata)
+    _print_scores(result.run_id, result.metrics)
+    typer.echo(f"artifacts: {result.folder}")
+
+
+def evaluate(
+    run_id: Annotated[str, typer.Argument(help="A training run id (see `fairmicro runs`).")],
+    dataset: DatasetOption = None,
+    split: Annotated[str, typer.Option(help="Split to score.")] = "test",
+    shuffle_metadata: ShuffleOption = False,
+    catalog: CatalogOption = None,
+    runs_dir: RunsDirOption = None,
+) -> None:
+    """Score a trained model on a dataset split (default: the dataset it was trained on)."""
+    from fairmicro.models.runner import evaluate as run_evaluate
+
+    result = run_evaluate(run_id, dataset, split, shuffle_metadata_check=shuffle_metadata, catalog=catalog,
+                          runs_dir=runs_dir)
+    _print_scores(result.run_id, result.metrics)
+
+
+def predict(
+    run_id: Annotated[str, typer.Argument(help="A training run id.")],
+    where: Annotated[str, typer.Option(help="SQL predicate over image_metadata choosing the images.")] = "label IS NULL",
+    accept: Annotated[float, typer.Option(help="Store suggestions at or above this probability as labels.")] = 0.9,
+    catalog: CatalogOption = None,
+) -> None:
+    """Suggest labels for catalog images; confident ones are stored, the rest queued for review."""
+    from fairmicro.models.labelling import predict_catalog
+
+    result = predict_catalog(run_id, where, accept, catalog=catalog)
+    typer.echo(f"run {result.run_id}: {result.predicted} image(s) predicted, {result.accepted} labelled "
+               f"(p >= {accept}), {result.queued} queued for review (`fairmicro review`)")
+
+
+def runs(
+    catalog: CatalogOption = None,
+    output_format: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+) -> None:
+    """List model runs with their main metric."""
+    from fairmicro.catalog import Catalog
+    from fairmicro.cli.app import stdout
+    from fairmicro.cli.output import render_result
+
+    sql = ("SELECT run_id, run_kind, plugin, status, dataset_ref, "
+           "json_extract_string(metrics, '$.split') AS scored_on, "
+           "round(CAST(json_extract(metrics, '$.scores.accuracy') AS DOUBLE), 4) AS accuracy, "
+           "parent_run_id, started_at, ended_at FROM model_runs ORDER BY started_at")
+    with Catalog.open(catalog, read_only=True) as cat:
+        render_result(cat.query(sql), output_format, stdout)
+
+
+def review(
+    image: Annotated[Optional[str], typer.Argument(help="sha256 (prefix) of the image to decide on.")] = None,
+    accept: Annotated[bool, typer.Option("--accept", help="Confirm the model's suggestion.")] = False,
+    label: Annotated[Optional[str], typer.Option(help="The correct label.")] = None,
+    catalog: CatalogOption = None,
+) -> None:
+    """List suggestions waiting for review, or confirm/correct one (stored as a manual label)."""
+    from fairmicro.catalog.store import QueryResult
+    from fairmicro.cli.app import stdout
+    from fairmicro.cli.output import render_result
+    from fairmicro.models.labelling import pending_reviews, set_manual_label
+
+    if image is None:
+        render_result(QueryResult(*pending_reviews(catalog)), "table", stdout)
+        return
+    if accept == (label is not None):
+        raise FairmicroError("give exactly one of --accept or --label LABEL")
+    sha, chosen = set_manual_label(image, label, catalog=catalog)
+    typer.echo(f"{sha[:12]}: manual label {chosen!r}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the model commands to ``app``."""
+    for command in (train, evaluate, predict, runs, review):
+        app.command()(command)

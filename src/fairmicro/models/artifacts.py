@@ -1,0 +1,82 @@
+"""Run artifacts: metrics.json, confusion-matrix and training-curve pictures, sha256 of each."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from fairmicro.extras import require
+
+COMMAND = "fairmicro train"
+
+
+def sha256_of(path: Path) -> str:
+    """SHA-256 of a file."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def describe(paths: list[Path]) -> list[dict[str, Any]]:
+    """Path, size and sha256 of every artifact (what the run records)."""
+    return [{"path": str(p.resolve()), "sha256": sha256_of(p), "size_bytes": p.stat().st_size} for p in paths]
+
+
+def write_metrics(folder: Path, metrics: dict[str, Any]) -> Path:
+    """``metrics.json``."""
+    path = folder / "metrics.json"
+    path.write_text(json.dumps(metrics, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
+    return path
+
+
+def _pyplot() -> Any:
+    matplotlib = require("matplotlib", "models", COMMAND)
+    matplotlib.use("Agg")
+    return require("matplotlib.pyplot", "models", COMMAND)
+
+
+def plot_confusion(folder: Path, scores: dict[str, Any], title: str) -> Path:
+    """``confusion_matrix.png`` (rows true, columns predicted)."""
+    plt = _pyplot()
+    matrix, classes = scores["confusion_matrix"], scores["classes"]
+    size = 1.2 + 0.6 * len(classes)
+    fig, ax = plt.subplots(figsize=(size + 1.5, size))
+    image = ax.imshow(matrix, cmap="Blues")
+    ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right")
+    ax.set_yticks(range(len(classes)), classes)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    for i, row in enumerate(matrix):
+        for j, value in enumerate(row):
+            ax.text(j, i, str(value), ha="center", va="center")
+    ax.set_title(f"{title}: accuracy {scores['accuracy']:.3f}")
+    fig.colorbar(image)
+    fig.tight_layout()
+    path = folder / "confusion_matrix.png"
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def plot_history(folder: Path, history: dict[str, list[float]] | None) -> Path | None:
+    """``training_curves.png`` from a plugin's ``history_`` (None when it has none)."""
+    if not history:
+        return None
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
+    for ax, metric in zip(axes, ("loss", "accuracy"), strict=True):
+        for key in (metric, f"val_{metric}"):
+            if history.get(key):
+                ax.plot(range(1, len(history[key]) + 1), history[key], label=key)
+        ax.set_xlabel("epoch")
+        ax.set_title(metric)
+        ax.legend()
+    fig.tight_layout()
+    path = folder / "training_curves.png"
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

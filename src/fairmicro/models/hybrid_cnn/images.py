@@ -1,0 +1,56 @@
+"""Turning a dataset image into a backbone input: 0-255 float RGB at the input size.
+
+8-bit images keep their values; 16-bit images are scaled by 255/65535 so the
+whole 16-bit range maps onto the 8-bit range the backbones were trained on
+(``intensity="dtype"``). ``intensity="minmax"`` stretches each image to its
+own range instead (useful for 12-bit data stored in 16 bits); float and other
+integer images are always stretched. Grey is replicated to three channels.
+The backbone's own ``preprocess_input`` is applied to the batch afterwards.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from fairmicro.errors import ModelError
+from fairmicro.models.data import to_array
+
+INTENSITIES = ("dtype", "minmax")
+FULL_RANGE = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
+
+
+def to_8bit_range(array: np.ndarray, intensity: str) -> np.ndarray:
+    """Pixel values as float32 in 0..255."""
+    if intensity not in INTENSITIES:
+        raise ModelError(f"hybrid-cnn: intensity {intensity!r} is not one of {', '.join(INTENSITIES)}")
+    peak = FULL_RANGE.get(array.dtype)
+    if intensity == "dtype" and peak is not None:
+        return array.astype(np.float32) * np.float32(255.0 / peak)
+    values = array.astype(np.float32)
+    low, high = float(values.min()), float(values.max())
+    if high <= low:
+        return np.zeros_like(values)
+    return (values - low) * np.float32(255.0 / (high - low))
+
+
+def _resize(array: np.ndarray, size: int) -> np.ndarray:
+    """Bilinear resize of a 2-D float32 array to ``size`` x ``size``."""
+    if array.shape == (size, size):
+        return array
+    resized = Image.fromarray(array, mode="F").resize((size, size), Image.Resampling.BILINEAR)
+    return np.asarray(resized, dtype=np.float32)
+
+
+def prepare_image(image: Any, size: int, intensity: str = "dtype") -> np.ndarray:
+    """A decoded dataset image as a ``(size, size, 3)`` float32 array in 0..255."""
+    array = to_8bit_range(to_array(image), intensity)
+    if array.ndim == 2:
+        array = array[..., None]
+    channels = [_resize(np.ascontiguousarray(array[..., c]), size) for c in range(array.shape[2])]
+    stacked = np.stack(channels, axis=-1)
+    if stacked.shape[2] == 1:
+        stacked = np.repeat(stacked, 3, axis=2)
+    return stacked
