@@ -171,12 +171,15 @@ SPECIMEN_COLUMNS = ("specimen_id", "material", "alloy", "heat_treatment_temperat
 
 
 def write_demo_collection(
-    folder: Path, images_per_specimen: int = 3, shape: tuple[int, int] = (192, 256), specimens_per_class: int = 2
+    folder: Path, images_per_specimen: int = 3, shape: tuple[int, int] = (192, 256), specimens_per_class: int = 2,
+    image_signal: bool = True,
 ) -> Path:
     """A small lab collection: class folders of Zeiss and FEI TIFFs plus ``specimens.csv``.
 
     Specimens ``HC01``, ``HC02``, ... take the classes in turn; images alternate
-    between the Zeiss and FEI layouts. Returns the path of the specimen table.
+    between the Zeiss and FEI layouts. With ``image_signal=False`` every class
+    gets the same texture, so only the specimen metadata carries the label.
+    Returns the path of the specimen table.
     """
     folder.mkdir(parents=True, exist_ok=True)
     classes = list(DEMO_CLASSES)
@@ -186,7 +189,7 @@ def write_demo_collection(
         cooling, temperature = DEMO_CLASSES[classes[kind]]
         rows.append([specimen, "UHCS", "AISI 52100", temperature, 1.5 + index, cooling, "2% Nital", 10, f"F{index % 2 + 1}"])
         for number in range(images_per_specimen):
-            data = texture(shape, kind=kind, seed=index * 100 + number)
+            data = texture(shape, kind=kind if image_signal else 0, seed=index * 100 + number)
             path = folder / classes[kind] / f"{specimen}_{number:04d}.tif"
             if (index + number) % 2:
                 write_fei_tiff(path, data)
