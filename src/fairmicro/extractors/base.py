@@ -11,6 +11,7 @@ and named in a warning.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -232,6 +233,8 @@ def apply_mapping(
         key_text = " + ".join(keys)
         try:
             value = row.converter(raw)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"{value} after conversion is not a finite number")
         except (ValueError, TypeError, OverflowError) as exc:
             extraction.warn(row.slot, f"{key_text}={_raw_text(raw)}: {exc}")
             continue
@@ -242,6 +245,21 @@ def _raw_text(raw: Any) -> str:
     if isinstance(raw, tuple):
         return " ".join(_raw_text(r) for r in raw)
     return str(raw)
+
+
+def resolve_placeholders(mapping: Sequence[FieldMap], names: dict[str, str]) -> tuple[FieldMap, ...]:
+    """The table with placeholders such as ``{beam}`` replaced, so the trail names real keys."""
+
+    def resolve(key: str) -> str:
+        for placeholder, name in names.items():
+            key = key.replace(placeholder, name)
+        return key
+
+    def resolve_row(row: FieldMap) -> FieldMap:
+        key = tuple(map(resolve, row.key)) if isinstance(row.key, tuple) else resolve(row.key)
+        return FieldMap(row.slot, key, row.converter)
+
+    return tuple(map(resolve_row, mapping))
 
 
 def mapping_slots(mapping: Sequence[FieldMap]) -> set[str]:

@@ -1,0 +1,276 @@
+"""``fairmicro build``: catalog selection -> tiles -> Parquet shards, card, RO-Crate, Croissant.
+
+Two passes over the selection: :func:`~fairmicro.builders.plan.plan_build`
+decides labels, splits and the fingerprint without reading pixels; the second
+pass reads each image once, tiles it and streams the rows into the split
+writers. Everything is written into a hidden sibling folder and moved to
+``--out`` only when complete and validated, then the build is recorded in the
+catalog.
+"""
+
+from __future__ import annotations
+
+import logging
+import shlex
+import shutil
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fairmicro import __version__
+from fairmicro.builders import card, croissant, hf, pixels, rocrate
+from fairmicro.builders.columns import IMAGE_COLUMN, LABEL_COLUMN, TILE_COLUMNS, metadata_columns
+from fairmicro.builders.deps import require
+from fairmicro.builders.fingerprint import record_build
+from fairmicro.builders.info import BuildInfo, Creator, SplitStats, DEFAULT_KEYWORDS
+from fairmicro.builders.plan import Plan, plan_build
+from fairmicro.builders.selection import Selection, check_selection, iter_rows
+from fairmicro.builders.splits import SplitSpec, check_classes
+from fairmicro.builders.tiling import TilingSpec, align_mask, crop_data_bar, tiles
+from fairmicro.catalog.store import Catalog
+from fairmicro.errors import DatasetBuildError
+
+log = logging.getLogger(__name__)
+
+READ_COLUMNS = ("sha256", "path", "file_format", "page_index", "data_bar_height_px")
+
+
+@dataclass(frozen=True)
+class BuildConfig:
+    """Everything a user chooses for one build (the CLI options)."""
+
+    name: str
+    out: Path
+    selection: Selection = field(default_factory=Selection)
+    label: str = "label"
+    tiling: TilingSpec = field(default_factory=TilingSpec)
+    splits: SplitSpec = field(default_factory=SplitSpec)
+    license: str = "CC-BY-4.0"
+    creators: tuple[Creator, ...] = ()
+    description: str | None = None
+    keywords: tuple[str, ...] = ()
+    citation: str | None = None
+    mask_dir: Path | None = None
+    validate: bool = True
+    max_shard_bytes: int = hf.MAX_SHARD_BYTES
+    rows_per_group: int = hf.ROWS_PER_GROUP
+
+    def command_line(self) -> str:
+        """The equivalent ``fairmicro build`` command (canonical option order)."""
+        t, s = self.tiling, self.splits
+        args = ["fairmicro", "build", self.name, "--where", self.selection.where, "--label", self.label]
+        if t.tile is not None:
+            args += ["--tile", str(t.tile), "--stride", str(t.step)]
+        if not t.crop_data_bar:
+            args.append("--keep-data-bar")
+        if t.mask_guided:
+            args += ["--mask-guided", "--mask-purity", f"{t.min_purity:g}"]
+            args += [a for v, n in sorted(t.mask_classes.items()) for a in ("--mask-class", f"{v}={n}")]
+        args += ["--split-by", s.split_by, "--splits", ",".join(f"{f:g}" for f in s.fractions),
+                 "--seed", str(s.seed), "--license", self.license]
+        args += ["--allow-empty-class"] if s.allow_empty_class else []
+        args += [a for c in self.creators for a in ("--creator", f"{c.name} <{c.orcid}>" if c.orcid else c.name)]
+        args += ["--out", str(self.out)]
+        return shlex.join(args)
+
+
+@dataclass
+class BuildResult:
+    """What a build produced."""
+
+    out: Path
+    dataset_id: str
+    info: BuildInfo
+    warnings: list[str]
+
+    @property
+    def fingerprint(self) -> str:
+        """The dataset fingerprint."""
+        return self.info.fingerprint
+
+
+class _Collector:
+    """Per-split writers plus the running counts the card needs."""
+
+    def __init__(self, folder: Path, plan: Plan, config: BuildConfig) -> None:
+        features = hf.hf_features(plan.class_names)
+        schema = features.arrow_schema
+        self.class_index = {name: i for i, name in enumerate(plan.class_names)}
+        self.stats = {name: SplitStats(name) for name in config.splits.split_names}
+        self.writers = {
+            name: hf.SplitWriter(folder, stats, schema, rows_per_group=config.rows_per_group,
+                                 max_shard_bytes=config.max_shard_bytes)
+            for name, stats in self.stats.items()
+        }
+        self.features = features
+        self.coverage: Counter[str] = Counter()
+        self.thumbs: dict[str, list[np.ndarray]] = defaultdict(list)
+        self.thumbed: set[str] = set()
+        self.grid_split = next(iter(config.splits.active))
+        self.membership: list[tuple[str, str, int]] = []
+
+    def add(self, split: str, label: str, row: dict[str, Any], tile_pixels: np.ndarray) -> None:
+        row[LABEL_COLUMN] = self.class_index[label]
+        self.writers[split].add(row)
+        stats = self.stats[split]
+        stats.classes[label] += 1
+        self.coverage.update(k for k, v in row.items() if v is not None)
+        sha = row["image_sha256"]
+        if split == self.grid_split and len(self.thumbs[label]) < card.GRID_PER_CLASS and sha not in self.thumbed:
+            self.thumbed.add(sha)  # one tile per image, for variety
+            self.thumbs[label].append(pixels.thumbnail(tile_pixels))
+
+    def close(self) -> list[SplitStats]:
+        for writer in self.writers.values():
+            writer.close()
+        return list(self.stats.values())
+
+
+def _metadata_row(row: dict[str, Any]) -> dict[str, Any]:
+    return {column.name: row[source] for source, column in metadata_columns()}
+
+
+def _image_paths(catalog: Catalog, row: dict[str, Any]) -> Iterator[str]:
+    """The ingest path, then (only if needed) every other path the image was seen at."""
+    yield row["path"]
+    others = catalog.query(
+        "SELECT path FROM image_files WHERE image_sha256 = ? AND path <> ? ORDER BY last_seen_at DESC NULLS LAST, path",
+        [row["sha256"], row["path"]],
+    ).rows
+    yield from (path for (path,) in others)
+
+
+def _write_image(catalog: Catalog, row: dict[str, Any], plan: Plan, tiling: TilingSpec, sink: _Collector) -> int:
+    """Tile one image into the sink; returns the number of rows written."""
+    sha = row["sha256"]
+    planned = plan.images[sha]
+    name = Path(row["path"]).name
+    data = pixels.read_verified(_image_paths(catalog, row), sha)
+    image = pixels.decode(data, row["file_format"], row["page_index"], name)
+    bar = row["data_bar_height_px"] if tiling.crop_data_bar else 0
+    image = crop_data_bar(image, bar)
+    mask = None
+    if tiling.mask_guided and sha in plan.masks:
+        mask = align_mask(pixels.read_mask(plan.masks[sha]), image.shape, bar)
+    metadata = _metadata_row(row)
+    written = 0
+    for tile in tiles(image, tiling, mask):
+        height, width = tile.pixels.shape[:2]
+        out = dict(metadata)
+        out[IMAGE_COLUMN] = {"bytes": pixels.encode_png(tile.pixels), "path": f"{sha[:16]}_y{tile.y}_x{tile.x}.png"}
+        out.update(zip((c.name for c in TILE_COLUMNS), (tile.x, tile.y, width, height), strict=True))
+        sink.add(planned.split, tile.mask_label or planned.label, out, tile.pixels)
+        written += 1
+    return written
+
+
+def _prepare_out(out: Path) -> Path:
+    """A hidden sibling folder to build into; refuses to clobber a folder that is not a build."""
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / rocrate.METADATA_FILE).exists())):
+        raise DatasetBuildError(f"{out}: exists and is not a fairmicro build; choose another --out or empty it")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = out.parent / f".{out.name}.building-{uuid.uuid4().hex[:8]}"
+    staging.mkdir()
+    return staging
+
+
+def _publish_folder(staging: Path, out: Path) -> None:
+    if out.exists():
+        old = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
+        out.rename(old)
+        staging.rename(out)
+        shutil.rmtree(old)
+    else:
+        staging.rename(out)
+
+
+def _describe(config: BuildConfig, plan: Plan, splits: list[SplitStats]) -> str:
+    if config.description:
+        return config.description
+    tile = f"{config.tiling.tile}x{config.tiling.tile} px tiles" if config.tiling.tile else "whole images"
+    return (f"Micrographs from a fairmicro catalog as {tile}, labelled by `{config.label}` into "
+            f"{len(plan.class_names)} classes ({', '.join(plan.class_names)}), split by "
+            f"`{config.splits.split_by}` into {', '.join(s.name for s in splits if s.rows)}.")
+
+
+def _info(config: BuildConfig, plan: Plan, splits: list[SplitStats], sink: _Collector, grid: str | None) -> BuildInfo:
+    return BuildInfo(
+        name=config.name, description=_describe(config, plan, splits), license=config.license,
+        creators=list(config.creators), keywords=list(dict.fromkeys([*DEFAULT_KEYWORDS, *config.keywords])),
+        command=config.command_line(), where=config.selection.where, label_column=config.label,
+        class_names=plan.class_names, settings=plan.settings, fingerprint=plan.fingerprint,
+        version=__version__, built_on=datetime.now(UTC).date(), splits=splits,
+        coverage=dict(sink.coverage), citation=config.citation, grid_file=grid,
+    )
+
+
+def _write_documents(staging: Path, info: BuildInfo, sink: _Collector, validate: bool) -> None:
+    if info.grid_file:
+        grid = card.sample_grid(sink.thumbs, info.class_names)
+        (staging / info.grid_file).parent.mkdir(parents=True, exist_ok=True)
+        (staging / info.grid_file).write_bytes(grid or b"")
+    (staging / "README.md").write_text(card.render_card(info, sink.features), encoding="utf-8")
+    croissant_path = croissant.write_croissant(staging, info)
+    files = [*info.shard_files, *([info.grid_file] if info.grid_file else []), "README.md", croissant.CROISSANT_FILE]
+    rocrate.write_crate(staging, info, files)
+    if not validate:
+        return
+    problems = croissant.validate_croissant(croissant_path)
+    if problems:
+        raise DatasetBuildError(f"croissant.json does not validate: {problems[0]}")
+    problems = rocrate.validate_crate(staging)
+    if problems:
+        raise DatasetBuildError(f"ro-crate-metadata.json does not validate: {problems[0]}")
+
+
+def build_dataset(catalog: Catalog, config: BuildConfig, on_image: Callable[[], None] | None = None) -> BuildResult:
+    """Build the dataset ``config`` describes from ``catalog`` into ``config.out``.
+
+    Raises
+    ------
+    DatasetBuildError
+        For a bad selection, missing labels, an empty class (unless allowed), an
+        unreadable image, or output that fails validation. Nothing is left at
+        ``config.out`` by a failed build, and the catalog gets no row.
+    """
+    for module in ("datasets", "pyarrow.parquet"):
+        require(module)
+    check_selection(catalog, config.selection, [config.label, config.splits.split_by])
+    plan = plan_build(catalog, config.selection, config.label, config.tiling, config.splits, config.mask_dir)
+    staging = _prepare_out(config.out)
+    try:
+        sink = _Collector(staging, plan, config)
+        for row in iter_rows(catalog, config.selection, list(dict.fromkeys([*READ_COLUMNS, *(s for s, _ in metadata_columns())]))):
+            if row["sha256"] in plan.images:
+                written = _write_image(catalog, row, plan, config.tiling, sink)
+                planned = plan.images[row["sha256"]]
+                sink.stats[planned.split].images += 1
+                sink.membership.append((row["sha256"], planned.split, written))
+            if on_image:
+                on_image()
+        splits = sink.close()
+        if not any(s.rows for s in splits):
+            raise DatasetBuildError(f"the selection gave no rows ({'; '.join(plan.warnings) or 'no tiles'})")
+        counts = {s.name: s.classes for s in splits}
+        empty = check_classes(counts, plan.class_names, config.splits, unit="rows")
+        grid = card.GRID_FILE if any(sink.thumbs.values()) else None
+        info = _info(config, plan, splits, sink, grid)
+        _write_documents(staging, info, sink, config.validate)
+        _publish_folder(staging, config.out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    warnings = plan.warnings + [f"split/class without rows: {cell}" for cell in empty]
+    dataset_id = record_build(
+        catalog, name=config.name, fingerprint_hex=plan.fingerprint, selection_sql=config.selection.where,
+        parameters={**plan.settings, "command": info.command}, output_path=str(config.out.resolve()),
+        counts={s.name: {"rows": s.rows, "images": s.images, "classes": dict(sorted(s.classes.items()))} for s in splits},
+        version=__version__, membership=sink.membership,
+    )
+    return BuildResult(config.out, dataset_id, info, warnings)

@@ -1,0 +1,142 @@
+"""Reading catalogued images back, checked against their sha256, and encoding tiles.
+
+An image is read once into memory, its hash compared with the catalog's (so a
+dataset never silently contains a file that changed after ingest), and decoded
+from those bytes. Tiles are stored as PNG, which keeps 8- and 16-bit samples
+exactly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from fairmicro.errors import DatasetBuildError
+
+THUMBNAIL_PX = 96
+PNG_FAST = {"level": 1, "strategy": 3, "filter": 16}
+
+
+def read_verified(paths: Iterable[str], sha256: str) -> bytes:
+    """The bytes of the first of ``paths`` whose content still hashes to ``sha256``.
+
+    ``paths`` may be a lazy iterator: later paths are only asked for when the
+    earlier ones fail.
+
+    Raises
+    ------
+    DatasetBuildError
+        If no path exists with the catalogued content.
+    """
+    tried = []
+    for path in paths:
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            tried.append(f"{path} ({exc.strerror or exc})")
+            continue
+        if hashlib.sha256(data).hexdigest() == sha256:
+            return data
+        tried.append(f"{path} (content changed since ingest)")
+    raise DatasetBuildError(
+        f"image {sha256[:12]}: no readable copy with the catalogued content; tried "
+        f"{'; '.join(tried) or 'no paths'}. Re-run `fairmicro ingest` on its folder or exclude it with --where"
+    )
+
+
+def decode(data: bytes, file_format: str, page_index: int | None, name: str) -> np.ndarray:
+    """Pixels of one page as (rows, cols) or (rows, cols, samples).
+
+    Raises
+    ------
+    DatasetBuildError
+        If the bytes cannot be decoded or the sample type cannot be stored as PNG.
+    """
+    try:
+        if file_format == "tiff":
+            pixels = _decode_tiff(data, page_index or 0)
+        else:
+            from PIL import Image
+
+            with Image.open(io.BytesIO(data)) as image:
+                pixels = np.asarray(image)
+    except Exception as exc:  # decoders raise many types on damaged data
+        raise DatasetBuildError(f"{name}: pixel data cannot be decoded ({exc})") from exc
+    return storable(pixels, name)
+
+
+def _decode_tiff(data: bytes, page_index: int) -> np.ndarray:
+    import tifffile
+
+    with tifffile.TiffFile(io.BytesIO(data)) as tiff:
+        page = tiff.pages[page_index]
+        pixels = page.asarray()
+        if pixels.ndim == 3 and page.axes.startswith("S"):  # planar RGB -> samples last
+            pixels = np.moveaxis(pixels, 0, -1)
+    return pixels
+
+
+def storable(pixels: np.ndarray, name: str) -> np.ndarray:
+    """``pixels`` as PNG-storable samples: uint8 or uint16, 1, 3 or 4 channels.
+
+    Booleans become 0/255 uint8; anything else PNG cannot hold is refused rather
+    than rescaled (rescaling would change the measurement).
+    """
+    if pixels.dtype == np.bool_:
+        pixels = pixels.astype(np.uint8) * 255
+    if pixels.dtype not in (np.uint8, np.uint16):
+        raise DatasetBuildError(
+            f"{name}: {pixels.dtype} samples cannot be stored losslessly as PNG; "
+            "convert the images to 8- or 16-bit unsigned integers or exclude them with --where"
+        )
+    if pixels.ndim == 3 and pixels.shape[-1] == 1:
+        pixels = pixels[..., 0]
+    if pixels.ndim not in (2, 3) or (pixels.ndim == 3 and pixels.shape[-1] not in (3, 4)):
+        raise DatasetBuildError(f"{name}: image of shape {pixels.shape} is not grey, RGB or RGBA")
+    return pixels
+
+
+def encode_png(pixels: np.ndarray) -> bytes:
+    """Lossless PNG of one tile (16-bit stays 16-bit); deterministic bytes.
+
+    Uses the fast settings OpenCV uses (zlib level 1, RLE strategy, SUB filter):
+    4-15x faster than the defaults for a few percent more bytes on noisy micrographs.
+    """
+    import imagecodecs
+
+    return bytes(imagecodecs.png_encode(np.ascontiguousarray(pixels), **PNG_FAST))
+
+
+def read_mask(path: str) -> np.ndarray:
+    """A label mask (PNG or TIFF) as an integer array.
+
+    Raises
+    ------
+    DatasetBuildError
+        If the mask file cannot be read.
+    """
+    try:
+        data = Path(path).read_bytes()
+        if data[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+            return _decode_tiff(data, 0)
+        from PIL import Image
+
+        with Image.open(io.BytesIO(data)) as image:
+            return np.asarray(image)
+    except Exception as exc:  # missing file or undecodable bytes
+        raise DatasetBuildError(f"mask {path}: cannot be read ({exc})") from exc
+
+
+def thumbnail(pixels: np.ndarray, size: int = THUMBNAIL_PX) -> np.ndarray:
+    """An 8-bit square preview of a tile for the card's sample grid (contrast-stretched)."""
+    from PIL import Image
+
+    grey = pixels if pixels.ndim == 2 else pixels[..., :3]
+    low, high = np.percentile(grey, (0.5, 99.5))
+    scaled = np.clip((grey.astype(np.float32) - low) / max(float(high - low), 1e-6), 0, 1)
+    image = Image.fromarray((scaled * 255).astype(np.uint8))
+    return np.asarray(image.resize((size, size), Image.Resampling.BILINEAR))

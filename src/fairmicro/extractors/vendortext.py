@@ -1,0 +1,135 @@
+"""Vendor text: decoding sidecar files and tag bytes, parsing INI and ``$KEY value`` lines.
+
+TESCAN, Hitachi and JEOL keep their metadata as text, either in a TIFF tag or
+in a sidecar file next to the image (same stem, ``.hdr`` or ``.txt``). The
+text may be UTF-16 (Hitachi, with or without BOM), UTF-8 or Latin-1 (older
+Windows software) and may carry NUL padding. Values are kept as raw strings;
+the mapping tables convert them.
+"""
+
+from __future__ import annotations
+
+import codecs
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+
+from fairmicro.errors import UnreadableFileError
+
+log = logging.getLogger(__name__)
+
+MAX_SIDECAR_BYTES = 4 << 20  # vendor sidecars are a few kB; anything this large is not one
+SNIFF_BYTES = 4096
+
+Sections = dict[str, dict[str, str]]
+
+
+def decode_text(data: bytes) -> str:
+    """Decode vendor text: UTF-16 (BOM, or NUL in every second byte), UTF-8, else Latin-1."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        text = data.decode("utf-16", errors="replace")
+    elif _looks_utf16le(data):
+        text = data.decode("utf-16-le", errors="replace")
+    elif data.startswith(codecs.BOM_UTF8):
+        text = data[len(codecs.BOM_UTF8) :].decode("utf-8", errors="replace")
+    else:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            text = data.decode("latin-1")
+    return text.replace("\x00", "")
+
+
+def _looks_utf16le(data: bytes) -> bool:
+    sample = data[:512]
+    return (
+        len(sample) >= 8
+        and sample[1::2].count(0) > 0.9 * (len(sample) // 2)
+        and sample[0::2].count(0) == 0
+    )
+
+
+def read_head(path: Path | None, size: int = SNIFF_BYTES) -> str | None:
+    """The decoded first ``size`` bytes of a file, or ``None`` if unreadable (never raises)."""
+    if path is None:
+        return None
+    try:
+        with path.open("rb") as handle:
+            return decode_text(handle.read(size))
+    except OSError:
+        return None
+
+
+def matching_sidecar(
+    candidates: Iterable[Path | None], accept: Callable[[str], bool]
+) -> Path | None:
+    """The first existing candidate whose decoded head ``accept`` recognises (never raises)."""
+    for path in candidates:
+        head = read_head(path)
+        if head is not None and accept(head):
+            return path
+    return None
+
+
+def read_sidecar(path: Path) -> str:
+    """The whole decoded text of a sidecar file.
+
+    Raises
+    ------
+    UnreadableFileError
+        If the file cannot be read or is too large to be vendor text.
+    """
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_SIDECAR_BYTES + 1)
+    except OSError as exc:
+        raise UnreadableFileError(
+            f"{path}: sidecar cannot be read ({exc.strerror or exc})"
+        ) from exc
+    if len(data) > MAX_SIDECAR_BYTES:
+        raise UnreadableFileError(
+            f"{path}: sidecar is larger than {MAX_SIDECAR_BYTES} bytes, so not vendor metadata; "
+            "rename or move it away from the image"
+        )
+    return decode_text(data)
+
+
+def parse_ini(text: str, default_section: str | None = None) -> Sections:
+    """``[Section]`` headers and ``key=value`` lines; later keys win, other lines are ignored.
+
+    Lines before the first header belong to ``default_section`` (dropped when it is ``None``).
+    """
+    sections: Sections = {}
+    current = sections.setdefault(default_section, {}) if default_section else None
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("[") and line.endswith("]") and len(line) > 2:
+            current = sections.setdefault(line[1:-1].strip(), {})
+            continue
+        key, sep, value = line.partition("=")
+        if sep and key.strip() and current is not None:
+            current[key.strip()] = value.strip()
+    return {name: values for name, values in sections.items() if values}
+
+
+def parse_dollar_lines(text: str) -> dict[str, str]:
+    """JEOL-style ``$KEY value`` lines (key kept with its ``$``/``$$``); later keys win."""
+    values: dict[str, str] = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line.startswith("$"):
+            continue
+        key, _, value = line.partition(" ")
+        if key.strip("$"):
+            values[key] = value.strip()
+    return values
+
+
+def section_lookup(sections: Mapping[str, Mapping[str, str]]) -> Callable[[str], str | None]:
+    """A lookup of ``"Section/key"`` paths in parsed INI sections."""
+
+    def lookup(path: str) -> str | None:
+        section, _, key = path.partition("/")
+        return sections.get(section, {}).get(key)
+
+    return lookup

@@ -1,0 +1,77 @@
+"""`fairmicro build` through the real console entry."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from fairmicro.builders.deps import require
+from fairmicro.errors import MissingExtraError
+from tests.builders.conftest import write_collection
+
+PATTERN = r"(?P<specimen_id>S\d{3})_"
+
+
+@pytest.fixture
+def ingested(cli, tmp_path: Path) -> Path:
+    """A collection ingested with `fairmicro ingest`; returns its folder."""
+    folder = tmp_path / "images"
+    table = write_collection(folder, specimens_per_class=5)
+    cli("ingest", str(folder), "--specimens", str(table), "--specimen-pattern", PATTERN, "--label-from-folder")
+    return folder
+
+
+def test_issue_example_command_builds_a_validated_dataset(cli, ingested: Path, tmp_path: Path) -> None:
+    result = cli(
+        "build", "hcci-tiles", "--where", "material = 'HCCI'", "--label", "label", "--tile", "24",
+        "--split-by", "specimen_id", "--splits", "0.7,0.15,0.15", "--seed", "0", "--license", "CC-BY-4.0",
+        "--creator", "Josiah Carberry <0000-0002-1825-0097>", "--out", "datasets/hcci-tiles", "--json",
+    )
+    summary = json.loads(result.stdout)
+    out = tmp_path / "datasets" / "hcci-tiles"
+    assert (out / "ro-crate-metadata.json").is_file() and (out / "croissant.json").is_file()
+    assert sum(s["rows"] for s in summary["splits"].values()) == summary["rows"] > 0
+    rows = cli.rows("SELECT name, fingerprint FROM datasets")
+    assert rows == [{"name": "hcci-tiles", "fingerprint": summary["fingerprint"]}]
+
+
+def test_human_summary_shows_class_counts_per_split(cli, ingested: Path) -> None:
+    result = cli("build", "d", "--tile", "24", "--license", "MIT", "--out", "out", "--no-validate")
+    assert "built d:" in result.stdout
+    for word in ("ferrite", "martensite", "pearlite", "train", "validation", "test", "fingerprint"):
+        assert word in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--splits", "0.9,0.05,0.05", "--split-by", "material"], "would have no"),
+        (["--creator", "Someone <0000-0002-1825-0098>"], "not a valid ORCID"),
+        (["--splits", "0.7;0.3"], "expected fractions"),
+        (["--mask-class", "graphite"], "expected VALUE=NAME"),
+        (["--where", "no_such_column = 1"], "failed"),
+    ],
+)
+def test_expected_failures_are_one_line_errors(cli, ingested: Path, args: list[str], message: str) -> None:
+    result = cli("build", "d", "--license", "MIT", "--out", "out", "--no-validate", *args, check=False)
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: ") and message in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_missing_extra_is_named(cli, ingested: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    blocker = tmp_path / "blocked"
+    (blocker / "datasets").mkdir(parents=True)
+    (blocker / "datasets" / "__init__.py").write_text("raise ImportError('blocked for the test')\n")
+    monkeypatch.setenv("PYTHONPATH", str(blocker))
+    result = cli("build", "d", "--license", "MIT", "--out", "out", check=False)
+    assert result.returncode == 1
+    assert "pip install 'fairmicro[hf]'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_require_names_the_distribution(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(__import__("sys").modules, "rocrate_validator", None)
+    with pytest.raises(MissingExtraError, match=r"'roc-validator' package.*fairmicro\[hf\]"):
+        require("rocrate_validator")

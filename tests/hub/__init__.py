@@ -1,0 +1,1 @@
+"""A small Hugging Face Hub-compatible HTTP server for tests (no network needed)."""
