@@ -205,4 +205,5 @@ def write_demo_collection(
 
 if __name__ == "__main__":
     target = Path(sys.argv[1] if len(sys.argv) > 1 else "demo-data")
-    print(write_demo_collection(target))  # noqa: T201 - the script's output
+    # three specimens per class: enough for grouped train/validation/test splits
+    print(write_demo_collection(target, specimens_per_class=3))  # noqa: T201 - the script's output
