@@ -107,52 +107,67 @@ def train(
     plugin = get_plugin(plugin_name)
     model = plugin(**params)
     resolved = resolve_dataset(dataset_ref, catalog=catalog)
-    dataset, provenance = resolved.dataset, resolved.provenance
-    train_data = _split(dataset, "train")
-    eval_name = "validation" if "validation" in dataset else "train"
-    seed = int(model.get_params().get("seed", 0) or 0)
+    _split(resolved.dataset, "train")
     recorder = RunRecorder(
         resolve_catalog_path(catalog), new_run_id(plugin_name), plugin_name, model.version, "train",
         {"plugin": model.get_params(), "shuffle_metadata_check": shuffle_metadata_check},
-        provenance.ref, provenance.dataset_revision, "train", seed,
+        resolved.provenance.ref, resolved.provenance.dataset_revision, "train",
+        int(model.get_params().get("seed", 0) or 0),
     )
+    job = _TrainJob(recorder, model, resolved.dataset, resolved.provenance, runs_folder(catalog, runs_dir))
     recorder.start()
     try:
-        return _train(recorder, model, plugin, dataset, eval_name, train_data, runs_dir, catalog, shuffle_metadata_check, provenance)
+        return job.run(shuffle_metadata_check)
     except BaseException as exc:
         recorder.fail(str(exc) or type(exc).__name__)
         raise
 
 
-def _train(recorder: RunRecorder, model: ModelPlugin, plugin: type[ModelPlugin], dataset: Any, eval_name: str,
-           train_data: Any, runs_dir: Any, catalog: Any, shuffle_check: bool, provenance: Any) -> RunResult:
-    eval_data = dataset[eval_name]
-    model.fit(train_data, dataset["validation"] if "validation" in dataset else None)
-    probabilities, scores = _scores(model, eval_data)
-    metrics: dict[str, Any] = {"split": eval_name, "scores": scores, "metadata_columns": model.metadata_columns_,
-                               "dataset": provenance.__dict__}
-    if hasattr(model, "report"):
-        metrics["model_report"] = model.report()
-    if shuffle_check:
-        metrics["shuffled_metadata_at_evaluation"] = _shuffle_check(model, eval_data, scores, recorder.seed or 0)
-        metrics["shuffled_metadata_at_training"] = _train_shuffled(plugin, model, train_data, dataset, eval_data, scores, recorder.seed or 0)
-    recorder.parameters["metadata_columns"] = model.metadata_columns_
-    recorder.parameters["image_size"] = _image_size(train_data)
-    folder = runs_folder(catalog, runs_dir) / recorder.run_id
-    described = _save_outputs(folder, metrics, model, f"{recorder.run_id} on {eval_name}")
-    recorder.finish(metrics, described, prediction_rows(recorder.run_id, eval_name, eval_data, model.classes_, probabilities))
-    return RunResult(recorder.run_id, metrics, folder)
+@dataclass
+class _TrainJob:
+    """One training run: fit, score, optional metadata checks, artifacts, provenance."""
 
+    recorder: RunRecorder
+    model: ModelPlugin
+    dataset: Any
+    provenance: Any
+    runs_root: Path
 
-def _train_shuffled(plugin: type[ModelPlugin], model: ModelPlugin, train_data: Any, dataset: Any,
-                    eval_data: Any, baseline: dict[str, Any], seed: int) -> dict[str, Any]:
-    """Refit with the training metadata permuted across rows; compare accuracy on the same split."""
-    if not model.metadata_columns_:
-        return {"skipped": "the model uses no metadata"}
-    shuffled_train = shuffle_metadata(train_data, model.metadata_columns_, seed)
-    control = plugin(**model.get_params()).fit(shuffled_train, dataset["validation"] if "validation" in dataset else None)
-    _, scores = _scores(control, eval_data)
-    return {"accuracy": scores["accuracy"], "accuracy_change": scores["accuracy"] - baseline["accuracy"]}
+    @property
+    def validation(self) -> Any | None:
+        return self.dataset["validation"] if "validation" in self.dataset else None
+
+    @property
+    def eval_name(self) -> str:
+        return "validation" if self.validation is not None else "train"
+
+    def run(self, shuffle_check: bool) -> RunResult:
+        model, train_data, eval_data = self.model, self.dataset["train"], self.dataset[self.eval_name]
+        model.fit(train_data, self.validation)
+        probabilities, scores = _scores(model, eval_data)
+        metrics: dict[str, Any] = {"split": self.eval_name, "scores": scores,
+                                   "metadata_columns": model.metadata_columns_, "dataset": self.provenance.__dict__}
+        if hasattr(model, "report"):
+            metrics["model_report"] = model.report()
+        if shuffle_check:
+            seed = self.recorder.seed or 0
+            metrics["shuffled_metadata_at_evaluation"] = _shuffle_check(model, eval_data, scores, seed)
+            metrics["shuffled_metadata_at_training"] = self._shuffled_training(scores, seed)
+        self.recorder.parameters.update(metadata_columns=model.metadata_columns_, image_size=_image_size(train_data))
+        folder = self.runs_root / self.recorder.run_id
+        described = _save_outputs(folder, metrics, model, f"{self.recorder.run_id} on {self.eval_name}")
+        rows = prediction_rows(self.recorder.run_id, self.eval_name, eval_data, model.classes_, probabilities)
+        self.recorder.finish(metrics, described, rows)
+        return RunResult(self.recorder.run_id, metrics, folder)
+
+    def _shuffled_training(self, baseline: dict[str, Any], seed: int) -> dict[str, Any]:
+        """Refit with the training metadata permuted across rows; compare accuracy on the same split."""
+        if not self.model.metadata_columns_:
+            return {"skipped": "the model uses no metadata"}
+        shuffled_train = shuffle_metadata(self.dataset["train"], self.model.metadata_columns_, seed)
+        control = type(self.model)(**self.model.get_params()).fit(shuffled_train, self.validation)
+        _, scores = _scores(control, self.dataset[self.eval_name])
+        return {"accuracy": scores["accuracy"], "accuracy_change": scores["accuracy"] - baseline["accuracy"]}
 
 
 def _image_size(data: Any) -> list[int] | None:
