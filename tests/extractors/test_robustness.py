@@ -20,7 +20,7 @@ from fairmicro.catalog.records import FileFacts, build_bundle
 from fairmicro.errors import FairmicroError
 from fairmicro.extractors.base import FieldWarning
 from fairmicro.extractors.frame import Frame
-from fairmicro.extractors.registry import choose_extractor, registered_extractors
+from fairmicro.extractors.registry import choose_extractor, extract_file, registered_extractors
 from fairmicro.extractors.source import open_source
 from fairmicro.extractors.tescan import parse_tag
 from fairmicro.extractors.vendortext import decode_text, parse_dollar_lines, parse_ini
@@ -147,17 +147,7 @@ def workdir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("fuzz")
 
 
-# zeiss.py calls .items() on what tifffile returns for an undecodable CZ_SEM block: the raw
-# bytes (a cp1252-undefined byte such as 0x9d suffices). Reported; remove the marks once fixed.
-ZEISS_RAW_BYTES_BUG = pytest.mark.xfail(
-    raises=AttributeError, strict=True, reason="zeiss.py: sem_metadata may be bytes"
-)
-
-
-@pytest.mark.parametrize(
-    "case",
-    [pytest.param(c, marks=ZEISS_RAW_BYTES_BUG) if c == "zeiss" else c for c in sorted(CASES)],
-)
+@pytest.mark.parametrize("case", sorted(CASES))
 @FAST
 @given(data=st.data())
 def test_vendor_block_mutations_never_crash(workdir, case, data):
@@ -167,9 +157,17 @@ def test_vendor_block_mutations_never_crash(workdir, case, data):
     _survives(write(folder, data.draw(block_bytes(seed, encoding), label="block")))
 
 
-@ZEISS_RAW_BYTES_BUG
-def test_undecodable_zeiss_block_gives_a_warning_not_a_crash(workdir):
-    _survives(vs.write_raw_tag_tiff(workdir / "cp1252.tif", samples.ZEISS_TAG, b"0000\x9d", IMAGE))
+@pytest.mark.parametrize("code", [samples.ZEISS_TAG, samples.FEI_TAG])
+def test_undecodable_vendor_block_is_read_with_a_warning(workdir, code):
+    # 0x9d is undefined in cp1252, so tifffile leaves the tag as raw bytes.
+    block = {samples.ZEISS_TAG: "0\r\nAP_WD\r\nWD = 8.5 mm\r\n\x9d", samples.FEI_TAG: "[EBeam]\r\nWD=0.0085\r\nHV=5000\r\n\x9d"}
+    path = vs.write_raw_tag_tiff(workdir / f"cp1252_{code}.tif", code, block[code].encode("latin-1"), IMAGE)
+    _survives(path)
+    extractor, extraction = extract_file(path)
+    name = extractor.name
+    assert name == {samples.ZEISS_TAG: "zeiss", samples.FEI_TAG: "fei"}[code]
+    assert extraction.conditions["working_distance_mm"] == 8.5
+    assert any(w.slot == "vendor_metadata" and str(code) in w.message for w in extraction.warnings)
 
 
 @FAST

@@ -210,22 +210,16 @@ def _present(raw: Any) -> bool:
     return raw is not None and not (isinstance(raw, str) and not raw.strip())
 
 
-def apply_mapping(
-    mapping: Sequence[FieldMap],
-    lookup: Callable[[str], Any],
-    extraction: Extraction,
-    resolve: Callable[[str], str] = str,
-) -> None:
+def apply_mapping(mapping: Sequence[FieldMap], lookup: Callable[[str], Any], extraction: Extraction) -> None:
     """Fill ``extraction`` from ``mapping``; unparseable values become warnings.
 
-    ``resolve`` turns a mapping key into the key actually read (for vendors
-    whose section names depend on the file, e.g. FEI's active beam), so the
-    per-field trail names the real source.
+    Tables with placeholders (``{beam}``) are resolved first with
+    :func:`resolve_placeholders`, so the per-field trail names the real keys.
     """
     for row in mapping:
         if extraction.has(row.slot):
             continue
-        keys = tuple(resolve(k) for k in (row.key if isinstance(row.key, tuple) else (row.key,)))
+        keys = row.key if isinstance(row.key, tuple) else (row.key,)
         raws = tuple(lookup(k) for k in keys)
         if not all(_present(r) for r in raws):
             continue

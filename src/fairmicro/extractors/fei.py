@@ -21,14 +21,16 @@ from fairmicro.extractors.base import (
     FieldMap,
     SourceFile,
     apply_mapping,
+    resolve_placeholders,
     scaled,
     text,
     timestamp,
 )
 from fairmicro.extractors.source import base_extraction
+from fairmicro.extractors.tagblock import read_block
 from fairmicro.extractors.units import convert, parse_number
 
-FEI_TAGS = (34680, 34682)
+FEI_TAGS = (34682, 34680)  # FEI_HELIOS is read before FEI_SFEG
 
 # "{beam}", "{scan}" and "{detector}" are resolved from the block itself.
 MAPPING: tuple[FieldMap, ...] = (
@@ -71,20 +73,13 @@ PIXEL_MAPPING: tuple[FieldMap, ...] = (
 )
 
 
-def _resolver(block: dict[str, Any]) -> Callable[[str], str]:
-    """Replace ``{beam}``, ``{scan}`` and ``{detector}`` with the file's own section names."""
-    names = {
+def _section_names(block: dict[str, Any]) -> dict[str, str]:
+    """The file's own names for the ``{beam}``, ``{scan}`` and ``{detector}`` placeholders."""
+    return {
         "{beam}": str(_get(block, "Beam/Beam") or "EBeam"),
         "{scan}": str(_get(block, "Beam/Scan") or "EScan"),
         "{detector}": str(_get(block, "Detectors/Name") or ""),
     }
-
-    def resolve(key: str) -> str:
-        for placeholder, name in names.items():
-            key = key.replace(placeholder, name)
-        return key
-
-    return resolve
 
 
 def _get(block: dict[str, Any], key: str) -> Any:
@@ -93,9 +88,15 @@ def _get(block: dict[str, Any], key: str) -> Any:
     return values.get(name) if isinstance(values, dict) else None
 
 
-def _block(source: SourceFile) -> dict[str, Any]:
+def _block(source: SourceFile) -> tuple[dict[str, Any], str | None]:
+    """The first FEI tag that holds a block."""
     assert source.tiff is not None
-    return source.tiff.fei_metadata or {}
+    page = source.tiff.pages.first
+    for code in FEI_TAGS:
+        block, problem = read_block(page, code)
+        if block:
+            return block, problem
+    return {}, None
 
 
 class FeiExtractor(Extractor):
@@ -111,20 +112,22 @@ class FeiExtractor(Extractor):
             if source.tiff is None:
                 return False
             tags = source.tiff.pages.first.tags
-            return any(code in tags for code in FEI_TAGS) and bool(_block(source))
+            return any(code in tags for code in FEI_TAGS) and bool(_block(source)[0])
         except Exception:  # sniff must never raise
             return False
 
     def extract(self, source: SourceFile) -> Extraction:
         """Map the FEI block."""
         extraction = base_extraction(source)
-        block = _block(source)
+        block, problem = _block(source)
+        if problem:
+            extraction.warn("vendor_metadata", problem)
         extraction.vendor = "FEI"
         extraction.vendor_metadata = block
-        lookup, resolve = partial(_get, block), _resolver(block)
-        apply_mapping(MAPPING, lookup, extraction, resolve)
+        lookup, names = partial(_get, block), _section_names(block)
+        apply_mapping(resolve_placeholders(MAPPING, names), lookup, extraction)
         _data_bar(block, extraction)
-        _pixel_size(block, lookup, resolve, extraction)
+        _pixel_size(block, lookup, names, extraction)
         return extraction
 
 
@@ -138,14 +141,14 @@ def _data_bar(block: dict[str, Any], extraction: Extraction) -> None:
 
 
 def _pixel_size(
-    block: dict[str, Any], lookup: Callable[[str], Any], resolve: Callable[[str], str], extraction: Extraction
+    block: dict[str, Any], lookup: Callable[[str], Any], names: dict[str, str], extraction: Extraction
 ) -> None:
     try:
         stored_width = int(parse_number(_get(block, "Image/ResolutionX")))
     except (TypeError, ValueError):
         stored_width = None
     if stored_width == extraction.width_px:
-        apply_mapping(PIXEL_MAPPING, lookup, extraction, resolve)
+        apply_mapping(resolve_placeholders(PIXEL_MAPPING, names), lookup, extraction)
         return
     rows = extraction.height_px - (extraction.data_bar_height_px or 0)
     for slot, key, pixels in (
@@ -153,7 +156,7 @@ def _pixel_size(
         ("pixel_size_y_nm", "{beam}/VFW", rows),
     ):
         converter = Converter(f"m -> nm, / {pixels} px of the saved image", _per_pixel(pixels))
-        apply_mapping((FieldMap(slot, key, converter),), lookup, extraction, resolve)
+        apply_mapping(resolve_placeholders((FieldMap(slot, key, converter),), names), lookup, extraction)
 
 
 def _per_pixel(pixels: int) -> Any:

@@ -23,6 +23,7 @@ from fairmicro.extractors.base import (
     timestamp,
 )
 from fairmicro.extractors.source import base_extraction
+from fairmicro.extractors.tagblock import read_block
 from fairmicro.extractors.units import convert, parse_number
 
 CZ_SEM_TAG = 34118
@@ -81,7 +82,9 @@ class ZeissExtractor(Extractor):
         """Map the CZ_SEM block."""
         assert source.tiff is not None
         extraction = base_extraction(source)
-        block = source.tiff.sem_metadata or {}
+        block, problem = read_block(source.tiff.pages.first, CZ_SEM_TAG)
+        if problem:
+            extraction.warn("vendor_metadata", problem)
         extraction.vendor = "Zeiss"
         extraction.vendor_metadata = {k: list(v) if isinstance(v, tuple) else v for k, v in block.items()}
         apply_mapping(MAPPING, _lookup(block), extraction)
