@@ -104,7 +104,7 @@ def _selected(catalog: Catalog, where: str, columns: list[str]) -> list[dict[str
     from fairmicro.builders.selection import Selection, check_selection, iter_rows
 
     selection = Selection(where)
-    check_selection(catalog, selection, columns)
+    check_selection(catalog, selection)
     return list(iter_rows(catalog, selection, columns))
 
 
