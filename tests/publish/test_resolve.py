@@ -132,3 +132,11 @@ def test_hf_endpoint_is_read_when_resolving(published, catalog_path, tmp_path, m
 def test_unknown_references(published, catalog_path, tmp_path, ref, message):
     with pytest.raises(DatasetNotFoundError, match=message):
         resolve_dataset(ref, catalog=catalog_path, cache_dir=tmp_path / "c")
+
+
+def test_two_builds_in_folders_of_the_same_name_never_share_cached_rows(make_build, catalog_path, tmp_path):
+    first = make_build(seed=0, folder=tmp_path / "a" / "tiles")
+    second = make_build(seed=1, folder=tmp_path / "b" / "tiles")
+    cache = tmp_path / "one-cache"
+    assert_same_rows(resolve_dataset(first.folder, catalog=catalog_path, cache_dir=cache).dataset, first)
+    assert_same_rows(resolve_dataset(second.folder, catalog=catalog_path, cache_dir=cache).dataset, second)

@@ -38,7 +38,9 @@ from fairmicro.errors import DatasetNotFoundError, HubUnreachableError
 logger = logging.getLogger(__name__)
 
 COMMAND = "fairmicro train"
-HUB_REF = re.compile(r"(?:hf://datasets/)?(?P<repo>[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*)(?:@(?P<rev>[^\s@]+))?")
+HUB_REF = re.compile(
+    r"(?:hf://datasets/)?(?P<repo>[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*)(?:@(?P<rev>[^\s@]+))?"
+)
 
 
 @dataclass(frozen=True)
@@ -124,7 +126,7 @@ def resolve_dataset(
         return _from_hub(text, match["repo"], match["rev"], cache_dir)
     raise DatasetNotFoundError(
         f"dataset {text!r} is not a folder, a dataset name in the catalog, or a Hub id ORG/NAME[@REV]; "
-        "list catalog builds with `fairmicro query \"SELECT name FROM datasets\"`"
+        'list catalog builds with `fairmicro query "SELECT name FROM datasets"`'
     )
 
 
@@ -154,14 +156,16 @@ class _CatalogBuild:
 def _catalog_build(catalog: Catalog, name: str) -> _CatalogBuild | None:
     row = catalog.query(
         "SELECT dataset_id, fingerprint, output_path FROM datasets WHERE name = ? "
-        "ORDER BY created_at DESC NULLS LAST LIMIT 1", [name],
+        "ORDER BY created_at DESC NULLS LAST LIMIT 1",
+        [name],
     ).rows
     if not row:
         return None
     dataset_id, fingerprint, output_path = row[0]
     published = catalog.query(
         "SELECT repo_id, revision_sha, endpoint FROM publications WHERE dataset_id = ? "
-        "ORDER BY published_at DESC NULLS LAST LIMIT 1", [dataset_id],
+        "ORDER BY published_at DESC NULLS LAST LIMIT 1",
+        [dataset_id],
     ).rows
     return _CatalogBuild(fingerprint, output_path, published[0] if published else None)
 
@@ -175,16 +179,21 @@ def _fingerprint_of(catalog: Catalog | None, folder: Path) -> str | None:
         return None
 
 
-def _from_folder(ref: str, folder: Path, fingerprint: str | None, cache_dir: str | Path | None) -> ResolvedDataset:
-    fingerprint = fingerprint or content_digest(local_files(folder))
+def _from_folder(
+    ref: str, folder: Path, fingerprint: str | None, cache_dir: str | Path | None
+) -> ResolvedDataset:
+    digest = content_digest(local_files(folder))
+    fingerprint = fingerprint or digest
     provenance = DatasetProvenance(ref, "folder", str(folder), fingerprint=fingerprint)
-    return ResolvedDataset(load_folder(folder, cache_dir), provenance)
+    return ResolvedDataset(load_folder(folder, cache_dir, digest=digest), provenance)
 
 
 def _from_build(ref: str, build: _CatalogBuild, cache_dir: str | Path | None) -> ResolvedDataset:
     folder = Path(build.output_path).expanduser() if build.output_path else None
     if folder is not None and folder.is_dir():
-        provenance = DatasetProvenance(ref, "catalog", str(folder.resolve()), fingerprint=build.fingerprint)
+        provenance = DatasetProvenance(
+            ref, "catalog", str(folder.resolve()), fingerprint=build.fingerprint
+        )
         return ResolvedDataset(load_folder(folder, cache_dir), provenance)
     if build.publication is None:
         raise DatasetNotFoundError(
@@ -192,21 +201,36 @@ def _from_build(ref: str, build: _CatalogBuild, cache_dir: str | Path | None) ->
             "published; rebuild it with `fairmicro build`"
         )
     repo_id, revision_sha, endpoint = build.publication
-    logger.info("%s: folder %s is gone; reading its publication %s@%s", ref, build.output_path, repo_id, revision_sha)
+    logger.info(
+        "%s: folder %s is gone; reading its publication %s@%s",
+        ref,
+        build.output_path,
+        repo_id,
+        revision_sha,
+    )
     resolved = _from_hub(ref, repo_id, revision_sha, cache_dir, endpoint=endpoint)
     provenance = replace(resolved.provenance, source="catalog", fingerprint=build.fingerprint)
     return ResolvedDataset(resolved.dataset, provenance)
 
 
 def _from_hub(
-    ref: str, repo_id: str, revision: str | None, cache_dir: str | Path | None, endpoint: str | None = None
+    ref: str,
+    repo_id: str,
+    revision: str | None,
+    cache_dir: str | Path | None,
+    endpoint: str | None = None,
 ) -> ResolvedDataset:
     settings = HubSettings.from_env(COMMAND)
     endpoint = endpoint or settings.endpoint
     folder = download(repo_id, revision, settings, endpoint)
     provenance = DatasetProvenance(
-        ref, "hub", str(folder), repo_id=repo_id, revision=revision or "main",
-        revision_sha=folder.name, endpoint=endpoint,
+        ref,
+        "hub",
+        str(folder),
+        repo_id=repo_id,
+        revision=revision or "main",
+        revision_sha=folder.name,
+        endpoint=endpoint,
     )
     return ResolvedDataset(load_folder(folder, cache_dir), provenance)
 
@@ -221,12 +245,18 @@ def download(repo_id: str, revision: str | None, settings: HubSettings, endpoint
     where = f"{repo_id}@{revision or 'main'}"
     try:
         path = hub.snapshot_download(
-            repo_id, repo_type="dataset", revision=revision, endpoint=endpoint,
-            cache_dir=str(settings.cache_dir), local_files_only=settings.offline,
+            repo_id,
+            repo_type="dataset",
+            revision=revision,
+            endpoint=endpoint,
+            cache_dir=str(settings.cache_dir),
+            local_files_only=settings.offline,
         )
     except (errors.RepositoryNotFoundError, errors.RevisionNotFoundError) as exc:
         missing = "revision" if isinstance(exc, errors.RevisionNotFoundError) else "dataset repo"
-        raise DatasetNotFoundError(f"{where}: no such {missing} on {endpoint} (or the token cannot see it)") from exc
+        raise DatasetNotFoundError(
+            f"{where}: no such {missing} on {endpoint} (or the token cannot see it)"
+        ) from exc
     except errors.LocalEntryNotFoundError as exc:
         if settings.offline:
             raise DatasetNotFoundError(
@@ -237,18 +267,27 @@ def download(repo_id: str, revision: str | None, settings: HubSettings, endpoint
             f"{where}: cannot reach {endpoint} and the revision is not cached; check the network or HF_ENDPOINT"
         ) from exc
     except hub_failures(COMMAND) as exc:
-        raise hub_error(exc, step=f"downloading {where}", endpoint=endpoint, repo_id=repo_id) from exc
+        raise hub_error(
+            exc, step=f"downloading {where}", endpoint=endpoint, repo_id=repo_id
+        ) from exc
     return Path(path)
 
 
-def load_folder(folder: Path, cache_dir: str | Path | None = None) -> Any:
-    """Load a built dataset folder (its card's ``configs``) as a ``datasets.DatasetDict``."""
+def load_folder(
+    folder: Path, cache_dir: str | Path | None = None, digest: str | None = None
+) -> Any:
+    """Load a built dataset folder (its card's ``configs``) as a ``datasets.DatasetDict``.
+
+    ``digest`` is the folder's :func:`content_digest` when the caller already has it.
+    """
     datasets = require("datasets", COMMAND)
     if not (folder / "README.md").is_file():
-        raise DatasetNotFoundError(f"{folder}: not a built dataset folder (no README.md); run `fairmicro build`")
+        raise DatasetNotFoundError(
+            f"{folder}: not a built dataset folder (no README.md); run `fairmicro build`"
+        )
     # `datasets` keys its Arrow cache on the folder's name and file layout, so two builds
     # in folders of the same name can collide and the second silently returns the first's
     # rows. A cache folder per content digest makes a stale hit impossible.
-    digest = content_digest(local_files(folder)).removeprefix("sha256:")[:24]
+    key = (digest or content_digest(local_files(folder))).removeprefix("sha256:")[:24]
     base = Path(cache_dir) if cache_dir else Path(datasets.config.HF_DATASETS_CACHE)
-    return datasets.load_dataset(str(folder), cache_dir=str(base / "fairmicro" / digest))
+    return datasets.load_dataset(str(folder), cache_dir=str(base / "fairmicro" / key))

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to `app`; heavy imports stay inside the commands."""
-    from fairmicro.cli.app import CatalogOption, stdout
+    from fairmicro.cli.app import CatalogOption, stderr, stdout
 
     @app.command()
     def publish(
@@ -36,11 +36,22 @@ def register(app: typer.Typer) -> None:
         """
         from fairmicro.builders.publish import publish as run_publish
 
+        if not stderr.is_terminal:
+            _quiet_upload_progress()
         result = run_publish(folder, repo, tag=tag, private=private, dry_run=dry_run, catalog=catalog)
         if json_output:
             stdout.out(json.dumps(result_dict(result), ensure_ascii=False), highlight=False)
         else:
             render(result, stdout)
+
+
+def _quiet_upload_progress() -> None:
+    """No huggingface_hub progress bars when stderr is not a terminal (logs, CI)."""
+    try:
+        from huggingface_hub.utils import disable_progress_bars
+    except ImportError:
+        return  # publish itself reports the missing extra
+    disable_progress_bars()
 
 
 def result_dict(result: "PublishResult") -> dict[str, object]:
