@@ -22,3 +22,28 @@ def test_plugins_lists_builtin_extractors_in_order():
     names = [line.split()[1] for line in out.splitlines() if line.startswith("extractor")]
     assert {"zeiss", "fei", "generic"} <= set(names)
     assert names[-1] == "generic"
+
+
+def test_core_dependencies_leave_ml_and_hf_to_extras():
+    import tomllib
+    from pathlib import Path
+
+    project = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())["project"]
+    core = " ".join(project["dependencies"]).lower()
+    for heavy in ("torch", "keras", "tensorflow", "transformers", "datasets", "scikit-learn", "linkml>"):
+        assert heavy not in core, f"{heavy} must stay behind an extra"
+    extras = project["optional-dependencies"]
+    assert {"hf", "models", "dev", "all"} <= set(extras)
+
+
+def test_missing_extra_names_the_extra(tmp_path):
+    # Simulate a lab PC without scikit-learn: the texture plugin's first import fails clearly.
+    code = (
+        "import sys; sys.modules['sklearn'] = None\n"
+        "from fairmicro.extras import require\n"
+        "from fairmicro.errors import MissingExtraError\n"
+        "try:\n    require('sklearn.ensemble', 'models', 'fairmicro train texture')\n"
+        "except MissingExtraError as e:\n    print(e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "pip install 'fairmicro[models]'" in out and "fairmicro train texture" in out
