@@ -15,7 +15,7 @@ The child's peak RSS after the first build is read from ``resource``, and the
 pyarrow pool's peak from ``pyarrow``. Flat memory means the peaks barely move
 while the selection grows.
 
-Run: ``python benchmarks/build_throughput.py [--sizes 48 192] [--shape 512]``
+Run: ``python benchmarks/build_throughput.py [--sizes 48 384] [--shape 512] [--tile 256]``
 """
 
 from __future__ import annotations
@@ -43,9 +43,14 @@ def _collection(root: Path, images: int, shape: int) -> Path:
     from fairmicro.catalog.specimens import load_specimen_table
     from fairmicro.testing.samples import write_demo_collection
 
-    table = write_demo_collection(root / "images", images_per_specimen=max(1, images // SPECIMENS), shape=(shape, shape))
-    options = IngestOptions(specimens=load_specimen_table(table, None), specimen_pattern=re.compile(PATTERN),
-                            label_from_folder=True)
+    table = write_demo_collection(
+        root / "images", images_per_specimen=max(1, images // SPECIMENS), shape=(shape, shape)
+    )
+    options = IngestOptions(
+        specimens=load_specimen_table(table, None),
+        specimen_pattern=re.compile(PATTERN),
+        label_from_folder=True,
+    )
     with Catalog.open(root / "catalog.duckdb") as catalog:
         ingest(catalog, [root / "images"], options)
     return root / "catalog.duckdb"
@@ -55,8 +60,13 @@ def _build(catalog_path: Path, out: Path, tile: int) -> object:
     from fairmicro.builders import BuildConfig, SplitSpec, TilingSpec, build_dataset
     from fairmicro.catalog import Catalog
 
-    config = BuildConfig(name="bench", out=out, tiling=TilingSpec(tile=tile), splits=SplitSpec((0.5, 0.5)),
-                         validate=False)
+    config = BuildConfig(
+        name="bench",
+        out=out,
+        tiling=TilingSpec(tile=tile),
+        splits=SplitSpec((0.5, 0.5)),
+        validate=False,
+    )
     with Catalog.open(catalog_path) as catalog:
         return build_dataset(catalog, config)
 
@@ -74,7 +84,7 @@ def _plain_parquet(catalog_path: Path, out: Path, rows_per_group: int) -> int:
     total = 0
     with pq.ParquetWriter(out, schema, compression="snappy") as writer:
         for start in range(0, len(paths), rows_per_group):
-            chunk = paths[start:start + rows_per_group]
+            chunk = paths[start : start + rows_per_group]
             blobs = [Path(p).read_bytes() for p in chunk]
             total += sum(len(b) for b in blobs)
             writer.write_table(pa.table({"path": chunk, "bytes": blobs}, schema=schema))
@@ -101,7 +111,9 @@ def child(root: Path, tile: int) -> dict[str, float]:
     start = time.perf_counter()
     result = _build(catalog_path, root / "built", tile)
     build_s = time.perf_counter() - start
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3  # peak so far: imports + this build
+    rss_mb = (
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
+    )  # peak so far: imports + this build
     arrow_mb = pa.default_memory_pool().max_memory() / 1e6
     start = time.perf_counter()
     source_bytes = _plain_parquet(catalog_path, root / "plain.parquet", ROWS_PER_GROUP)
@@ -111,15 +123,23 @@ def child(root: Path, tile: int) -> dict[str, float]:
     _, traced_peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     return {
-        "images": result.info.images, "rows": result.info.rows, "source_mb": source_bytes / 1e6,
-        "build_s": build_s, "plain_s": plain_s, "validation_s": _validation_seconds(root / "built"),
-        "traced_peak_mb": traced_peak / 1e6, "arrow_peak_mb": arrow_mb, "max_rss_mb": rss_mb,
+        "images": result.info.images,
+        "rows": result.info.rows,
+        "source_mb": source_bytes / 1e6,
+        "build_s": build_s,
+        "plain_s": plain_s,
+        "validation_s": _validation_seconds(root / "built"),
+        "traced_peak_mb": traced_peak / 1e6,
+        "arrow_peak_mb": arrow_mb,
+        "max_rss_mb": rss_mb,
     }
 
 
 def _report(figures: list[dict[str, float]]) -> None:
-    header = (f"{'images':>7} {'rows':>6} {'src MB':>7} {'build s':>8} {'plain s':>8} {'ratio':>6} "
-              f"{'build MB/s':>10} {'rows/s':>7} {'valid. s':>8} {'traced MB':>9} {'arrow MB':>8} {'RSS MB':>7}")
+    header = (
+        f"{'images':>7} {'rows':>6} {'src MB':>7} {'build s':>8} {'plain s':>8} {'ratio':>6} "
+        f"{'build MB/s':>10} {'rows/s':>7} {'valid. s':>8} {'traced MB':>9} {'arrow MB':>8} {'RSS MB':>7}"
+    )
     lines = [header]
     for f in figures:
         lines.append(
@@ -128,16 +148,20 @@ def _report(figures: list[dict[str, float]]) -> None:
             f"{f['rows'] / f['build_s']:>7.0f} {f['validation_s']:>8.2f} {f['traced_peak_mb']:>9.1f} "
             f"{f['arrow_peak_mb']:>8.1f} {f['max_rss_mb']:>7.0f}"
         )
-    lines.append("ratio = build time / plain pyarrow.parquet time for the same source image bytes; "
-                 "traced = Python+numpy peak (tracemalloc), arrow = pyarrow pool peak, RSS = process peak "
-                 "after imports + one build")
+    lines.append(
+        "ratio = build time / plain pyarrow.parquet time for the same source image bytes; "
+        "traced = Python+numpy peak (tracemalloc), arrow = pyarrow pool peak, RSS = process peak "
+        "after imports + one build"
+    )
     sys.stdout.write("\n".join(lines) + "\n")
 
 
 def main() -> None:
     """Run each size in a child process and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[48, 192], help="images per selection")
+    parser.add_argument(
+        "--sizes", type=int, nargs="+", default=[48, 384], help="images per selection"
+    )
     parser.add_argument("--shape", type=int, default=512, help="image edge in px")
     parser.add_argument("--tile", type=int, default=256, help="tile edge in px")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
@@ -150,8 +174,12 @@ def main() -> None:
     for size in args.sizes:
         with tempfile.TemporaryDirectory(prefix="fairmicro-bench-") as tmp:
             _collection(Path(tmp), size, args.shape)
-            run = subprocess.run([sys.executable, __file__, "--child", tmp, "--tile", str(args.tile)],
-                                 capture_output=True, text=True, check=True)
+            run = subprocess.run(
+                [sys.executable, __file__, "--child", tmp, "--tile", str(args.tile)],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
         figures.append(json.loads(run.stdout.strip().splitlines()[-1]))
     _report(figures)
 

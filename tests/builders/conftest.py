@@ -34,7 +34,16 @@ def write_collection(
     for c, label in enumerate(classes):
         for s in range(specimens_per_class):
             specimen = f"S{c * 100 + s:03d}"
-            rows.append([specimen, "UHCS" if s % 2 else "HCCI", 800 + 10 * s, "water quench"])
+            rows.append(
+                [
+                    specimen,
+                    "UHCS" if s % 2 else "HCCI",
+                    800 + 10 * s,
+                    "water quench",
+                    label,
+                    f"B{s % 4}",
+                ]
+            )
             for k in range(images_per_specimen):
                 data = texture(shape, kind=c, seed=c * 1000 + s * 10 + k, dtype=dtype)
                 path = folder / label / f"{specimen}_{k:02d}.tif"
@@ -48,7 +57,17 @@ def write_collection(
     table = folder / "specimens.csv"
     with table.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["specimen_id", "material", "heat_treatment_temperature_c", "cooling_method"])
+        # the last two are no schema slots: ingest keeps them in specimen_attributes
+        writer.writerow(
+            [
+                "specimen_id",
+                "material",
+                "heat_treatment_temperature_c",
+                "cooling_method",
+                "Primary microconstituent",
+                "batch",
+            ]
+        )
         writer.writerows(rows)
     return table
 
@@ -56,7 +75,9 @@ def write_collection(
 def ingest_collection(catalog_path: Path, folder: Path, table: Path) -> None:
     """Ingest ``folder`` with its specimen table, labels from the class folders."""
     options = IngestOptions(
-        specimens=load_specimen_table(table, None), specimen_pattern=SPECIMEN_PATTERN, label_from_folder=True
+        specimens=load_specimen_table(table, None),
+        specimen_pattern=SPECIMEN_PATTERN,
+        label_from_folder=True,
     )
     with Catalog.open(catalog_path) as catalog:
         summary = ingest(catalog, [folder], options)

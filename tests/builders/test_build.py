@@ -20,6 +20,7 @@ from tests.builders.conftest import CLASSES, ingest_collection, write_collection
 
 datasets = pytest.importorskip("datasets")
 pq = pytest.importorskip("pyarrow.parquet")
+huggingface_hub = pytest.importorskip("huggingface_hub")
 
 BAR_ROWS = 8
 CARBERRY = "Josiah Carberry <0000-0002-1825-0097>"
@@ -27,12 +28,25 @@ CARBERRY = "Josiah Carberry <0000-0002-1825-0097>"
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
-    """One validated 16-bit build with tiles and data bars, shared by the tests below."""
+    """One 16-bit build with tiles and data bars, shared by the tests below.
+
+    Validation is off here because the tests run both validators themselves;
+    the CLI test covers validation during a build.
+    """
     root = tmp_path_factory.mktemp("build16")
-    ingest_collection(root / "catalog.duckdb", root / "images",
-                      write_collection(root / "images", dtype="uint16", bar_rows=BAR_ROWS))
-    config = BuildConfig(name="tiles-16bit", out=root / "out", tiling=TilingSpec(tile=32, stride=8),
-                         creators=(Creator.parse(CARBERRY),), keywords=("steel",))
+    ingest_collection(
+        root / "catalog.duckdb",
+        root / "images",
+        write_collection(root / "images", dtype="uint16", bar_rows=BAR_ROWS),
+    )
+    config = BuildConfig(
+        name="tiles-16bit",
+        out=root / "out",
+        tiling=TilingSpec(tile=32, stride=8),
+        creators=(Creator.parse(CARBERRY),),
+        keywords=("steel",),
+        validate=False,
+    )
     with Catalog.open(root / "catalog.duckdb") as catalog:
         result = build_dataset(catalog, config)
     return root, result
@@ -47,33 +61,48 @@ def _split_tables(out: Path) -> dict[str, object]:
 
 def test_layout_is_hugging_face_shards_card_crate_and_croissant(built: tuple[Path, object]) -> None:
     root, _ = built
-    names = sorted(p.relative_to(root / "out").as_posix() for p in (root / "out").rglob("*") if p.is_file())
-    assert names == ["README.md", "assets/sample_grid.png", "croissant.json",
-                     "data/test-00000-of-00001.parquet", "data/train-00000-of-00001.parquet",
-                     "data/validation-00000-of-00001.parquet", "ro-crate-metadata.json"]
+    names = sorted(
+        p.relative_to(root / "out").as_posix() for p in (root / "out").rglob("*") if p.is_file()
+    )
+    assert names == [
+        "README.md",
+        "assets/sample_grid.png",
+        "croissant.json",
+        "data/test-00000-of-00001.parquet",
+        "data/train-00000-of-00001.parquet",
+        "data/validation-00000-of-00001.parquet",
+        "ro-crate-metadata.json",
+    ]
     assert not list(root.glob(".out.*")), "staging folders are cleaned up"
 
 
 def test_specimens_never_leak_between_splits(built: tuple[Path, object]) -> None:
     root, _ = built
-    specimens = {split: set(t.column("specimen_id").to_pylist()) for split, t in _split_tables(root / "out").items()}
+    specimens = {
+        split: set(t.column("specimen_id").to_pylist())
+        for split, t in _split_tables(root / "out").items()
+    }
     assert set(specimens) == {"train", "validation", "test"}
     assert not specimens["train"] & specimens["validation"]
     assert not specimens["train"] & specimens["test"]
     assert not specimens["validation"] & specimens["test"]
 
 
-def test_16_bit_tiles_survive_load_dataset_exactly(built: tuple[Path, object], tmp_path: Path) -> None:
+def test_16_bit_tiles_survive_load_dataset_exactly(
+    built: tuple[Path, object], tmp_path: Path
+) -> None:
     root, _ = built
     loaded = datasets.load_dataset(str(root / "out"), cache_dir=str(tmp_path / "hf-cache"))
     row = loaded["train"][5]
     image = np.array(row["image"])
     assert image.dtype == np.uint16 and image.max() > 255
     with Catalog.open(root / "catalog.duckdb", read_only=True) as catalog:
-        (path,) = catalog.query("SELECT path FROM images WHERE sha256 = ?", [row["image_sha256"]]).rows[0]
+        (path,) = catalog.query(
+            "SELECT path FROM images WHERE sha256 = ?", [row["image_sha256"]]
+        ).rows[0]
     source = tifffile.imread(path)
     y, x = row["tile_y_px"], row["tile_x_px"]
-    np.testing.assert_array_equal(image, source[y:y + 32, x:x + 32])
+    np.testing.assert_array_equal(image, source[y : y + 32, x : x + 32])
     assert loaded["train"].features == hf_features(CLASSES)
 
 
@@ -87,11 +116,25 @@ def test_card_yaml_parses_and_matches_features_and_counts(built: tuple[Path, obj
     assert features == hf_features(CLASSES)
     assert list(features)[2:] == [c.name for c in dataset_columns()]
     tables = _split_tables(root / "out")
-    assert {s["name"]: s["num_examples"] for s in header["dataset_info"]["splits"]} == \
-        {name: t.num_rows for name, t in tables.items()}
-    assert [f["split"] for f in header["configs"][0]["data_files"]] == ["train", "validation", "test"]
-    for needle in (result.fingerprint, "## Citation", "fairmicro build tiles-16bit", "assets/sample_grid.png",
-                   "| `accelerating_voltage_kv` | float64 | kV |"):
+    assert {s["name"]: s["num_examples"] for s in header["dataset_info"]["splits"]} == {
+        name: t.num_rows for name, t in tables.items()
+    }
+    assert [f["split"] for f in header["configs"][0]["data_files"]] == [
+        "train",
+        "validation",
+        "test",
+    ]
+    shard_bytes = sum(p.stat().st_size for p in (root / "out" / "data").glob("*.parquet"))
+    assert header["dataset_info"]["download_size"] == shard_bytes
+    card = huggingface_hub.DatasetCard.load(root / "out" / "README.md")
+    assert card.data.license == "cc-by-4.0" and card.data.pretty_name == "tiles-16bit"
+    for needle in (
+        result.fingerprint,
+        "## Citation",
+        "fairmicro build tiles-16bit",
+        "assets/sample_grid.png",
+        "| `accelerating_voltage_kv` | float64 | kV |",
+    ):
         assert needle in text
 
 
@@ -111,13 +154,22 @@ def test_data_bar_is_cropped_before_tiling(built: tuple[Path, object]) -> None:
     root, _ = built
     table = pq.ParquetDataset(sorted((root / "out" / "data").glob("*.parquet"))).read()
     assert set(table.column("data_bar_height_px").to_pylist()) == {0, BAR_ROWS}
-    assert max(table.column("tile_y_px").to_pylist()) + 32 <= 48, "no tile reaches into the data bar"
+    assert max(table.column("tile_y_px").to_pylist()) + 32 <= 48, (
+        "no tile reaches into the data bar"
+    )
 
 
-def test_rocrate_lists_every_file_with_its_checksum_and_the_build(built: tuple[Path, object]) -> None:
+def test_rocrate_lists_every_file_with_its_checksum_and_the_build(
+    built: tuple[Path, object],
+) -> None:
     root, result = built
-    graph = {e["@id"]: e for e in json.loads((root / "out" / "ro-crate-metadata.json").read_text())["@graph"]}
-    files = [p for p in (root / "out").rglob("*") if p.is_file() and p.name != "ro-crate-metadata.json"]
+    graph = {
+        e["@id"]: e
+        for e in json.loads((root / "out" / "ro-crate-metadata.json").read_text())["@graph"]
+    }
+    files = [
+        p for p in (root / "out").rglob("*") if p.is_file() and p.name != "ro-crate-metadata.json"
+    ]
     for path in files:
         entity = graph[path.relative_to(root / "out").as_posix()]
         assert entity["@type"] == "File"
@@ -156,15 +208,18 @@ def test_build_is_recorded_in_the_catalog(built: tuple[Path, object]) -> None:
     with Catalog.open(root / "catalog.duckdb", read_only=True) as catalog:
         (row,) = catalog.query(
             "SELECT name, fingerprint, selection_sql, counts, output_path FROM datasets WHERE dataset_id = ?",
-            [result.dataset_id]).rows
+            [result.dataset_id],
+        ).rows
         members = catalog.query(
             "SELECT split, count(*), sum(tile_count) FROM dataset_images WHERE dataset_id = ? GROUP BY split",
-            [result.dataset_id]).rows
+            [result.dataset_id],
+        ).rows
     assert row[:3] == ("tiles-16bit", result.fingerprint, "TRUE")
     assert json.loads(row[3])["train"]["rows"] == result.info.splits[0].rows
     assert row[4] == str((root / "out").resolve())
-    assert {split: (images, tiles) for split, images, tiles in members} == \
-        {s.name: (s.images, s.rows) for s in result.info.splits}
+    assert {split: (images, tiles) for split, images, tiles in members} == {
+        s.name: (s.images, s.rows) for s in result.info.splits
+    }
 
 
 def test_sample_grid_is_a_png(built: tuple[Path, object]) -> None:
@@ -177,8 +232,12 @@ def test_sample_grid_is_a_png(built: tuple[Path, object]) -> None:
 
 def test_selection_with_bound_parameter(make_catalog, tmp_path: Path) -> None:
     catalog_path = make_catalog(specimens_per_class=6)
-    config = BuildConfig(name="hcci", out=tmp_path / "hcci", selection=Selection("material = ?", ("HCCI",)),
-                         validate=False)
+    config = BuildConfig(
+        name="hcci",
+        out=tmp_path / "hcci",
+        selection=Selection("material = ?", ("HCCI",)),
+        validate=False,
+    )
     with Catalog.open(catalog_path) as catalog:
         result = build_dataset(catalog, config)
     table = pq.ParquetDataset(sorted((tmp_path / "hcci" / "data").glob("*.parquet"))).read()
@@ -189,10 +248,94 @@ def test_selection_with_bound_parameter(make_catalog, tmp_path: Path) -> None:
 
 def test_split_by_any_column(make_catalog, tmp_path: Path) -> None:
     catalog_path = make_catalog(specimens_per_class=4)
-    config = BuildConfig(name="by-temp", out=tmp_path / "t", splits=SplitSpec((0.5, 0.5), "heat_treatment_temperature_c"),
-                         validate=False)
+    config = BuildConfig(
+        name="by-temp",
+        out=tmp_path / "t",
+        splits=SplitSpec((0.5, 0.5), "heat_treatment_temperature_c"),
+        validate=False,
+    )
     with Catalog.open(catalog_path) as catalog:
         build_dataset(catalog, config)
     tables = _split_tables(tmp_path / "t")
-    temps = {name: set(t.column("heat_treatment_temperature_c").to_pylist()) for name, t in tables.items()}
+    temps = {
+        name: set(t.column("heat_treatment_temperature_c").to_pylist())
+        for name, t in tables.items()
+    }
     assert temps["train"] and temps["test"] and not temps["train"] & temps["test"]
+
+
+def test_label_and_groups_from_extra_specimen_table_columns(make_catalog, tmp_path: Path) -> None:
+    catalog_path = make_catalog(specimens_per_class=4)
+    config = BuildConfig(
+        name="attrs",
+        out=tmp_path / "a",
+        label="Primary microconstituent",
+        splits=SplitSpec((0.5, 0.5), "batch"),
+        validate=False,
+    )
+    with Catalog.open(catalog_path) as catalog:
+        result = build_dataset(catalog, config)
+    assert result.info.class_names == list(CLASSES)
+    tables = _split_tables(tmp_path / "a")
+    batches = {
+        name: {s[-1] for s in t.column("specimen_id").to_pylist()} for name, t in tables.items()
+    }
+    # batch = specimen number mod 4, and the specimen id ends in that number
+    assert batches["train"] and batches["test"] and not batches["train"] & batches["test"]
+    for table in tables.values():  # the attribute label agrees with the folder the file came from
+        assert [CLASSES[i] for i in table.column("label").to_pylist()] == [
+            CLASSES[int(s[1])] for s in table.column("specimen_id").to_pylist()
+        ]
+
+
+def test_rocrate_validator_catches_a_broken_crate(
+    built: tuple[Path, object], tmp_path: Path
+) -> None:
+    import shutil
+
+    from fairmicro.builders.rocrate import validate_crate
+
+    root, _ = built
+    broken = tmp_path / "broken"
+    shutil.copytree(root / "out", broken)
+    crate = json.loads((broken / "ro-crate-metadata.json").read_text())
+    next(e for e in crate["@graph"] if e["@id"] == "./").pop("datePublished")
+    (broken / "ro-crate-metadata.json").write_text(json.dumps(crate))
+    issues = validate_crate(broken)
+    assert any("datePublished" in issue for issue in issues), issues
+
+
+def test_croissant_validation_catches_a_broken_file(
+    built: tuple[Path, object], tmp_path: Path
+) -> None:
+    from fairmicro.builders.croissant import validate_croissant
+
+    root, _ = built
+    metadata = json.loads((root / "out" / "croissant.json").read_text())
+    metadata["recordSet"][1]["field"][1]["dataType"] = "sc:NoSuchType"
+    (tmp_path / "croissant.json").write_text(json.dumps(metadata))
+    assert validate_croissant(tmp_path / "croissant.json")
+
+
+def test_shards_roll_over_and_load_as_one_split(make_catalog, tmp_path: Path) -> None:
+    catalog_path = make_catalog(specimens_per_class=4)
+    config = BuildConfig(
+        name="sharded",
+        out=tmp_path / "s",
+        tiling=TilingSpec(tile=16),
+        rows_per_group=40,
+        max_shard_bytes=1,  # every row group closes its shard
+        validate=False,
+    )
+    with Catalog.open(catalog_path) as catalog:
+        result = build_dataset(catalog, config)
+    train = result.info.splits[0]
+    expected = -(-train.rows // 40)
+    assert len(train.shards) == expected > 1
+    assert train.shards == [
+        f"data/train-{i:05d}-of-{expected:05d}.parquet" for i in range(expected)
+    ]
+    loaded = datasets.load_dataset(str(tmp_path / "s"), cache_dir=str(tmp_path / "hf-cache"))
+    assert loaded["train"].num_rows == train.rows
+    first = pq.ParquetFile(tmp_path / "s" / train.shards[0]).metadata
+    assert (first.num_row_groups, first.row_group(0).num_rows) == (1, 40)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -10,24 +11,60 @@ import pytest
 from fairmicro.builders.deps import require
 from fairmicro.errors import MissingExtraError
 from tests.builders.conftest import write_collection
+from tests.conftest import Cli
 
 PATTERN = r"(?P<specimen_id>S\d{3})_"
 
 
+@pytest.fixture(scope="module")
+def ingested_catalog(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One collection ingested with `fairmicro ingest` for the whole module."""
+    root = tmp_path_factory.mktemp("cli-build")
+    table = write_collection(root / "images", specimens_per_class=5)
+    Cli(root / "catalog.duckdb", root)(
+        "ingest",
+        str(root / "images"),
+        "--specimens",
+        str(table),
+        "--specimen-pattern",
+        PATTERN,
+        "--label-from-folder",
+    )
+    return root / "catalog.duckdb"
+
+
 @pytest.fixture
-def ingested(cli, tmp_path: Path) -> Path:
-    """A collection ingested with `fairmicro ingest`; returns its folder."""
-    folder = tmp_path / "images"
-    table = write_collection(folder, specimens_per_class=5)
-    cli("ingest", str(folder), "--specimens", str(table), "--specimen-pattern", PATTERN, "--label-from-folder")
-    return folder
+def ingested(ingested_catalog: Path, catalog_path: Path) -> Path:
+    """A private copy of the ingested catalog at the `cli` fixture's catalog path."""
+    shutil.copy(ingested_catalog, catalog_path)
+    return catalog_path
 
 
-def test_issue_example_command_builds_a_validated_dataset(cli, ingested: Path, tmp_path: Path) -> None:
+def test_issue_example_command_builds_a_validated_dataset(
+    cli, ingested: Path, tmp_path: Path
+) -> None:
     result = cli(
-        "build", "hcci-tiles", "--where", "material = 'HCCI'", "--label", "label", "--tile", "24",
-        "--split-by", "specimen_id", "--splits", "0.7,0.15,0.15", "--seed", "0", "--license", "CC-BY-4.0",
-        "--creator", "Josiah Carberry <0000-0002-1825-0097>", "--out", "datasets/hcci-tiles", "--json",
+        "build",
+        "hcci-tiles",
+        "--where",
+        "material = 'HCCI'",
+        "--label",
+        "label",
+        "--tile",
+        "24",
+        "--split-by",
+        "specimen_id",
+        "--splits",
+        "0.7,0.15,0.15",
+        "--seed",
+        "0",
+        "--license",
+        "CC-BY-4.0",
+        "--creator",
+        "Josiah Carberry <0000-0002-1825-0097>",
+        "--out",
+        "datasets/hcci-tiles",
+        "--json",
     )
     summary = json.loads(result.stdout)
     out = tmp_path / "datasets" / "hcci-tiles"
@@ -54,14 +91,20 @@ def test_human_summary_shows_class_counts_per_split(cli, ingested: Path) -> None
         (["--where", "no_such_column = 1"], "failed"),
     ],
 )
-def test_expected_failures_are_one_line_errors(cli, ingested: Path, args: list[str], message: str) -> None:
-    result = cli("build", "d", "--license", "MIT", "--out", "out", "--no-validate", *args, check=False)
+def test_expected_failures_are_one_line_errors(
+    cli, ingested: Path, args: list[str], message: str
+) -> None:
+    result = cli(
+        "build", "d", "--license", "MIT", "--out", "out", "--no-validate", *args, check=False
+    )
     assert result.returncode == 1
     assert result.stderr.startswith("error: ") and message in result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
-def test_missing_extra_is_named(cli, ingested: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_extra_is_named(
+    cli, ingested: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     blocker = tmp_path / "blocked"
     (blocker / "datasets").mkdir(parents=True)
     (blocker / "datasets" / "__init__.py").write_text("raise ImportError('blocked for the test')\n")

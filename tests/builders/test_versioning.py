@@ -19,11 +19,17 @@ BASE = BuildConfig(name="v", out=Path("unused"), tiling=TilingSpec(tile=24), val
 
 def _fingerprint(catalog_path: Path, config: BuildConfig) -> str:
     with Catalog.open(catalog_path) as catalog:
-        return plan_build(catalog, config.selection, config.label, config.tiling, config.splits).fingerprint
+        return plan_build(
+            catalog, config.selection, config.label, config.tiling, config.splits
+        ).fingerprint
 
 
 def _files(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +37,9 @@ def catalog_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tests.builders.conftest import ingest_collection, write_collection
 
     root = tmp_path_factory.mktemp("versioning")
-    ingest_collection(root / "c.duckdb", root / "images", write_collection(root / "images", specimens_per_class=5))
+    ingest_collection(
+        root / "c.duckdb", root / "images", write_collection(root / "images", specimens_per_class=5)
+    )
     return root / "c.duckdb"
 
 
@@ -65,7 +73,10 @@ def test_rebuild_into_the_same_folder_replaces_it(catalog_path: Path, tmp_path: 
     ("change", "same"),
     [
         ({}, True),
-        ({"description": "other words", "creators": ()}, True),  # documentation does not change rows
+        (
+            {"description": "other words", "creators": ()},
+            True,
+        ),  # documentation does not change rows
         ({"splits": SplitSpec(allow_empty_class=True)}, True),
         ({"tiling": TilingSpec(tile=16)}, False),
         ({"tiling": TilingSpec(tile=24, stride=12)}, False),
@@ -96,7 +107,10 @@ def test_fingerprint_changes_when_a_label_changes(catalog_path: Path, tmp_path: 
 def test_empty_class_refused_before_anything_is_written(make_catalog, tmp_path: Path) -> None:
     catalog_path = make_catalog(specimens_per_class=2)
     config = dataclasses.replace(BASE, out=tmp_path / "out")
-    with Catalog.open(catalog_path) as catalog, pytest.raises(EmptyClassError, match="--allow-empty-class"):
+    with (
+        Catalog.open(catalog_path) as catalog,
+        pytest.raises(EmptyClassError, match="--allow-empty-class"),
+    ):
         build_dataset(catalog, config)
     assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out*"))
     with Catalog.open(catalog_path, read_only=True) as catalog:
@@ -105,7 +119,9 @@ def test_empty_class_refused_before_anything_is_written(make_catalog, tmp_path: 
 
 def test_empty_class_allowed_builds_and_warns(make_catalog, tmp_path: Path) -> None:
     catalog_path = make_catalog(specimens_per_class=2)
-    config = dataclasses.replace(BASE, out=tmp_path / "out", splits=SplitSpec(allow_empty_class=True))
+    config = dataclasses.replace(
+        BASE, out=tmp_path / "out", splits=SplitSpec(allow_empty_class=True)
+    )
     with Catalog.open(catalog_path) as catalog:
         result = build_dataset(catalog, config)
     assert any("without rows" in w for w in result.warnings)
@@ -118,12 +134,13 @@ def test_empty_class_allowed_builds_and_warns(make_catalog, tmp_path: Path) -> N
         ({"selection": Selection("material = 'nothing'")}, "selects no images"),
         ({"selection": Selection("1 = 1; DELETE FROM images")}, "parse|single"),
         ({"selection": Selection("material = ?")}, "failed"),  # parameter missing
-        ({"label": "no_such_column"}, "not in image_metadata"),
+        ({"label": "no_such_column"}, "neither a column of image_metadata"),
         ({"label": "alloy"}, "have no value in 'alloy'"),
     ],
 )
-def test_bad_requests_fail_with_a_message_and_leave_nothing(catalog_path: Path, tmp_path: Path, kwargs: dict,
-                                                            message: str) -> None:
+def test_bad_requests_fail_with_a_message_and_leave_nothing(
+    catalog_path: Path, tmp_path: Path, kwargs: dict, message: str
+) -> None:
     config = dataclasses.replace(BASE, out=tmp_path / "out", **kwargs)
     with Catalog.open(catalog_path) as catalog, pytest.raises(Exception, match=message):
         build_dataset(catalog, config)
@@ -131,10 +148,15 @@ def test_bad_requests_fail_with_a_message_and_leave_nothing(catalog_path: Path, 
     assert not list(tmp_path.glob(".out*"))
 
 
-def test_refuses_to_overwrite_a_folder_that_is_not_a_build(catalog_path: Path, tmp_path: Path) -> None:
+def test_refuses_to_overwrite_a_folder_that_is_not_a_build(
+    catalog_path: Path, tmp_path: Path
+) -> None:
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "thesis.tex").write_text("precious")
-    with Catalog.open(catalog_path) as catalog, pytest.raises(DatasetBuildError, match="not a fairmicro build"):
+    with (
+        Catalog.open(catalog_path) as catalog,
+        pytest.raises(DatasetBuildError, match="not a fairmicro build"),
+    ):
         build_dataset(catalog, dataclasses.replace(BASE, out=tmp_path / "out"))
     assert (tmp_path / "out" / "thesis.tex").read_text() == "precious"
 
@@ -144,7 +166,10 @@ def test_changed_image_file_is_detected(make_catalog, tmp_path: Path) -> None:
     with Catalog.open(catalog_path) as catalog:
         (path,) = catalog.query("SELECT path FROM images ORDER BY sha256 LIMIT 1").rows[0]
     Path(path).write_bytes(Path(path).read_bytes() + b"\0")
-    with Catalog.open(catalog_path) as catalog, pytest.raises(DatasetBuildError, match="content changed since ingest"):
+    with (
+        Catalog.open(catalog_path) as catalog,
+        pytest.raises(DatasetBuildError, match="content changed since ingest"),
+    ):
         build_dataset(catalog, dataclasses.replace(BASE, out=tmp_path / "out"))
 
 
@@ -161,4 +186,25 @@ def test_a_moved_image_is_read_from_another_catalogued_path(make_catalog, tmp_pa
     Path(path).unlink()
     with Catalog.open(catalog_path) as catalog:
         result = build_dataset(catalog, dataclasses.replace(BASE, out=tmp_path / "out"))
+    assert result.info.images == 3 * 3 * 2
+
+
+def test_float_images_are_refused_before_writing(make_catalog, tmp_path: Path) -> None:
+    import numpy as np
+    import tifffile
+
+    from fairmicro.catalog.ingest import ingest
+
+    catalog_path = make_catalog(specimens_per_class=3)
+    (tmp_path / "extra").mkdir()
+    tifffile.imwrite(tmp_path / "extra" / "S001_float.tif", np.ones((48, 64), np.float32))
+    with Catalog.open(catalog_path) as catalog:
+        ingest(catalog, [tmp_path / "extra"])
+        catalog.con.execute("UPDATE images SET label = 'ferrite' WHERE bit_depth = 32")
+        with pytest.raises(DatasetBuildError, match=r"S001_float.tif \(32-bit\).*bit_depth <= 16"):
+            build_dataset(catalog, dataclasses.replace(BASE, out=tmp_path / "out"))
+        result = build_dataset(
+            catalog,
+            dataclasses.replace(BASE, out=tmp_path / "out", selection=Selection("bit_depth <= 16")),
+        )
     assert result.info.images == 3 * 3 * 2

@@ -11,4 +11,12 @@ from fairmicro.builders.selection import Selection
 from fairmicro.builders.splits import SplitSpec
 from fairmicro.builders.tiling import TilingSpec
 
-__all__ = ["BuildConfig", "BuildResult", "Creator", "Selection", "SplitSpec", "TilingSpec", "build_dataset"]
+__all__ = [
+    "BuildConfig",
+    "BuildResult",
+    "Creator",
+    "Selection",
+    "SplitSpec",
+    "TilingSpec",
+    "build_dataset",
+]

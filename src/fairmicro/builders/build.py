@@ -28,7 +28,7 @@ from fairmicro.builders import card, croissant, hf, pixels, rocrate
 from fairmicro.builders.columns import IMAGE_COLUMN, LABEL_COLUMN, TILE_COLUMNS, metadata_columns
 from fairmicro.builders.deps import require
 from fairmicro.builders.fingerprint import record_build
-from fairmicro.builders.info import BuildInfo, Creator, SplitStats, DEFAULT_KEYWORDS
+from fairmicro.builders.info import DEFAULT_KEYWORDS, BuildInfo, Creator, SplitStats
 from fairmicro.builders.plan import Plan, plan_build
 from fairmicro.builders.selection import Selection, check_selection, iter_rows
 from fairmicro.builders.splits import SplitSpec, check_classes
@@ -64,18 +64,40 @@ class BuildConfig:
     def command_line(self) -> str:
         """The equivalent ``fairmicro build`` command (canonical option order)."""
         t, s = self.tiling, self.splits
-        args = ["fairmicro", "build", self.name, "--where", self.selection.where, "--label", self.label]
+        args = [
+            "fairmicro",
+            "build",
+            self.name,
+            "--where",
+            self.selection.where,
+            "--label",
+            self.label,
+        ]
         if t.tile is not None:
             args += ["--tile", str(t.tile), "--stride", str(t.step)]
         if not t.crop_data_bar:
             args.append("--keep-data-bar")
         if t.mask_guided:
             args += ["--mask-guided", "--mask-purity", f"{t.min_purity:g}"]
-            args += [a for v, n in sorted(t.mask_classes.items()) for a in ("--mask-class", f"{v}={n}")]
-        args += ["--split-by", s.split_by, "--splits", ",".join(f"{f:g}" for f in s.fractions),
-                 "--seed", str(s.seed), "--license", self.license]
+            args += [
+                a for v, n in sorted(t.mask_classes.items()) for a in ("--mask-class", f"{v}={n}")
+            ]
+        args += [
+            "--split-by",
+            s.split_by,
+            "--splits",
+            ",".join(f"{f:g}" for f in s.fractions),
+            "--seed",
+            str(s.seed),
+            "--license",
+            self.license,
+        ]
         args += ["--allow-empty-class"] if s.allow_empty_class else []
-        args += [a for c in self.creators for a in ("--creator", f"{c.name} <{c.orcid}>" if c.orcid else c.name)]
+        args += [
+            a
+            for c in self.creators
+            for a in ("--creator", f"{c.name} <{c.orcid}>" if c.orcid else c.name)
+        ]
         args += ["--out", str(self.out)]
         return shlex.join(args)
 
@@ -104,8 +126,13 @@ class _Collector:
         self.class_index = {name: i for i, name in enumerate(plan.class_names)}
         self.stats = {name: SplitStats(name) for name in config.splits.split_names}
         self.writers = {
-            name: hf.SplitWriter(folder, stats, schema, rows_per_group=config.rows_per_group,
-                                 max_shard_bytes=config.max_shard_bytes)
+            name: hf.SplitWriter(
+                folder,
+                stats,
+                schema,
+                rows_per_group=config.rows_per_group,
+                max_shard_bytes=config.max_shard_bytes,
+            )
             for name, stats in self.stats.items()
         }
         self.features = features
@@ -122,7 +149,11 @@ class _Collector:
         stats.classes[label] += 1
         self.coverage.update(k for k, v in row.items() if v is not None)
         sha = row["image_sha256"]
-        if split == self.grid_split and len(self.thumbs[label]) < card.GRID_PER_CLASS and sha not in self.thumbed:
+        if (
+            split == self.grid_split
+            and len(self.thumbs[label]) < card.GRID_PER_CLASS
+            and sha not in self.thumbed
+        ):
             self.thumbed.add(sha)  # one tile per image, for variety
             self.thumbs[label].append(pixels.thumbnail(tile_pixels))
 
@@ -146,7 +177,9 @@ def _image_paths(catalog: Catalog, row: dict[str, Any]) -> Iterator[str]:
     yield from (path for (path,) in others)
 
 
-def _write_image(catalog: Catalog, row: dict[str, Any], plan: Plan, tiling: TilingSpec, sink: _Collector) -> int:
+def _write_image(
+    catalog: Catalog, row: dict[str, Any], plan: Plan, tiling: TilingSpec, sink: _Collector
+) -> int:
     """Tile one image into the sink; returns the number of rows written."""
     sha = row["sha256"]
     planned = plan.images[sha]
@@ -163,8 +196,13 @@ def _write_image(catalog: Catalog, row: dict[str, Any], plan: Plan, tiling: Tili
     for tile in tiles(image, tiling, mask):
         height, width = tile.pixels.shape[:2]
         out = dict(metadata)
-        out[IMAGE_COLUMN] = {"bytes": pixels.encode_png(tile.pixels), "path": f"{sha[:16]}_y{tile.y}_x{tile.x}.png"}
-        out.update(zip((c.name for c in TILE_COLUMNS), (tile.x, tile.y, width, height), strict=True))
+        out[IMAGE_COLUMN] = {
+            "bytes": pixels.encode_png(tile.pixels),
+            "path": f"{sha[:16]}_y{tile.y}_x{tile.x}.png",
+        }
+        out.update(
+            zip((c.name for c in TILE_COLUMNS), (tile.x, tile.y, width, height), strict=True)
+        )
         sink.add(planned.split, tile.mask_label or planned.label, out, tile.pixels)
         written += 1
     return written
@@ -172,8 +210,12 @@ def _write_image(catalog: Catalog, row: dict[str, Any], plan: Plan, tiling: Tili
 
 def _prepare_out(out: Path) -> Path:
     """A hidden sibling folder to build into; refuses to clobber a folder that is not a build."""
-    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / rocrate.METADATA_FILE).exists())):
-        raise DatasetBuildError(f"{out}: exists and is not a fairmicro build; choose another --out or empty it")
+    if out.exists() and (
+        not out.is_dir() or (any(out.iterdir()) and not (out / rocrate.METADATA_FILE).exists())
+    ):
+        raise DatasetBuildError(
+            f"{out}: exists and is not a fairmicro build; choose another --out or empty it"
+        )
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = out.parent / f".{out.name}.building-{uuid.uuid4().hex[:8]}"
     staging.mkdir()
@@ -193,20 +235,39 @@ def _publish_folder(staging: Path, out: Path) -> None:
 def _describe(config: BuildConfig, plan: Plan, splits: list[SplitStats]) -> str:
     if config.description:
         return config.description
-    tile = f"{config.tiling.tile}x{config.tiling.tile} px tiles" if config.tiling.tile else "whole images"
-    return (f"Micrographs from a fairmicro catalog as {tile}, labelled by `{config.label}` into "
-            f"{len(plan.class_names)} classes ({', '.join(plan.class_names)}), split by "
-            f"`{config.splits.split_by}` into {', '.join(s.name for s in splits if s.rows)}.")
+    tile = (
+        f"{config.tiling.tile}x{config.tiling.tile} px tiles"
+        if config.tiling.tile
+        else "whole images"
+    )
+    return (
+        f"Micrographs from a fairmicro catalog as {tile}, labelled by `{config.label}` into "
+        f"{len(plan.class_names)} classes ({', '.join(plan.class_names)}), split by "
+        f"`{config.splits.split_by}` into {', '.join(s.name for s in splits if s.rows)}."
+    )
 
 
-def _info(config: BuildConfig, plan: Plan, splits: list[SplitStats], sink: _Collector, grid: str | None) -> BuildInfo:
+def _info(
+    config: BuildConfig, plan: Plan, splits: list[SplitStats], sink: _Collector, grid: str | None
+) -> BuildInfo:
     return BuildInfo(
-        name=config.name, description=_describe(config, plan, splits), license=config.license,
-        creators=list(config.creators), keywords=list(dict.fromkeys([*DEFAULT_KEYWORDS, *config.keywords])),
-        command=config.command_line(), where=config.selection.where, label_column=config.label,
-        class_names=plan.class_names, settings=plan.settings, fingerprint=plan.fingerprint,
-        version=__version__, built_on=datetime.now(UTC).date(), splits=splits,
-        coverage=dict(sink.coverage), citation=config.citation, grid_file=grid,
+        name=config.name,
+        description=_describe(config, plan, splits),
+        license=config.license,
+        creators=list(config.creators),
+        keywords=list(dict.fromkeys([*DEFAULT_KEYWORDS, *config.keywords])),
+        command=config.command_line(),
+        where=config.selection.where,
+        label_column=config.label,
+        class_names=plan.class_names,
+        settings=plan.settings,
+        fingerprint=plan.fingerprint,
+        version=__version__,
+        built_on=datetime.now(UTC).date(),
+        splits=splits,
+        coverage=dict(sink.coverage),
+        citation=config.citation,
+        grid_file=grid,
     )
 
 
@@ -217,7 +278,12 @@ def _write_documents(staging: Path, info: BuildInfo, sink: _Collector, validate:
         (staging / info.grid_file).write_bytes(grid or b"")
     (staging / "README.md").write_text(card.render_card(info, sink.features), encoding="utf-8")
     croissant_path = croissant.write_croissant(staging, info)
-    files = [*info.shard_files, *([info.grid_file] if info.grid_file else []), "README.md", croissant.CROISSANT_FILE]
+    files = [
+        *info.shard_files,
+        *([info.grid_file] if info.grid_file else []),
+        "README.md",
+        croissant.CROISSANT_FILE,
+    ]
     rocrate.write_crate(staging, info, files)
     if not validate:
         return
@@ -229,34 +295,75 @@ def _write_documents(staging: Path, info: BuildInfo, sink: _Collector, validate:
         raise DatasetBuildError(f"ro-crate-metadata.json does not validate: {problems[0]}")
 
 
-def build_dataset(catalog: Catalog, config: BuildConfig, on_image: Callable[[], None] | None = None) -> BuildResult:
+def _stream(
+    catalog: Catalog,
+    config: BuildConfig,
+    plan: Plan,
+    sink: _Collector,
+    on_image: Callable[[], None] | None,
+) -> None:
+    """Second pass: read, tile and write every planned image, in sha256 order."""
+    columns = list(dict.fromkeys([*READ_COLUMNS, *(source for source, _ in metadata_columns())]))
+    for row in iter_rows(catalog, config.selection, columns):
+        planned = plan.images.get(row["sha256"])
+        if planned is not None:  # an image ingested since the plan is not in this build
+            written = _write_image(catalog, row, plan, config.tiling, sink)
+            sink.stats[planned.split].images += 1
+            sink.membership.append((row["sha256"], planned.split, written))
+        if on_image:
+            on_image()
+
+
+def _record(catalog: Catalog, config: BuildConfig, info: BuildInfo, sink: _Collector) -> str:
+    counts = {
+        s.name: {"rows": s.rows, "images": s.images, "classes": dict(sorted(s.classes.items()))}
+        for s in info.splits
+    }
+    return record_build(
+        catalog,
+        name=config.name,
+        fingerprint_hex=info.fingerprint,
+        selection_sql=config.selection.where,
+        parameters={**info.settings, "command": info.command},
+        counts=counts,
+        output_path=str(config.out.resolve()),
+        version=__version__,
+        membership=sink.membership,
+    )
+
+
+def build_dataset(
+    catalog: Catalog, config: BuildConfig, on_image: Callable[[], None] | None = None
+) -> BuildResult:
     """Build the dataset ``config`` describes from ``catalog`` into ``config.out``.
+
+    Parameters
+    ----------
+    on_image
+        Called after each selected image (for progress bars).
 
     Raises
     ------
     DatasetBuildError
         For a bad selection, missing labels, an empty class (unless allowed), an
-        unreadable image, or output that fails validation. Nothing is left at
-        ``config.out`` by a failed build, and the catalog gets no row.
+        unreadable image, or output that fails validation. A failed build leaves
+        ``config.out`` as it was, and the catalog gets no row.
     """
     for module in ("datasets", "pyarrow.parquet"):
         require(module)
-    check_selection(catalog, config.selection, [config.label, config.splits.split_by])
-    plan = plan_build(catalog, config.selection, config.label, config.tiling, config.splits, config.mask_dir)
+    check_selection(catalog, config.selection)
+    plan = plan_build(
+        catalog, config.selection, config.label, config.tiling, config.splits, config.mask_dir
+    )
     staging = _prepare_out(config.out)
     try:
         sink = _Collector(staging, plan, config)
-        for row in iter_rows(catalog, config.selection, list(dict.fromkeys([*READ_COLUMNS, *(s for s, _ in metadata_columns())]))):
-            if row["sha256"] in plan.images:
-                written = _write_image(catalog, row, plan, config.tiling, sink)
-                planned = plan.images[row["sha256"]]
-                sink.stats[planned.split].images += 1
-                sink.membership.append((row["sha256"], planned.split, written))
-            if on_image:
-                on_image()
+        _stream(catalog, config, plan, sink, on_image)
         splits = sink.close()
         if not any(s.rows for s in splits):
-            raise DatasetBuildError(f"the selection gave no rows ({'; '.join(plan.warnings) or 'no tiles'})")
+            raise DatasetBuildError(
+                f"the selection gave no rows ({'; '.join(plan.warnings) or 'no tiles'})"
+            )
         counts = {s.name: s.classes for s in splits}
         empty = check_classes(counts, plan.class_names, config.splits, unit="rows")
         grid = card.GRID_FILE if any(sink.thumbs.values()) else None
@@ -267,10 +374,4 @@ def build_dataset(catalog: Catalog, config: BuildConfig, on_image: Callable[[], 
         shutil.rmtree(staging, ignore_errors=True)
         raise
     warnings = plan.warnings + [f"split/class without rows: {cell}" for cell in empty]
-    dataset_id = record_build(
-        catalog, name=config.name, fingerprint_hex=plan.fingerprint, selection_sql=config.selection.where,
-        parameters={**plan.settings, "command": info.command}, output_path=str(config.out.resolve()),
-        counts={s.name: {"rows": s.rows, "images": s.images, "classes": dict(sorted(s.classes.items()))} for s in splits},
-        version=__version__, membership=sink.membership,
-    )
-    return BuildResult(config.out, dataset_id, info, warnings)
+    return BuildResult(config.out, _record(catalog, config, info, sink), info, warnings)

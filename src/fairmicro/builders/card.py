@@ -23,8 +23,13 @@ from fairmicro.builders.info import BuildInfo, hub_license
 
 GRID_FILE = "assets/sample_grid.png"
 GRID_PER_CLASS = 4
-_SIZES = ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"),
-          (10_000_000, "1M<n<10M"))
+_SIZES = (
+    (1_000, "n<1K"),
+    (10_000, "1K<n<10K"),
+    (100_000, "10K<n<100K"),
+    (1_000_000, "100K<n<1M"),
+    (10_000_000, "1M<n<10M"),
+)
 
 
 def size_category(rows: int) -> str:
@@ -42,13 +47,18 @@ def card_header(info: BuildInfo, features: Any) -> dict[str, Any]:
         "pretty_name": info.name,
         "tags": sorted(set(info.keywords)),
         "size_categories": [size_category(info.rows)],
-        "configs": [{
-            "config_name": "default",
-            "data_files": [{"split": s.name, "path": f"{DATA_DIR}/{s.name}-*"} for s in splits],
-        }],
+        "configs": [
+            {
+                "config_name": "default",
+                "data_files": [{"split": s.name, "path": f"{DATA_DIR}/{s.name}-*"} for s in splits],
+            }
+        ],
         "dataset_info": {
             "features": features._to_yaml_list(),
-            "splits": [{"name": s.name, "num_bytes": s.num_bytes, "num_examples": s.rows} for s in splits],
+            "splits": [
+                {"name": s.name, "num_bytes": s.num_bytes, "num_examples": s.rows} for s in splits
+            ],
+            "download_size": sum(s.file_bytes for s in splits),
             "dataset_size": sum(s.num_bytes for s in splits),
         },
     }
@@ -56,7 +66,9 @@ def card_header(info: BuildInfo, features: Any) -> dict[str, Any]:
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
-    lines += ["| " + " | ".join(str(cell).replace("|", "\\|") for cell in row) + " |" for row in rows]
+    lines += [
+        "| " + " | ".join(str(cell).replace("|", "\\|") for cell in row) + " |" for row in rows
+    ]
     return "\n".join(lines)
 
 
@@ -81,20 +93,31 @@ def coverage_table(coverage: Mapping[str, int], rows: int) -> str:
     lines = []
     for column in dataset_columns():
         share = 100 * coverage.get(column.name, 0) / rows if rows else 0
-        lines.append([f"`{column.name}`", HF_DTYPES[column.sql_type], unit_label(column),
-                      column.description, f"{share:.0f}%"])
+        lines.append(
+            [
+                f"`{column.name}`",
+                HF_DTYPES[column.sql_type],
+                unit_label(column),
+                column.description,
+                f"{share:.0f}%",
+            ]
+        )
     return _table(["column", "type", "unit (UCUM)", "description", "non-null"], lines)
 
 
 def render_card(info: BuildInfo, features: Any) -> str:
     """The full ``README.md`` text."""
-    header = yaml.safe_dump(card_header(info, features), sort_keys=False, allow_unicode=True, width=1000)
+    header = yaml.safe_dump(
+        card_header(info, features), sort_keys=False, allow_unicode=True, width=1000
+    )
     settings = yaml.safe_dump(info.settings, sort_keys=True, allow_unicode=True, width=1000).strip()
     grid = ""
     if info.grid_file:
-        grid = (f"\n## Sample tiles\n\n![Sample tiles, one row per class]({info.grid_file})\n\n"
-                f"Rows, top to bottom: {', '.join(info.class_names)} (up to {GRID_PER_CLASS} "
-                "tiles each from the first split, contrast-stretched for display).\n")
+        grid = (
+            f"\n## Sample tiles\n\n![Sample tiles, one row per class]({info.grid_file})\n\n"
+            f"Rows, top to bottom: {', '.join(info.class_names)} (up to {GRID_PER_CLASS} "
+            "tiles each from the first split, contrast-stretched for display).\n"
+        )
     split_rows = [[s.name, s.rows, s.images, len(s.shards)] for s in info.splits]
     return f"""---
 {header}---
@@ -105,7 +128,7 @@ def render_card(info: BuildInfo, features: Any) -> str:
 
 - **Rows:** {info.rows} tiles from {info.images} images; label column `{info.label_column}`,
   {len(info.class_names)} classes.
-- **Licence:** {info.license}. **Creators:** {', '.join(c.name for c in info.creators) or 'not stated'}.
+- **Licence:** {info.license}. **Creators:** {", ".join(c.name for c in info.creators) or "not stated"}.
 - **Fingerprint:** `{info.fingerprint}` (same inputs and settings give the same fingerprint and
   byte-identical shards).
 
@@ -157,7 +180,9 @@ sha256 and records the build; `croissant.json` describes the record set for ML t
 """
 
 
-def sample_grid(thumbnails: Mapping[str, Sequence[np.ndarray]], class_names: Sequence[str]) -> bytes | None:
+def sample_grid(
+    thumbnails: Mapping[str, Sequence[np.ndarray]], class_names: Sequence[str]
+) -> bytes | None:
     """A PNG with one row of thumbnails per class (None when there are none)."""
     from PIL import Image, ImageDraw
 
@@ -174,7 +199,9 @@ def sample_grid(thumbnails: Mapping[str, Sequence[np.ndarray]], class_names: Seq
         top = pad + row * (size + pad)
         draw.text((pad, top + size // 2 - 6), name[:18], fill="black")
         for col, thumb in enumerate(thumbnails[name][:GRID_PER_CLASS]):
-            canvas.paste(Image.fromarray(thumb).convert("RGB"), (label_width + pad + col * (size + pad), top))
+            canvas.paste(
+                Image.fromarray(thumb).convert("RGB"), (label_width + pad + col * (size + pad), top)
+            )
     buffer = io.BytesIO()
     canvas.save(buffer, format="PNG")
     return buffer.getvalue()

@@ -41,10 +41,22 @@ EXCLUDED: dict[str, str] = {
 RENAMED = {"sha256": "image_sha256"}
 
 TILE_COLUMNS = (
-    Column("tile_x_px", "BIGINT", "Column of the tile's left edge in the image after data-bar cropping.",
-           "{px}", True, minimum=0),
-    Column("tile_y_px", "BIGINT", "Row of the tile's top edge in the image after data-bar cropping.",
-           "{px}", True, minimum=0),
+    Column(
+        "tile_x_px",
+        "BIGINT",
+        "Column of the tile's left edge in the image after data-bar cropping.",
+        "{px}",
+        True,
+        minimum=0,
+    ),
+    Column(
+        "tile_y_px",
+        "BIGINT",
+        "Row of the tile's top edge in the image after data-bar cropping.",
+        "{px}",
+        True,
+        minimum=0,
+    ),
     Column("tile_width_px", "BIGINT", "Width of the tile.", "{px}", True, minimum=1),
     Column("tile_height_px", "BIGINT", "Height of the tile.", "{px}", True, minimum=1),
 )

@@ -14,7 +14,13 @@ from datetime import datetime, time
 from pathlib import Path
 from typing import Any
 
-from fairmicro.builders.columns import IMAGE_COLUMN, LABEL_COLUMN, CROISSANT_TYPES, dataset_columns, unit_label
+from fairmicro.builders.columns import (
+    CROISSANT_TYPES,
+    IMAGE_COLUMN,
+    LABEL_COLUMN,
+    dataset_columns,
+    unit_label,
+)
 from fairmicro.builders.deps import require
 from fairmicro.builders.hf import DATA_DIR
 from fairmicro.builders.info import BuildInfo, spdx_url
@@ -39,27 +45,45 @@ def croissant_fields(mlc: Any, info: BuildInfo) -> list[Any]:
     # No `references` to the split record set: mlcroissant 1.1 re-applies the regex on the
     # joined value and logs a warning per row.
     split = mlc.Field(
-        id=f"{RECORDS}/split", name="split", description="Split the row belongs to.",
+        id=f"{RECORDS}/split",
+        name="split",
+        description="Split the row belongs to.",
         data_types=[mlc.DataType.TEXT],
-        source=mlc.Source(file_set=FILE_SET, extract=mlc.Extract(file_property=mlc.FileProperty.fullpath),
-                          transforms=[mlc.Transform(regex=pattern)]),
+        source=mlc.Source(
+            file_set=FILE_SET,
+            extract=mlc.Extract(file_property=mlc.FileProperty.fullpath),
+            transforms=[mlc.Transform(regex=pattern)],
+        ),
     )
     classes = "; ".join(f"{i}: {name}" for i, name in enumerate(info.class_names))
     fields = [
         split,
-        mlc.Field(id=f"{RECORDS}/{IMAGE_COLUMN}", name=IMAGE_COLUMN, description="The tile, a lossless PNG.",
-                  data_types=[mlc.DataType.IMAGE_OBJECT], source=_source(mlc, IMAGE_COLUMN, "bytes")),
-        mlc.Field(id=f"{RECORDS}/{LABEL_COLUMN}", name=LABEL_COLUMN,
-                  description=f"Class index from column {info.label_column!r}: {classes}",
-                  data_types=[mlc.DataType.INTEGER], source=_source(mlc, LABEL_COLUMN)),
+        mlc.Field(
+            id=f"{RECORDS}/{IMAGE_COLUMN}",
+            name=IMAGE_COLUMN,
+            description="The tile, a lossless PNG.",
+            data_types=[mlc.DataType.IMAGE_OBJECT],
+            source=_source(mlc, IMAGE_COLUMN, "bytes"),
+        ),
+        mlc.Field(
+            id=f"{RECORDS}/{LABEL_COLUMN}",
+            name=LABEL_COLUMN,
+            description=f"Class index from column {info.label_column!r}: {classes}",
+            data_types=[mlc.DataType.INTEGER],
+            source=_source(mlc, LABEL_COLUMN),
+        ),
     ]
     for column in dataset_columns():
         unit = f" [{unit_label(column)}]" if unit_label(column) else ""
-        fields.append(mlc.Field(
-            id=f"{RECORDS}/{column.name}", name=column.name, description=column.description + unit,
-            data_types=[getattr(mlc.DataType, CROISSANT_TYPES[column.sql_type])],
-            source=_source(mlc, column.name),
-        ))
+        fields.append(
+            mlc.Field(
+                id=f"{RECORDS}/{column.name}",
+                name=column.name,
+                description=column.description + unit,
+                data_types=[getattr(mlc.DataType, CROISSANT_TYPES[column.sql_type])],
+                source=_source(mlc, column.name),
+            )
+        )
     return fields
 
 
@@ -67,22 +91,41 @@ def croissant_metadata(info: BuildInfo) -> dict[str, Any]:
     """The Croissant JSON-LD of a build."""
     mlc = require("mlcroissant")
     names = [s.name for s in info.splits if s.rows]
-    files = mlc.FileSet(id=FILE_SET, name=FILE_SET, description="Parquet shards, one set per split.",
-                        encoding_formats=["application/x-parquet"], includes=[f"{DATA_DIR}/*.parquet"])
+    files = mlc.FileSet(
+        id=FILE_SET,
+        name=FILE_SET,
+        description="Parquet shards, one set per split.",
+        encoding_formats=["application/x-parquet"],
+        includes=[f"{DATA_DIR}/*.parquet"],
+    )
     splits = mlc.RecordSet(
-        id=SPLITS, name=SPLITS, description="The dataset's splits.", data_types=[mlc.DataType.SPLIT],
+        id=SPLITS,
+        name=SPLITS,
+        description="The dataset's splits.",
+        data_types=[mlc.DataType.SPLIT],
         key=[f"{SPLITS}/split_name"],
-        fields=[mlc.Field(id=f"{SPLITS}/split_name", name="split_name", data_types=[mlc.DataType.TEXT])],
+        fields=[
+            mlc.Field(id=f"{SPLITS}/split_name", name="split_name", data_types=[mlc.DataType.TEXT])
+        ],
         data=[{f"{SPLITS}/split_name": name} for name in names],
     )
-    records = mlc.RecordSet(id=RECORDS, name=RECORDS, description="One row per tile.",
-                            fields=croissant_fields(mlc, info))
+    records = mlc.RecordSet(
+        id=RECORDS,
+        name=RECORDS,
+        description="One row per tile.",
+        fields=croissant_fields(mlc, info),
+    )
     metadata = mlc.Metadata(
-        name=info.name, description=info.description, license=[spdx_url(info.license)],
-        url=f"https://w3id.org/fairmicro/datasets/{info.fingerprint}", version="1.0.0",
+        name=info.name,
+        description=info.description,
+        license=[spdx_url(info.license)],
+        version="1.0.0",
         creators=[mlc.Person(name=c.name, url=c.orcid) for c in info.creators],
-        keywords=list(info.keywords), date_published=datetime.combine(info.built_on, time()),
-        cite_as=info.bibtex(), distribution=[files], record_sets=[splits, records],
+        keywords=list(info.keywords),
+        date_published=datetime.combine(info.built_on, time()),
+        cite_as=info.bibtex(),
+        distribution=[files],
+        record_sets=[splits, records],
     )
     return metadata.to_json()
 
@@ -90,8 +133,10 @@ def croissant_metadata(info: BuildInfo) -> dict[str, Any]:
 def write_croissant(folder: Path, info: BuildInfo) -> Path:
     """Write ``croissant.json`` into ``folder``."""
     path = folder / CROISSANT_FILE
-    path.write_text(json.dumps(croissant_metadata(info), indent=2, ensure_ascii=False, default=str) + "\n",
-                    encoding="utf-8")
+    path.write_text(
+        json.dumps(croissant_metadata(info), indent=2, ensure_ascii=False, default=str) + "\n",
+        encoding="utf-8",
+    )
     return path
 
 

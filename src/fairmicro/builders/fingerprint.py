@@ -74,10 +74,17 @@ def fingerprint(
     return digest.hexdigest()
 
 
-def _insert(catalog: Catalog, table: str, model: type[models.Dataset] | type[models.DatasetImage], rows: list[list[Any]]) -> None:
+def _insert(
+    catalog: Catalog,
+    table: str,
+    model: type[models.Dataset | models.DatasetImage],
+    rows: list[list[Any]],
+) -> None:
     columns = list(model.model_fields)
     placeholders = ", ".join("?" for _ in columns)
-    catalog.con.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})", rows)
+    catalog.con.executemany(
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})", rows
+    )
 
 
 def record_build(
@@ -116,15 +123,26 @@ def record_build(
         created_at=utcnow(),
     )
     images = [
-        models.DatasetImage(dataset_id=dataset.dataset_id, image_sha256=sha, split=split, tile_count=count)
+        models.DatasetImage(
+            dataset_id=dataset.dataset_id, image_sha256=sha, split=split, tile_count=count
+        )
         for sha, split, count in membership
     ]
     try:
         catalog.begin()
-        _insert(catalog, "datasets", models.Dataset, [[getattr(dataset, c) for c in models.Dataset.model_fields]])
+        _insert(
+            catalog,
+            "datasets",
+            models.Dataset,
+            [[getattr(dataset, c) for c in models.Dataset.model_fields]],
+        )
         if images:
-            _insert(catalog, "dataset_images", models.DatasetImage,
-                    [[getattr(i, c) for c in models.DatasetImage.model_fields] for i in images])
+            _insert(
+                catalog,
+                "dataset_images",
+                models.DatasetImage,
+                [[getattr(i, c) for c in models.DatasetImage.model_fields] for i in images],
+            )
         catalog.commit()
     except duckdb.Error as exc:
         catalog.rollback()

@@ -49,8 +49,16 @@ def shard_name(split: str, index: int, total: int) -> str:
 class SplitWriter:
     """Streams the rows of one split into Parquet shards under ``folder``."""
 
-    def __init__(self, folder: Path, stats: SplitStats, schema: Any, *, rows_per_group: int = ROWS_PER_GROUP,
-                 group_bytes: int = GROUP_BYTES, max_shard_bytes: int = MAX_SHARD_BYTES) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        stats: SplitStats,
+        schema: Any,
+        *,
+        rows_per_group: int = ROWS_PER_GROUP,
+        group_bytes: int = GROUP_BYTES,
+        max_shard_bytes: int = MAX_SHARD_BYTES,
+    ) -> None:
         self.folder = folder
         self.stats = stats
         self.schema = schema
@@ -68,7 +76,10 @@ class SplitWriter:
         for name, values in self._buffer.items():
             values.append(row.get(name))
         self._buffered_bytes += len(row[IMAGE_COLUMN]["bytes"])
-        if len(self._buffer[IMAGE_COLUMN]) >= self.rows_per_group or self._buffered_bytes >= self.group_bytes:
+        if (
+            len(self._buffer[IMAGE_COLUMN]) >= self.rows_per_group
+            or self._buffered_bytes >= self.group_bytes
+        ):
             self._flush()
 
     def _open(self) -> None:
@@ -77,8 +88,12 @@ class SplitWriter:
         path.parent.mkdir(parents=True, exist_ok=True)
         stats_columns = [n for n in self.schema.names if n != IMAGE_COLUMN]
         self._writer = pq.ParquetWriter(
-            path, self.schema, compression="snappy", write_statistics=stats_columns,
-            write_page_index=True, use_content_defined_chunking=CDC_OPTIONS,
+            path,
+            self.schema,
+            compression="snappy",
+            write_statistics=stats_columns,
+            write_page_index=True,
+            use_content_defined_chunking=CDC_OPTIONS,
         )
         self._partials.append(path)
         self._shard_bytes = 0
@@ -112,5 +127,6 @@ class SplitWriter:
             final = shard_name(self.stats.name, index, total)
             partial.rename(self.folder / final)
             self.stats.shards.append(final)
+            self.stats.file_bytes += (self.folder / final).stat().st_size
         log.debug("split %s: %d rows in %d shard(s)", self.stats.name, self.stats.rows, total)
         return self.stats.shards

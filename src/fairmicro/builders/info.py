@@ -81,6 +81,7 @@ class SplitStats:
     rows: int = 0
     images: int = 0
     num_bytes: int = 0  # Arrow (in-memory) size, as the Hub card states it
+    file_bytes: int = 0  # Parquet shards on disk (the card's download_size)
     classes: Counter[str] = field(default_factory=Counter)
     shards: list[str] = field(default_factory=list)
 

@@ -9,7 +9,6 @@ kept; rows are never all in memory.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
@@ -18,9 +17,10 @@ from typing import Any
 
 from fairmicro.builders.columns import source_columns
 from fairmicro.builders.fingerprint import RowDigest, fingerprint
-from fairmicro.builders.selection import Selection, iter_rows
+from fairmicro.builders.selection import Selection, iter_rows, resolve_columns
 from fairmicro.builders.splits import Item, SplitSpec, assign_groups, check_classes, class_counts
 from fairmicro.builders.tiling import TilingSpec, tile_count
+from fairmicro.catalog.ingest import sha256_file
 from fairmicro.catalog.store import Catalog
 from fairmicro.errors import DatasetBuildError
 
@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 NO_LABEL = "(unlabelled)"
 MASK_SUFFIXES = (".png", ".tif", ".tiff")
+STORABLE_BITS = (1, 8, 16)  # PNG holds these exactly
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ def _mask_in_dir(mask_dir: Path | None, image_path: str) -> str | None:
 
 def _file_sha(path: str) -> str:
     try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        return sha256_file(Path(path))
     except OSError as exc:
         raise DatasetBuildError(f"mask {path}: cannot be read ({exc.strerror or exc})") from exc
 
@@ -88,18 +89,27 @@ def _label_text(value: Any, spec: TilingSpec) -> str | None:
 class _Scan:
     """Accumulates the pre-pass over the selected rows."""
 
-    def __init__(self, label: str, tiling: TilingSpec, split_by: str, mask_dir: Path | None,
-                 catalog_masks: dict[str, str]) -> None:
+    def __init__(
+        self,
+        label: str,
+        tiling: TilingSpec,
+        split_by: str,
+        mask_dir: Path | None,
+        catalog_masks: dict[str, str],
+    ) -> None:
         self.label, self.tiling, self.split_by = label, tiling, split_by
         self.mask_dir, self.catalog_masks = mask_dir, catalog_masks
         self.items: list[Item] = []
         self.masks: dict[str, str] = {}
         self.digest = RowDigest()
         self.unlabelled = self.ungrouped = self.tileless = self.maskless = 0
+        self.deep: list[str] = []
 
     def add(self, row: dict[str, Any], metadata: list[str]) -> None:
         sha = row["sha256"]
         self.digest.add([row[c] for c in metadata])
+        if row["bit_depth"] not in STORABLE_BITS:
+            self.deep.append(f"{Path(row['path']).name} ({row['bit_depth']}-bit)")
         label = _label_text(row[self.label], self.tiling)
         if label is None:
             self.unlabelled += 1
@@ -120,19 +130,46 @@ class _Scan:
                 self.masks[sha] = mask
         self.items.append(Item(sha, label, group_key, weight))
 
+    def refuse_problems(self, selection: Selection) -> None:
+        """Raise for what makes a build impossible: deep samples, missing labels, nothing selected."""
+        if self.deep:
+            raise DatasetBuildError(
+                f"{len(self.deep)} selected image(s) have samples PNG cannot hold losslessly, "
+                f'e.g. {self.deep[0]}; exclude them with --where "... AND bit_depth <= 16"'
+            )
+        if self.unlabelled:
+            raise DatasetBuildError(
+                f"{self.unlabelled} selected image(s) have no value in {self.label!r}; label them, "
+                f"or leave them out with --where (e.g. `... AND {self.label} IS NOT NULL`)"
+            )
+        if not self.items:
+            raise DatasetBuildError(
+                f"--where {selection.where!r} selects no images; try it with `fairmicro query`"
+            )
+
     def warnings(self) -> list[str]:
         notes = []
         if self.ungrouped:
-            notes.append(f"{self.ungrouped} image(s) have no {self.split_by}; each is its own group")
+            notes.append(
+                f"{self.ungrouped} image(s) have no {self.split_by}; each is its own group"
+            )
         if self.tileless:
             notes.append(f"{self.tileless} image(s) are smaller than one tile and give no rows")
         if self.maskless:
-            notes.append(f"{self.maskless} image(s) have no mask and give no rows (mask-guided tiling)")
+            notes.append(
+                f"{self.maskless} image(s) have no mask and give no rows (mask-guided tiling)"
+            )
         return notes
 
 
-def plan_build(catalog: Catalog, selection: Selection, label: str, tiling: TilingSpec, splits: SplitSpec,
-               mask_dir: Path | None = None) -> Plan:
+def plan_build(
+    catalog: Catalog,
+    selection: Selection,
+    label: str,
+    tiling: TilingSpec,
+    splits: SplitSpec,
+    mask_dir: Path | None = None,
+) -> Plan:
     """Run the pre-pass and decide labels, groups, splits and the fingerprint.
 
     Raises
@@ -142,17 +179,14 @@ def plan_build(catalog: Catalog, selection: Selection, label: str, tiling: Tilin
         :class:`~fairmicro.errors.EmptyClassError`) a split would lack a class.
     """
     metadata = list(source_columns())
+    computed = resolve_columns(catalog, [label, splits.split_by])
     needed = list(dict.fromkeys([*metadata, "sha256", "path", label, splits.split_by]))
-    scan = _Scan(label, tiling, splits.split_by, mask_dir, _mask_paths(catalog) if tiling.mask_guided else {})
-    for row in iter_rows(catalog, selection, needed):
+    scan = _Scan(
+        label, tiling, splits.split_by, mask_dir, _mask_paths(catalog) if tiling.mask_guided else {}
+    )
+    for row in iter_rows(catalog, selection, needed, computed):
         scan.add(row, metadata)
-    if scan.unlabelled:
-        raise DatasetBuildError(
-            f"{scan.unlabelled} selected image(s) have no value in {label!r}; label them, or add "
-            f"`AND {label} IS NOT NULL` to --where"
-        )
-    if not scan.items:
-        raise DatasetBuildError(f"--where {selection.where!r} selects no images; try it with `fairmicro query`")
+    scan.refuse_problems(selection)
     if tiling.mask_classes:
         class_names = sorted(set(tiling.mask_classes.values()))
     else:
@@ -161,10 +195,23 @@ def plan_build(catalog: Catalog, selection: Selection, label: str, tiling: Tilin
     expected = class_counts(scan.items, assignment, splits.split_names)
     if not tiling.mask_classes:
         check_classes(expected, class_names, splits, unit="tiles")
-    settings = {"label_column": label, "class_names": class_names, **tiling.to_dict(), **splits.to_dict()}
+    settings = {
+        "label_column": label,
+        "class_names": class_names,
+        **tiling.to_dict(),
+        **splits.to_dict(),
+    }
     mask_digests = {sha: _file_sha(path) for sha, path in sorted(scan.masks.items())}
-    images = {item.key: PlannedImage(item.label, item.group, assignment[item.group]) for item in scan.items}
-    fp = fingerprint(((i.key, i.label, i.group) for i in scan.items), settings, scan.digest.hexdigest(), mask_digests)
+    images = {
+        item.key: PlannedImage(item.label, item.group, assignment[item.group])
+        for item in scan.items
+    }
+    fp = fingerprint(
+        ((i.key, i.label, i.group) for i in scan.items),
+        settings,
+        scan.digest.hexdigest(),
+        mask_digests,
+    )
     warnings = scan.warnings()
     for note in warnings:
         log.warning(note)

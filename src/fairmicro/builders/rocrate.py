@@ -9,7 +9,6 @@ is fetched from the network.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import json
 import logging
@@ -22,6 +21,7 @@ from typing import Any
 from fairmicro.builders.columns import dataset_columns, metadata_columns, unit_label
 from fairmicro.builders.deps import require
 from fairmicro.builders.info import BuildInfo, Creator, spdx_url
+from fairmicro.catalog.ingest import sha256_file
 from fairmicro.errors import DatasetBuildError
 
 log = logging.getLogger(__name__)
@@ -57,15 +57,6 @@ def _one_or_many(refs: list[dict[str, str]]) -> dict[str, str] | list[dict[str, 
     return refs[0] if len(refs) == 1 else refs
 
 
-def sha256_of(path: Path) -> str:
-    """SHA-256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def file_entity(folder: Path, relative: str) -> dict[str, Any]:
     """A ``File`` data entity with size, sha256 and media type."""
     path = folder / relative
@@ -77,7 +68,7 @@ def file_entity(folder: Path, relative: str) -> dict[str, Any]:
         "description": DESCRIPTIONS.get(suffix, "Dataset file."),
         "encodingFormat": MEDIA_TYPES.get(suffix, "application/octet-stream"),
         "contentSize": str(path.stat().st_size),
-        "sha256": sha256_of(path),
+        "sha256": sha256_file(path),
     }
 
 
@@ -106,25 +97,42 @@ def _person(creator: Creator) -> dict[str, Any]:
 
 def _action(info: BuildInfo, ended: datetime) -> list[dict[str, Any]]:
     parameters = [
-        {"@id": f"#parameter-{key}", "@type": "PropertyValue", "name": key,
-         "value": value if isinstance(value, (str, int, float, bool)) else json.dumps(value, sort_keys=True)}
+        {
+            "@id": f"#parameter-{key}",
+            "@type": "PropertyValue",
+            "name": key,
+            "value": value
+            if isinstance(value, (str, int, float, bool))
+            else json.dumps(value, sort_keys=True),
+        }
         for key, value in sorted(info.settings.items())
     ]
     selection = {
-        "@id": "#selection", "@type": "CreativeWork", "name": "Catalog selection",
+        "@id": "#selection",
+        "@type": "CreativeWork",
+        "name": "Catalog selection",
         "description": f"Images of the fairmicro catalog view image_metadata where {info.where}",
         "text": info.where,
     }
     action = {
-        "@id": f"#build-{info.fingerprint[:16]}", "@type": "CreateAction",
-        "name": f"fairmicro build {info.name}", "description": info.command,
-        "instrument": _ref("#fairmicro"), "object": [_ref("#selection")] + [_ref(p["@id"]) for p in parameters],
-        "result": _ref("./"), "endTime": ended.isoformat(timespec="seconds"),
+        "@id": f"#build-{info.fingerprint[:16]}",
+        "@type": "CreateAction",
+        "name": f"fairmicro build {info.name}",
+        "description": info.command,
+        "instrument": _ref("#fairmicro"),
+        "object": [_ref("#selection")] + [_ref(p["@id"]) for p in parameters],
+        "result": _ref("./"),
+        "endTime": ended.isoformat(timespec="seconds"),
     }
     if info.creators:
         action["agent"] = _ref(info.creators[0].ref)
-    software = {"@id": "#fairmicro", "@type": "SoftwareApplication", "name": "fairmicro",
-                "version": info.version, "url": FAIRMICRO_URL}
+    software = {
+        "@id": "#fairmicro",
+        "@type": "SoftwareApplication",
+        "name": "fairmicro",
+        "version": info.version,
+        "url": FAIRMICRO_URL,
+    }
     return [action, software, selection, *parameters]
 
 
@@ -135,24 +143,49 @@ def crate_metadata(folder: Path, info: BuildInfo, files: list[str]) -> dict[str,
     action = _action(info, ended)
     variables = crate_variables()
     root: dict[str, Any] = {
-        "@id": "./", "@type": "Dataset", "name": info.name, "description": info.description,
-        "license": _ref(spdx_url(info.license)), "datePublished": info.built_on.isoformat(),
-        "keywords": ", ".join(info.keywords), "identifier": _ref("#fingerprint"),
-        "hasPart": _one_or_many([_ref(f) for f in files]), "mentions": _ref(action[0]["@id"]),
+        "@id": "./",
+        "@type": "Dataset",
+        "name": info.name,
+        "description": info.description,
+        "license": _ref(spdx_url(info.license)),
+        "datePublished": info.built_on.isoformat(),
+        "keywords": ", ".join(info.keywords),
+        "identifier": _ref("#fingerprint"),
+        "hasPart": _one_or_many([_ref(f) for f in files]),
+        "mentions": _ref(action[0]["@id"]),
         "variableMeasured": [_ref(v["@id"]) for v in variables],
     }
     if info.creators:
         root["creator"] = _one_or_many([_ref(c.ref) for c in info.creators])
         root["publisher"] = _ref(info.creators[0].ref)
-    licence = {"@id": spdx_url(info.license), "@type": "CreativeWork", "name": info.license,
-               "description": f"SPDX licence {info.license}", "identifier": info.license}
-    identifier = {"@id": "#fingerprint", "@type": "PropertyValue", "name": "fairmicro dataset fingerprint",
-                  "propertyID": f"{FAIRMICRO_URL}/fingerprint", "value": info.fingerprint}
+    licence = {
+        "@id": spdx_url(info.license),
+        "@type": "CreativeWork",
+        "name": info.license,
+        "description": f"SPDX licence {info.license}",
+        "identifier": info.license,
+    }
+    identifier = {
+        "@id": "#fingerprint",
+        "@type": "PropertyValue",
+        "name": "fairmicro dataset fingerprint",
+        "propertyID": f"{FAIRMICRO_URL}/fingerprint",
+        "value": info.fingerprint,
+    }
     graph = [
-        {"@id": METADATA_FILE, "@type": "CreativeWork",
-         "conformsTo": _ref(f"https://w3id.org/ro/crate/{version}"), "about": _ref("./")},
-        root, licence, identifier, *(_person(c) for c in info.creators), *(file_entity(folder, f) for f in files),
-        *action, *variables,
+        {
+            "@id": METADATA_FILE,
+            "@type": "CreativeWork",
+            "conformsTo": _ref(f"https://w3id.org/ro/crate/{version}"),
+            "about": _ref("./"),
+        },
+        root,
+        licence,
+        identifier,
+        *(_person(c) for c in info.creators),
+        *(file_entity(folder, f) for f in files),
+        *action,
+        *variables,
     ]
     return {"@context": f"https://w3id.org/ro/crate/{version}/context", "@graph": graph}
 
@@ -176,14 +209,19 @@ def _seed_context_cache(cache_path: Path, version: str) -> None:
     body = (resources.files("rocrate") / "data" / "ro-crate.jsonld").read_bytes()
     context = json.loads(body)
     if context.get("@id") != url:
-        raise DatasetBuildError(f"the rocrate package ships context {context.get('@id')}, not {url}")
+        raise DatasetBuildError(
+            f"the rocrate package ships context {context.get('@id')}, not {url}"
+        )
     headers = {"Content-Type": "application/ld+json"}
     response = requests.Response()
     response.status_code, response._content, response.url = 200, body, url
     response.headers.update(headers)
-    response.raw = urllib3.HTTPResponse(body=io.BytesIO(body), headers=headers, status=200,
-                                        preload_content=False, request_url=url)
-    response.request = requests.Request("GET", url, headers={"Accept": "application/ld+json"}).prepare()
+    response.raw = urllib3.HTTPResponse(
+        body=io.BytesIO(body), headers=headers, status=200, preload_content=False, request_url=url
+    )
+    response.request = requests.Request(
+        "GET", url, headers={"Accept": "application/ld+json"}
+    ).prepare()
     session.cache.save_response(response)
     session.close()
 
@@ -196,9 +234,15 @@ def validate_crate(folder: Path, severity: str = "REQUIRED") -> list[str]:
         cache = Path(tmp) / "http_cache"
         _seed_context_cache(cache, version)
         settings = services.ValidationSettings(
-            rocrate_uri=str(folder), offline=True, cache_path=cache,
-            profile_identifier=f"ro-crate-{version}", requirement_severity=severity,
+            rocrate_uri=str(folder),
+            offline=True,
+            cache_path=cache,
+            profile_identifier=f"ro-crate-{version}",
+            requirement_severity=severity,
         )
         with contextlib.redirect_stdout(io.StringIO()):
             result = services.validate(settings)
-    return [f"{issue.check.identifier if issue.check else '?'}: {issue.message}" for issue in result.get_issues()]
+    return [
+        f"{issue.check.identifier if issue.check else '?'}: {issue.message}"
+        for issue in result.get_issues()
+    ]

@@ -3,12 +3,13 @@
 The predicate is the user's own SQL (``--where "material = 'HCCI'"``); values
 can also be passed separately as bound parameters (``material = ?``). It is
 checked to be one read-only SELECT before anything runs, and rows are streamed
-in ``sha256`` order with a cursor, never fetched all at once.
+in ``sha256`` order with a cursor, never fetched all at once. Label and group
+columns may also be extra columns of the lab's specimen table.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,7 @@ from fairmicro.catalog.store import Catalog
 from fairmicro.errors import DatasetBuildError
 
 VIEW = "image_metadata"
+ATTRIBUTES = "specimen_attributes"
 FETCH_ROWS = 512
 
 
@@ -37,18 +39,30 @@ class Selection:
     where: str = "TRUE"
     params: tuple[Any, ...] = field(default_factory=tuple)
 
-    def sql(self, columns: Sequence[str]) -> str:
+    def sql(self, columns: Sequence[str], computed: Mapping[str, str] | None = None) -> str:
         """The full SELECT of ``columns`` for this predicate, in ``sha256`` order.
 
+        ``computed`` maps output names to SQL expressions (see :func:`resolve_columns`).
         The predicate stands on its own lines, so a trailing ``--`` comment in
         it cannot swallow the ORDER BY.
         """
-        names = ", ".join(_quote_identifier(c) for c in columns)
+        computed = computed or {}
+        names = ", ".join(
+            f"{computed[c]} AS {_quote_identifier(c)}" if c in computed else _quote_identifier(c)
+            for c in columns
+        )
         return f"SELECT {names} FROM {VIEW} WHERE (\n{self.where}\n)\nORDER BY sha256"
 
 
 def _quote_identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def attribute_expr(key: str) -> str:
+    """SQL reading one key of the specimen table's extra columns (``specimen_attributes`` JSON)."""
+    path = '$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    quoted = path.replace("'", "''")
+    return f"json_extract_string({ATTRIBUTES}, '{quoted}')"
 
 
 def view_columns(catalog: Catalog) -> list[str]:
@@ -61,20 +75,42 @@ def view_columns(catalog: Catalog) -> list[str]:
         cursor.close()
 
 
-def check_selection(catalog: Catalog, selection: Selection, needed: Sequence[str]) -> None:
-    """Refuse a predicate that is not one SELECT, or columns the view lacks.
+def resolve_columns(catalog: Catalog, names: Sequence[str]) -> dict[str, str]:
+    """Expressions for names that are not view columns but specimen-table columns.
+
+    A lab's specimen table may carry columns the schema has no slot for (say
+    ``primary_microconstituent``); ingest keeps them in ``specimen_attributes``.
+    Such a name can still be a label or a split group.
 
     Raises
     ------
     DatasetBuildError
-        Naming the offending statement or column and the columns available.
+        If a name is neither a view column nor a key of any specimen's attributes.
     """
     available = view_columns(catalog)
-    missing = [c for c in needed if c not in available]
-    if missing:
-        raise DatasetBuildError(
-            f"column {missing[0]!r} is not in {VIEW}; available: {', '.join(available)}"
-        )
+    computed = {}
+    for name in dict.fromkeys(names):
+        if name in available:
+            continue
+        expr = attribute_expr(name)
+        found = catalog.query(f"SELECT count(*) FROM {VIEW} WHERE {expr} IS NOT NULL").rows[0][0]
+        if not found:
+            raise DatasetBuildError(
+                f"{name!r} is neither a column of {VIEW} nor a specimen-table column; "
+                f"available: {', '.join(available)}"
+            )
+        computed[name] = expr
+    return computed
+
+
+def check_selection(catalog: Catalog, selection: Selection) -> None:
+    """Refuse a predicate that is anything but one boolean expression.
+
+    Raises
+    ------
+    DatasetBuildError
+        Naming the predicate.
+    """
     types = statement_types(catalog.con, selection.sql(["sha256"]))
     if len(types) != 1 or types[0] not in READ_ONLY_STATEMENTS:
         raise DatasetBuildError(
@@ -83,7 +119,12 @@ def check_selection(catalog: Catalog, selection: Selection, needed: Sequence[str
         )
 
 
-def iter_rows(catalog: Catalog, selection: Selection, columns: Sequence[str]) -> Iterator[dict[str, Any]]:
+def iter_rows(
+    catalog: Catalog,
+    selection: Selection,
+    columns: Sequence[str],
+    computed: Mapping[str, str] | None = None,
+) -> Iterator[dict[str, Any]]:
     """Selected rows as dicts of ``columns``, streamed in ``sha256`` order.
 
     Raises
@@ -94,9 +135,11 @@ def iter_rows(catalog: Catalog, selection: Selection, columns: Sequence[str]) ->
     cursor = catalog.con.cursor()
     try:
         try:
-            cursor.execute(selection.sql(columns), list(selection.params))
+            cursor.execute(selection.sql(columns, computed), list(selection.params))
         except duckdb.Error as exc:
-            raise DatasetBuildError(f"--where {selection.where!r} failed: {_first_line(exc)}") from exc
+            raise DatasetBuildError(
+                f"--where {selection.where!r} failed: {_first_line(exc)}"
+            ) from exc
         while batch := cursor.fetchmany(FETCH_ROWS):
             for row in batch:
                 yield dict(zip(columns, row, strict=True))

@@ -6,7 +6,7 @@ annotations, and the shared ``CatalogOption`` is imported inside ``register``.
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -45,8 +45,10 @@ def _summary(result: "BuildResult") -> dict[str, object]:
         "rows": info.rows,
         "images": info.images,
         "classes": info.class_names,
-        "splits": {s.name: {"rows": s.rows, "images": s.images, "classes": dict(sorted(s.classes.items()))}
-                   for s in info.splits},
+        "splits": {
+            s.name: {"rows": s.rows, "images": s.images, "classes": dict(sorted(s.classes.items()))}
+            for s in info.splits
+        },
         "warnings": result.warnings,
     }
 
@@ -55,7 +57,10 @@ def _render(result: "BuildResult", console: "Console") -> None:
     from rich.table import Table
 
     info = result.info
-    console.print(f"built {info.name}: {info.rows} rows from {info.images} images -> {result.out}", highlight=False)
+    console.print(
+        f"built {info.name}: {info.rows} rows from {info.images} images -> {result.out}",
+        highlight=False,
+    )
     table = Table("class", *(s.name for s in info.splits))
     for label in info.class_names:
         table.add_row(label, *(str(s.classes[label]) for s in info.splits))
@@ -72,44 +77,111 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def build(
-        name: Annotated[str, typer.Argument(help="Dataset name (card title, crate name, catalog record).")],
-        out: Annotated[Path, typer.Option(help="Output folder (replaced if it holds an earlier build).")],
-        license_id: Annotated[str, typer.Option("--license", help="SPDX licence id, e.g. CC-BY-4.0.")],
+        name: Annotated[
+            str, typer.Argument(help="Dataset name (card title, crate name, catalog record).")
+        ],
+        out: Annotated[
+            Path, typer.Option(help="Output folder (replaced if it holds an earlier build).")
+        ],
+        license_id: Annotated[
+            str, typer.Option("--license", help="SPDX licence id, e.g. CC-BY-4.0.")
+        ],
         where: Annotated[str, typer.Option(help="SQL predicate over image_metadata.")] = "TRUE",
-        param: Annotated[Optional[list[str]], typer.Option(help="Value bound to a ? in --where (repeatable).")] = None,
-        label: Annotated[str, typer.Option(help="image_metadata column holding the class label.")] = "label",
-        tile: Annotated[Optional[int], typer.Option(min=1, help="Square tile edge in px (default: whole images).")] = None,
-        stride: Annotated[Optional[int], typer.Option(min=1, help="Step between tiles (default: --tile, no overlap).")] = None,
-        keep_data_bar: Annotated[bool, typer.Option(help="Do not crop the vendor data bar.")] = False,
-        mask_guided: Annotated[bool, typer.Option(help="Keep only tiles whose mask is one class.")] = False,
-        mask_dir: Annotated[Optional[Path], typer.Option(help="Masks named like the images (<stem>.png/.tif).")] = None,
-        mask_purity: Annotated[float, typer.Option(help="Share of a tile's mask that must be one class.")] = 1.0,
-        mask_class: Annotated[Optional[list[str]], typer.Option(help="VALUE=NAME: label tiles from the mask (repeatable).")] = None,
-        split_by: Annotated[str, typer.Option(help="Column whose groups never span two splits.")] = "specimen_id",
-        splits: Annotated[str, typer.Option(help="Fractions of train[,validation],test.")] = "0.7,0.15,0.15",
+        param: Annotated[
+            list[str] | None, typer.Option(help="Value bound to a ? in --where (repeatable).")
+        ] = None,
+        label: Annotated[
+            str, typer.Option(help="image_metadata column holding the class label.")
+        ] = "label",
+        tile: Annotated[
+            int | None, typer.Option(min=1, help="Square tile edge in px (default: whole images).")
+        ] = None,
+        stride: Annotated[
+            int | None,
+            typer.Option(min=1, help="Step between tiles (default: --tile, no overlap)."),
+        ] = None,
+        keep_data_bar: Annotated[
+            bool, typer.Option(help="Do not crop the vendor data bar.")
+        ] = False,
+        mask_guided: Annotated[
+            bool, typer.Option(help="Keep only tiles whose mask is one class.")
+        ] = False,
+        mask_dir: Annotated[
+            Path | None, typer.Option(help="Masks named like the images (<stem>.png/.tif).")
+        ] = None,
+        mask_purity: Annotated[
+            float, typer.Option(help="Share of a tile's mask that must be one class.")
+        ] = 1.0,
+        mask_class: Annotated[
+            list[str] | None,
+            typer.Option(help="VALUE=NAME: label tiles from the mask (repeatable)."),
+        ] = None,
+        split_by: Annotated[
+            str, typer.Option(help="Column whose groups never span two splits.")
+        ] = "specimen_id",
+        splits: Annotated[
+            str, typer.Option(help="Fractions of train[,validation],test.")
+        ] = "0.7,0.15,0.15",
         seed: Annotated[int, typer.Option(help="Seed of the split assignment.")] = 0,
-        allow_empty_class: Annotated[bool, typer.Option(help="Build even if a split lacks a class.")] = False,
-        creator: Annotated[Optional[list[str]], typer.Option(help="'Name <ORCID iD>' (repeatable).")] = None,
-        description: Annotated[Optional[str], typer.Option(help="Dataset description for card and crate.")] = None,
-        keyword: Annotated[Optional[list[str]], typer.Option(help="Keyword (repeatable).")] = None,
-        citation: Annotated[Optional[str], typer.Option(help="Citation text (default: generated BibTeX).")] = None,
-        max_shard_mb: Annotated[int, typer.Option(min=1, help="Roll over to a new shard after this many MB.")] = 500,
-        validate: Annotated[bool, typer.Option(help="Validate the RO-Crate and Croissant files.")] = True,
-        json_output: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+        allow_empty_class: Annotated[
+            bool, typer.Option(help="Build even if a split lacks a class.")
+        ] = False,
+        creator: Annotated[
+            list[str] | None, typer.Option(help="'Name <ORCID iD>' (repeatable).")
+        ] = None,
+        description: Annotated[
+            str | None, typer.Option(help="Dataset description for card and crate.")
+        ] = None,
+        keyword: Annotated[list[str] | None, typer.Option(help="Keyword (repeatable).")] = None,
+        citation: Annotated[
+            str | None, typer.Option(help="Citation text (default: generated BibTeX).")
+        ] = None,
+        max_shard_mb: Annotated[
+            int, typer.Option(min=1, help="Roll over to a new shard after this many MB.")
+        ] = 500,
+        validate: Annotated[
+            bool, typer.Option(help="Validate the RO-Crate and Croissant files.")
+        ] = True,
+        json_output: Annotated[
+            bool, typer.Option("--json", help="Print the summary as JSON.")
+        ] = False,
         catalog: CatalogOption = None,
     ) -> None:
         """Build a Hugging Face dataset (Parquet + card), RO-Crate and Croissant from the catalog."""
-        from fairmicro.builders import BuildConfig, Creator, Selection, SplitSpec, TilingSpec, build_dataset
+        from fairmicro.builders import (
+            BuildConfig,
+            Creator,
+            Selection,
+            SplitSpec,
+            TilingSpec,
+            build_dataset,
+        )
         from fairmicro.catalog import Catalog
 
         config = BuildConfig(
-            name=name, out=out, selection=Selection(where, tuple(param or ())), label=label,
-            tiling=TilingSpec(tile=tile, stride=stride, crop_data_bar=not keep_data_bar, mask_guided=mask_guided,
-                              min_purity=mask_purity, mask_classes=_mask_classes(mask_class or [])),
-            splits=SplitSpec(_fractions(splits), split_by, seed, allow_empty_class=allow_empty_class),
-            license=license_id, creators=tuple(Creator.parse(c) for c in creator or ()),
-            description=description, keywords=tuple(keyword or ()), citation=citation, mask_dir=mask_dir,
-            validate=validate, max_shard_bytes=max_shard_mb << 20,
+            name=name,
+            out=out,
+            selection=Selection(where, tuple(param or ())),
+            label=label,
+            tiling=TilingSpec(
+                tile=tile,
+                stride=stride,
+                crop_data_bar=not keep_data_bar,
+                mask_guided=mask_guided,
+                min_purity=mask_purity,
+                mask_classes=_mask_classes(mask_class or []),
+            ),
+            splits=SplitSpec(
+                _fractions(splits), split_by, seed, allow_empty_class=allow_empty_class
+            ),
+            license=license_id,
+            creators=tuple(Creator.parse(c) for c in creator or ()),
+            description=description,
+            keywords=tuple(keyword or ()),
+            citation=citation,
+            mask_dir=mask_dir,
+            validate=validate,
+            max_shard_bytes=max_shard_mb << 20,
         )
         with Catalog.open(catalog) as cat:
             result = build_dataset(cat, config)
