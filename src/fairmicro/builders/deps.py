@@ -7,10 +7,9 @@ asks for a module when it needs it and gets a one-line
 
 from __future__ import annotations
 
-import importlib
 from types import ModuleType
 
-from fairmicro.errors import MissingExtraError
+from fairmicro import extras
 
 EXTRA = "hf"
 COMMAND = "fairmicro build"
@@ -27,16 +26,6 @@ DISTRIBUTIONS = {
 }
 
 
-def require(module: str) -> ModuleType:
-    """Import ``module`` from the ``[hf]`` extra.
-
-    Raises
-    ------
-    MissingExtraError
-        If the module is not installed; the message names the extra to install.
-    """
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        distribution = DISTRIBUTIONS.get(module, module.split(".")[0])
-        raise MissingExtraError(distribution, EXTRA, COMMAND) from exc
+def require(module: str, command: str = COMMAND) -> ModuleType:
+    """Import ``module`` from the ``[hf]`` extra; the error names the extra and ``command``."""
+    return extras.require(module, EXTRA, command, DISTRIBUTIONS.get(module))

@@ -74,19 +74,6 @@ def fingerprint(
     return digest.hexdigest()
 
 
-def _insert(
-    catalog: Catalog,
-    table: str,
-    model: type[models.Dataset | models.DatasetImage],
-    rows: list[list[Any]],
-) -> None:
-    columns = list(model.model_fields)
-    placeholders = ", ".join("?" for _ in columns)
-    catalog.con.executemany(
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})", rows
-    )
-
-
 def record_build(
     catalog: Catalog,
     *,
@@ -130,19 +117,8 @@ def record_build(
     ]
     try:
         catalog.begin()
-        _insert(
-            catalog,
-            "datasets",
-            models.Dataset,
-            [[getattr(dataset, c) for c in models.Dataset.model_fields]],
-        )
-        if images:
-            _insert(
-                catalog,
-                "dataset_images",
-                models.DatasetImage,
-                [[getattr(i, c) for c in models.DatasetImage.model_fields] for i in images],
-            )
+        catalog.insert("datasets", [dataset])
+        catalog.insert("dataset_images", images)
         catalog.commit()
     except duckdb.Error as exc:
         catalog.rollback()

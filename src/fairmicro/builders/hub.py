@@ -15,30 +15,18 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 
-from fairmicro.builders.deps import DISTRIBUTIONS, EXTRA
+from fairmicro.builders.deps import require
 from fairmicro.errors import (
     FairmicroError,
     HubAuthError,
     HubConflictError,
     HubError,
     HubUnreachableError,
-    MissingExtraError,
 )
 
 TRUE_VALUES = frozenset({"1", "true", "yes", "on"})
 GIT_BLOB_HEADER = "blob {size}\0"
-
-
-def require(module: str, command: str) -> ModuleType:
-    """Import ``module`` from the ``[hf]`` extra, naming ``command`` when it is missing."""
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        raise MissingExtraError(
-            DISTRIBUTIONS.get(module, module.split(".")[0]), EXTRA, command
-        ) from exc
 
 
 @dataclass(frozen=True)

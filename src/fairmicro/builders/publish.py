@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from fairmicro.builders.deps import require
 from fairmicro.builders.hub import (
     HubSettings,
     LocalFile,
@@ -23,7 +24,6 @@ from fairmicro.builders.hub import (
     hub_failures,
     hub_token,
     local_files,
-    require,
 )
 from fairmicro.catalog.connection import resolve_catalog_path
 from fairmicro.catalog.store import Catalog, utcnow

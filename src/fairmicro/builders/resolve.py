@@ -22,13 +22,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from fairmicro.builders.deps import require
 from fairmicro.builders.hub import (
     HubSettings,
     content_digest,
     hub_error,
     hub_failures,
     local_files,
-    require,
 )
 from fairmicro.builders.publish import find_build
 from fairmicro.catalog.connection import resolve_catalog_path
