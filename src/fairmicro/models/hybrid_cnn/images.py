@@ -22,10 +22,15 @@ INTENSITIES = ("dtype", "minmax")
 FULL_RANGE = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
 
 
-def to_8bit_range(array: np.ndarray, intensity: str) -> np.ndarray:
-    """Pixel values as float32 in 0..255."""
+def check_intensity(intensity: str) -> None:
+    """Raise a :class:`ModelError` unless ``intensity`` is one of :data:`INTENSITIES`."""
     if intensity not in INTENSITIES:
         raise ModelError(f"hybrid-cnn: intensity {intensity!r} is not one of {', '.join(INTENSITIES)}")
+
+
+def to_8bit_range(array: np.ndarray, intensity: str) -> np.ndarray:
+    """Pixel values as float32 in 0..255."""
+    check_intensity(intensity)
     peak = FULL_RANGE.get(array.dtype)
     if intensity == "dtype" and peak is not None:
         return array.astype(np.float32) * np.float32(255.0 / peak)
@@ -40,7 +45,7 @@ def _resize(array: np.ndarray, size: int) -> np.ndarray:
     """Bilinear resize of a 2-D float32 array to ``size`` x ``size``."""
     if array.shape == (size, size):
         return array
-    resized = Image.fromarray(array, mode="F").resize((size, size), Image.Resampling.BILINEAR)
+    resized = Image.fromarray(array).resize((size, size), Image.Resampling.BILINEAR)
     return np.asarray(resized, dtype=np.float32)
 
 

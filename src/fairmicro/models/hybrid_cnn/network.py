@@ -23,6 +23,7 @@ class Head:
 
     metadata_units: int = 16
     dropout: float = 0.3
+    norm_momentum: float = 0.9
     zoom: float = 0.1
     flip: str = "horizontal_and_vertical"
     augment: bool = True
@@ -52,7 +53,7 @@ def build_network(keras: Any, backbone: Any, head: Head, n_metadata: int, n_clas
         x = layer(x)
     x = backbone(x, training=False)  # batch-norm statistics stay those of the backbone
     x = layers.GlobalAveragePooling2D(name="pool")(x)
-    x = layers.BatchNormalization(name="pool_norm")(x)
+    x = layers.BatchNormalization(momentum=head.norm_momentum, name="pool_norm")(x)
     for units in IMAGE_UNITS:
         x = layers.Dense(units, activation="relu", name=f"image_dense_{units}")(x)
         x = layers.Dropout(head.dropout, seed=head.seed, name=f"image_dropout_{units}")(x)

@@ -24,6 +24,7 @@ from fairmicro.models.base import ModelPlugin
 from fairmicro.models.data import class_names, labels
 from fairmicro.models.hybrid_cnn.backbones import Backbone, backbone, input_size
 from fairmicro.models.hybrid_cnn.backend import import_keras
+from fairmicro.models.hybrid_cnn.images import check_intensity
 from fairmicro.models.hybrid_cnn.network import Head, build_network, compile_network
 from fairmicro.models.hybrid_cnn.weights import build_backbone
 from fairmicro.models.metadata import MetadataPreprocessor, parse_metadata_option
@@ -48,6 +49,7 @@ class HybridCnnPlugin(ModelPlugin):
         "freeze_backbone": True,
         "metadata_units": 16,
         "dropout": 0.3,
+        "norm_momentum": 0.9,         # batch-norm moving average; 0.9 settles within small datasets
         "augment": True,
         "zoom": 0.1,
         "flip": "horizontal_and_vertical",  # or horizontal | vertical | none
@@ -66,16 +68,17 @@ class HybridCnnPlugin(ModelPlugin):
         """Fit the head (and metadata branch) on ``train``; ``validation`` drives early stopping."""
         p = self.params
         chosen, size = self._backbone()
-        keras = import_keras()
-        self.classes_ = class_names(train)
+        check_intensity(p["intensity"])
+        self.classes_, y = class_names(train), labels(train)
+        weights = class_weights(y, len(self.classes_), p["class_weight"])
         self.preprocessor_ = MetadataPreprocessor(self._metadata_option()).fit(train)
         self.metadata_columns_ = self.preprocessor_.chosen_columns
         self.input_size_ = size
+        keras = import_keras()
         keras.utils.set_random_seed(int(p["seed"]))
         self.model_ = self._network(keras, chosen, size)
         compile_network(keras, self.model_, float(p["learning_rate"]))
-        y = labels(train)
-        feed = self._feed(train, labels=y, class_weights=self._class_weights(y), shuffle_seed=int(p["seed"]))
+        feed = self._feed(train, labels=y, class_weights=weights, shuffle_seed=int(p["seed"]))
         checked = self._feed(validation, labels=labels(validation)) if validation is not None else None
         history = self.model_.fit(feed, validation_data=checked, epochs=int(p["epochs"]), verbose=0,
                                   callbacks=self._callbacks(keras, checked is not None))
@@ -98,25 +101,13 @@ class HybridCnnPlugin(ModelPlugin):
         weights = "none" if p["weights"] in (None, "none") else str(p["weights"])
         base = build_backbone(keras, chosen, size, weights, float(p["download_timeout"]))
         base.trainable = not p["freeze_backbone"]
-        head = Head(metadata_units=int(p["metadata_units"]), dropout=float(p["dropout"]), zoom=float(p["zoom"]),
+        head = Head(metadata_units=int(p["metadata_units"]), dropout=float(p["dropout"]),
+                    norm_momentum=float(p["norm_momentum"]), zoom=float(p["zoom"]),
                     flip=str(p["flip"]), augment=bool(p["augment"]), seed=int(p["seed"]))
         n_metadata = len(self.preprocessor_.feature_names())
         if not n_metadata:
             log.info("hybrid-cnn: no metadata features; training the image-only model")
         return build_network(keras, base, head, n_metadata, len(self.classes_))
-
-    def _class_weights(self, y: np.ndarray) -> np.ndarray | None:
-        """``balanced``: n / (classes present x class count), as scikit-learn computes it."""
-        option = self.params["class_weight"]
-        if option in (None, "none"):
-            return None
-        if option != "balanced":
-            raise ModelError(f"hybrid-cnn: class_weight {option!r} is not one of balanced, none")
-        counts = np.bincount(y, minlength=len(self.classes_)).astype(np.float64)
-        present = counts > 0
-        weights = np.ones_like(counts)
-        weights[present] = len(y) / (present.sum() * counts[present])
-        return weights
 
     def _callbacks(self, keras: Any, validated: bool) -> list[Any]:
         monitor = "val_loss" if validated else "loss"
@@ -181,3 +172,17 @@ class HybridCnnPlugin(ModelPlugin):
             "metadata_features": self.preprocessor_.feature_names(),
             "trainable_parameters": int(sum(np.prod(w.shape) for w in self.model_.trainable_weights)),
         }
+
+
+def class_weights(y: np.ndarray, n_classes: int, option: str | None) -> np.ndarray | None:
+    """Per-class loss weights: ``balanced`` gives n / (classes present x class count), as
+    scikit-learn does, so every class present weighs the same in total; ``none`` gives ``None``."""
+    if option in (None, "none"):
+        return None
+    if option != "balanced":
+        raise ModelError(f"hybrid-cnn: class_weight {option!r} is not one of balanced, none")
+    counts = np.bincount(y, minlength=n_classes).astype(np.float64)
+    present = counts > 0
+    weights = np.ones_like(counts)
+    weights[present] = len(y) / (present.sum() * counts[present])
+    return weights

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import socket
 import urllib.error
 import urllib.request
@@ -14,16 +15,18 @@ from typing import Any
 
 from fairmicro.errors import ModelError
 from fairmicro.models.hybrid_cnn.backbones import Backbone
+from fairmicro.models.hybrid_cnn.backend import COMMAND
 
 log = logging.getLogger(__name__)
 
-TRUE_VALUES = frozenset({"1", "true", "yes", "on"})
 LOCAL_SUFFIXES = (".weights.h5", ".h5", ".keras")
 
 
 def offline() -> bool:
-    """Whether ``HF_HUB_OFFLINE`` (fairmicro's one offline switch) is set."""
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in TRUE_VALUES
+    """Whether ``HF_HUB_OFFLINE`` (fairmicro's one offline switch) is set, as the Hub code reads it."""
+    from fairmicro.builders.hub import HubSettings
+
+    return HubSettings.from_env(COMMAND).offline
 
 
 class _Refuse(urllib.request.HTTPHandler, urllib.request.HTTPSHandler):
@@ -55,9 +58,16 @@ def download_guard(timeout: float) -> Iterator[None]:
         urllib.request.install_opener(saved_opener)
 
 
+# keras.utils.get_file re-raises URL errors as a bare Exception with this text.
+FETCH_FAILURE = re.compile(r"URL fetch failure on (?P<url>\S+): .*? -- (?P<reason>.*)", re.DOTALL)
+
+
 def _download_failure(exc: BaseException) -> bool:
-    # keras.utils.get_file re-raises URL errors as a bare Exception with this text.
-    return isinstance(exc, OSError) or str(exc).startswith("URL fetch failure")
+    return isinstance(exc, OSError) or FETCH_FAILURE.match(str(exc)) is not None
+
+
+def _keras_cache() -> str:
+    return os.path.join(os.environ.get("KERAS_HOME", os.path.join("~", ".keras")), "models")
 
 
 def build_backbone(keras: Any, chosen: Backbone, size: int, weights: str, timeout: float) -> Any:
@@ -93,9 +103,11 @@ def _imagenet(constructor: Any, chosen: Backbone, shape: tuple[int, int, int], t
     except Exception as exc:
         if not _download_failure(exc):
             raise
+        found = FETCH_FAILURE.match(str(exc))
+        where, reason = (f" from {found['url']}", found["reason"]) if found else ("", str(exc))
         raise ModelError(
-            f"hybrid-cnn: the ImageNet weights of {chosen.name} could not be downloaded ({exc}); "
-            "download them once on a connected machine (Keras caches them in ~/.keras/models), "
+            f"hybrid-cnn: the ImageNet weights of {chosen.name} could not be downloaded{where} ({reason}); "
+            f"fetch that file on a connected machine into {_keras_cache()} (the Keras cache), "
             "or pass --weights PATH to a local .weights.h5/.h5 file, or --weights none"
         ) from exc
 
