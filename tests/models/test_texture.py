@@ -36,7 +36,9 @@ def test_texture_mode_beats_chance_and_records_provenance(textured):
     assert set(run["metrics"]["scores"]["per_class"]) == {"ferrite_pearlite", "martensite", "spheroidite"}
     assert np.array(run["metrics"]["scores"]["confusion_matrix"]).sum() == scores["n"]
     roles = {a["role"]: a for a in run["artifacts"]}
-    assert {"model", "metrics", "confusion_matrix"} <= set(roles)
+    assert {"model", "metrics", "confusion_matrix", "training_curves"} <= set(roles)
+    curve = json.loads(Path(roles["metrics"]["path"]).read_text())  # metrics.json is what was recorded
+    assert curve["scores"]["accuracy"] == scores["accuracy"]
     for artifact in run["artifacts"]:
         assert Path(artifact["path"]).is_file()
     predictions = cli.rows(f"SELECT count(*) AS n, count(DISTINCT image_sha256) AS images FROM predictions "

@@ -53,7 +53,7 @@ def plot_confusion(folder: Path, scores: dict[str, Any], title: str) -> Path:
     for i, row in enumerate(matrix):
         for j, value in enumerate(row):
             ax.text(j, i, str(value), ha="center", va="center")
-    ax.set_title(f"{title}: accuracy {scores['accuracy']:.3f}")
+    ax.set_title(f"{title}\naccuracy {scores['accuracy']:.3f}", fontsize=9)
     fig.colorbar(image)
     fig.tight_layout()
     path = folder / "confusion_matrix.png"
@@ -63,18 +63,30 @@ def plot_confusion(folder: Path, scores: dict[str, Any], title: str) -> Path:
 
 
 def plot_history(folder: Path, history: dict[str, list[float]] | None) -> Path | None:
-    """``training_curves.png`` from a plugin's ``history_`` (None when it has none)."""
+    """``training_curves.png`` from a plugin's ``history_`` (None when it has none).
+
+    Epoch-trained plugins give ``loss``/``accuracy`` (+ ``val_``) per epoch; others
+    give a learning curve (``train_size`` with ``train_accuracy``/``cv_accuracy``).
+    """
     if not history:
         return None
     plt = _pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
-    for ax, metric in zip(axes, ("loss", "accuracy"), strict=True):
-        for key in (metric, f"val_{metric}"):
-            if history.get(key):
-                ax.plot(range(1, len(history[key]) + 1), history[key], label=key)
-        ax.set_xlabel("epoch")
-        ax.set_title(metric)
+    if "train_size" in history:
+        fig, ax = plt.subplots(figsize=(5, 3.5))
+        for key in ("train_accuracy", "cv_accuracy"):
+            ax.plot(history["train_size"], history[key], marker="o", label=key)
+        ax.set_xlabel("training rows")
+        ax.set_title("learning curve")
         ax.legend()
+    else:
+        fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
+        for ax, metric in zip(axes, ("loss", "accuracy"), strict=True):
+            for key in (metric, f"val_{metric}"):
+                if history.get(key):
+                    ax.plot(range(1, len(history[key]) + 1), history[key], label=key)
+            ax.set_xlabel("epoch")
+            ax.set_title(metric)
+            ax.legend()
     fig.tight_layout()
     path = folder / "training_curves.png"
     fig.savefig(path, dpi=100)

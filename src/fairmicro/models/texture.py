@@ -54,9 +54,10 @@ class TexturePlugin(ModelPlugin):
         self.metadata_columns_ = self.preprocessor_.chosen_columns
         if self.params["mode"] != "texture" and not self.metadata_columns_:
             raise ModelError("texture: no metadata column varies in the training split; use --mode texture")
-        features, y = self._features(train), labels(train)
-        search = self._search(features, y, groups(train))
+        features, y, group = self._features(train), labels(train), groups(train)
+        search = self._search(features, y, group)
         self.pipeline_ = search.best_estimator_
+        self.history_ = self._learning_curve(features, y, group)
         self.cv_score_ = float(search.best_score_)
         self.best_params_ = {k: _plain(v) for k, v in search.best_params_.items()}
         self.feature_ranking_ = self._ranking(features, y)
@@ -106,11 +107,30 @@ class TexturePlugin(ModelPlugin):
             search.fit(features, y, groups=group)
         return search
 
+    def _learning_curve(self, features: np.ndarray, y: np.ndarray, group: np.ndarray | None) -> dict[str, list[float]]:
+        """Training and cross-validated accuracy of the tuned pipeline against training-set size.
+
+        The texture model trains no epochs; this is its training curve.
+        """
+        model_selection = require("sklearn.model_selection", "models", COMMAND)
+        with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
+            warnings.simplefilter("ignore")  # small subsets: constant features, missing classes
+            sizes, train_scores, cv_scores = model_selection.learning_curve(
+                self.pipeline_, features, y, groups=group, cv=self._folds(y, group),
+                train_sizes=np.linspace(0.3, 1.0, 4), scoring="accuracy", error_score=np.nan,
+                shuffle=True, random_state=self.params["seed"],
+            )
+        return {"train_size": [float(n) for n in sizes],
+                "train_accuracy": [float(v) for v in np.nanmean(train_scores, axis=1)],
+                "cv_accuracy": [float(v) for v in np.nanmean(cv_scores, axis=1)]}
+
     def _folds(self, y: np.ndarray, group: np.ndarray | None) -> Any:
         model_selection = require("sklearn.model_selection", "models", COMMAND)
         n_groups = len(set(group)) if group is not None else 0
         if group is not None and n_groups >= 2:
-            return model_selection.GroupKFold(n_splits=min(self.params["cv_folds"], n_groups))
+            # stratified too, so a fold does not lose a class when whole specimens move
+            return model_selection.StratifiedGroupKFold(n_splits=min(self.params["cv_folds"], n_groups),
+                                                        shuffle=True, random_state=self.params["seed"])
         smallest = int(np.bincount(y).min()) if len(y) else 0
         if smallest < 2:
             raise ModelError("texture: the training split needs at least 2 rows of every class (or 2 specimens)")
@@ -147,7 +167,7 @@ class TexturePlugin(ModelPlugin):
         joblib.dump({
             "params": self.params, "classes": self.classes_, "pipeline": self.pipeline_,
             "preprocessor": self.preprocessor_.to_dict(), "cv_score": self.cv_score_,
-            "best_params": self.best_params_, "ranking": self.feature_ranking_,
+            "best_params": self.best_params_, "ranking": self.feature_ranking_, "history": self.history_,
         }, path)
         return [path]
 
@@ -162,7 +182,7 @@ class TexturePlugin(ModelPlugin):
         model.preprocessor_ = MetadataPreprocessor.from_dict(state["preprocessor"])
         model.metadata_columns_ = model.preprocessor_.chosen_columns
         model.cv_score_, model.best_params_ = state["cv_score"], state["best_params"]
-        model.feature_ranking_ = state["ranking"]
+        model.feature_ranking_, model.history_ = state["ranking"], state.get("history")
         return model
 
     def report(self) -> dict[str, Any]:
