@@ -67,12 +67,7 @@ def attribute_expr(key: str) -> str:
 
 def view_columns(catalog: Catalog) -> list[str]:
     """Column names of ``image_metadata`` in this catalog."""
-    cursor = catalog.con.cursor()
-    try:
-        cursor.execute(f"SELECT * FROM {VIEW} LIMIT 0")
-        return [d[0] for d in cursor.description]
-    finally:
-        cursor.close()
+    return catalog.columns(VIEW)
 
 
 def resolve_columns(catalog: Catalog, names: Sequence[str]) -> dict[str, str]:
@@ -132,19 +127,16 @@ def iter_rows(
     DatasetBuildError
         If the predicate fails to run (bad column, type error, wrong number of parameters).
     """
-    cursor = catalog.con.cursor()
+    rows = catalog.stream(selection.sql(columns, computed), selection.params, FETCH_ROWS)
     try:
-        try:
-            cursor.execute(selection.sql(columns, computed), list(selection.params))
-        except duckdb.Error as exc:
-            raise DatasetBuildError(
-                f"--where {selection.where!r} failed: {_first_line(exc)}"
-            ) from exc
-        while batch := cursor.fetchmany(FETCH_ROWS):
-            for row in batch:
-                yield dict(zip(columns, row, strict=True))
-    finally:
-        cursor.close()
+        first = next(rows, None)
+    except duckdb.Error as exc:
+        raise DatasetBuildError(f"--where {selection.where!r} failed: {_first_line(exc)}") from exc
+    if first is None:
+        return
+    yield dict(zip(columns, first, strict=True))
+    for row in rows:
+        yield dict(zip(columns, row, strict=True))
 
 
 def _first_line(exc: BaseException) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -122,6 +122,28 @@ class Catalog:
         columns = [d[0] for d in cursor.description] if cursor.description else []
         rows = cursor.fetchall() if cursor.description else []
         return QueryResult(columns, rows)
+
+    def stream(self, sql: str, params: Sequence[Any] | None = None, batch: int = 512) -> Iterator[tuple[Any, ...]]:
+        """Rows of a query fetched ``batch`` at a time on their own cursor (never all at once).
+
+        Raises ``duckdb.Error`` from the first fetch, before any row is yielded.
+        """
+        cursor = self.con.cursor()
+        try:
+            cursor.execute(sql, list(params or []))
+            while rows := cursor.fetchmany(batch):
+                yield from rows
+        finally:
+            cursor.close()
+
+    def columns(self, relation: str) -> list[str]:
+        """Column names of a table or view."""
+        cursor = self.con.cursor()
+        try:
+            cursor.execute(f"SELECT * FROM {relation} LIMIT 0")
+            return [d[0] for d in cursor.description]
+        finally:
+            cursor.close()
 
     def known_file(self, path: Path) -> KnownFile | None:
         """The catalog's record of ``path``, if any."""
