@@ -159,7 +159,7 @@ def make_build(tmp_path: Path, catalog_path: Path) -> Callable[..., Build]:
             for index, path in enumerate(paths):
                 data = path.read_bytes()
                 sha = hashlib.sha256(data).hexdigest()
-                label = catalog.image_labels(sha)[1]
+                label = catalog.query("SELECT label FROM images WHERE sha256 = ?", [sha]).rows[0][0]
                 split = "test" if index % 3 == 2 else "train"
                 rows.append({"sha": sha, "label": label, "split": split, "png": data, "file": path.name,
                              "pixels": _pixels(seed, index)})

@@ -21,7 +21,7 @@ import duckdb
 
 from fairmicro.catalog.records import FileFacts, ImageBundle, build_bundle
 from fairmicro.catalog.specimens import SpecimenTable
-from fairmicro.catalog.store import Catalog, utcnow
+from fairmicro.catalog.store import Catalog, KnownFile, utcnow
 from fairmicro.errors import CatalogError, FairmicroError
 from fairmicro.extractors.base import Extractor
 from fairmicro.extractors.registry import extract_file, registered_extractors
@@ -102,6 +102,17 @@ def _mtime(path: Path) -> datetime:
     return datetime.fromtimestamp(path.stat().st_mtime, UTC).replace(tzinfo=None)
 
 
+@dataclass(frozen=True)
+class _Surveyed:
+    """A file after the cheap checks: its size, mtime and sha256."""
+
+    path: Path
+    size: int
+    mtime: datetime
+    sha: str
+    unchanged: bool = False
+
+
 @dataclass
 class _Joined:
     specimen_id: str | None = None
@@ -145,9 +156,6 @@ class _Batch:
         self.fills: list[tuple[str, _Joined]] = []
         self.shas: set[str] = set()
 
-    def __len__(self) -> int:
-        return len(self.files)
-
     def flush(self) -> None:
         if not self.files:
             return
@@ -176,17 +184,15 @@ class Ingestor:
         self.batch = _Batch(catalog)
 
     def run(self, files: list[Path], on_file: Callable[[FileOutcome], None] | None = None) -> IngestSummary:
-        """Ingest ``files``; returns the summary."""
+        """Ingest ``files``, a batch at a time; returns the summary."""
         summary = IngestSummary()
         self._store_specimens(summary)
-        for path in files:
-            outcome = self._one(path)
-            self._count(outcome, summary)
-            if on_file:
-                on_file(outcome)
-            if len(self.batch) >= self.options.batch_size:
-                self.batch.flush()
-        self.batch.flush()
+        for start in range(0, len(files), self.options.batch_size):
+            for outcome in self._chunk(files[start : start + self.options.batch_size]):
+                self._count(outcome, summary)
+                if on_file:
+                    on_file(outcome)
+            self.batch.flush()
         return summary
 
     def _store_specimens(self, summary: IngestSummary) -> None:
@@ -208,22 +214,39 @@ class Ingestor:
         else:
             summary.rejected.append((str(outcome.path), outcome.reason or "rejected"))
 
-    def _one(self, path: Path) -> FileOutcome:
+    def _chunk(self, paths: list[Path]) -> list[FileOutcome]:
+        """Survey a chunk (stat, skip unchanged, hash the rest), then ingest each file.
+
+        The catalog is asked twice per chunk, not twice per file.
+        """
+        known = self.catalog.known_files(paths)
+        surveyed = [self._survey(path, known.get(str(path))) for path in paths]
+        hashed = [s.sha for s in surveyed if isinstance(s, _Surveyed) and not s.unchanged]
+        existing = self.catalog.existing_images(hashed) if hashed else set()
+        return [s if isinstance(s, FileOutcome) else self._one(s, existing) for s in surveyed]
+
+    @staticmethod
+    def _survey(path: Path, known: KnownFile | None) -> _Surveyed | FileOutcome:
         try:
-            return self._ingest_file(path)
-        except FairmicroError as exc:
-            return FileOutcome(path, "rejected", str(exc))
+            size, mtime = path.stat().st_size, _mtime(path)
+            if known and known.size_bytes == size and known.modified_at == mtime:
+                return _Surveyed(path, size, mtime, known.sha256, unchanged=True)
+            return _Surveyed(path, size, mtime, sha256_file(path))
         except OSError as exc:
             return FileOutcome(path, "rejected", f"{path}: cannot be read ({exc.strerror or exc})")
 
-    def _ingest_file(self, path: Path) -> FileOutcome:
-        size, mtime = path.stat().st_size, _mtime(path)
-        known = self.catalog.known_file(path)
+    def _one(self, surveyed: _Surveyed, existing: set[str]) -> FileOutcome:
+        try:
+            return self._ingest_file(surveyed, existing)
+        except FairmicroError as exc:
+            return FileOutcome(surveyed.path, "rejected", str(exc))
+        except OSError as exc:
+            return FileOutcome(surveyed.path, "rejected", f"{surveyed.path}: cannot be read ({exc.strerror or exc})")
+
+    def _ingest_file(self, surveyed: _Surveyed, existing: set[str]) -> FileOutcome:
+        path, sha, size, mtime = surveyed.path, surveyed.sha, surveyed.size, surveyed.mtime
         joined = join_specimen(path, self.options)
-        if known and known.size_bytes == size and known.modified_at == mtime:
-            return self._already_present(path, known.sha256, size, mtime, joined)
-        sha = sha256_file(path)
-        if sha in self.batch.shas or self.catalog.image_labels(sha) is not None:
+        if surveyed.unchanged or sha in existing or sha in self.batch.shas:
             return self._already_present(path, sha, size, mtime, joined)
         bundle = self._extract(path, sha, size, joined)
         messages = [f"{path.name}: {w.slot}: {w.message}" for w in bundle.warnings] + joined.warnings

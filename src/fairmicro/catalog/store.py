@@ -145,17 +145,18 @@ class Catalog:
         finally:
             cursor.close()
 
-    def known_file(self, path: Path) -> KnownFile | None:
-        """The catalog's record of ``path``, if any."""
-        row = self.con.execute(
-            "SELECT image_sha256, size_bytes, modified_at FROM image_files WHERE path = ?", [str(path)]
-        ).fetchone()
-        return KnownFile(*row) if row else None
+    def known_files(self, paths: Sequence[Path]) -> dict[str, KnownFile]:
+        """The catalog's records of ``paths`` (as given), in one query."""
+        rows = self.con.execute(
+            "SELECT path, image_sha256, size_bytes, modified_at FROM image_files WHERE path IN (SELECT unnest(?))",
+            [[str(p) for p in paths]],
+        ).fetchall()
+        return {row[0]: KnownFile(*row[1:]) for row in rows}
 
-    def image_labels(self, sha256: str) -> tuple[str | None, str | None] | None:
-        """(specimen_id, label) of an image in the catalog, or None when absent."""
-        row = self.con.execute("SELECT specimen_id, label FROM images WHERE sha256 = ?", [sha256]).fetchone()
-        return (row[0], row[1]) if row else None
+    def existing_images(self, shas: Sequence[str]) -> set[str]:
+        """Which of ``shas`` are catalogued images, in one query."""
+        rows = self.con.execute("SELECT sha256 FROM images WHERE sha256 IN (SELECT unnest(?))", [list(shas)]).fetchall()
+        return {row[0] for row in rows}
 
     def image_paths(self, sha256: str) -> list[str]:
         """Every path an image was seen at, most recently seen first."""
