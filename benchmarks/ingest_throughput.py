@@ -16,7 +16,8 @@ from pathlib import Path
 import tifffile
 
 from fairmicro.catalog import Catalog
-from fairmicro.catalog.ingest import IngestOptions, Ingestor, iter_image_files, sha256_file
+from fairmicro.catalog.ingest import IngestOptions, Ingestor, iter_image_files
+from fairmicro.hashing import sha256_file
 from fairmicro.testing.samples import texture, write_fei_tiff, write_zeiss_tiff
 
 

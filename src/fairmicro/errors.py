@@ -7,6 +7,16 @@ prints it as one line to stderr.
 from __future__ import annotations
 
 
+def first_line(exc: BaseException, count: int = 1) -> str:
+    """The first non-empty line(s) of an exception's message, joined into one line.
+
+    Third-party errors often run to many lines; user-facing messages quote this.
+    The exception's type name stands in for an empty message.
+    """
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return " ".join(lines[:count]) if lines else type(exc).__name__
+
+
 class FairmicroError(Exception):
     """Base class of every error fairmicro raises on purpose."""
 

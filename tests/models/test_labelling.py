@@ -31,7 +31,7 @@ def test_confident_predictions_label_unlabelled_images_and_the_rest_queue(textur
     assert {r["label_source"] for r in rows} == {"predicted"}
     stored = cli.rows(f"SELECT count(*) AS n FROM predictions WHERE model_run_id = '{result.run_id}'")
     assert stored == [{"n": len(images)}]
-    assert pending_reviews(cli.catalog)[1] == []
+    assert pending_reviews(cli.catalog).rows == []
 
 
 def test_uncertain_predictions_wait_for_review_and_leave_labels_empty(metadata_only):
@@ -40,7 +40,8 @@ def test_uncertain_predictions_wait_for_review_and_leave_labels_empty(metadata_o
     _new_images(cli)
     result = predict_catalog(run_id, "path LIKE '%/new/%'", accept=0.9, catalog=cli.catalog)
     assert (result.predicted, result.accepted, result.queued) == (3, 0, 3)
-    columns, pending = pending_reviews(cli.catalog)
+    result = pending_reviews(cli.catalog)
+    columns, pending = result.columns, result.rows
     assert len(pending) == 3 and columns[:3] == ["image_sha256", "path", "suggested"]
     assert all(p[3] < 0.9 for p in pending)
     assert cli.rows("SELECT count(*) AS n FROM image_metadata WHERE path LIKE '%/new/%' AND label IS NULL") == [{"n": 3}]
@@ -62,7 +63,7 @@ def test_review_confirms_or_corrects_a_suggestion_as_manual(metadata_only):
     run_id = _trained(cli, dataset)
     images = _new_images(cli)
     predict_catalog(run_id, "path LIKE '%/new/%'", accept=0.9, catalog=cli.catalog)
-    suggested = {p[0]: p[2] for p in pending_reviews(cli.catalog)[1]}
+    suggested = {p[0]: p[2] for p in pending_reviews(cli.catalog).rows}
     target, other = images[1]["sha256"], images[2]["sha256"]
     result = cli("review", target[:12], "--accept")
     assert f"manual label '{suggested[target]}'" in result.stdout
@@ -71,7 +72,7 @@ def test_review_confirms_or_corrects_a_suggestion_as_manual(metadata_only):
     cli("review", other[:12], "--label", "spheroidite")
     [row] = cli.rows(f"SELECT label, label_source FROM image_metadata WHERE sha256 = '{other}'")
     assert row == {"label": "spheroidite", "label_source": "manual"}
-    _, pending = pending_reviews(cli.catalog)
+    pending = pending_reviews(cli.catalog).rows
     assert [p[0] for p in pending] == [images[0]["sha256"]]
     kinds = cli.rows(f"SELECT annotation_kind, label_source FROM annotations WHERE image_sha256 = '{target}'")
     assert kinds == [{"annotation_kind": "class_label", "label_source": "manual"}]

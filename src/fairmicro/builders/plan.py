@@ -20,7 +20,7 @@ from fairmicro.builders.fingerprint import RowDigest, fingerprint
 from fairmicro.builders.selection import Selection, iter_rows, resolve_columns
 from fairmicro.builders.splits import Item, SplitSpec, assign_groups, check_classes, class_counts
 from fairmicro.builders.tiling import TilingSpec, tile_count
-from fairmicro.catalog.ingest import sha256_file
+from fairmicro.hashing import sha256_file
 from fairmicro.catalog.store import Catalog
 from fairmicro.errors import DatasetBuildError
 
@@ -179,12 +179,12 @@ def plan_build(
         :class:`~fairmicro.errors.EmptyClassError`) a split would lack a class.
     """
     metadata = list(source_columns())
-    computed = resolve_columns(catalog, [label, splits.split_by])
+    attributes = resolve_columns(catalog, [label, splits.split_by])
     needed = list(dict.fromkeys([*metadata, "sha256", "path", label, splits.split_by]))
     scan = _Scan(
         label, tiling, splits.split_by, mask_dir, _mask_paths(catalog) if tiling.mask_guided else {}
     )
-    for row in iter_rows(catalog, selection, needed, computed):
+    for row in iter_rows(catalog, selection, needed, attributes):
         scan.add(row, metadata)
     scan.refuse_problems(selection)
     if tiling.mask_classes:

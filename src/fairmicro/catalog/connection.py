@@ -12,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 
-from fairmicro.errors import CatalogError
+from fairmicro.errors import CatalogError, first_line
 
 ENV_VAR = "FAIRMICRO_CATALOG"
 DEFAULT_PATH = Path("fairmicro.duckdb")
@@ -38,5 +38,4 @@ def connect(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
     try:
         return duckdb.connect(str(path), read_only=read_only)
     except duckdb.Error as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CatalogError(f"{path}: cannot open catalog ({first})") from exc
+        raise CatalogError(f"{path}: cannot open catalog ({first_line(exc)})") from exc

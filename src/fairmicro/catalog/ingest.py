@@ -9,7 +9,6 @@ finishes the job without duplicates.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -22,14 +21,14 @@ import duckdb
 from fairmicro.catalog.records import FileFacts, ImageBundle, build_bundle
 from fairmicro.catalog.specimens import SpecimenTable
 from fairmicro.catalog.store import Catalog, KnownFile, utcnow
-from fairmicro.errors import CatalogError, FairmicroError
+from fairmicro.errors import CatalogError, FairmicroError, first_line
 from fairmicro.extractors.base import Extractor
 from fairmicro.extractors.registry import extract_file, registered_extractors
 from fairmicro.extractors.source import IMAGE_SUFFIXES
+from fairmicro.hashing import sha256_file
 from fairmicro.schema import models
 
 log = logging.getLogger(__name__)
-HASH_CHUNK = 1 << 20
 
 
 @dataclass
@@ -87,15 +86,6 @@ def iter_image_files(paths: Iterable[Path]) -> Iterator[Path]:
                     yield child.absolute()
         else:
             yield path.absolute()
-
-
-def sha256_file(path: Path) -> str:
-    """SHA-256 of a file's bytes, read in chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _mtime(path: Path) -> datetime:
@@ -161,15 +151,12 @@ class _Batch:
             return
         catalog = self.catalog
         try:
-            catalog.begin()
-            catalog.add_images(self.bundles)
-            catalog.record_files(self.files)
-            for sha, joined in self.fills:
-                catalog.fill_image_labels(sha, joined.specimen_id, joined.label, joined.label_source)
-            catalog.commit()
+            with catalog.transaction():
+                catalog.add_images(self.bundles)
+                catalog.record_files(self.files)
+                catalog.fill_image_labels([(sha, j.specimen_id, j.label, j.label_source) for sha, j in self.fills])
         except duckdb.Error as exc:
-            catalog.rollback()
-            raise CatalogError(f"{catalog.path}: batch write failed, nothing of it was kept ({exc})") from exc
+            raise CatalogError(f"{catalog.path}: batch write failed, nothing of it was kept ({first_line(exc)})") from exc
         log.debug("committed batch of %d files", len(self.files))
         self.bundles, self.files, self.fills, self.shas = [], [], [], set()
 
@@ -200,9 +187,8 @@ class Ingestor:
         if table is None:
             return
         summary.warnings.extend(table.warnings)
-        self.catalog.begin()
-        self.catalog.upsert_specimens(table.specimens.values())
-        self.catalog.commit()
+        with self.catalog.transaction():
+            self.catalog.upsert_specimens(table.specimens.values())
 
     @staticmethod
     def _count(outcome: FileOutcome, summary: IngestSummary) -> None:

@@ -12,7 +12,7 @@ from importlib import resources
 
 import duckdb
 
-from fairmicro.errors import CatalogError
+from fairmicro.errors import CatalogError, first_line
 
 LEDGER = """
 CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -62,6 +62,6 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
             con.execute("COMMIT")
         except duckdb.Error as exc:
             con.execute("ROLLBACK")
-            raise CatalogError(f"migration {name} failed: {exc}") from exc
+            raise CatalogError(f"migration {name} failed: {first_line(exc)}") from exc
         applied.append(name)
     return applied

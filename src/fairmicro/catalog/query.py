@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 
 from fairmicro.catalog.store import Catalog, QueryResult
-from fairmicro.errors import FairmicroError, ReadOnlyQueryError
+from fairmicro.errors import FairmicroError, ReadOnlyQueryError, first_line
 
 READ_ONLY_STATEMENTS = frozenset({duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN})
 
@@ -15,7 +15,7 @@ def statement_types(con: duckdb.DuckDBPyConnection, sql: str) -> list[duckdb.Sta
     try:
         return [statement.type for statement in con.extract_statements(sql)]
     except duckdb.Error as exc:
-        raise FairmicroError(f"query does not parse: {_first_line(exc)}") from exc
+        raise FairmicroError(f"query does not parse: {first_line(exc, 2)}") from exc
 
 
 def run_query(catalog: Catalog, sql: str, *, write: bool = False) -> QueryResult:
@@ -37,10 +37,5 @@ def run_query(catalog: Catalog, sql: str, *, write: bool = False) -> QueryResult
         for statement in catalog.con.extract_statements(sql):
             result = catalog.query(statement.query)
     except duckdb.Error as exc:
-        raise FairmicroError(f"query failed: {_first_line(exc)}") from exc
+        raise FairmicroError(f"query failed: {first_line(exc, 2)}") from exc
     return result
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
-    return " ".join(lines[:2]) if lines else type(exc).__name__

@@ -17,9 +17,10 @@ from typing import Any
 
 import pydantic
 
-from fairmicro.errors import SpecimenTableError
+from fairmicro.errors import SpecimenTableError, first_line
 from fairmicro.extractors.units import parse_number
 from fairmicro.schema import models
+from fairmicro.schema.derive import class_columns
 
 ALIASES = {
     "id": "specimen_id",
@@ -35,7 +36,7 @@ ALIASES = {
     "filename": "file_name",
     "image": "file_name",
 }
-FLOAT_SLOTS = ("heat_treatment_temperature_c", "heat_treatment_duration_h", "etching_time_s")
+FLOAT_SLOTS = tuple(c.name for c in class_columns("Specimen") if c.sql_type == "DOUBLE")
 SPECIMEN_SLOTS = tuple(models.Specimen.model_fields)
 COOLING = {m.value for m in models.CoolingMethod}
 
@@ -77,7 +78,7 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
             delimiter = "\t" if suffix == ".tsv" or ("\t" in sample and "," not in sample) else ","
             return list(csv.DictReader(handle, delimiter=delimiter))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise SpecimenTableError(f"{path}: cannot read specimen table ({exc})") from exc
+        raise SpecimenTableError(f"{path}: cannot read specimen table ({first_line(exc)})") from exc
 
 
 def _read_xlsx(path: Path) -> list[dict[str, Any]]:
@@ -86,7 +87,7 @@ def _read_xlsx(path: Path) -> list[dict[str, Any]]:
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises zipfile/KeyError/... on bad files
-        raise SpecimenTableError(f"{path}: cannot read workbook ({exc})") from exc
+        raise SpecimenTableError(f"{path}: cannot read workbook ({first_line(exc)})") from exc
     rows = list(book.worksheets[0].iter_rows(values_only=True))
     book.close()
     if not rows:

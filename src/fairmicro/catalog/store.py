@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import contextlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -103,17 +103,16 @@ class Catalog:
         self.close()
 
     # ------------------------------------------------------------ transactions
-    def begin(self) -> None:
-        """Start a write transaction."""
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Catalog]:
+        """One atomic write: committed when the block ends, rolled back if it raises."""
         self.con.execute("BEGIN TRANSACTION")
-
-    def commit(self) -> None:
-        """Commit the current transaction."""
+        try:
+            yield self
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
         self.con.execute("COMMIT")
-
-    def rollback(self) -> None:
-        """Abandon the current transaction."""
-        self.con.execute("ROLLBACK")
 
     # ------------------------------------------------------------------ reads
     def query(self, sql: str, params: Sequence[Any] | None = None) -> QueryResult:
@@ -190,13 +189,22 @@ class Catalog:
             "modified_at = excluded.modified_at, last_seen_at = excluded.last_seen_at",
         )
 
-    def fill_image_labels(self, sha256: str, specimen_id: str | None, label: str | None, label_source: str | None) -> None:
-        """Set specimen and label of an existing image where they are still empty."""
+    def fill_image_labels(self, fills: Sequence[tuple[str, str | None, str | None, str | None]]) -> None:
+        """Set specimen and label of existing images where they are still empty, in one statement.
+
+        ``fills`` holds (sha256, specimen_id, label, label_source) rows.
+        """
+        first = {row[0]: row for row in reversed(fills)}  # one row per image: the first given wins
+        if not first:
+            return
+        columns = list(zip(*first.values(), strict=True))
         self.con.execute(
-            "UPDATE images SET specimen_id = coalesce(specimen_id, ?), "
-            "label_source = CASE WHEN label IS NULL AND ? IS NOT NULL THEN ? ELSE label_source END, "
-            "label = coalesce(label, ?) WHERE sha256 = ?",
-            [specimen_id, label, label_source, label, sha256],
+            "UPDATE images SET specimen_id = coalesce(images.specimen_id, f.specimen_id), "
+            "label_source = CASE WHEN images.label IS NULL AND f.label IS NOT NULL THEN f.label_source "
+            "ELSE images.label_source END, label = coalesce(images.label, f.label) "
+            "FROM (SELECT unnest(?) AS sha256, unnest(?) AS specimen_id, unnest(?) AS label, "
+            "unnest(?) AS label_source) AS f WHERE images.sha256 = f.sha256",
+            [list(c) for c in columns],
         )
 
     def insert(self, table: str, records: Sequence[pydantic.BaseModel], conflict: str = "DO NOTHING") -> None:
@@ -222,8 +230,3 @@ class Catalog:
         if not known:
             _insert(self.con, "publications", models.Publication, [publication])
         return not known
-
-
-def json_or_none(value: dict[str, Any] | None) -> str | None:
-    """Serialise a dict for a JSON column (None stays NULL)."""
-    return json.dumps(value, sort_keys=True, default=str, ensure_ascii=False) if value else None

@@ -15,7 +15,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from fairmicro.errors import FairmicroError
+from fairmicro.cli.options import CatalogOption, FormatOption
+from fairmicro.errors import FairmicroError, first_line
 
 app = typer.Typer(
     name="fairmicro",
@@ -27,18 +28,6 @@ app = typer.Typer(
 stdout = Console(soft_wrap=True)
 stderr = Console(stderr=True, soft_wrap=True)
 _state = {"debug": False}
-
-# Options shared by several commands are defined once.
-CatalogOption = Annotated[
-    Optional[Path],
-    typer.Option(
-        "--catalog",
-        envvar="FAIRMICRO_CATALOG",
-        help="Catalog file (default ./fairmicro.duckdb).",
-        show_default=False,
-    ),
-]
-
 
 @app.callback()
 def _root(
@@ -72,6 +61,7 @@ def ingest(
     from fairmicro.catalog import Catalog
     from fairmicro.catalog.ingest import IngestOptions, Ingestor, iter_image_files
     from fairmicro.catalog.specimens import load_specimen_table
+    from fairmicro.extractors.source import IMAGE_SUFFIXES
     from fairmicro.cli.output import render_summary
 
     options = IngestOptions(
@@ -87,7 +77,8 @@ def ingest(
         raise FairmicroError(f"--strict: {options.specimens.warnings[0]}")
     files = list(iter_image_files(paths))
     if not files:
-        raise FairmicroError(f"no image files (.tif, .tiff, .png, .jpg, .jpeg, .bmp) under {', '.join(map(str, paths))}")
+        suffixes = ", ".join(sorted(IMAGE_SUFFIXES))
+        raise FairmicroError(f"no image files ({suffixes}) under {', '.join(map(str, paths))}")
     with Catalog.open(catalog) as cat, _progress(len(files), quiet=json_output) as advance:
         summary = Ingestor(cat, options).run(files, on_file=lambda outcome: advance())
     if json_output:
@@ -126,16 +117,14 @@ def _progress(total: int, quiet: bool) -> Iterator[Callable[[], None]]:
 def query(
     sql: Annotated[str, typer.Argument(help="SQL over image_metadata and the catalog tables (docs/catalog.md).")],
     catalog: CatalogOption = None,
-    output_format: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    output_format: FormatOption = "table",
     write: Annotated[bool, typer.Option(help="Allow statements that change the catalog.")] = False,
 ) -> None:
     """Run SQL against the catalog (read-only unless --write)."""
     from fairmicro.catalog import Catalog
     from fairmicro.catalog.query import run_query
-    from fairmicro.cli.output import FORMATS, render_result
+    from fairmicro.cli.output import render_result
 
-    if output_format not in FORMATS:
-        raise FairmicroError(f"--format {output_format!r}: choose one of {', '.join(FORMATS)}")
     with Catalog.open(catalog, read_only=not write) as cat:
         result = run_query(cat, sql, write=write)
     render_result(result, output_format, stdout)
@@ -175,5 +164,5 @@ def main() -> None:
     except FairmicroError as exc:
         if _state["debug"]:
             raise
-        stderr.print(f"error: {exc}", markup=False, highlight=False)
+        stderr.print(f"error: {first_line(exc, sys.maxsize)}", markup=False, highlight=False)
         sys.exit(1)

@@ -8,13 +8,9 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from fairmicro.cli.options import CatalogOption, FormatOption
 from fairmicro.errors import FairmicroError
 
-CatalogOption = Annotated[
-    Optional[Path],
-    typer.Option("--catalog", envvar="FAIRMICRO_CATALOG", help="Catalog file (default ./fairmicro.duckdb).",
-                 show_default=False),
-]
 DatasetOption = Annotated[
     Optional[str], typer.Option("--dataset", help="Hub id ORG/NAME[@REV], a built folder, or a catalog dataset name.")
 ]
@@ -121,19 +117,14 @@ def predict(
 
 def runs(
     catalog: CatalogOption = None,
-    output_format: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    output_format: FormatOption = "table",
 ) -> None:
     """List model runs with their main metric."""
-    from fairmicro.catalog import Catalog
     from fairmicro.cli.app import stdout
     from fairmicro.cli.output import render_result
+    from fairmicro.models.provenance import list_runs
 
-    sql = ("SELECT run_id, run_kind, plugin, status, dataset_ref, "
-           "json_extract_string(metrics, '$.split') AS scored_on, "
-           "round(CAST(json_extract(metrics, '$.scores.accuracy') AS DOUBLE), 4) AS accuracy, "
-           "parent_run_id, started_at, ended_at FROM model_runs ORDER BY started_at")
-    with Catalog.open(catalog, read_only=True) as cat:
-        render_result(cat.query(sql), output_format, stdout)
+    render_result(list_runs(catalog), output_format, stdout)
 
 
 def review(
@@ -143,13 +134,12 @@ def review(
     catalog: CatalogOption = None,
 ) -> None:
     """List suggestions waiting for review, or confirm/correct one (stored as a manual label)."""
-    from fairmicro.catalog.store import QueryResult
     from fairmicro.cli.app import stdout
     from fairmicro.cli.output import render_result
     from fairmicro.models.labelling import pending_reviews, set_manual_label
 
     if image is None:
-        render_result(QueryResult(*pending_reviews(catalog)), "table", stdout)
+        render_result(pending_reviews(catalog), "table", stdout)
         return
     if accept == (label is not None):
         raise FairmicroError("give exactly one of --accept or --label LABEL")

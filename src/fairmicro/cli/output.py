@@ -14,6 +14,7 @@ from rich.table import Table
 
 from fairmicro.catalog.ingest import IngestSummary
 from fairmicro.catalog.store import QueryResult
+from fairmicro.errors import FairmicroError
 
 FORMATS = ("table", "csv", "json")
 
@@ -28,6 +29,8 @@ def _plain(value: Any) -> Any:
 
 def render_result(result: QueryResult, fmt: str, console: Console) -> None:
     """Print a query result as a table, CSV or JSON."""
+    if fmt not in FORMATS:
+        raise FairmicroError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
     if fmt == "json":
         records = [{c: _plain(v) for c, v in zip(result.columns, row, strict=True)} for row in result.rows]
         console.file.write(json.dumps(records, ensure_ascii=False, default=str) + "\n")

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from fairmicro.extractors.units import convert, parse_number, parse_quantity
+from fairmicro.schema import models
 
 if TYPE_CHECKING:
     import tifffile
@@ -81,7 +82,8 @@ class Extraction:
     warnings: list[FieldWarning] = field(default_factory=list)
     vendor_metadata: dict[str, Any] | None = None
 
-    INSTRUMENT_SLOTS: ClassVar[tuple[str, ...]] = ("vendor", "instrument_model", "instrument_serial")
+    # Instrument slots are attributes of the extraction; every other slot is a condition.
+    INSTRUMENT_SLOTS: ClassVar[tuple[str, ...]] = tuple(f for f in models.Instrument.model_fields if f != "instrument_id")
 
     def set(self, slot: str, value: Any, source: FieldSource) -> None:
         """Store a converted value (instrument slots go to their attributes)."""

@@ -12,7 +12,7 @@ from importlib.metadata import entry_points
 
 from pathlib import Path
 
-from fairmicro.errors import FairmicroError, UnreadableFileError, UnsupportedFileError
+from fairmicro.errors import FairmicroError, UnreadableFileError, UnsupportedFileError, first_line
 from fairmicro.extractors.base import Extraction, Extractor, SourceFile
 from fairmicro.extractors.source import open_source, verify_pixels
 
@@ -41,12 +41,21 @@ def choose_extractor(source: SourceFile, extractors: tuple[Extractor, ...] | Non
     """The first extractor, by priority, whose ``sniff`` accepts the file."""
     candidates = extractors if extractors is not None else registered_extractors()
     for extractor in candidates:
-        if extractor.sniff(source):
+        if _sniffs(extractor, source):
             return extractor
     tried = ", ".join(e.name for e in candidates)
     raise UnsupportedFileError(
         f"{source.path}: no extractor recognised the file; tried {tried}; run `fairmicro plugins`"
     )
+
+
+def _sniffs(extractor: Extractor, source: SourceFile) -> bool:
+    """``extractor.sniff(source)``, with a failing sniff (a plugin bug) counted as "no"."""
+    try:
+        return bool(extractor.sniff(source))
+    except Exception:  # one broken plugin must not stop ingest for every file
+        log.warning("extractor %s: sniff failed on %s", extractor.name, source.path, exc_info=True)
+        return False
 
 
 def extract_file(path: Path, extractors: tuple[Extractor, ...] | None = None) -> tuple[Extractor, Extraction]:
@@ -66,6 +75,6 @@ def extract_file(path: Path, extractors: tuple[Extractor, ...] | None = None) ->
             raise
         except Exception as exc:  # a plugin bug must not stop the batch
             log.debug("extractor %s failed on %s", extractor.name, path, exc_info=True)
-            raise UnreadableFileError(f"{path}: extractor {extractor.name} failed ({exc})") from exc
+            raise UnreadableFileError(f"{path}: extractor {extractor.name} failed ({first_line(exc)})") from exc
         verify_pixels(source, extraction.page_index)
     return extractor, extraction

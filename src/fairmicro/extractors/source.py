@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
-from fairmicro.errors import UnreadableFileError
+from fairmicro.errors import UnreadableFileError, first_line
 from fairmicro.extractors.base import Extraction, SourceFile
 
 _SIGNATURES: tuple[tuple[bytes, str], ...] = (
@@ -52,7 +52,7 @@ def open_source(path: Path) -> Iterator[SourceFile]:
         try:
             tiff = tifffile.TiffFile(path)
         except Exception as exc:  # tifffile raises many types on corrupt headers
-            raise UnreadableFileError(f"{path}: corrupt TIFF ({_reason(exc)})") from exc
+            raise UnreadableFileError(f"{path}: corrupt TIFF ({first_line(exc)})") from exc
         with tiff:
             if not tiff.pages:
                 raise UnreadableFileError(f"{path}: TIFF has no image pages")
@@ -63,7 +63,7 @@ def open_source(path: Path) -> Iterator[SourceFile]:
     try:
         pil = PILImage.open(path)
     except Exception as exc:  # Pillow raises several types for corrupt files
-        raise UnreadableFileError(f"{path}: corrupt {file_format.upper()} ({_reason(exc)})") from exc
+        raise UnreadableFileError(f"{path}: corrupt {file_format.upper()} ({first_line(exc)})") from exc
     with pil:
         yield SourceFile(path=path, file_format=file_format, pil=pil)
 
@@ -80,7 +80,7 @@ def verify_pixels(source: SourceFile, page_index: int) -> None:
     except UnreadableFileError:
         raise
     except Exception as exc:  # decoders raise many types on damaged data
-        raise UnreadableFileError(f"{source.path}: pixel data cannot be decoded ({_reason(exc)})") from exc
+        raise UnreadableFileError(f"{source.path}: pixel data cannot be decoded ({first_line(exc)})") from exc
 
 
 def _check_tiff_extent(source: SourceFile, page: object) -> None:
@@ -117,8 +117,3 @@ def base_extraction(source: SourceFile, page_index: int = 0) -> Extraction:
         channels=len(bands),
         page_count=getattr(pil, "n_frames", 1),
     )
-
-
-def _reason(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__

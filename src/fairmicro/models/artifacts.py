@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
-from fairmicro.extras import require
+from fairmicro.hashing import sha256_file
+from fairmicro.models.deps import require
 
 COMMAND = "fairmicro train"
 
 
-def sha256_of(path: Path) -> str:
-    """SHA-256 of a file."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def describe(paths: list[Path]) -> list[dict[str, Any]]:
     """Path, size and sha256 of every artifact (what the run records)."""
-    return [{"path": str(p.resolve()), "sha256": sha256_of(p), "size_bytes": p.stat().st_size} for p in paths]
+    return [{"path": str(p.resolve()), "sha256": sha256_file(p), "size_bytes": p.stat().st_size} for p in paths]
 
 
 def write_metrics(folder: Path, metrics: dict[str, Any]) -> Path:
@@ -34,9 +25,9 @@ def write_metrics(folder: Path, metrics: dict[str, Any]) -> Path:
 
 
 def _pyplot() -> Any:
-    matplotlib = require("matplotlib", "models", COMMAND)
+    matplotlib = require("matplotlib", COMMAND)
     matplotlib.use("Agg")
-    return require("matplotlib.pyplot", "models", COMMAND)
+    return require("matplotlib.pyplot", COMMAND)
 
 
 def plot_confusion(folder: Path, scores: dict[str, Any], title: str) -> Path:

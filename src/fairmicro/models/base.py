@@ -21,7 +21,6 @@ class ModelPlugin(ABC):
     """Base class of model plugins."""
 
     name: ClassVar[str] = ""
-    extra: ClassVar[str] = "models"  # the pip extra the plugin's imports come from
     defaults: ClassVar[dict[str, Any]] = {}
 
     classes_: list[str]

@@ -13,12 +13,11 @@ from typing import Any
 
 import numpy as np
 
+from fairmicro.builders.columns import IMAGE_COLUMN as IMAGE
+from fairmicro.builders.columns import LABEL_COLUMN as LABEL
 from fairmicro.errors import ModelError
-
 from fairmicro.schema import models
 
-IMAGE = "image"
-LABEL = "label"
 GROUP = "specimen_id"
 # Metadata a model may use: the imaging conditions, the instrument and the specimen
 # (from the schema), not file facts (size, page) and not identities or times.

@@ -6,14 +6,14 @@ from typing import Any
 
 import numpy as np
 
-from fairmicro.extras import require
+from fairmicro.models.deps import require
 
 COMMAND = "fairmicro evaluate"
 
 
 def score(classes: list[str], y_true: np.ndarray, probabilities: np.ndarray) -> dict[str, Any]:
     """Accuracy, macro F1, per-class report and confusion matrix (rows = true class)."""
-    metrics = require("sklearn.metrics", "models", COMMAND)
+    metrics = require("sklearn.metrics", COMMAND)
     y_pred = probabilities.argmax(axis=1)
     indices = list(range(len(classes)))
     report = metrics.classification_report(

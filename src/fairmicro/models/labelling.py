@@ -22,7 +22,7 @@ import numpy as np
 
 from fairmicro.catalog import Catalog
 from fairmicro.catalog.connection import resolve_catalog_path
-from fairmicro.catalog.store import utcnow
+from fairmicro.catalog.store import QueryResult, utcnow
 from fairmicro.errors import ModelError
 from fairmicro.models.base import ModelPlugin
 from fairmicro.models.provenance import RunRecorder, load_run, new_run_id
@@ -31,6 +31,7 @@ from fairmicro.schema import models
 
 IMAGE_COLUMNS = ("sha256", "path", "file_format", "page_index", "data_bar_height_px", "label")
 IMAGES_PER_BATCH = 32
+COMMAND = "fairmicro predict"
 
 
 @dataclass(frozen=True)
@@ -77,9 +78,10 @@ def _pixels(catalog: Catalog, row: dict[str, Any]) -> np.ndarray:
 
 def _suggest(model: ModelPlugin, catalog: Catalog, rows: list[dict[str, Any]], size: list[int] | None) -> list[Suggestion]:
     """Tile, predict and average per image for one batch of catalog rows."""
-    import datasets
-
+    from fairmicro.builders.deps import require
     from fairmicro.builders.pixels import encode_png
+
+    datasets = require("datasets", COMMAND)
 
     records, owners = [], []
     for index, row in enumerate(rows):
@@ -126,8 +128,9 @@ def predict_catalog(run_id: str, where: str, accept: float, *, catalog: str | Pa
     recorder.start()
     accepted = [s for s in suggestions if s.confidence >= accept]
     metrics = {"predicted": len(suggestions), "accepted": len(accepted), "queued": len(suggestions) - len(accepted)}
-    recorder.finish(metrics, [], _prediction_rows(recorder.run_id, suggestions),
-                    after=lambda cat: _store_suggestions(cat, recorder.run_id, suggestions, accept))
+    with Catalog.open(path) as cat, cat.transaction():
+        recorder.complete(cat, metrics, [], _prediction_rows(recorder.run_id, suggestions))
+        _store_suggestions(cat, recorder.run_id, suggestions, accept)
     return PredictResult(recorder.run_id, len(suggestions), len(accepted), len(suggestions) - len(accepted))
 
 
@@ -151,10 +154,9 @@ def _store_suggestions(catalog: Catalog, run_id: str, suggestions: list[Suggesti
             label=s.label, label_source="predicted", confidence=s.confidence,
             model_run_id=run_id, created_at=now, created_by=run_id,
         ))
-        if confident:  # fills only unlabelled images: manual, folder and table labels stay
-            catalog.execute("UPDATE images SET label = ?, label_source = 'predicted' WHERE sha256 = ? AND label IS NULL",
-                            [s.label, s.sha256])
     catalog.insert("annotations", annotations)
+    # fills only unlabelled images: manual, folder and table labels stay
+    catalog.fill_image_labels([(s.sha256, None, s.label, "predicted") for s in suggestions if s.confidence >= accept])
 
 
 # ------------------------------------------------------------------- review
@@ -169,11 +171,10 @@ REVIEW_SQL = (
 )
 
 
-def pending_reviews(catalog: str | Path | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
+def pending_reviews(catalog: str | Path | None = None) -> QueryResult:
     """The review queue, least confident first."""
     with Catalog.open(resolve_catalog_path(catalog), read_only=True) as cat:
-        result = cat.query(REVIEW_SQL)
-    return result.columns, result.rows
+        return cat.query(REVIEW_SQL)
 
 
 def set_manual_label(sha_prefix: str, label: str | None, *, catalog: str | Path | None = None) -> tuple[str, str]:
@@ -191,16 +192,19 @@ def set_manual_label(sha_prefix: str, label: str | None, *, catalog: str | Path 
         if label is None and not pending:
             raise ModelError(f"image {sha[:12]} has no suggestion to confirm; give --label")
         chosen = label or pending[0][1]
-        cat.begin()
-        cat.execute("UPDATE images SET label = ?, label_source = 'manual' WHERE sha256 = ?", [chosen, sha])
-        if pending:
-            cat.execute("UPDATE annotations SET annotation_kind = 'class_label', label_source = 'manual', label = ?, "
-                        "created_at = ?, created_by = ? WHERE image_sha256 = ? AND annotation_kind = 'review'",
-                        [chosen, utcnow(), getpass.getuser(), sha])
-        else:
-            cat.insert("annotations", [models.Annotation(
-                annotation_id=f"manual:{sha[:16]}:{utcnow():%Y%m%dT%H%M%S%f}", image_sha256=sha,
-                annotation_kind="class_label", label=chosen, label_source="manual",
-                created_at=utcnow(), created_by=getpass.getuser())])
-        cat.commit()
+        with cat.transaction():
+            _store_manual_label(cat, sha, chosen, bool(pending))
     return sha, chosen
+
+
+def _store_manual_label(cat: Catalog, sha: str, chosen: str, resolves_review: bool) -> None:
+    cat.execute("UPDATE images SET label = ?, label_source = 'manual' WHERE sha256 = ?", [chosen, sha])
+    if resolves_review:
+        cat.execute("UPDATE annotations SET annotation_kind = 'class_label', label_source = 'manual', label = ?, "
+                    "created_at = ?, created_by = ? WHERE image_sha256 = ? AND annotation_kind = 'review'",
+                    [chosen, utcnow(), getpass.getuser(), sha])
+    else:
+        cat.insert("annotations", [models.Annotation(
+            annotation_id=f"manual:{sha[:16]}:{utcnow():%Y%m%dT%H%M%S%f}", image_sha256=sha,
+            annotation_kind="class_label", label=chosen, label_source="manual",
+            created_at=utcnow(), created_by=getpass.getuser())])

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from fairmicro.catalog import Catalog
-from fairmicro.catalog.store import utcnow
+from fairmicro.catalog.store import QueryResult, utcnow
 from fairmicro.schema import models
 
 LIBRARIES = ("fairmicro", "numpy", "scikit-learn", "scikit-image", "keras", "torch", "tensorflow",
@@ -72,29 +72,22 @@ class RunRecorder:
         with Catalog.open(self.catalog_path) as catalog:
             catalog.insert("model_runs", [record])
 
-    def finish(
-        self,
-        metrics: dict[str, Any],
-        artifacts: list[dict[str, Any]],
+    def finish(self, metrics: dict[str, Any], artifacts: list[dict[str, Any]], predictions: list[models.Prediction]) -> None:
+        """Complete the row and add the predictions, in one transaction."""
+        with Catalog.open(self.catalog_path) as catalog, catalog.transaction():
+            self.complete(catalog, metrics, artifacts, predictions)
+
+    def complete(
+        self, catalog: Catalog, metrics: dict[str, Any], artifacts: list[dict[str, Any]],
         predictions: list[models.Prediction],
-        after: Any | None = None,
     ) -> None:
-        """Complete the row, add the predictions (and ``after(catalog)``) in one transaction."""
-        with Catalog.open(self.catalog_path) as catalog:
-            catalog.begin()
-            try:
-                catalog.execute(
-                    "UPDATE model_runs SET metrics = ?, artifacts = ?, ended_at = ?, status = 'succeeded', "
-                    "parameters = ? WHERE run_id = ?",
-                    [_json(metrics), _json(artifacts), utcnow(), _json(self.parameters), self.run_id],
-                )
-                catalog.insert("predictions", predictions)
-                if after is not None:
-                    after(catalog)
-                catalog.commit()
-            except Exception:
-                catalog.rollback()
-                raise
+        """The writes of :meth:`finish`, inside a transaction the caller holds."""
+        catalog.execute(
+            "UPDATE model_runs SET metrics = ?, artifacts = ?, ended_at = ?, status = 'succeeded', "
+            "parameters = ? WHERE run_id = ?",
+            [_json(metrics), _json(artifacts), utcnow(), _json(self.parameters), self.run_id],
+        )
+        catalog.insert("predictions", predictions)
 
     def fail(self, message: str) -> None:
         """Mark the run failed, with the reason in its metrics."""
@@ -118,3 +111,16 @@ def load_run(catalog_path: Path | None, run_id: str) -> dict[str, Any]:
         if row.get(column):
             row[column] = json.loads(row[column])
     return row
+
+
+RUNS_SQL = (
+    "SELECT run_id, run_kind, plugin, status, dataset_ref, json_extract_string(metrics, '$.split') AS scored_on, "
+    "round(CAST(json_extract(metrics, '$.scores.accuracy') AS DOUBLE), 4) AS accuracy, "
+    "parent_run_id, started_at, ended_at FROM model_runs ORDER BY started_at"
+)
+
+
+def list_runs(catalog_path: Path | None) -> QueryResult:
+    """Every model run with its main metric, oldest first."""
+    with Catalog.open(catalog_path, read_only=True) as catalog:
+        return catalog.query(RUNS_SQL)

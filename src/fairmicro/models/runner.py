@@ -11,6 +11,7 @@ import numpy as np
 
 from fairmicro.catalog.connection import resolve_catalog_path
 from fairmicro.errors import ModelError
+from fairmicro.hashing import sha256_file
 from fairmicro.models import artifacts
 from fairmicro.models.base import ModelPlugin
 from fairmicro.models.data import class_names, labels
@@ -186,7 +187,7 @@ def load_model(run: dict[str, Any]) -> ModelPlugin:
         raise ModelError(f"run {run['run_id']} recorded no model files")
     for artifact in model_files:
         path = Path(artifact["path"])
-        if not path.is_file() or artifacts.sha256_of(path) != artifact["sha256"]:
+        if not path.is_file() or sha256_file(path) != artifact["sha256"]:
             raise ModelError(f"run {run['run_id']}: model file {path} is missing or changed since the run")
     return get_plugin(run["plugin"]).load(Path(model_files[0]["path"]).parent)
 

@@ -16,9 +16,9 @@ from typing import Any, ClassVar
 import numpy as np
 
 from fairmicro.errors import ModelError
-from fairmicro.extras import require
 from fairmicro.models.base import ModelPlugin
 from fairmicro.models.data import class_names, groups, iter_images, labels
+from fairmicro.models.deps import require
 from fairmicro.models.metadata import MetadataPreprocessor
 from fairmicro.models.texture_features import TextureSpec, texture_features
 
@@ -92,7 +92,7 @@ class TexturePlugin(ModelPlugin):
         return np.hstack(blocks)
 
     def _search(self, features: np.ndarray, y: np.ndarray, group: np.ndarray | None) -> Any:
-        model_selection = require("sklearn.model_selection", "models", COMMAND)
+        model_selection = require("sklearn.model_selection", COMMAND)
         folds = self._folds(y, group)
         grid = {"select__k": [k if k == "all" else min(int(k), features.shape[1]) for k in self.params["select_k"]]}
         grid.update(_classifier_grid(self.params["classifier"]))
@@ -112,7 +112,7 @@ class TexturePlugin(ModelPlugin):
 
         The texture model trains no epochs; this is its training curve.
         """
-        model_selection = require("sklearn.model_selection", "models", COMMAND)
+        model_selection = require("sklearn.model_selection", COMMAND)
         with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
             warnings.simplefilter("ignore")  # small subsets: constant features, missing classes
             sizes, train_scores, cv_scores = model_selection.learning_curve(
@@ -125,7 +125,7 @@ class TexturePlugin(ModelPlugin):
                 "cv_accuracy": [float(v) for v in np.nanmean(cv_scores, axis=1)]}
 
     def _folds(self, y: np.ndarray, group: np.ndarray | None) -> Any:
-        model_selection = require("sklearn.model_selection", "models", COMMAND)
+        model_selection = require("sklearn.model_selection", COMMAND)
         n_groups = len(set(group)) if group is not None else 0
         if group is not None and n_groups >= 2:
             # stratified too, so a fold does not lose a class when whole specimens move
@@ -138,9 +138,9 @@ class TexturePlugin(ModelPlugin):
                                                random_state=self.params["seed"])
 
     def _pipeline(self) -> Any:
-        pipeline = require("sklearn.pipeline", "models", COMMAND)
-        preprocessing = require("sklearn.preprocessing", "models", COMMAND)
-        selection = require("sklearn.feature_selection", "models", COMMAND)
+        pipeline = require("sklearn.pipeline", COMMAND)
+        preprocessing = require("sklearn.preprocessing", COMMAND)
+        selection = require("sklearn.feature_selection", COMMAND)
         return pipeline.Pipeline([
             ("constant", selection.VarianceThreshold()),  # drop features constant in training
             ("scale", preprocessing.StandardScaler()),
@@ -149,7 +149,7 @@ class TexturePlugin(ModelPlugin):
         ])
 
     def _ranking(self, features: np.ndarray, y: np.ndarray) -> list[tuple[str, float]]:
-        selection = require("sklearn.feature_selection", "models", COMMAND)
+        selection = require("sklearn.feature_selection", COMMAND)
         with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # constant features score 0 below
             scores, _ = selection.f_classif(features, y)
@@ -161,7 +161,7 @@ class TexturePlugin(ModelPlugin):
     # ---------------------------------------------------------- persistence
     def save(self, folder: Path) -> list[Path]:
         """One joblib file with the pipeline and everything needed to predict."""
-        joblib = require("joblib", "models", COMMAND)
+        joblib = require("joblib", COMMAND)
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / "model.joblib"
         joblib.dump({
@@ -174,7 +174,7 @@ class TexturePlugin(ModelPlugin):
     @classmethod
     def load(cls, folder: Path) -> TexturePlugin:
         """Read ``model.joblib``."""
-        joblib = require("joblib", "models", COMMAND)
+        joblib = require("joblib", COMMAND)
         state = joblib.load(folder / "model.joblib")
         model = cls(**state["params"])
         model.classes_ = state["classes"]
@@ -197,10 +197,10 @@ def _plain(value: Any) -> Any:
 
 def _classifier(name: str, seed: int) -> Any:
     if name == "random_forest":
-        ensemble = require("sklearn.ensemble", "models", COMMAND)
+        ensemble = require("sklearn.ensemble", COMMAND)
         return ensemble.RandomForestClassifier(n_estimators=200, random_state=seed)
     if name == "svm":
-        svm = require("sklearn.svm", "models", COMMAND)
+        svm = require("sklearn.svm", COMMAND)
         return svm.SVC(probability=True, random_state=seed)
     raise ModelError(f"texture: classifier {name!r} is not one of random_forest, svm")
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from fairmicro.models.data import grey_8bit
+from fairmicro.models.deps import require
 
 HARALICK_NAMES = (
     "angular_second_moment", "contrast", "correlation", "sum_of_squares_variance",
@@ -96,15 +97,14 @@ def haralick(glcm: np.ndarray) -> np.ndarray:
 
 def texture_features(image: np.ndarray, spec: TextureSpec) -> np.ndarray:
     """The feature vector of one image (any bit depth; grey or RGB)."""
-    from skimage.feature import graycomatrix, local_binary_pattern
-
+    feature = require("skimage.feature", "fairmicro train texture")
     grey = grey_8bit(image)
     if spec.levels < 256:
         grey = (grey.astype(np.uint16) * spec.levels // 256).astype(np.uint8)
-    glcm = graycomatrix(grey, distances=list(spec.distances), angles=list(ANGLES),
+    glcm = feature.graycomatrix(grey, distances=list(spec.distances), angles=list(ANGLES),
                         levels=spec.levels, symmetric=True, normed=True)
     per_matrix = [haralick(glcm[:, :, d, a]) for d in range(glcm.shape[2]) for a in range(glcm.shape[3])]
-    lbp = local_binary_pattern(grey, spec.lbp_points, spec.lbp_radius, method="uniform")
+    lbp = feature.local_binary_pattern(grey, spec.lbp_points, spec.lbp_radius, method="uniform")
     bins = spec.lbp_points + 2
     histogram = np.bincount(lbp.astype(np.int64).ravel(), minlength=bins)[:bins].astype(np.float64)
     histogram /= max(histogram.sum(), 1.0)

@@ -8,7 +8,7 @@ import sys
 from types import ModuleType
 
 from fairmicro.errors import ModelError
-from fairmicro.extras import require
+from fairmicro.models.deps import require
 
 COMMAND = "fairmicro train hybrid-cnn"
 DEFAULT_BACKEND = "torch"
@@ -40,4 +40,4 @@ def import_keras() -> ModuleType:
         if importlib.util.find_spec(backend) is None:
             raise ModelError(f"hybrid-cnn: Keras runs on {backend} here (KERAS_BACKEND) but {backend} "
                              f"is not installed; {BACKEND_HINTS[backend]}")
-    return require("keras", "models", COMMAND)
+    return require("keras", COMMAND)

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from fairmicro.errors import ModelError
+from fairmicro.errors import ModelError, first_line
 from fairmicro.models.hybrid_cnn.backbones import Backbone
 from fairmicro.models.hybrid_cnn.backend import COMMAND
 
@@ -122,6 +122,6 @@ def _load_local(model: Any, chosen: Backbone, path: Path) -> None:
     except Exception as exc:
         raise ModelError(
             f"hybrid-cnn: {path} does not hold weights of a {chosen.name} backbone without its top "
-            f"at this input size ({exc})"
+            f"at this input size ({first_line(exc)})"
         ) from exc
     log.info("loaded %s backbone weights from %s", chosen.name, path)
