@@ -15,7 +15,6 @@ from functools import partial
 from typing import Any, ClassVar
 
 from fairmicro.extractors.base import (
-    Converter,
     Extraction,
     Extractor,
     FieldMap,
@@ -26,9 +25,10 @@ from fairmicro.extractors.base import (
     text,
     timestamp,
 )
+from fairmicro.extractors.frame import field_mapping
 from fairmicro.extractors.source import base_extraction
 from fairmicro.extractors.tagblock import read_block
-from fairmicro.extractors.units import convert, parse_number
+from fairmicro.extractors.units import parse_number
 
 FEI_TAGS = (34682, 34680)  # FEI_HELIOS is read before FEI_SFEG
 
@@ -150,17 +150,5 @@ def _pixel_size(
     if stored_width == extraction.width_px:
         apply_mapping(resolve_placeholders(PIXEL_MAPPING, names), lookup, extraction)
         return
-    rows = extraction.height_px - (extraction.data_bar_height_px or 0)
-    for slot, key, pixels in (
-        ("pixel_size_x_nm", "{beam}/HFW", extraction.width_px),
-        ("pixel_size_y_nm", "{beam}/VFW", rows),
-    ):
-        converter = Converter(f"m -> nm, / {pixels} px of the saved image", _per_pixel(pixels))
-        apply_mapping(resolve_placeholders((FieldMap(slot, key, converter),), names), lookup, extraction)
-
-
-def _per_pixel(pixels: int) -> Any:
-    def per_pixel(raw: Any) -> float:
-        return convert(parse_number(raw), "m", "nm") / pixels
-
-    return per_pixel
+    derived = field_mapping("{beam}/HFW", "{beam}/VFW", extraction, from_unit="m")
+    apply_mapping(resolve_placeholders(derived, names), lookup, extraction)

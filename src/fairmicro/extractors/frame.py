@@ -15,7 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from fairmicro.extractors.base import Converter, Extraction, FieldMap, apply_mapping
+from fairmicro.extractors.base import (
+    Converter,
+    Extraction,
+    FieldMap,
+    apply_mapping,
+    quantity,
+    scaled,
+)
 from fairmicro.extractors.units import convert, parse_number, parse_quantity
 
 PIXEL_SLOTS = ("pixel_size_x_nm", "pixel_size_y_nm")
@@ -107,3 +114,25 @@ def marker_per_bar(to_unit: str, ratio: float) -> Converter:
         return convert(length / pixels * ratio, unit, to_unit)
 
     return Converter(f"marker length / bar pixels -> {to_unit}{_ratio_text(ratio)}", _per_bar)
+
+
+def field_per_pixel(to_unit: str, pixels: int, from_unit: str | None = None) -> Converter:
+    """Pixel size from a field width (or height) over the saved image's ``pixels``.
+
+    ``from_unit=None`` reads values that carry their own unit, e.g. ``(2.677, 'mm')``.
+    """
+    base = quantity(to_unit) if from_unit is None else scaled(from_unit, to_unit)
+
+    def _per_pixel(raw: Any) -> float:
+        return base(raw) / pixels
+
+    return Converter(f"{base.describe}, / {pixels} px of the saved image", _per_pixel)
+
+
+def field_mapping(width_key: str, height_key: str, extraction: Extraction, from_unit: str | None = None) -> tuple[FieldMap, ...]:
+    """Pixel sizes from field width and height over the saved image (data bar excluded)."""
+    rows = extraction.height_px - (extraction.data_bar_height_px or 0)
+    return (
+        FieldMap(PIXEL_SLOTS[0], width_key, field_per_pixel("nm", extraction.width_px, from_unit)),
+        FieldMap(PIXEL_SLOTS[1], height_key, field_per_pixel("nm", rows, from_unit)),
+    )

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 from functools import lru_cache
 from importlib.metadata import entry_points
-
 from pathlib import Path
 
 from fairmicro.errors import FairmicroError, UnreadableFileError, UnsupportedFileError, first_line

@@ -8,23 +8,22 @@ field width (``ap_width``/``ap_height``) and the saved size in pixels.
 
 from __future__ import annotations
 
-import re
 from typing import Any, ClassVar
 
 from fairmicro.extractors.base import (
+    Converter,
     Extraction,
     Extractor,
     FieldMap,
-    FieldSource,
     SourceFile,
     apply_mapping,
     quantity,
     text,
     timestamp,
 )
+from fairmicro.extractors.frame import PIXEL_SLOTS, apply_frame, field_mapping, pixel_size
 from fairmicro.extractors.source import base_extraction
 from fairmicro.extractors.tagblock import read_block
-from fairmicro.extractors.units import convert, parse_number
 
 CZ_SEM_TAG = 34118
 
@@ -54,8 +53,16 @@ MAPPING: tuple[FieldMap, ...] = (
 )
 
 
+STORE_KEY = "dp_image_store"
+STORE_PIXEL_KEY = "[unnamed 3]"  # the unrounded store pixel size (m), in the block's unnamed values
+
+
 def _lookup(block: dict[str, Any]) -> Any:
+    unnamed = block.get("", ())
+
     def lookup(key: str) -> Any:
+        if key == STORE_PIXEL_KEY:
+            return unnamed[3] if len(unnamed) > 3 else None
         entry = block.get(key)
         if not isinstance(entry, tuple) or len(entry) < 2:
             return None
@@ -87,56 +94,23 @@ class ZeissExtractor(Extractor):
             extraction.warn("vendor_metadata", problem)
         extraction.vendor = "Zeiss"
         extraction.vendor_metadata = {k: list(v) if isinstance(v, tuple) else v for k, v in block.items()}
-        apply_mapping(MAPPING, _lookup(block), extraction)
-        _store_resolution(block, extraction)
-        _pixel_size(block, extraction)
+        lookup = _lookup(block)
+        apply_mapping(MAPPING, lookup, extraction)
+        _pixel_size(lookup, extraction)
         return extraction
 
 
-def _store_size(block: dict[str, Any]) -> tuple[int, int] | None:
-    entry = block.get("dp_image_store")
-    match = re.match(r"\s*(\d+)\s*\*\s*(\d+)", str(entry[1])) if isinstance(entry, tuple) else None
-    return (int(match.group(1)), int(match.group(2))) if match else None
-
-
-def _store_resolution(block: dict[str, Any], extraction: Extraction) -> None:
-    """Record a data bar when the saved image is taller than the stored frame."""
-    store = _store_size(block)
-    if store is None:
-        return
-    scaled_h = round(store[1] * extraction.width_px / store[0])
-    extraction.data_bar_height_px = max(extraction.height_px - scaled_h, 0)
-
-
-def _pixel_size(block: dict[str, Any], extraction: Extraction) -> None:
+def _pixel_size(lookup: Any, extraction: Extraction) -> None:
     """Pixel size of the saved image, not of the store resolution.
 
-    Preferred: the unrounded store pixel size (unnamed value 3 of the block, in
-    m) scaled by store width / saved width. Otherwise the field width
-    (``ap_width``/``ap_height``) divided by the saved size in pixels.
+    Preferred: the unrounded store pixel size scaled by store width / saved
+    width (the store frame also gives the data bar). Otherwise the field
+    width and height (``ap_width``/``ap_height``) over the saved pixels.
     """
-    store = _store_size(block)
-    unnamed = block.get("", ())
-    if store is not None and len(unnamed) > 3 and isinstance(unnamed[3], float) and unnamed[3] > 0:
-        ratio = store[0] / extraction.width_px
-        conversion = f"m -> nm, x {store[0]}/{extraction.width_px} (store/saved width), square pixels"
-        value = convert(unnamed[3] * ratio, "m", "nm")
-        for slot in ("pixel_size_x_nm", "pixel_size_y_nm"):
-            extraction.set(slot, value, FieldSource(slot, "[unnamed 3] store pixel size", repr(unnamed[3]), conversion))
-        return
-    image_rows = extraction.height_px - (extraction.data_bar_height_px or 0)
-    for slot, key, pixels in (
-        ("pixel_size_x_nm", "ap_width", extraction.width_px),
-        ("pixel_size_y_nm", "ap_height", image_rows),
-    ):
-        entry = block.get(key)
-        if not isinstance(entry, tuple) or len(entry) < 3:
-            continue
-        raw = f"{entry[1]} {entry[2]}"
-        try:
-            field_nm = convert(parse_number(entry[1]), str(entry[2]), "nm")
-        except ValueError as exc:
-            extraction.warn(slot, f"{key}={raw}: {exc}")
-            continue
-        conversion = f"field {entry[2]} -> nm, / {pixels} px of the saved image"
-        extraction.set(slot, field_nm / pixels, FieldSource(slot, key, raw, conversion))
+    if lookup(STORE_KEY) is not None:
+        ratio = apply_frame(extraction, STORE_KEY, lookup(STORE_KEY))
+        if ratio is not None:
+            store = pixel_size("m", "nm", ratio)
+            square = Converter(f"{store.describe}, square pixels", store.func)
+            apply_mapping(tuple(FieldMap(slot, STORE_PIXEL_KEY, square) for slot in PIXEL_SLOTS), lookup, extraction)
+    apply_mapping(field_mapping("ap_width", "ap_height", extraction), lookup, extraction)
