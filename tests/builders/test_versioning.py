@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 import pytest
@@ -132,7 +133,20 @@ def test_empty_class_allowed_builds_and_warns(make_catalog, tmp_path: Path) -> N
     ("kwargs", "message"),
     [
         ({"selection": Selection("material = 'nothing'")}, "selects no images"),
-        ({"selection": Selection("1 = 1; DELETE FROM images")}, "parse|single"),
+        (
+            {"selection": Selection("1 = 1; DELETE FROM images")},
+            re.escape(
+                "--where '1 = 1; DELETE FROM images' must be one boolean expression over "
+                "image_metadata; it does not parse: "
+            ),
+        ),
+        (  # parses, but as three statements: the predicate is closed early
+            {"selection": Selection("TRUE); DELETE FROM images; SELECT (1")},
+            re.escape(
+                "--where 'TRUE); DELETE FROM images; SELECT (1' must be one boolean expression "
+                "over image_metadata, not further statements"
+            ),
+        ),
         ({"selection": Selection("material = ?")}, "failed"),  # parameter missing
         ({"label": "no_such_column"}, "neither a column of image_metadata"),
         ({"label": "alloy"}, "have no value in 'alloy'"),
@@ -142,10 +156,12 @@ def test_bad_requests_fail_with_a_message_and_leave_nothing(
     catalog_path: Path, tmp_path: Path, kwargs: dict, message: str
 ) -> None:
     config = dataclasses.replace(BASE, out=tmp_path / "out", **kwargs)
-    with Catalog.open(catalog_path) as catalog, pytest.raises(Exception, match=message):
+    with Catalog.open(catalog_path) as catalog, pytest.raises(DatasetBuildError, match=message):
         build_dataset(catalog, config)
     assert not (tmp_path / "out").exists()
     assert not list(tmp_path.glob(".out*"))
+    with Catalog.open(catalog_path) as catalog:  # nothing ran: the images are all still there
+        assert catalog.query("SELECT count(*) FROM images").rows[0][0] > 0
 
 
 def test_refuses_to_overwrite_a_folder_that_is_not_a_build(

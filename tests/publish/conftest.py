@@ -134,16 +134,15 @@ def _write_folder(folder: Path, name: str, rows: list[dict], fingerprint: str) -
 
 def _record(catalog: Catalog, name: str, fingerprint: str, folder: Path, rows: list[dict]) -> str:
     dataset_id = uuid.uuid4().hex
-    catalog.begin()
-    catalog.con.execute(
-        "INSERT INTO datasets (dataset_id, name, fingerprint, output_path, fairmicro_version, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?)", [dataset_id, name, fingerprint, str(folder), "test", utcnow()],
-    )
-    catalog.con.executemany(
-        "INSERT INTO dataset_images (dataset_id, image_sha256, split, tile_count) VALUES (?, ?, ?, 1)",
-        [[dataset_id, r["sha"], r["split"]] for r in rows],
-    )
-    catalog.commit()
+    with catalog.transaction():
+        catalog.con.execute(
+            "INSERT INTO datasets (dataset_id, name, fingerprint, output_path, fairmicro_version, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)", [dataset_id, name, fingerprint, str(folder), "test", utcnow()],
+        )
+        catalog.con.executemany(
+            "INSERT INTO dataset_images (dataset_id, image_sha256, split, tile_count) VALUES (?, ?, ?, 1)",
+            [[dataset_id, r["sha"], r["split"]] for r in rows],
+        )
     return dataset_id
 
 

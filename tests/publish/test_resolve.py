@@ -7,6 +7,7 @@ import shutil
 import numpy as np
 import pytest
 
+from fairmicro.builders import resolve
 from fairmicro.builders.publish import publish
 from fairmicro.builders.resolve import resolve_dataset
 from fairmicro.errors import DatasetNotFoundError, HubUnreachableError
@@ -134,9 +135,33 @@ def test_unknown_references(published, catalog_path, tmp_path, ref, message):
         resolve_dataset(ref, catalog=catalog_path, cache_dir=tmp_path / "c")
 
 
-def test_two_builds_in_folders_of_the_same_name_never_share_cached_rows(make_build, catalog_path, tmp_path):
+@pytest.mark.parametrize("known_to_catalog", [True, False])
+def test_two_builds_in_folders_of_the_same_name_never_share_cached_rows(
+    make_build, catalog_path, tmp_path, known_to_catalog
+):
     first = make_build(seed=0, folder=tmp_path / "a" / "tiles")
     second = make_build(seed=1, folder=tmp_path / "b" / "tiles")
+    # Unknown folders are keyed by their content, known ones by their build fingerprint.
+    catalog = catalog_path if known_to_catalog else tmp_path / "no-catalog.duckdb"
     cache = tmp_path / "one-cache"
-    assert_same_rows(resolve_dataset(first.folder, catalog=catalog_path, cache_dir=cache).dataset, first)
-    assert_same_rows(resolve_dataset(second.folder, catalog=catalog_path, cache_dir=cache).dataset, second)
+    assert_same_rows(resolve_dataset(first.folder, catalog=catalog, cache_dir=cache).dataset, first)
+    assert_same_rows(resolve_dataset(second.folder, catalog=catalog, cache_dir=cache).dataset, second)
+
+
+@pytest.mark.parametrize(
+    "ref",
+    ["folder", "hcci-tiles-v2", f"{REPO}@v1.0"],
+    ids=["folder known to the catalog", "catalog name", "hub id"],
+)
+def test_data_with_a_known_revision_or_fingerprint_is_not_hashed_to_load(
+    published, catalog_path, tmp_path, monkeypatch, ref
+):
+    hashed = []
+    monkeypatch.setattr(resolve, "local_files", lambda folder: hashed.append(folder) or [])
+    ref = str(published[0].folder) if ref == "folder" else ref
+    resolve_dataset(ref, catalog=catalog_path, cache_dir=tmp_path / "c")
+    assert hashed == []
+    copy = tmp_path / "copied"  # the same files where the catalog knows no build: hashed once
+    shutil.copytree(published[0].folder, copy)
+    resolve_dataset(copy, catalog=catalog_path, cache_dir=tmp_path / "c")
+    assert hashed == [copy.resolve()]

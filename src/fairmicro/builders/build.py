@@ -15,7 +15,7 @@ import shlex
 import shutil
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,7 +32,7 @@ from fairmicro.builders.info import DEFAULT_KEYWORDS, BuildInfo, Creator, SplitS
 from fairmicro.builders.plan import Plan, plan_build
 from fairmicro.builders.selection import Selection, check_selection, iter_rows
 from fairmicro.builders.splits import SplitSpec, check_classes
-from fairmicro.builders.tiling import TilingSpec, align_mask, crop_data_bar, tiles
+from fairmicro.builders.tiling import TilingSpec, align_mask, tiles
 from fairmicro.catalog.store import Catalog
 from fairmicro.errors import DatasetBuildError
 
@@ -167,27 +167,14 @@ def _metadata_row(row: dict[str, Any]) -> dict[str, Any]:
     return {column.name: row[source] for source, column in metadata_columns()}
 
 
-def _image_paths(catalog: Catalog, row: dict[str, Any]) -> Iterator[str]:
-    """The ingest path, then (only if needed) every other path the image was seen at."""
-    yield row["path"]
-    others = catalog.query(
-        "SELECT path FROM image_files WHERE image_sha256 = ? AND path <> ? ORDER BY last_seen_at DESC NULLS LAST, path",
-        [row["sha256"], row["path"]],
-    ).rows
-    yield from (path for (path,) in others)
-
-
 def _write_image(
     catalog: Catalog, row: dict[str, Any], plan: Plan, tiling: TilingSpec, sink: _Collector
 ) -> int:
     """Tile one image into the sink; returns the number of rows written."""
     sha = row["sha256"]
     planned = plan.images[sha]
-    name = Path(row["path"]).name
-    data = pixels.read_verified(_image_paths(catalog, row), sha)
-    image = pixels.decode(data, row["file_format"], row["page_index"], name)
+    image = pixels.load_catalog_image(catalog, row, crop_data_bar=tiling.crop_data_bar)
     bar = row["data_bar_height_px"] if tiling.crop_data_bar else 0
-    image = crop_data_bar(image, bar)
     mask = None
     if tiling.mask_guided and sha in plan.masks:
         mask = align_mask(pixels.read_mask(plan.masks[sha]), image.shape, bar)
@@ -315,10 +302,7 @@ def _stream(
 
 
 def _record(catalog: Catalog, config: BuildConfig, info: BuildInfo, sink: _Collector) -> str:
-    counts = {
-        s.name: {"rows": s.rows, "images": s.images, "classes": dict(sorted(s.classes.items()))}
-        for s in info.splits
-    }
+    counts = {s.name: s.to_dict() for s in info.splits}
     return record_build(
         catalog,
         name=config.name,

@@ -14,15 +14,10 @@ from fairmicro import extras
 EXTRA = "hf"
 COMMAND = "fairmicro build"
 
-# import name -> distribution name (what pip installs)
+# import name -> distribution name (what pip installs), only where the two differ;
+# otherwise the top-level import name is the distribution's.
 DISTRIBUTIONS = {
-    "datasets": "datasets",
-    "huggingface_hub": "huggingface_hub",
-    "pyarrow": "pyarrow",
-    "pyarrow.parquet": "pyarrow",
-    "rocrate": "rocrate",
     "rocrate_validator": "roc-validator",
-    "mlcroissant": "mlcroissant",
 }
 
 

@@ -116,11 +116,9 @@ def record_build(
         for sha, split, count in membership
     ]
     try:
-        catalog.begin()
-        catalog.insert("datasets", [dataset])
-        catalog.insert("dataset_images", images)
-        catalog.commit()
+        with catalog.transaction():
+            catalog.insert("datasets", [dataset])
+            catalog.insert("dataset_images", images)
     except duckdb.Error as exc:
-        catalog.rollback()
         raise CatalogError(f"{catalog.path}: could not record build {name!r} ({exc})") from exc
     return dataset.dataset_id

@@ -10,8 +10,8 @@ token.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,9 +23,12 @@ from fairmicro.errors import (
     HubConflictError,
     HubError,
     HubUnreachableError,
+    first_line,
 )
 
 TRUE_VALUES = frozenset({"1", "true", "yes", "on"})
+REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*")
+"""A Hub repository id, ``ORG/NAME``."""
 GIT_BLOB_HEADER = "blob {size}\0"
 
 
@@ -126,9 +129,9 @@ def hub_error(exc: BaseException, *, step: str, endpoint: str, repo_id: str) -> 
     endpoint, repo_id
         Where, for the message.
     """
-    # Only called after huggingface_hub answered, so both imports are present.
-    hf_errors = importlib.import_module("huggingface_hub.errors")
-    httpx = importlib.import_module("httpx2")
+    # Only called after huggingface_hub answered, so both modules are importable.
+    hf_errors = require("huggingface_hub.errors")
+    httpx = require("httpx2")
     cause = _find(
         exc, (hf_errors.HfHubHTTPError, httpx.TransportError, hf_errors.OfflineModeIsEnabled)
     )
@@ -142,9 +145,9 @@ def hub_error(exc: BaseException, *, step: str, endpoint: str, repo_id: str) -> 
             "check the network or HF_ENDPOINT and rerun"
         )
     if not isinstance(cause, hf_errors.HfHubHTTPError):
-        return HubError(f"{step} on {endpoint} failed: {_first_line(exc)}")
+        return HubError(f"{step} on {endpoint} failed: {first_line(exc)}")
     status = cause.response.status_code
-    detail = cause.server_message or _first_line(cause)
+    detail = cause.server_message or first_line(cause)
     if status == 401:
         return HubAuthError(
             f"the Hub at {endpoint} rejected the token (401) while {step}; "
@@ -172,8 +175,3 @@ def _find(exc: BaseException, kinds: tuple[type[BaseException], ...]) -> BaseExc
             return seen
         seen = seen.__cause__ or seen.__context__
     return None
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return lines[0] if lines else type(exc).__name__

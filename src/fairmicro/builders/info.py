@@ -85,6 +85,17 @@ class SplitStats:
     classes: Counter[str] = field(default_factory=Counter)
     shards: list[str] = field(default_factory=list)
 
+    def to_dict(self) -> dict[str, object]:
+        """The split's counts as the catalog and ``fairmicro build --json`` state them.
+
+        ``{"rows": ..., "images": ..., "classes": {label: rows, ...}}``, labels sorted.
+        """
+        return {
+            "rows": self.rows,
+            "images": self.images,
+            "classes": dict(sorted(self.classes.items())),
+        }
+
 
 @dataclass
 class BuildInfo:

@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from fairmicro.errors import DatasetBuildError
+from fairmicro.builders import tiling
+from fairmicro.errors import DatasetBuildError, first_line
+
+if TYPE_CHECKING:
+    from fairmicro.catalog.store import Catalog
 
 THUMBNAIL_PX = 96
 PNG_FAST = {"level": 1, "strategy": 3, "filter": 16}
@@ -48,6 +53,37 @@ def read_verified(paths: Iterable[str], sha256: str) -> bytes:
     )
 
 
+def load_catalog_image(
+    catalog: Catalog, row: Mapping[str, Any], *, crop_data_bar: bool = True
+) -> np.ndarray:
+    """The pixels of one catalogued image, checked against its sha256, data bar cropped.
+
+    Parameters
+    ----------
+    catalog
+        The catalog the image is in.
+    row
+        Its ``image_metadata`` columns ``sha256``, ``path``, ``file_format``,
+        ``page_index`` and ``data_bar_height_px``.
+    crop_data_bar
+        Remove the ``data_bar_height_px`` rows below the image.
+
+    Raises
+    ------
+    DatasetBuildError
+        If no copy of the image still has the catalogued content, or it cannot be decoded.
+    """
+    data = read_verified(_catalog_paths(catalog, row), row["sha256"])
+    pixels = decode(data, row["file_format"], row["page_index"], Path(row["path"]).name)
+    return tiling.crop_data_bar(pixels, row["data_bar_height_px"] if crop_data_bar else 0)
+
+
+def _catalog_paths(catalog: Catalog, row: Mapping[str, Any]) -> Iterator[str]:
+    """The row's path, then (only if it fails) every other path the image was seen at."""
+    yield row["path"]
+    yield from (path for path in catalog.image_paths(row["sha256"]) if path != row["path"])
+
+
 def decode(data: bytes, file_format: str, page_index: int | None, name: str) -> np.ndarray:
     """Pixels of one page as (rows, cols) or (rows, cols, samples).
 
@@ -65,7 +101,9 @@ def decode(data: bytes, file_format: str, page_index: int | None, name: str) -> 
             with Image.open(io.BytesIO(data)) as image:
                 pixels = np.asarray(image)
     except Exception as exc:  # decoders raise many types on damaged data
-        raise DatasetBuildError(f"{name}: pixel data cannot be decoded ({exc})") from exc
+        raise DatasetBuildError(
+            f"{name}: pixel data cannot be decoded ({first_line(exc)})"
+        ) from exc
     return storable(pixels, name)
 
 
@@ -128,7 +166,7 @@ def read_mask(path: str) -> np.ndarray:
         with Image.open(io.BytesIO(data)) as image:
             return np.asarray(image)
     except Exception as exc:  # missing file or undecodable bytes
-        raise DatasetBuildError(f"mask {path}: cannot be read ({exc})") from exc
+        raise DatasetBuildError(f"mask {path}: cannot be read ({first_line(exc)})") from exc
 
 
 def thumbnail(pixels: np.ndarray, size: int = THUMBNAIL_PX) -> np.ndarray:

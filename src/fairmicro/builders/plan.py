@@ -20,9 +20,9 @@ from fairmicro.builders.fingerprint import RowDigest, fingerprint
 from fairmicro.builders.selection import Selection, iter_rows, resolve_columns
 from fairmicro.builders.splits import Item, SplitSpec, assign_groups, check_classes, class_counts
 from fairmicro.builders.tiling import TilingSpec, tile_count
-from fairmicro.hashing import sha256_file
 from fairmicro.catalog.store import Catalog
 from fairmicro.errors import DatasetBuildError
+from fairmicro.hashing import sha256_file
 
 log = logging.getLogger(__name__)
 

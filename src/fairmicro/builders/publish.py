@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from fairmicro.builders.deps import require
 from fairmicro.builders.hub import (
+    REPO_ID,
     HubSettings,
     LocalFile,
     hub_error,
@@ -33,7 +33,6 @@ from fairmicro.schema import models
 logger = logging.getLogger(__name__)
 
 COMMAND = "fairmicro publish"
-REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*")
 # Remote files under these folders that the build no longer has are deleted, so a
 # shrunken build does not leave stale shards behind; anything else stays.
 MANAGED_FOLDERS = ("data/",)
@@ -386,13 +385,8 @@ def _record(catalog: Catalog, result: PublishResult, private: bool | None) -> Pu
         private=private,
         published_at=utcnow(),
     )
-    catalog.begin()
-    try:
+    with catalog.transaction():
         added = catalog.add_publication(row)
-        catalog.commit()
-    except BaseException:
-        catalog.rollback()
-        raise
     state = "recorded" if added else "was already recorded"
     logger.info("publication %s %s in %s", pid, state, catalog.path)
     return replace(result, publication_id=pid)

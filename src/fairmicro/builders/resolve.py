@@ -16,6 +16,7 @@ revision sha, or the build fingerprint.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from dataclasses import dataclass, replace
@@ -24,6 +25,7 @@ from typing import Any
 
 from fairmicro.builders.deps import require
 from fairmicro.builders.hub import (
+    REPO_ID,
     HubSettings,
     content_digest,
     hub_error,
@@ -38,9 +40,7 @@ from fairmicro.errors import DatasetNotFoundError, HubUnreachableError
 logger = logging.getLogger(__name__)
 
 COMMAND = "fairmicro train"
-HUB_REF = re.compile(
-    r"(?:hf://datasets/)?(?P<repo>[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*)(?:@(?P<rev>[^\s@]+))?"
-)
+HUB_REF = re.compile(rf"(?:hf://datasets/)?(?P<repo>{REPO_ID.pattern})(?:@(?P<rev>[^\s@]+))?")
 
 
 @dataclass(frozen=True)
@@ -182,10 +182,10 @@ def _fingerprint_of(catalog: Catalog | None, folder: Path) -> str | None:
 def _from_folder(
     ref: str, folder: Path, fingerprint: str | None, cache_dir: str | Path | None
 ) -> ResolvedDataset:
-    digest = content_digest(local_files(folder))
-    fingerprint = fingerprint or digest
+    # A folder the catalog knows is named by its build fingerprint; only an unknown one is hashed.
+    fingerprint = fingerprint or content_digest(local_files(folder))
     provenance = DatasetProvenance(ref, "folder", str(folder), fingerprint=fingerprint)
-    return ResolvedDataset(load_folder(folder, cache_dir, digest=digest), provenance)
+    return ResolvedDataset(load_folder(folder, cache_dir, key=fingerprint), provenance)
 
 
 def _from_build(ref: str, build: _CatalogBuild, cache_dir: str | Path | None) -> ResolvedDataset:
@@ -194,7 +194,7 @@ def _from_build(ref: str, build: _CatalogBuild, cache_dir: str | Path | None) ->
         provenance = DatasetProvenance(
             ref, "catalog", str(folder.resolve()), fingerprint=build.fingerprint
         )
-        return ResolvedDataset(load_folder(folder, cache_dir), provenance)
+        return ResolvedDataset(load_folder(folder, cache_dir, key=build.fingerprint), provenance)
     if build.publication is None:
         raise DatasetNotFoundError(
             f"catalog dataset {ref!r} was written to {build.output_path}, which is gone, and was never "
@@ -232,7 +232,7 @@ def _from_hub(
         revision_sha=folder.name,
         endpoint=endpoint,
     )
-    return ResolvedDataset(load_folder(folder, cache_dir), provenance)
+    return ResolvedDataset(load_folder(folder, cache_dir, key=folder.name), provenance)
 
 
 def download(repo_id: str, revision: str | None, settings: HubSettings, endpoint: str) -> Path:
@@ -273,12 +273,18 @@ def download(repo_id: str, revision: str | None, settings: HubSettings, endpoint
     return Path(path)
 
 
-def load_folder(
-    folder: Path, cache_dir: str | Path | None = None, digest: str | None = None
-) -> Any:
+def load_folder(folder: Path, cache_dir: str | Path | None = None, key: str | None = None) -> Any:
     """Load a built dataset folder (its card's ``configs``) as a ``datasets.DatasetDict``.
 
-    ``digest`` is the folder's :func:`content_digest` when the caller already has it.
+    Parameters
+    ----------
+    folder
+        A folder written by ``fairmicro build`` (or a Hub snapshot of one).
+    cache_dir
+        ``datasets`` cache for the Arrow files (default: ``HF_DATASETS_CACHE``).
+    key
+        What names the folder's content: a Hub revision sha or a build
+        fingerprint. When ``None`` the folder's files are hashed instead.
     """
     datasets = require("datasets", COMMAND)
     if not (folder / "README.md").is_file():
@@ -287,7 +293,8 @@ def load_folder(
         )
     # `datasets` keys its Arrow cache on the folder's name and file layout, so two builds
     # in folders of the same name can collide and the second silently returns the first's
-    # rows. A cache folder per content digest makes a stale hit impossible.
-    key = (digest or content_digest(local_files(folder))).removeprefix("sha256:")[:24]
+    # rows. A cache folder per content key makes a stale hit impossible.
+    key = key or content_digest(local_files(folder))
+    name = hashlib.sha256(key.encode()).hexdigest()[:24]
     base = Path(cache_dir) if cache_dir else Path(datasets.config.HF_DATASETS_CACHE)
-    return datasets.load_dataset(str(folder), cache_dir=str(base / "fairmicro" / key))
+    return datasets.load_dataset(str(folder), cache_dir=str(base / "fairmicro" / name))

@@ -21,8 +21,8 @@ from typing import Any
 from fairmicro.builders.columns import dataset_columns, metadata_columns, unit_label
 from fairmicro.builders.deps import require
 from fairmicro.builders.info import BuildInfo, Creator, spdx_url
-from fairmicro.hashing import sha256_file
 from fairmicro.errors import DatasetBuildError
+from fairmicro.hashing import sha256_file
 
 log = logging.getLogger(__name__)
 

@@ -4,12 +4,13 @@ The predicate is the user's own SQL (``--where "material = 'HCCI'"``); values
 can also be passed separately as bound parameters (``material = ?``). It is
 checked to be one read-only SELECT before anything runs, and rows are streamed
 in ``sha256`` order with a cursor, never fetched all at once. Label and group
-columns may also be extra columns of the lab's specimen table.
+columns may also be extra columns of the lab's specimen table; their names are
+bound parameters too, never written into the SQL.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,10 +18,12 @@ import duckdb
 
 from fairmicro.catalog.query import READ_ONLY_STATEMENTS, statement_types
 from fairmicro.catalog.store import Catalog
-from fairmicro.errors import DatasetBuildError
+from fairmicro.errors import DatasetBuildError, FairmicroError, first_line
 
 VIEW = "image_metadata"
 ATTRIBUTES = "specimen_attributes"
+# One key of the specimen table's extra columns; the key's JSON path is a bound parameter.
+ATTRIBUTE_SQL = f"json_extract_string({ATTRIBUTES}, ?)"
 FETCH_ROWS = 512
 
 
@@ -39,30 +42,35 @@ class Selection:
     where: str = "TRUE"
     params: tuple[Any, ...] = field(default_factory=tuple)
 
-    def sql(self, columns: Sequence[str], computed: Mapping[str, str] | None = None) -> str:
-        """The full SELECT of ``columns`` for this predicate, in ``sha256`` order.
+    def query(
+        self, columns: Sequence[str], attributes: Collection[str] = ()
+    ) -> tuple[str, tuple[Any, ...]]:
+        """The full SELECT of ``columns`` for this predicate, in ``sha256`` order, and its parameters.
 
-        ``computed`` maps output names to SQL expressions (see :func:`resolve_columns`).
-        The predicate stands on its own lines, so a trailing ``--`` comment in
-        it cannot swallow the ORDER BY.
+        Names in ``attributes`` (see :func:`resolve_columns`) are read from the
+        specimen table's extra columns; their JSON paths are bound ahead of
+        ``params``, as their placeholders stand before the predicate's. The
+        predicate stands on its own lines, so a trailing ``--`` comment in it
+        cannot swallow the ORDER BY.
         """
-        computed = computed or {}
         names = ", ".join(
-            f"{computed[c]} AS {_quote_identifier(c)}" if c in computed else _quote_identifier(c)
+            f"{ATTRIBUTE_SQL} AS {_quote_identifier(c)}"
+            if c in attributes
+            else _quote_identifier(c)
             for c in columns
         )
-        return f"SELECT {names} FROM {VIEW} WHERE (\n{self.where}\n)\nORDER BY sha256"
+        paths = tuple(attribute_path(c) for c in columns if c in attributes)
+        sql = f"SELECT {names} FROM {VIEW} WHERE (\n{self.where}\n)\nORDER BY sha256"
+        return sql, (*paths, *self.params)
 
 
 def _quote_identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def attribute_expr(key: str) -> str:
-    """SQL reading one key of the specimen table's extra columns (``specimen_attributes`` JSON)."""
-    path = '$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    quoted = path.replace("'", "''")
-    return f"json_extract_string({ATTRIBUTES}, '{quoted}')"
+def attribute_path(key: str) -> str:
+    """The JSON path of one key of ``specimen_attributes``, to bind to :data:`ATTRIBUTE_SQL`."""
+    return '$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def view_columns(catalog: Catalog) -> list[str]:
@@ -70,12 +78,13 @@ def view_columns(catalog: Catalog) -> list[str]:
     return catalog.columns(VIEW)
 
 
-def resolve_columns(catalog: Catalog, names: Sequence[str]) -> dict[str, str]:
-    """Expressions for names that are not view columns but specimen-table columns.
+def resolve_columns(catalog: Catalog, names: Sequence[str]) -> list[str]:
+    """Those of ``names`` that are not view columns but specimen-table columns.
 
     A lab's specimen table may carry columns the schema has no slot for (say
     ``primary_microconstituent``); ingest keeps them in ``specimen_attributes``.
-    Such a name can still be a label or a split group.
+    Such a name can still be a label or a split group: pass the result as
+    ``attributes`` to :func:`iter_rows`.
 
     Raises
     ------
@@ -83,19 +92,20 @@ def resolve_columns(catalog: Catalog, names: Sequence[str]) -> dict[str, str]:
         If a name is neither a view column nor a key of any specimen's attributes.
     """
     available = view_columns(catalog)
-    computed = {}
+    attributes = []
     for name in dict.fromkeys(names):
         if name in available:
             continue
-        expr = attribute_expr(name)
-        found = catalog.query(f"SELECT count(*) FROM {VIEW} WHERE {expr} IS NOT NULL").rows[0][0]
+        found = catalog.query(
+            f"SELECT count(*) FROM {VIEW} WHERE {ATTRIBUTE_SQL} IS NOT NULL", [attribute_path(name)]
+        ).rows[0][0]
         if not found:
             raise DatasetBuildError(
                 f"{name!r} is neither a column of {VIEW} nor a specimen-table column; "
                 f"available: {', '.join(available)}"
             )
-        computed[name] = expr
-    return computed
+        attributes.append(name)
+    return attributes
 
 
 def check_selection(catalog: Catalog, selection: Selection) -> None:
@@ -104,12 +114,19 @@ def check_selection(catalog: Catalog, selection: Selection) -> None:
     Raises
     ------
     DatasetBuildError
-        Naming the predicate.
+        Naming the predicate, when it does not parse or holds further statements.
     """
-    types = statement_types(catalog.con, selection.sql(["sha256"]))
+    sql, _ = selection.query(["sha256"])
+    try:
+        types = statement_types(catalog.con, sql)
+    except FairmicroError as exc:
+        raise DatasetBuildError(
+            f"--where {selection.where!r} must be one boolean expression over {VIEW}; "
+            f"it does not parse: {first_line(exc.__cause__ or exc)}"
+        ) from exc
     if len(types) != 1 or types[0] not in READ_ONLY_STATEMENTS:
         raise DatasetBuildError(
-            f"--where {selection.where!r} must be a single boolean expression over {VIEW}, "
+            f"--where {selection.where!r} must be one boolean expression over {VIEW}, "
             "not further statements"
         )
 
@@ -118,27 +135,25 @@ def iter_rows(
     catalog: Catalog,
     selection: Selection,
     columns: Sequence[str],
-    computed: Mapping[str, str] | None = None,
+    attributes: Collection[str] = (),
 ) -> Iterator[dict[str, Any]]:
     """Selected rows as dicts of ``columns``, streamed in ``sha256`` order.
+
+    ``attributes`` names those columns that are specimen-table columns (see
+    :func:`resolve_columns`).
 
     Raises
     ------
     DatasetBuildError
         If the predicate fails to run (bad column, type error, wrong number of parameters).
     """
-    rows = catalog.stream(selection.sql(columns, computed), selection.params, FETCH_ROWS)
+    rows = catalog.stream(*selection.query(columns, attributes), FETCH_ROWS)
     try:
         first = next(rows, None)
     except duckdb.Error as exc:
-        raise DatasetBuildError(f"--where {selection.where!r} failed: {_first_line(exc)}") from exc
+        raise DatasetBuildError(f"--where {selection.where!r} failed: {first_line(exc)}") from exc
     if first is None:
         return
     yield dict(zip(columns, first, strict=True))
     for row in rows:
         yield dict(zip(columns, row, strict=True))
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return lines[0] if lines else type(exc).__name__

@@ -45,10 +45,7 @@ def _summary(result: "BuildResult") -> dict[str, object]:
         "rows": info.rows,
         "images": info.images,
         "classes": info.class_names,
-        "splits": {
-            s.name: {"rows": s.rows, "images": s.images, "classes": dict(sorted(s.classes.items()))}
-            for s in info.splits
-        },
+        "splits": {s.name: s.to_dict() for s in info.splits},
         "warnings": result.warnings,
     }
 
