@@ -67,25 +67,16 @@ def _tiles(pixels: np.ndarray, size: list[int] | None) -> Iterator[np.ndarray]:
         yield pixels[y : y + rows, x : x + cols]
 
 
-def _pixels(catalog: Catalog, row: dict[str, Any]) -> np.ndarray:
-    from fairmicro.builders.pixels import decode, read_verified
-    from fairmicro.builders.tiling import crop_data_bar
-
-    data = read_verified(catalog.image_paths(row["sha256"]), row["sha256"])
-    pixels = decode(data, row["file_format"], row["page_index"], row["path"])
-    return crop_data_bar(pixels, row["data_bar_height_px"])
-
-
 def _suggest(model: ModelPlugin, catalog: Catalog, rows: list[dict[str, Any]], size: list[int] | None) -> list[Suggestion]:
     """Tile, predict and average per image for one batch of catalog rows."""
     from fairmicro.builders.deps import require
-    from fairmicro.builders.pixels import encode_png
+    from fairmicro.builders.pixels import encode_png, load_catalog_image
 
     datasets = require("datasets", COMMAND)
 
     records, owners = [], []
     for index, row in enumerate(rows):
-        for tile in _tiles(_pixels(catalog, row), size):
+        for tile in _tiles(load_catalog_image(catalog, row), size):
             # PNG bytes, as the builder stores tiles: keeps 16-bit pixels 16-bit.
             records.append({"image": {"bytes": encode_png(np.ascontiguousarray(tile)), "path": None},
                             **{c: row[c] for c in model.metadata_columns_}})
