@@ -14,8 +14,13 @@ import csv
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
+
+V = TypeVar("V")
+Sections = dict[str, dict[str, str]]
+SectionOverrides = Mapping[str, Mapping[str, str | None]]
 
 ZEISS_TAG = 34118
 FEI_TAG = 34682
@@ -70,36 +75,45 @@ def texture(shape: tuple[int, int], kind: int = 0, seed: int = 0, dtype: str = "
     return (np.clip(image, 0, 1) * peak).astype(dtype)
 
 
-def zeiss_block(overrides: Mapping[str, tuple[str, str] | None] | None = None) -> str:
-    """CZ_SEM text; ``None`` in ``overrides`` drops a key."""
-    entries = dict(ZEISS_DEFAULTS)
+def merged(defaults: Mapping[str, V], overrides: Mapping[str, V | None] | None) -> dict[str, V]:
+    """``defaults`` with ``overrides`` applied (``None`` drops a key)."""
+    values = dict(defaults)
     for key, value in (overrides or {}).items():
         if value is None:
-            entries.pop(key, None)
+            values.pop(key, None)
         else:
-            entries[key] = value
+            values[key] = value
+    return values
+
+
+def merge_sections(
+    defaults: Mapping[str, Mapping[str, str]], overrides: SectionOverrides | None
+) -> Sections:
+    """``merged`` applied section by section; new sections in ``overrides`` are appended."""
+    overrides = overrides or {}
+    names = [*defaults, *(name for name in overrides if name not in defaults)]
+    return {name: merged(defaults.get(name, {}), overrides.get(name)) for name in names}
+
+
+def ini_text(sections: Mapping[str, Mapping[str, str]], newline: str = "\r\n") -> str:
+    """INI text with ``[Section]`` headers and ``key=value`` lines."""
+    lines: list[str] = []
+    for name, values in sections.items():
+        lines += [f"[{name}]", *(f"{key}={value}" for key, value in values.items()), ""]
+    return newline.join(lines)
+
+
+def zeiss_block(overrides: Mapping[str, tuple[str, str] | None] | None = None) -> str:
+    """CZ_SEM text; ``None`` in ``overrides`` drops a key."""
     lines = ["0", "0", "0"]
-    for key, (label, value) in entries.items():
+    for key, (label, value) in merged(ZEISS_DEFAULTS, overrides).items():
         lines += [key.upper(), f"{label} = {value}"]
     return "\r\n".join(lines) + "\r\n"
 
 
-def fei_block(overrides: Mapping[str, Mapping[str, str | None]] | None = None) -> str:
+def fei_block(overrides: SectionOverrides | None = None) -> str:
     """FEI INI text; ``None`` values drop a key."""
-    sections = {name: dict(values) for name, values in FEI_DEFAULTS.items()}
-    for section, values in (overrides or {}).items():
-        target = sections.setdefault(section, {})
-        for key, value in values.items():
-            if value is None:
-                target.pop(key, None)
-            else:
-                target[key] = value
-    lines = []
-    for section, values in sections.items():
-        lines.append(f"[{section}]")
-        lines += [f"{key}={value}" for key, value in values.items()]
-        lines.append("")
-    return "\r\n".join(lines)
+    return ini_text(merge_sections(FEI_DEFAULTS, overrides))
 
 
 def _write_tiff(path: Path, data: np.ndarray, extratags: list[tuple], **kwargs: object) -> Path:

@@ -22,14 +22,19 @@ from pathlib import Path
 
 import numpy as np
 
-from fairmicro.testing.samples import texture
+from fairmicro.testing.samples import (
+    SectionOverrides,
+    Sections,
+    ini_text,
+    merge_sections,
+    merged,
+    texture,
+)
 
 TESCAN_TAG = 50431
 SIS_TAG = 33560
 TESCAN_BLOCK_TYPES = {"MAIN": 2, "SEM": 3, "GAMA": 4, "FIB": 5}
 
-Sections = dict[str, dict[str, str]]
-SectionOverrides = Mapping[str, Mapping[str, str | None]]
 
 TESCAN_DEFAULTS: Sections = {
     "MAIN": {
@@ -106,36 +111,6 @@ HITACHI_DEFAULTS: Sections = {
         "Condition": "Vacc=15.0kV Mag=x1.00k WD=7.7mm",
     }
 }
-
-
-def merged(
-    defaults: Mapping[str, str], overrides: Mapping[str, str | None] | None
-) -> dict[str, str]:
-    """``defaults`` with ``overrides`` applied (``None`` drops a key)."""
-    values = dict(defaults)
-    for key, value in (overrides or {}).items():
-        if value is None:
-            values.pop(key, None)
-        else:
-            values[key] = value
-    return values
-
-
-def merge_sections(
-    defaults: Mapping[str, Mapping[str, str]], overrides: SectionOverrides | None
-) -> Sections:
-    """``merged`` applied section by section; new sections in ``overrides`` are appended."""
-    overrides = overrides or {}
-    names = [*defaults, *(name for name in overrides if name not in defaults)]
-    return {name: merged(defaults.get(name, {}), overrides.get(name)) for name in names}
-
-
-def ini_text(sections: Mapping[str, Mapping[str, str]], newline: str = "\r\n") -> str:
-    """INI text with ``[Section]`` headers and ``key=value`` lines."""
-    lines: list[str] = []
-    for name, values in sections.items():
-        lines += [f"[{name}]", *(f"{key}={value}" for key, value in values.items()), ""]
-    return newline.join(lines)
 
 
 def tescan_tag_bytes(sections: Mapping[str, Mapping[str, str]], byteorder: str = "<") -> bytes:
