@@ -91,7 +91,7 @@ def trained(learnable) -> HybridCnnPlugin:
 
 @pytest.fixture(scope="module")
 def on_carrying(carrying) -> dict[str, HybridCnnPlugin]:
-    fit = {"hybrid": {}, "image-only": {"no_metadata": True}}
+    fit = {"hybrid": {}, "image-only": {"metadata": "none"}}
     return {name: HybridCnnPlugin(**FAST, **extra).fit(carrying["train"], carrying["validation"])
             for name, extra in fit.items()}
 

@@ -10,6 +10,7 @@ is in a fold's train and test part), then saved with joblib.
 from __future__ import annotations
 
 import warnings
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -33,10 +34,7 @@ class TexturePlugin(ModelPlugin):
     defaults: ClassVar[dict[str, Any]] = {
         "mode": "texture",
         "metadata": "auto",
-        "distances": [1, 2, 4],
-        "levels": 256,
-        "lbp_points": 12,
-        "lbp_radius": 2.0,
+        **{k: list(v) if isinstance(v, tuple) else v for k, v in asdict(TextureSpec()).items()},
         "classifier": "random_forest",
         "select_k": ["all", 10],
         "cv_folds": 3,

@@ -44,8 +44,7 @@ class HybridCnnPlugin(ModelPlugin):
         "backbone": "resnet50",
         "weights": "imagenet",        # imagenet | none | path of a local .weights.h5/.h5/.keras
         "input_size": None,           # pixels (square); None = the backbone's default
-        "metadata": "auto",           # auto | none | list of columns (or comma-separated)
-        "no_metadata": False,         # image-only model of the same shape
+        "metadata": "auto",           # auto | none (image-only model of the same shape) | columns
         "freeze_backbone": True,
         "metadata_units": 16,
         "dropout": 0.3,
@@ -92,7 +91,7 @@ class HybridCnnPlugin(ModelPlugin):
 
     def _metadata_option(self) -> str | list[str]:
         option = self.params["metadata"]
-        if self.params["no_metadata"] or option is None:
+        if option is None:
             return []
         return parse_metadata_option(option) if isinstance(option, str) else list(option)
 
