@@ -47,3 +47,10 @@ def test_missing_extra_names_the_extra(tmp_path):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "pip install 'fairmicro[models]'" in out and "fairmicro train texture" in out
+
+
+def test_version_flag():
+    from fairmicro import __version__
+
+    out = subprocess.run([sys.executable, "-m", "fairmicro", "--version"], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == f"fairmicro {__version__}"

@@ -30,8 +30,19 @@ stderr = Console(stderr=True, soft_wrap=True)
 _state = {"debug": False}
 
 @app.callback()
+def _print_version(value: bool) -> None:
+    if value:
+        from fairmicro import __version__
+
+        stdout.print(f"fairmicro {__version__}", highlight=False)
+        raise typer.Exit()
+
+
 def _root(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and debug logging.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
 ) -> None:
     _state["debug"] = debug
     logging.basicConfig(
