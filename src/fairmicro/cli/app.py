@@ -29,7 +29,6 @@ stdout = Console(soft_wrap=True)
 stderr = Console(stderr=True, soft_wrap=True)
 _state = {"debug": False}
 
-@app.callback()
 def _print_version(value: bool) -> None:
     if value:
         from fairmicro import __version__
@@ -38,6 +37,7 @@ def _print_version(value: bool) -> None:
         raise typer.Exit()
 
 
+@app.callback()
 def _root(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and debug logging.")] = False,
     version: Annotated[
