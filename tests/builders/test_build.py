@@ -7,7 +7,10 @@ import io
 import json
 from pathlib import Path
 
+import datasets
+import huggingface_hub
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 import tifffile
 import yaml
@@ -17,10 +20,6 @@ from fairmicro.builders.columns import dataset_columns
 from fairmicro.builders.hf import hf_features
 from fairmicro.catalog import Catalog
 from tests.builders.conftest import CLASSES, ingest_collection, write_collection
-
-datasets = pytest.importorskip("datasets")
-pq = pytest.importorskip("pyarrow.parquet")
-huggingface_hub = pytest.importorskip("huggingface_hub")
 
 BAR_ROWS = 8
 CARBERRY = "Josiah Carberry <0000-0002-1825-0097>"
@@ -192,7 +191,8 @@ def test_rocrate_passes_the_real_validator_offline(built: tuple[Path, object]) -
 
 
 def test_croissant_validates_and_yields_every_row(built: tuple[Path, object]) -> None:
-    mlc = pytest.importorskip("mlcroissant")
+    import mlcroissant as mlc
+
     from fairmicro.builders.croissant import validate_croissant
 
     root, result = built

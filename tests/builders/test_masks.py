@@ -5,14 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
 from fairmicro.builders import BuildConfig, SplitSpec, TilingSpec, build_dataset
 from fairmicro.catalog import Catalog
 from fairmicro.errors import DatasetBuildError
-
-pq = pytest.importorskip("pyarrow.parquet")
 
 TILE = 16
 

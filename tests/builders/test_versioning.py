@@ -13,8 +13,6 @@ from fairmicro.builders.plan import plan_build
 from fairmicro.catalog import Catalog
 from fairmicro.errors import DatasetBuildError, EmptyClassError
 
-pytest.importorskip("datasets")
-
 BASE = BuildConfig(name="v", out=Path("unused"), tiling=TilingSpec(tile=24), validate=False)
 
 

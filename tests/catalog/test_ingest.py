@@ -7,7 +7,13 @@ import shutil
 
 import pytest
 
-from fairmicro.testing.samples import texture, write_demo_collection, write_fei_tiff, write_png, write_zeiss_tiff
+from fairmicro.testing.samples import (
+    texture,
+    write_demo_collection,
+    write_fei_tiff,
+    write_png,
+    write_zeiss_tiff,
+)
 
 PATTERN = r"(?P<specimen_id>HC\d+)_"
 
@@ -145,7 +151,7 @@ def test_specimen_join_misses_are_reported_not_fatal(cli, tmp_path):
 
 
 def test_xlsx_table_with_file_column_and_label_column(cli, tmp_path):
-    openpyxl = pytest.importorskip("openpyxl")
+    import openpyxl
     folder = tmp_path / "in"
     write_png(folder / "img_a.png", texture((32, 32), seed=1))
     write_png(folder / "img_b.png", texture((32, 32), seed=2))

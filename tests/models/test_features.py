@@ -8,7 +8,12 @@ import pytest
 from skimage.feature import graycomatrix, graycoprops
 
 from fairmicro.models.metadata import MetadataPreprocessor, parse_metadata_option
-from fairmicro.models.texture_features import HARALICK_NAMES, TextureSpec, haralick, texture_features
+from fairmicro.models.texture_features import (
+    HARALICK_NAMES,
+    TextureSpec,
+    haralick,
+    texture_features,
+)
 from fairmicro.testing.samples import texture
 
 
