@@ -19,6 +19,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from fairmicro.extractors.units import convert, parse_number, parse_quantity
+
+# Vendor text shows a NUL byte inside a value as this symbol, so the value is never cut short there.
+NUL_MARK = "\u2400"
 from fairmicro.schema import models
 
 if TYPE_CHECKING:
@@ -56,7 +59,7 @@ class FieldSource:
 
 @dataclass(frozen=True)
 class FieldWarning:
-    """A value that was present but could not be used; the slot stays empty."""
+    """A value that was present but could not be used (the slot stays empty), or sources that disagree."""
 
     slot: str
     message: str
@@ -221,20 +224,33 @@ def apply_mapping(mapping: Sequence[FieldMap], lookup: Callable[[str], Any], ext
     for row in mapping:
         if extraction.has(row.slot):
             continue
-        keys = row.key if isinstance(row.key, tuple) else (row.key,)
-        raws = tuple(lookup(k) for k in keys)
-        if not all(_present(r) for r in raws):
-            continue
-        raw = raws if len(raws) > 1 else raws[0]
-        key_text = " + ".join(keys)
-        try:
-            value = row.converter(raw)
-            if isinstance(value, float) and not math.isfinite(value):
-                raise ValueError(f"{value} after conversion is not a finite number")
-        except (ValueError, TypeError, OverflowError) as exc:
-            extraction.warn(row.slot, f"{key_text}={_raw_text(raw)}: {exc}")
-            continue
-        extraction.set(row.slot, value, FieldSource(row.slot, key_text, _raw_text(raw), row.converter.describe))
+        converted = convert_row(row, lookup, extraction)
+        if converted is not None:
+            extraction.set(row.slot, *converted)
+
+
+def convert_row(row: FieldMap, lookup: Callable[[str], Any], extraction: Extraction) -> tuple[Any, FieldSource] | None:
+    """(value, trail) of one mapping row, ``None`` when its keys are absent or the value is unusable.
+
+    An unusable value (unparseable, non-finite, or holding a NUL byte, shown as
+    :data:`NUL_MARK`) is named in a warning on ``extraction``.
+    """
+    keys = row.key if isinstance(row.key, tuple) else (row.key,)
+    raws = tuple(lookup(k) for k in keys)
+    if not all(_present(r) for r in raws):
+        return None
+    raw = raws if len(raws) > 1 else raws[0]
+    key_text = " + ".join(keys)
+    try:
+        if NUL_MARK in _raw_text(raw):
+            raise ValueError(f"holds a NUL byte (shown as {NUL_MARK}); the value around it cannot be trusted")
+        value = row.converter(raw)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"{value} after conversion is not a finite number")
+    except (ValueError, TypeError, OverflowError) as exc:
+        extraction.warn(row.slot, f"{key_text}={_raw_text(raw)}: {exc}")
+        return None
+    return value, FieldSource(row.slot, key_text, _raw_text(raw), row.converter.describe)
 
 
 def _raw_text(raw: Any) -> str:

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 from fairmicro.extractors.base import Extraction, Extractor, SourceFile
 from fairmicro.extractors.source import base_extraction
-from fairmicro.extractors.vendortext import matching_sidecar, read_sidecar
+from fairmicro.extractors.vendortext import count_nuls, matching_sidecar, read_sidecar
 
 Block = dict[str, Any]
 
@@ -69,6 +69,12 @@ class SidecarExtractor(Extractor):
         if not block:
             extraction.warn(
                 "vendor_metadata", f"{origin}: no {self.vendor} metadata could be read from it"
+            )
+        nuls = count_nuls(block)
+        if nuls:
+            extraction.warn(
+                "vendor_metadata",
+                f"{origin}: NUL bytes inside the text ({nuls} keys or values); those values are left empty",
             )
         self.fill(block, extraction)
         return extraction

@@ -1,9 +1,14 @@
 """Read a vendor text block from a TIFF tag with tifffile's own parser, tolerating bad bytes.
 
-tifffile decodes a block as UTF-8, then cp1252; a byte undefined in cp1252
-(0x81, 0x8d, 0x8f, 0x90, 0x9d) makes both fail and the tag value stays raw
-bytes. Here such bytes are replaced (U+FFFD) and the text is parsed again by
-the same tifffile reader, so one stray byte costs a warning, not the file.
+tifffile decodes a block as UTF-8, then cp1252, and stops at the first NUL
+byte: a NUL inside the text (``HV=20\\x00000``) cuts that value short and drops
+every key after it, and a leading NUL drops the whole block. A byte undefined
+in cp1252 (0x81, 0x8d, 0x8f, 0x90, 0x9d) makes both decodings fail and the tag
+value stays raw bytes. In both cases the tag's raw bytes are read again here:
+undefined bytes are replaced (U+FFFD), NUL padding is dropped and other NULs
+are marked (:func:`~fairmicro.extractors.vendortext.mark_nuls`), and the text is
+parsed again by the same tifffile reader, so a bad byte costs a warning (and
+the value holding it), not the file.
 """
 
 from __future__ import annotations
@@ -12,17 +17,43 @@ import io
 from collections.abc import Callable
 from typing import Any
 
+from fairmicro.extractors.vendortext import count_nuls, mark_nuls
+
 PARSERS = {34118: "read_cz_sem", 34680: "read_fei_metadata", 34682: "read_fei_metadata"}
 
 
-def _reparse(raw: bytes, code: int, byteorder: str) -> dict[str, Any]:
+def raw_tag_bytes(page: Any, code: int) -> bytes | None:
+    """The bytes of tag ``code`` as stored in the file (``None`` when absent or unreadable)."""
+    tag = page.tags.get(code)
+    if tag is None:
+        return None
+    handle = page.parent.filehandle
+    try:
+        with handle.lock:
+            handle.seek(tag.valueoffset)
+            return bytes(handle.read(tag.valuebytecount))
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def tag_text(raw: bytes) -> tuple[str, bool]:
+    """(text with NULs marked, whether undefined bytes had to be replaced) of raw tag bytes."""
+    try:
+        text, replaced = raw.decode("utf-8"), False
+    except UnicodeDecodeError:
+        text = raw.decode("cp1252", errors="replace")
+        replaced = "\ufffd" in text
+    return mark_nuls(text), replaced
+
+
+def _reparse(text: str, code: int, byteorder: str) -> dict[str, Any]:
     import tifffile
 
-    text = raw.split(b"\0", 1)[0].decode("cp1252", errors="replace").encode("utf-8")
+    data = text.encode("utf-8")
     reader: Callable[..., dict[str, Any]] = getattr(tifffile.tifffile, PARSERS[code])
-    handle = tifffile.FileHandle(io.BytesIO(text))
+    handle = tifffile.FileHandle(io.BytesIO(data))
     try:
-        return reader(handle, byteorder, 1, len(text), 4)
+        return reader(handle, byteorder, 1, len(data), 4)
     finally:
         handle.close()
 
@@ -33,9 +64,21 @@ def read_block(page: Any, code: int) -> tuple[dict[str, Any], str | None]:
     if tag is None:
         return {}, None
     value = tag.value
-    if isinstance(value, dict):
-        return value, None
-    if isinstance(value, (bytes, bytearray)):
-        block = _reparse(bytes(value), code, page.parent.byteorder)
-        return block, f"tag {code} held bytes that are not text; they were replaced before parsing"
-    return {}, f"tag {code} holds a {type(value).__name__}, not a text block"
+    raw = raw_tag_bytes(page, code)
+    if raw is None or (isinstance(value, dict) and b"\0" not in raw.rstrip(b"\0")):
+        if isinstance(value, dict):
+            return value, None
+        if not isinstance(value, (bytes, bytearray)):
+            return {}, f"tag {code} holds a {type(value).__name__}, not a text block"
+        raw = bytes(value)
+    text, replaced = tag_text(raw)
+    block = _reparse(text, code, page.parent.byteorder)
+    problems = []
+    if replaced:
+        problems.append(f"tag {code} held bytes that are not text; they were replaced before parsing")
+    nuls = count_nuls(block)
+    if nuls:
+        problems.append(
+            f"tag {code} has NUL bytes inside its text ({nuls} keys or values); those values are left empty"
+        )
+    return block, "; ".join(problems) or None

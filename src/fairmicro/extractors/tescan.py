@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import struct
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from fairmicro.extractors.base import (
     Extraction,
@@ -35,6 +35,7 @@ from fairmicro.extractors.base import (
 )
 from fairmicro.extractors.frame import pixel_size
 from fairmicro.extractors.sidecar import Block, SidecarExtractor
+from fairmicro.extractors.tagblock import raw_tag_bytes
 from fairmicro.extractors.units import parse_number
 from fairmicro.extractors.vendortext import Sections, decode_text, parse_ini, section_lookup
 
@@ -97,18 +98,11 @@ def _parse_blocks(data: bytes, byteorder: str) -> Sections | None:
 
 
 def _tag_bytes(source: SourceFile) -> bytes | None:
-    """The raw tag 50431 value when it carries TESCAN text."""
+    """The raw tag 50431 bytes (read from the file, not cut at a NUL) when they carry TESCAN text."""
     if source.tiff is None:
         return None
-    tag = source.tiff.pages.first.tags.get(TESCAN_TAG)
-    value: Any = None if tag is None else tag.value
-    if isinstance(value, str):
-        value = value.encode("latin-1", errors="replace")
-    elif isinstance(value, (tuple, list)) and all(
-        isinstance(v, int) and 0 <= v < 256 for v in value
-    ):
-        value = bytes(value)
-    if isinstance(value, bytes) and any(signature in value for signature in TAG_SIGNATURES):
+    value = raw_tag_bytes(source.tiff.pages.first, TESCAN_TAG)
+    if value is not None and any(signature in value for signature in TAG_SIGNATURES):
         return value
     return None
 

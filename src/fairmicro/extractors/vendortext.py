@@ -3,18 +3,24 @@
 TESCAN, Hitachi and JEOL keep their metadata as text, either in a TIFF tag or
 in a sidecar file next to the image (same stem, ``.hdr`` or ``.txt``). The
 text may be UTF-16 (Hitachi, with or without BOM), UTF-8 or Latin-1 (older
-Windows software) and may carry NUL padding. Values are kept as raw strings;
-the mapping tables convert them.
+Windows software) and may carry NUL bytes. NUL padding (at the start or end
+of the text or of a line) is dropped; a NUL *inside* a line is shown as
+:data:`~fairmicro.extractors.base.NUL_MARK`, so parsing goes on past it and the
+value holding it is never read cut short (``HV=20\\x00000`` is not 20 V); the
+mapping tables then leave that value empty with a warning. Values are kept as
+raw strings; the mapping tables convert them.
 """
 
 from __future__ import annotations
 
 import codecs
 import logging
+import re
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 from fairmicro.errors import UnreadableFileError
+from fairmicro.extractors.base import NUL_MARK
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +28,8 @@ MAX_SIDECAR_BYTES = 4 << 20  # vendor sidecars are a few kB; anything this large
 SNIFF_BYTES = 4096
 
 Sections = dict[str, dict[str, str]]
+
+_LINE_PADDING = re.compile(r"\x00+(?=[\r\n]|$)|(?:^|(?<=[\r\n]))\x00+")
 
 
 def decode_text(data: bytes) -> str:
@@ -37,7 +45,25 @@ def decode_text(data: bytes) -> str:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
             text = data.decode("latin-1")
-    return text.replace("\x00", "")
+    return mark_nuls(text)
+
+
+def mark_nuls(text: str) -> str:
+    """Drop NUL padding at the ends of the text and of its lines; show other NULs as ``NUL_MARK``."""
+    if "\x00" not in text:
+        return text
+    return _LINE_PADDING.sub("", text).replace("\x00", NUL_MARK)
+
+
+def count_nuls(block: object) -> int:
+    """How many keys and values of a parsed block (nested dicts, lists) hold ``NUL_MARK``."""
+    if isinstance(block, str):
+        return int(NUL_MARK in block)
+    if isinstance(block, dict):
+        return sum(count_nuls(k) + count_nuls(v) for k, v in block.items())
+    if isinstance(block, (list, tuple)):
+        return sum(map(count_nuls, block))
+    return 0
 
 
 def _looks_utf16le(data: bytes) -> bool:
