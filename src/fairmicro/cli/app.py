@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from fairmicro.cli.options import CatalogOption, FormatOption
+from fairmicro.cli.options import CatalogOption, FormatOption, WaitOption
 from fairmicro.errors import FairmicroError, first_line
 
 app = typer.Typer(
@@ -45,11 +45,20 @@ def _root(
     ] = False,
 ) -> None:
     _state["debug"] = debug
+    _announce_waits()
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+
+
+def _announce_waits() -> None:
+    """A command that waits for a catalog another process holds says so once on stderr."""
+    from fairmicro.catalog.connection import set_wait
+    from fairmicro.catalog.walk import display
+
+    set_wait(notify=lambda message: stderr.print(f"waiting: {display(message)}", markup=False, highlight=False))
 
 
 @app.command()
@@ -67,13 +76,14 @@ def ingest(
     strict: Annotated[bool, typer.Option(help="Treat every warning as a rejection; exit 1 on any problem.")] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
     batch_size: Annotated[int, typer.Option(min=1, help="Files per committed transaction.")] = 50,
+    wait: WaitOption = None,
 ) -> None:
     """Extract, validate and catalogue images; incremental and content-hashed."""
     from fairmicro.catalog import Catalog
-    from fairmicro.catalog.ingest import IngestOptions, Ingestor, iter_image_files
+    from fairmicro.catalog.ingest import IngestOptions, Ingestor
     from fairmicro.catalog.specimens import load_specimen_table
-    from fairmicro.extractors.source import IMAGE_SUFFIXES
-    from fairmicro.cli.output import render_summary
+    from fairmicro.catalog.walk import collect_files
+    from fairmicro.cli.output import no_files_message, render_summary
 
     options = IngestOptions(
         specimens=load_specimen_table(specimens, label_column) if specimens else None,
@@ -86,12 +96,11 @@ def ingest(
         raise FairmicroError("--label-column needs --specimens (the table that holds the column)")
     if strict and options.specimens and options.specimens.warnings:
         raise FairmicroError(f"--strict: {options.specimens.warnings[0]}")
-    files = list(iter_image_files(paths))
-    if not files:
-        suffixes = ", ".join(sorted(IMAGE_SUFFIXES))
-        raise FairmicroError(f"no image files ({suffixes}) under {', '.join(map(str, paths))}")
-    with Catalog.open(catalog) as cat, _progress(len(files), quiet=json_output) as advance:
-        summary = Ingestor(cat, options).run(files, on_file=lambda outcome: advance())
+    found = collect_files(paths)
+    if not found.files:
+        raise FairmicroError(no_files_message(paths, found.skipped))
+    with Catalog.open(catalog) as cat, _progress(len(found.files), quiet=json_output) as advance:
+        summary = Ingestor(cat, options).run(found.files, on_file=lambda outcome: advance(), skipped=found.skipped)
     if json_output:
         stdout.out(json.dumps(summary.to_dict(), ensure_ascii=False), highlight=False)
     else:
@@ -129,15 +138,24 @@ def query(
     sql: Annotated[str, typer.Argument(help="SQL over image_metadata and the catalog tables (docs/catalog.md).")],
     catalog: CatalogOption = None,
     output_format: FormatOption = "table",
-    write: Annotated[bool, typer.Option(help="Allow statements that change the catalog.")] = False,
+    write: Annotated[bool, typer.Option(help="Allow statements that change the catalog's tables.")] = False,
+    unsafe: Annotated[
+        bool, typer.Option(help="Lift the sandbox: let SQL read and write files, load extensions, change settings.")
+    ] = False,
+    wait: WaitOption = None,
 ) -> None:
-    """Run SQL against the catalog (read-only unless --write)."""
+    """Run SQL against the catalog (read-only and sandboxed unless --write / --unsafe)."""
     from fairmicro.catalog import Catalog
     from fairmicro.catalog.query import run_query
     from fairmicro.cli.output import render_result
 
+    if unsafe:
+        stderr.print(
+            "warning: --unsafe: this SQL runs unsandboxed and can read, write or overwrite any file you can",
+            markup=False, highlight=False,
+        )
     with Catalog.open(catalog, read_only=not write) as cat:
-        result = run_query(cat, sql, write=write)
+        result = run_query(cat, sql, write=write, unsafe=unsafe)
     render_result(result, output_format, stdout)
 
 
@@ -176,4 +194,13 @@ def main() -> None:
         if _state["debug"]:
             raise
         stderr.print(f"error: {first_line(exc, sys.maxsize)}", markup=False, highlight=False)
+        sys.exit(1)
+    except Exception as exc:  # a bug, not an expected failure: still one line, with a way to the traceback
+        if _state["debug"]:
+            raise
+        stderr.print(
+            f"error: internal error ({type(exc).__name__}: {first_line(exc)}); "
+            "rerun with `fairmicro --debug ...` for the traceback and report it",
+            markup=False, highlight=False,
+        )
         sys.exit(1)
