@@ -224,16 +224,18 @@ def apply_mapping(mapping: Sequence[FieldMap], lookup: Callable[[str], Any], ext
     for row in mapping:
         if extraction.has(row.slot):
             continue
-        converted = convert_row(row, lookup, extraction)
+        converted = convert_row(row, lookup, extraction.warn)
         if converted is not None:
             extraction.set(row.slot, *converted)
 
 
-def convert_row(row: FieldMap, lookup: Callable[[str], Any], extraction: Extraction) -> tuple[Any, FieldSource] | None:
+def convert_row(
+    row: FieldMap, lookup: Callable[[str], Any], warn: Callable[[str, str], None]
+) -> tuple[Any, FieldSource] | None:
     """(value, trail) of one mapping row, ``None`` when its keys are absent or the value is unusable.
 
     An unusable value (unparseable, non-finite, or holding a NUL byte, shown as
-    :data:`NUL_MARK`) is named in a warning on ``extraction``.
+    :data:`NUL_MARK`) is reported through ``warn(slot, message)``.
     """
     keys = row.key if isinstance(row.key, tuple) else (row.key,)
     raws = tuple(lookup(k) for k in keys)
@@ -248,7 +250,7 @@ def convert_row(row: FieldMap, lookup: Callable[[str], Any], extraction: Extract
         if isinstance(value, float) and not math.isfinite(value):
             raise ValueError(f"{value} after conversion is not a finite number")
     except (ValueError, TypeError, OverflowError) as exc:
-        extraction.warn(row.slot, f"{key_text}={_raw_text(raw)}: {exc}")
+        warn(row.slot, f"{key_text}={_raw_text(raw)}: {exc}")
         return None
     return value, FieldSource(row.slot, key_text, _raw_text(raw), row.converter.describe)
 

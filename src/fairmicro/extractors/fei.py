@@ -2,15 +2,25 @@
 
 All numbers in the block are SI (V, A, m, s, rad). The active beam and scan
 sections are named by ``[Beam] Beam=`` and ``Scan=`` (``EBeam``/``EScan`` for
-electrons, ``IBeam``/``IScan`` for ions). The pixel size of the saved image is
-``PixelWidth`` when the saved width equals ``[Image] ResolutionX``, otherwise
-the field width divided by the saved width. Rows below ``ResolutionY`` are the
-data bar. xT does not store a magnification, so that slot stays empty.
+electrons, ``IBeam``/``IScan`` for ions, ``IRBeam``/``CCDBeam`` with an empty
+``Scan=`` for the chamber and navigation cameras). A file without ``Beam=``
+(older xT) is read as ``EBeam``/``EScan``; an explicitly empty ``Scan=`` means
+no scan section applies, so the generic ``[Scan]`` section (which then still
+holds the last electron scan) is not read either.
+
+Pixel size of the saved image, in order of trust: the scan's ``PixelWidth``/
+``PixelHeight`` (only when the saved width equals ``[Image] ResolutionX``),
+then the active beam's field width ``HFW``/``VFW`` (or ``[Scan]
+HorFieldsize``/``VerFieldsize``) over the saved width / the rows above the
+data bar. The first one present wins, the others are cross-checked (a warning
+when more than 1 % apart). Without any height source, y takes x (square
+pixels). Rows below ``ResolutionY`` are the data bar. xT does not store a
+magnification, so that slot stays empty.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any, ClassVar
 
@@ -25,7 +35,14 @@ from fairmicro.extractors.base import (
     text,
     timestamp,
 )
-from fairmicro.extractors.frame import field_mapping
+from fairmicro.extractors.frame import (
+    PIXEL_SLOTS,
+    choose_pixel_size,
+    field_per_pixel_row,
+    image_rows,
+    pixel_size,
+    square_from,
+)
 from fairmicro.extractors.source import base_extraction
 from fairmicro.extractors.tagblock import read_block
 from fairmicro.extractors.units import parse_number
@@ -64,22 +81,42 @@ MAPPING: tuple[FieldMap, ...] = (
 )
 
 
-# Used when the saved image has the stored width (otherwise derived from the field width).
-PIXEL_MAPPING: tuple[FieldMap, ...] = (
-    FieldMap("pixel_size_x_nm", "{scan}/PixelWidth", scaled("m", "nm")),
-    FieldMap("pixel_size_x_nm", "Scan/PixelWidth", scaled("m", "nm")),
-    FieldMap("pixel_size_y_nm", "{scan}/PixelHeight", scaled("m", "nm")),
-    FieldMap("pixel_size_y_nm", "Scan/PixelHeight", scaled("m", "nm")),
-)
+# Used when the saved image has the stored width (checked against the field width over the saved pixels).
+SCAN_PIXEL_ROWS: dict[str, tuple[str, ...]] = {
+    "pixel_size_x_nm": ("{scan}/PixelWidth", "Scan/PixelWidth"),
+    "pixel_size_y_nm": ("{scan}/PixelHeight", "Scan/PixelHeight"),
+}
+FIELD_ROWS: dict[str, tuple[str, ...]] = {
+    "pixel_size_x_nm": ("{beam}/HFW", "Scan/HorFieldsize"),
+    "pixel_size_y_nm": ("{beam}/VFW", "Scan/VerFieldsize"),
+}
 
 
 def _section_names(block: dict[str, Any]) -> dict[str, str]:
-    """The file's own names for the ``{beam}``, ``{scan}`` and ``{detector}`` placeholders."""
+    """The file's own names for ``{beam}``, ``{scan}`` and ``{detector}`` ("" = none applies)."""
+    scan = _get(block, "Beam/Scan")
     return {
-        "{beam}": str(_get(block, "Beam/Beam") or "EBeam"),
-        "{scan}": str(_get(block, "Beam/Scan") or "EScan"),
-        "{detector}": str(_get(block, "Detectors/Name") or ""),
+        "{beam}": str(_get(block, "Beam/Beam") or "EBeam").strip(),
+        "{scan}": "EScan" if scan is None else str(scan).strip(),
+        "{detector}": str(_get(block, "Detectors/Name") or "").strip(),
     }
+
+
+def _resolve(mapping: Sequence[FieldMap], names: dict[str, str]) -> tuple[FieldMap, ...]:
+    """``mapping`` with placeholders resolved, without rows that read a section that does not apply.
+
+    A placeholder the file leaves empty drops its rows; an empty ``Scan=`` also
+    drops the generic ``[Scan]`` rows (they then describe another beam's scan).
+    """
+    gone = [name for name, value in names.items() if not value]
+    if "{scan}" in gone:
+        gone.append("Scan/")
+
+    def applies(row: FieldMap) -> bool:
+        keys = row.key if isinstance(row.key, tuple) else (row.key,)
+        return not any(key.startswith(name) or name in key for key in keys for name in gone)
+
+    return resolve_placeholders(tuple(filter(applies, mapping)), names)
 
 
 def _get(block: dict[str, Any], key: str) -> Any:
@@ -125,7 +162,7 @@ class FeiExtractor(Extractor):
         extraction.vendor = "FEI"
         extraction.vendor_metadata = block
         lookup, names = partial(_get, block), _section_names(block)
-        apply_mapping(resolve_placeholders(MAPPING, names), lookup, extraction)
+        apply_mapping(_resolve(MAPPING, names), lookup, extraction)
         _data_bar(block, extraction)
         _pixel_size(block, lookup, names, extraction)
         return extraction
@@ -143,12 +180,16 @@ def _data_bar(block: dict[str, Any], extraction: Extraction) -> None:
 def _pixel_size(
     block: dict[str, Any], lookup: Callable[[str], Any], names: dict[str, str], extraction: Extraction
 ) -> None:
+    """Scan pixel size (saved at the scan width) or field width over saved pixels, cross-checked."""
     try:
         stored_width = int(parse_number(_get(block, "Image/ResolutionX")))
     except (TypeError, ValueError):
         stored_width = None
-    if stored_width == extraction.width_px:
-        apply_mapping(resolve_placeholders(PIXEL_MAPPING, names), lookup, extraction)
-        return
-    derived = field_mapping("{beam}/HFW", "{beam}/VFW", extraction, from_unit="m")
-    apply_mapping(resolve_placeholders(derived, names), lookup, extraction)
+    pixels = {"pixel_size_x_nm": extraction.width_px, "pixel_size_y_nm": image_rows(extraction)}
+    for slot in PIXEL_SLOTS:
+        rows = [FieldMap(slot, key, pixel_size("m", "nm")) for key in SCAN_PIXEL_ROWS[slot]]
+        if stored_width != extraction.width_px:
+            rows = []
+        rows += [field_per_pixel_row(slot, key, pixels[slot], from_unit="m") for key in FIELD_ROWS[slot]]
+        choose_pixel_size(extraction, slot, _resolve(rows, names), lookup)
+    square_from(extraction, "pixel_size_y_nm", "pixel_size_x_nm")

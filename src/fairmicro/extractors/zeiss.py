@@ -1,9 +1,23 @@
 """Zeiss SmartSEM TIFFs: the ``CZ_SEM`` block in TIFF tag 34118.
 
 tifffile parses the block into ``{key: (label, value[, unit])}``; values that
-carry a unit are converted from that unit. Zeiss "Pixel Size" refers to the
-*store* resolution, so the pixel size of the saved image is derived from the
-field width (``ap_width``/``ap_height``) and the saved size in pixels.
+carry a unit are converted from that unit.
+
+Pixel size of the saved image, in order of trust:
+
+1. ``ap_image_pixel_size`` ("Image Pixel Size"), the pixel of the store
+   resolution ``dp_image_store`` ("1024 * 768"), times store width / saved width
+   (1 when the file was saved at the store resolution; 2 for a half-size save);
+2. the field width ``ap_width`` over the saved width in pixels (y: the field
+   height ``ap_height`` over the saved rows above the data bar).
+
+The first one present wins; the other is a cross-check (a warning when they
+are more than 1 % apart). The block's unnamed store pixel value (unrounded)
+replaces the winner when it rounds to the winner's written digits.
+``ap_pixel_size`` ("Pixel Size") is *not* used: SmartSEM writes it for another
+frame (a 2048-wide image holds twice its pixel size, 24.65 nm beside an Image
+Pixel Size of 12.33 nm and 25.24 um / 2048 px). Rows below the store frame,
+scaled to the saved width, are the data bar.
 """
 
 from __future__ import annotations
@@ -11,7 +25,6 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from fairmicro.extractors.base import (
-    Converter,
     Extraction,
     Extractor,
     FieldMap,
@@ -21,7 +34,16 @@ from fairmicro.extractors.base import (
     text,
     timestamp,
 )
-from fairmicro.extractors.frame import PIXEL_SLOTS, apply_frame, field_mapping, pixel_size
+from fairmicro.extractors.frame import (
+    PIXEL_SLOTS,
+    apply_frame,
+    choose_pixel_size,
+    field_per_pixel_row,
+    image_rows,
+    pixel_quantity,
+    pixel_size,
+    square,
+)
 from fairmicro.extractors.source import base_extraction
 from fairmicro.extractors.tagblock import read_block
 
@@ -54,6 +76,7 @@ MAPPING: tuple[FieldMap, ...] = (
 
 
 STORE_KEY = "dp_image_store"
+IMAGE_PIXEL_KEY = "ap_image_pixel_size"
 STORE_PIXEL_KEY = "[unnamed 3]"  # the unrounded store pixel size (m), in the block's unnamed values
 
 
@@ -101,16 +124,15 @@ class ZeissExtractor(Extractor):
 
 
 def _pixel_size(lookup: Any, extraction: Extraction) -> None:
-    """Pixel size of the saved image, not of the store resolution.
-
-    Preferred: the unrounded store pixel size scaled by store width / saved
-    width (the store frame also gives the data bar). Otherwise the field
-    width and height (``ap_width``/``ap_height``) over the saved pixels.
-    """
-    if lookup(STORE_KEY) is not None:
-        ratio = apply_frame(extraction, STORE_KEY, lookup(STORE_KEY))
+    """Pixel size of the saved image: image pixel size (store frame) or field / saved pixels, cross-checked."""
+    ratio = apply_frame(extraction, STORE_KEY, lookup(STORE_KEY))
+    fields = (("ap_width", extraction.width_px, ""), ("ap_height", image_rows(extraction), "square"))
+    for slot, (field_key, pixels, shape) in zip(PIXEL_SLOTS, fields, strict=True):
+        rows, refine = [], []
         if ratio is not None:
-            store = pixel_size("m", "nm", ratio)
-            square = Converter(f"{store.describe}, square pixels", store.func)
-            apply_mapping(tuple(FieldMap(slot, STORE_PIXEL_KEY, square) for slot in PIXEL_SLOTS), lookup, extraction)
-    apply_mapping(field_mapping("ap_width", "ap_height", extraction), lookup, extraction)
+            own = pixel_quantity("nm", ratio)
+            unrounded = pixel_size("m", "nm", ratio)
+            rows.append(FieldMap(slot, IMAGE_PIXEL_KEY, square(own) if shape else own))
+            refine.append(FieldMap(slot, STORE_PIXEL_KEY, square(unrounded) if shape else unrounded))
+        rows.append(field_per_pixel_row(slot, field_key, pixels))
+        choose_pixel_size(extraction, slot, rows, lookup, refine)
