@@ -6,4 +6,5 @@ source scripts/venv.sh
 make_venv
 install_torch
 install_fairmicro ".[dev]"
-"$VENV/bin/python" -m pytest "$@"
+# -m overrides the default "not slow" of pyproject: the whole suite runs here and in CI.
+"$VENV/bin/python" -m pytest -m "slow or not slow" "$@"
