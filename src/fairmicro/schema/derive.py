@@ -1,17 +1,22 @@
-"""Artifacts derived from the LinkML schema by one function each.
+"""Catalog facts derived from the LinkML schema, read from generated code.
 
-Only `linkml-runtime` is needed here; the LinkML generators (pydantic, JSON
-Schema, SHACL) are a dev tool used by :mod:`fairmicro.schema.generate`.
+The column records, enums, ranges, units, descriptions and primary keys of
+every schema class are computed from ``fairmicro.yaml`` by
+:mod:`fairmicro.schema.generate` (a dev tool that uses LinkML) and committed
+as :mod:`fairmicro.schema.columns`. Run-time code reads them here, so no
+command imports LinkML; ``tests/schema/test_generated.py`` fails when the
+generated module drifts from the schema.
+
+The DuckDB DDL is rendered from the same facts by one function
+(:func:`render_ddl`), used both by the generator and at run time.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-
-from linkml_runtime.utils.schemaview import SchemaView
-
-from fairmicro.schema import SCHEMA_PATH
+from types import ModuleType
 
 SCALAR_TYPES = {
     "string": "VARCHAR",
@@ -39,66 +44,65 @@ class Column:
     maximum: float | None = None
 
 
+@dataclass(frozen=True)
+class SchemaFacts:
+    """Everything run-time code needs from the schema, per class.
+
+    Attributes
+    ----------
+    tables
+        Catalog table name -> schema class name, in schema order.
+    descriptions
+        Schema class name -> class description.
+    primary_keys
+        Schema class name -> primary-key column names.
+    columns
+        Schema class name -> its columns (induced slots), in schema order.
+    """
+
+    tables: Mapping[str, str]
+    descriptions: Mapping[str, str]
+    primary_keys: Mapping[str, tuple[str, ...]]
+    columns: Mapping[str, tuple[Column, ...]]
+
+
+def _generated() -> ModuleType:
+    from fairmicro.schema import columns
+
+    return columns
+
+
 @lru_cache(maxsize=1)
-def schema_view() -> SchemaView:
-    """The schema, loaded once per process."""
-    return SchemaView(str(SCHEMA_PATH))
+def schema_facts() -> SchemaFacts:
+    """The committed facts generated from ``fairmicro.yaml`` (no LinkML import)."""
+    module = _generated()
+    return SchemaFacts(
+        tables=module.TABLES,
+        descriptions=module.CLASS_DESCRIPTIONS,
+        primary_keys=module.PRIMARY_KEYS,
+        columns=module.CLASS_COLUMNS,
+    )
 
 
 def catalog_tables() -> dict[str, str]:
     """Map catalog table name -> schema class name, in schema order."""
-    view = schema_view()
-    tables = {}
-    for name, cls in view.all_classes(ordered_by="preserve").items():
-        table = cls.annotations.get("catalog_table")
-        if table is not None:
-            tables[table.value] = name
-    return tables
-
-
-def _sql_type(view: SchemaView, range_name: str) -> tuple[str, tuple[str, ...]]:
-    if range_name in view.all_enums():
-        values = tuple(view.get_enum(range_name).permissible_values)
-        return "VARCHAR", values
-    if range_name in view.all_types() and range_name not in SCALAR_TYPES:
-        type_def = view.get_type(range_name)
-        override = type_def.annotations.get("duckdb_type")
-        if override is not None:
-            return override.value, ()
-        return _sql_type(view, type_def.typeof)
-    if range_name in view.all_classes():
-        return "VARCHAR", ()  # a reference holds the referenced identifier
-    return SCALAR_TYPES[range_name], ()
+    return dict(schema_facts().tables)
 
 
 def class_columns(class_name: str) -> list[Column]:
-    """The columns of the catalog table of one schema class."""
-    view = schema_view()
-    columns = []
-    for slot in view.class_induced_slots(class_name):
-        sql_type, enum_values = _sql_type(view, slot.range or "string")
-        columns.append(
-            Column(
-                name=slot.name,
-                sql_type=sql_type,
-                description=(slot.description or "").strip(),
-                unit=slot.unit.ucum_code if slot.unit else None,
-                required=bool(slot.required or slot.identifier),
-                enum_values=enum_values,
-                minimum=slot.minimum_value,
-                maximum=slot.maximum_value,
-            )
-        )
-    return columns
+    """The columns of the catalog table of one schema class.
+
+    Raises
+    ------
+    KeyError
+        When the schema has no class of that name.
+    """
+    return list(schema_facts().columns[class_name])
 
 
 def primary_key(class_name: str) -> list[str]:
     """Primary-key columns: the identifier slot or the `key` annotation."""
-    view = schema_view()
-    key = view.get_class(class_name).annotations.get("key")
-    if key is not None:
-        return [part.strip() for part in key.value.split(",")]
-    return [s.name for s in view.class_induced_slots(class_name) if s.identifier]
+    return list(schema_facts().primary_keys[class_name])
 
 
 def _quote(text: str) -> str:
@@ -128,12 +132,11 @@ def column_comment(column: Column) -> str:
     return f"{column.description}{unit}"
 
 
-def table_ddl(table: str, class_name: str) -> str:
-    """CREATE TABLE and COMMENT statements for one class."""
-    columns = class_columns(class_name)
+def _table_ddl(facts: SchemaFacts, table: str, class_name: str) -> str:
+    columns = facts.columns[class_name]
     lines = [_column_sql(c) for c in columns]
-    lines.append(f"    PRIMARY KEY ({', '.join(primary_key(class_name))})")
-    description = schema_view().get_class(class_name).description or ""
+    lines.append(f"    PRIMARY KEY ({', '.join(facts.primary_keys[class_name])})")
+    description = facts.descriptions.get(class_name, "")
     statements = [f"CREATE TABLE {table} (\n" + ",\n".join(lines) + "\n);"]
     statements.append(f"COMMENT ON TABLE {table} IS {_quote(description.strip())};")
     for column in columns:
@@ -143,11 +146,21 @@ def table_ddl(table: str, class_name: str) -> str:
     return "\n".join(statements)
 
 
+def table_ddl(table: str, class_name: str) -> str:
+    """CREATE TABLE and COMMENT statements for one class."""
+    return _table_ddl(schema_facts(), table, class_name)
+
+
+def render_ddl(facts: SchemaFacts) -> str:
+    """The DuckDB DDL of every catalog table of ``facts``."""
+    header = "-- generated from fairmicro.yaml by fairmicro.schema.generate; do not edit\n"
+    body = "\n\n".join(_table_ddl(facts, t, c) for t, c in facts.tables.items())
+    return header + body + "\n"
+
+
 def catalog_ddl() -> str:
     """The DuckDB DDL of every catalog table, derived from the schema."""
-    header = "-- generated from fairmicro.yaml by fairmicro.schema.generate; do not edit\n"
-    body = "\n\n".join(table_ddl(t, c) for t, c in catalog_tables().items())
-    return header + body + "\n"
+    return render_ddl(schema_facts())
 
 
 def slot_columns() -> dict[str, Column]:
