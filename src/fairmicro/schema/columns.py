@@ -1,9 +1,9 @@
 # generated from fairmicro.yaml by fairmicro.schema.generate; do not edit
-# ruff: noqa: E501
 """Catalog tables, columns, enums, ranges, units, descriptions and primary keys.
 
 Derived from ``fairmicro.yaml`` so that run-time code never imports LinkML.
-Regenerate with ``python -m fairmicro.schema.generate``."""
+Regenerate with ``python -m fairmicro.schema.generate``.
+"""
 
 from __future__ import annotations
 

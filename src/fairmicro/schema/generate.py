@@ -20,6 +20,13 @@ if TYPE_CHECKING:
 
 HEADER = "# generated from fairmicro.yaml by fairmicro.schema.generate; do not edit\n"
 COLUMNS_PATH = SCHEMA_DIR / "columns.py"
+MODULE_DOCSTRING = '''"""Catalog tables, columns, enums, ranges, units, descriptions and primary keys.
+
+Derived from ``fairmicro.yaml`` so that run-time code never imports LinkML.
+Regenerate with ``python -m fairmicro.schema.generate``.
+"""
+
+'''
 
 
 @lru_cache(maxsize=1)
@@ -123,10 +130,7 @@ def columns_source() -> str:
     }
     parts = [
         HEADER,
-        "# ruff: noqa: E501\n",
-        '"""Catalog tables, columns, enums, ranges, units, descriptions and primary keys.\n\n'
-        "Derived from ``fairmicro.yaml`` so that run-time code never imports LinkML.\n"
-        'Regenerate with ``python -m fairmicro.schema.generate``."""\n\n',
+        MODULE_DOCSTRING,
         "from __future__ import annotations\n\n",
         "from fairmicro.schema.derive import Column\n\n",
         _mapping_literal("TABLES", "dict[str, str]", {t: repr(str(c)) for t, c in facts.tables.items()}),
