@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -103,9 +103,15 @@ def ini_text(sections: Mapping[str, Mapping[str, str]], newline: str = "\r\n") -
     return newline.join(lines)
 
 
-def zeiss_block(overrides: Mapping[str, tuple[str, str] | None] | None = None) -> str:
-    """CZ_SEM text; ``None`` in ``overrides`` drops a key."""
-    lines = ["0", "0", "0"]
+def zeiss_block(
+    overrides: Mapping[str, tuple[str, str] | None] | None = None, unnamed: Sequence[str] = ("0", "0", "0")
+) -> str:
+    """CZ_SEM text; ``None`` in ``overrides`` drops a key.
+
+    ``unnamed`` are the block's leading unnamed lines (SmartSEM writes the
+    unrounded pixel size of its reference frame, in m, as the fourth).
+    """
+    lines = list(unnamed)
     for key, (label, value) in merged(ZEISS_DEFAULTS, overrides).items():
         lines += [key.upper(), f"{label} = {value}"]
     return "\r\n".join(lines) + "\r\n"
@@ -126,14 +132,14 @@ def _write_tiff(path: Path, data: np.ndarray, extratags: list[tuple], **kwargs: 
 
 def write_zeiss_tiff(
     path: Path, data: np.ndarray | None = None, overrides: Mapping[str, tuple[str, str] | None] | None = None,
-    store: str | None = "1024 * 768",
+    store: str | None = "1024 * 768", unnamed: Sequence[str] = ("0", "0", "0"),
 ) -> Path:
     """A Zeiss SmartSEM TIFF (tag 34118)."""
     data = texture((96, 128)) if data is None else data
     extra = dict(overrides or {})
     if store is not None:
         extra.setdefault("dp_image_store", ("Store resolution", store))
-    block = zeiss_block(extra).encode("latin-1")  # SmartSEM writes µ and ° as Latin-1 bytes
+    block = zeiss_block(extra, unnamed).encode("latin-1")  # SmartSEM writes µ and ° as Latin-1 bytes
     return _write_tiff(path, data, [(ZEISS_TAG, "B", len(block), block, True)])
 
 

@@ -296,3 +296,24 @@ def write_olympus_sis_tiff(
     raw += b"\x00" * (offset - len(raw)) + sis_structure(offset, pixel_size_m, magnification, when)
     path.write_bytes(bytes(raw))
     return path
+
+
+# Layouts of real files whose pixel size is easy to get wrong (values as the instruments wrote them).
+
+#: SmartSEM, 2048-wide store: "Pixel Size" is that of a 1024-wide frame, "Image Pixel Size" that of the image.
+ZEISS_2048_OVERRIDES: dict[str, tuple[str, str]] = {
+    "ap_pixel_size": ("Pixel Size", "24.65 nm"),
+    "ap_image_pixel_size": ("Image Pixel Size", "12.33 nm"),
+    "ap_width": ("Width", "25.24 µm"),
+    "ap_height": ("Height", "18.93 µm"),
+    "ap_mag": ("Mag", "11.09 K X"),
+}
+#: Its leading unnamed lines: the fourth is the unrounded 1024-frame pixel size in m.
+ZEISS_2048_UNNAMED: tuple[str, ...] = ("0", "0", "0", "2.464844e-008", "1.108800e+004", "6")
+
+#: xT navigation-camera image: the active beam is the IR camera, no scan section applies, and the
+#: [Scan]/[EScan] sections still hold the last electron scan (left at the sample writer's values).
+FEI_NAVCAM_OVERRIDES: dict[str, dict[str, str | None]] = {
+    "Beam": {"Beam": "IRBeam", "Scan": ""},
+    "IRBeam": {"HFW": "0.2027"},
+}
