@@ -52,7 +52,7 @@ def test_rebuild_gives_byte_identical_shards_and_card(catalog_path: Path, tmp_pa
     shards = [name for name in first if name.endswith(".parquet")]
     assert shards and all(first[n] == second[n] for n in shards)
     assert first["assets/sample_grid.png"] == second["assets/sample_grid.png"]
-    assert first["README.md"].replace(b"/a", b"/b") == second["README.md"]
+    assert first["README.md"].replace(b"--out a", b"--out b") == second["README.md"]
     assert builds[0].fingerprint == builds[1].fingerprint
     assert builds[0].dataset_id != builds[1].dataset_id
 

@@ -16,7 +16,7 @@ import shutil
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,21 +25,28 @@ import numpy as np
 
 from fairmicro import __version__
 from fairmicro.builders import card, croissant, hf, pixels, rocrate
-from fairmicro.builders.columns import IMAGE_COLUMN, LABEL_COLUMN, TILE_COLUMNS, metadata_columns
+from fairmicro.builders.columns import LABEL_COLUMN, uses_lab_columns
 from fairmicro.builders.deps import require
 from fairmicro.builders.fingerprint import record_build
-from fairmicro.builders.info import DEFAULT_KEYWORDS, BuildInfo, Creator, SplitStats
+from fairmicro.builders.info import (
+    DEFAULT_KEYWORDS,
+    BuildInfo,
+    Creator,
+    SplitStats,
+    check_license,
+    default_creators,
+    local_roots,
+    redact_local,
+)
+from fairmicro.builders.model_input import input_rows, read_columns
 from fairmicro.builders.plan import Plan, plan_build
 from fairmicro.builders.selection import Selection, check_selection, iter_rows
 from fairmicro.builders.splits import SplitSpec, check_classes
-from fairmicro.builders.tiling import TilingSpec, align_mask, tiles
+from fairmicro.builders.tiling import TilingSpec
 from fairmicro.catalog.store import Catalog
 from fairmicro.errors import DatasetBuildError
 
 log = logging.getLogger(__name__)
-
-READ_COLUMNS = ("sha256", "path", "file_format", "page_index", "data_bar_height_px")
-
 
 @dataclass(frozen=True)
 class BuildConfig:
@@ -61,15 +68,34 @@ class BuildConfig:
     max_shard_bytes: int = hf.MAX_SHARD_BYTES
     rows_per_group: int = hf.ROWS_PER_GROUP
 
+    def __post_init__(self) -> None:
+        # an unknown licence stops the build before anything is read or written
+        object.__setattr__(self, "license", check_license(self.license))
+
+    def local_roots(self) -> list[str]:
+        """Local folder prefixes that must not reach the published files."""
+        extra = [self.out.parent] + ([self.mask_dir] if self.mask_dir else [])
+        return local_roots(*extra)
+
+    def public_where(self) -> str:
+        """The selection as the published files state it (local folders redacted)."""
+        return redact_local(self.selection.where, self.local_roots())
+
     def command_line(self) -> str:
-        """The equivalent ``fairmicro build`` command (canonical option order)."""
+        """The equivalent ``fairmicro build`` command (canonical option order).
+
+        Local folders are left out: ``--out`` is the folder's name, and paths in
+        ``--where``/``--param`` read ``<local>/...``.
+        """
         t, s = self.tiling, self.splits
+        roots = self.local_roots()
         args = [
             "fairmicro",
             "build",
             self.name,
             "--where",
-            self.selection.where,
+            self.public_where(),
+            *(a for p in self.selection.params for a in ("--param", redact_local(str(p), roots))),
             "--label",
             self.label,
         ]
@@ -77,6 +103,8 @@ class BuildConfig:
             args += ["--tile", str(t.tile), "--stride", str(t.step)]
         if not t.crop_data_bar:
             args.append("--keep-data-bar")
+        if t.crop_bottom:
+            args += ["--crop-bottom", str(t.crop_bottom)]
         if t.mask_guided:
             args += ["--mask-guided", "--mask-purity", f"{t.min_purity:g}"]
             args += [
@@ -98,7 +126,7 @@ class BuildConfig:
             for c in self.creators
             for a in ("--creator", f"{c.name} <{c.orcid}>" if c.orcid else c.name)
         ]
-        args += ["--out", str(self.out)]
+        args += ["--out", self.out.name]
         return shlex.join(args)
 
 
@@ -163,33 +191,14 @@ class _Collector:
         return list(self.stats.values())
 
 
-def _metadata_row(row: dict[str, Any]) -> dict[str, Any]:
-    return {column.name: row[source] for source, column in metadata_columns()}
-
-
 def _write_image(
     catalog: Catalog, row: dict[str, Any], plan: Plan, tiling: TilingSpec, sink: _Collector
 ) -> int:
-    """Tile one image into the sink; returns the number of rows written."""
+    """Tile one image into the sink (through the one model-input function); returns the rows written."""
     sha = row["sha256"]
     planned = plan.images[sha]
-    image = pixels.load_catalog_image(catalog, row, crop_data_bar=tiling.crop_data_bar)
-    bar = row["data_bar_height_px"] if tiling.crop_data_bar else 0
-    mask = None
-    if tiling.mask_guided and sha in plan.masks:
-        mask = align_mask(pixels.read_mask(plan.masks[sha]), image.shape, bar)
-    metadata = _metadata_row(row)
     written = 0
-    for tile in tiles(image, tiling, mask):
-        height, width = tile.pixels.shape[:2]
-        out = dict(metadata)
-        out[IMAGE_COLUMN] = {
-            "bytes": pixels.encode_png(tile.pixels),
-            "path": f"{sha[:16]}_y{tile.y}_x{tile.x}.png",
-        }
-        out.update(
-            zip((c.name for c in TILE_COLUMNS), (tile.x, tile.y, width, height), strict=True)
-        )
+    for tile, out in input_rows(catalog, row, tiling, plan.masks.get(sha)):
         sink.add(planned.split, tile.mask_label or planned.label, out, tile.pixels)
         written += 1
     return written
@@ -244,7 +253,7 @@ def _info(
         creators=list(config.creators),
         keywords=list(dict.fromkeys([*DEFAULT_KEYWORDS, *config.keywords])),
         command=config.command_line(),
-        where=config.selection.where,
+        where=config.public_where(),
         label_column=config.label,
         class_names=plan.class_names,
         settings=plan.settings,
@@ -255,6 +264,7 @@ def _info(
         coverage=dict(sink.coverage),
         citation=config.citation,
         grid_file=grid,
+        model_input=config.tiling.model_input(),
     )
 
 
@@ -290,8 +300,7 @@ def _stream(
     on_image: Callable[[], None] | None,
 ) -> None:
     """Second pass: read, tile and write every planned image, in sha256 order."""
-    columns = list(dict.fromkeys([*READ_COLUMNS, *(source for source, _ in metadata_columns())]))
-    for row in iter_rows(catalog, config.selection, columns):
+    for row in iter_rows(catalog, config.selection, read_columns()):
         planned = plan.images.get(row["sha256"])
         if planned is not None:  # an image ingested since the plan is not in this build
             written = _write_image(catalog, row, plan, config.tiling, sink)
@@ -316,6 +325,16 @@ def _record(catalog: Catalog, config: BuildConfig, info: BuildInfo, sink: _Colle
     )
 
 
+def _with_creators(config: BuildConfig) -> tuple[BuildConfig, list[str]]:
+    """``config`` with the configured default creators when it names none, and a warning saying so."""
+    if config.creators:
+        return config, []
+    creators, note = default_creators()
+    log.info(note)  # returned among the build's warnings, which the CLI prints
+    return replace(config, creators=creators), [note]
+
+
+@uses_lab_columns  # the lab's specimen-table columns become dataset columns too
 def build_dataset(
     catalog: Catalog, config: BuildConfig, on_image: Callable[[], None] | None = None
 ) -> BuildResult:
@@ -335,6 +354,7 @@ def build_dataset(
     """
     for module in ("datasets", "pyarrow.parquet"):
         require(module)
+    config, creator_note = _with_creators(config)
     check_selection(catalog, config.selection)
     plan = plan_build(
         catalog, config.selection, config.label, config.tiling, config.splits, config.mask_dir
@@ -357,5 +377,5 @@ def build_dataset(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    warnings = plan.warnings + [f"split/class without rows: {cell}" for cell in empty]
+    warnings = [*creator_note, *plan.warnings] + [f"split/class without rows: {cell}" for cell in empty]
     return BuildResult(config.out, _record(catalog, config, info, sink), info, warnings)

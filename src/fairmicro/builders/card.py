@@ -41,7 +41,7 @@ def card_header(info: BuildInfo, features: Any) -> dict[str, Any]:
     """The YAML header as a dict (features in the Hub's YAML form)."""
     splits = [s for s in info.splits if s.rows]
     return {
-        "license": hub_license(info.license),
+        **hub_license(info.license),
         "task_categories": ["image-classification"],
         "task_ids": ["multi-class-image-classification"],
         "pretty_name": info.name,
@@ -61,6 +61,7 @@ def card_header(info: BuildInfo, features: Any) -> dict[str, Any]:
             "download_size": sum(s.file_bytes for s in splits),
             "dataset_size": sum(s.num_bytes for s in splits),
         },
+        "fairmicro": {"fingerprint": info.fingerprint, "model_input": info.model_input},
     }
 
 
@@ -89,7 +90,10 @@ def histogram_table(info: BuildInfo) -> str:
 
 
 def coverage_table(coverage: Mapping[str, int], rows: int) -> str:
-    """Every metadata column with type, unit, description and % non-null."""
+    """Every metadata column with type, unit, description (a lab column: its source) and % non-null.
+
+    Schema columns have UCUM units; a lab column's unit is as its header wrote it.
+    """
     lines = []
     for column in dataset_columns():
         share = 100 * coverage.get(column.name, 0) / rows if rows else 0
@@ -98,11 +102,16 @@ def coverage_table(coverage: Mapping[str, int], rows: int) -> str:
                 f"`{column.name}`",
                 HF_DTYPES[column.sql_type],
                 unit_label(column),
-                column.description,
+                _one_line(column.description),
                 f"{share:.0f}%",
             ]
         )
-    return _table(["column", "type", "unit (UCUM)", "description", "non-null"], lines)
+    return _table(["column", "type", "unit", "description", "non-null"], lines)
+
+
+def _one_line(text: str) -> str:
+    """Text safe in one Markdown table cell (no line breaks, no code spans or HTML)."""
+    return " ".join(text.split()).replace("`", "'").replace("<", "&lt;")
 
 
 def render_card(info: BuildInfo, features: Any) -> str:
@@ -153,7 +162,8 @@ so no group leaks between train and test.
 ## Fields and metadata coverage
 
 `image` holds the tile as a lossless PNG; `label` is a class index into the names above. The other
-columns come from the fairmicro schema; units are in the column names.
+columns come from the fairmicro schema (units in the column names) and, where the description
+names a specimen table, from the lab's own specimen table (numbers as float64, the rest as strings).
 
 {coverage_table(info.coverage, info.rows)}
 

@@ -118,7 +118,7 @@ def croissant_metadata(info: BuildInfo) -> dict[str, Any]:
     metadata = mlc.Metadata(
         name=info.name,
         description=info.description,
-        license=[spdx_url(info.license)],
+        license=[licence if (licence := spdx_url(info.license)).startswith("http") else info.license],
         version="1.0.0",
         creators=[mlc.Person(name=c.name, url=c.orcid) for c in info.creators],
         keywords=list(info.keywords),

@@ -104,6 +104,7 @@ class _Scan:
         self.digest = RowDigest()
         self.unlabelled = self.ungrouped = self.tileless = self.maskless = 0
         self.deep: list[str] = []
+        self.overcropped: list[str] = []
 
     def add(self, row: dict[str, Any], metadata: list[str]) -> None:
         sha = row["sha256"]
@@ -118,8 +119,11 @@ class _Scan:
         if group is None:
             self.ungrouped += 1
         group_key = f"image:{sha}" if group is None else str(group)
-        bar = (row["data_bar_height_px"] or 0) if self.tiling.crop_data_bar else 0
-        weight = tile_count(row["height_px"] - bar, row["width_px"], self.tiling)
+        bar = self.tiling.bottom_rows(row["data_bar_height_px"])
+        if row["height_px"] is not None and bar >= row["height_px"]:
+            self.overcropped.append(f"{Path(row['path']).name}: {bar} of its {row['height_px']} rows")
+            return
+        weight = tile_count((row["height_px"] or 0) - bar, row["width_px"] or 0, self.tiling)
         self.tileless += weight == 0
         if self.tiling.mask_guided:
             mask = self.catalog_masks.get(sha) or _mask_in_dir(self.mask_dir, row["path"])
@@ -132,6 +136,12 @@ class _Scan:
 
     def refuse_problems(self, selection: Selection) -> None:
         """Raise for what makes a build impossible: deep samples, missing labels, nothing selected."""
+        if self.overcropped:
+            raise DatasetBuildError(
+                f"the bottom crop (data bar or --crop-bottom) leaves nothing of "
+                f"{len(self.overcropped)} selected image(s), e.g. {self.overcropped[0]}; "
+                "lower --crop-bottom or leave them out with --where"
+            )
         if self.deep:
             raise DatasetBuildError(
                 f"{len(self.deep)} selected image(s) have samples PNG cannot hold losslessly, "

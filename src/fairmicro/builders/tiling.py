@@ -27,6 +27,10 @@ class TilingSpec:
         below ``tile`` overlaps neighbouring tiles by ``tile - stride`` pixels.
     crop_data_bar
         Remove the ``data_bar_height_px`` rows the catalog recorded below the image.
+    crop_bottom
+        Rows to remove at the bottom of every image whose data bar is not
+        cropped from the catalog's record (``--crop-bottom``): PNG or JPEG exports
+        with a burnt-in data bar but no vendor metadata saying how tall it is.
     mask_guided
         Keep only tiles whose mask (from the catalog's mask annotations) is one
         class, as for the HCCI tiles of Stiefel et al.
@@ -41,6 +45,7 @@ class TilingSpec:
     tile: int | None = None
     stride: int | None = None
     crop_data_bar: bool = True
+    crop_bottom: int = 0
     mask_guided: bool = False
     min_purity: float = 1.0
     mask_classes: Mapping[int, str] = field(default_factory=dict)
@@ -50,6 +55,10 @@ class TilingSpec:
             raise DatasetBuildError(f"--tile {self.tile}: a tile must be at least 1 pixel")
         if self.stride is not None and (self.tile is None or self.stride < 1):
             raise DatasetBuildError("--stride needs --tile and must be at least 1 pixel")
+        if isinstance(self.crop_bottom, bool) or not isinstance(self.crop_bottom, int) or self.crop_bottom < 0:
+            raise DatasetBuildError(
+                f"--crop-bottom {self.crop_bottom}: expected a number of pixel rows, 0 or more"
+            )
         if not 0 < self.min_purity <= 1:
             raise DatasetBuildError(f"mask purity {self.min_purity} must be in (0, 1]")
         if self.mask_classes and not self.mask_guided:
@@ -60,12 +69,48 @@ class TilingSpec:
         """The effective stride."""
         return self.stride or self.tile
 
-    def to_dict(self) -> dict[str, object]:
-        """JSON-ready settings (for the fingerprint, the card and the catalog)."""
+    def bottom_rows(self, data_bar_height_px: int | None) -> int:
+        """Rows cut from the bottom of an image whose catalog records this data bar height.
+
+        The recorded bar when ``crop_data_bar`` and the catalog knows one, else ``crop_bottom``.
+        """
+        if self.crop_data_bar and data_bar_height_px:
+            return int(data_bar_height_px)
+        return self.crop_bottom
+
+    def model_input(self) -> dict[str, object]:
+        """The settings that turn any catalog image into model input (no mask filtering)."""
         return {
             "tile": self.tile,
             "stride": self.step,
             "crop_data_bar": self.crop_data_bar,
+            "crop_bottom": self.crop_bottom,
+        }
+
+    @classmethod
+    def from_model_input(cls, settings: Mapping[str, object]) -> TilingSpec:
+        """The spec a recorded :meth:`model_input` (or full :meth:`to_dict`) describes, without masks.
+
+        Raises
+        ------
+        DatasetBuildError
+            If the recorded values are not a valid tiling.
+        """
+        tile, stride = settings.get("tile"), settings.get("stride")
+        try:
+            return cls(
+                tile=None if tile is None else int(tile),  # type: ignore[call-overload]
+                stride=None if stride is None or tile is None else int(stride),  # type: ignore[call-overload]
+                crop_data_bar=bool(settings.get("crop_data_bar", True)),
+                crop_bottom=int(settings.get("crop_bottom") or 0),  # type: ignore[call-overload]
+            )
+        except (TypeError, ValueError) as exc:
+            raise DatasetBuildError(f"recorded tiling {dict(settings)} is not valid ({exc})") from exc
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready settings (for the fingerprint, the card and the catalog)."""
+        return {
+            **self.model_input(),
             "mask_guided": self.mask_guided,
             "min_purity": self.min_purity,
             "mask_classes": {str(k): v for k, v in sorted(self.mask_classes.items())},

@@ -82,7 +82,10 @@ def register(app: typer.Typer) -> None:
             Path, typer.Option(help="Output folder (replaced if it holds an earlier build).")
         ],
         license_id: Annotated[
-            str, typer.Option("--license", help="SPDX licence id, e.g. CC-BY-4.0.")
+            str,
+            typer.Option(
+                "--license", help="SPDX licence id or expression, e.g. CC-BY-4.0, MIT, CC0-1.0."
+            ),
         ],
         where: Annotated[str, typer.Option(help="SQL predicate over image_metadata.")] = "TRUE",
         param: Annotated[
@@ -101,6 +104,13 @@ def register(app: typer.Typer) -> None:
         keep_data_bar: Annotated[
             bool, typer.Option(help="Do not crop the vendor data bar.")
         ] = False,
+        crop_bottom: Annotated[
+            int,
+            typer.Option(
+                help="Cut PX rows off the bottom of images with no recorded data bar (PNG/JPEG exports).",
+                metavar="PX",
+            ),
+        ] = 0,
         mask_guided: Annotated[
             bool, typer.Option(help="Keep only tiles whose mask is one class.")
         ] = False,
@@ -125,7 +135,11 @@ def register(app: typer.Typer) -> None:
             bool, typer.Option(help="Build even if a split lacks a class.")
         ] = False,
         creator: Annotated[
-            list[str] | None, typer.Option(help="'Name <ORCID iD>' (repeatable).")
+            list[str] | None,
+            typer.Option(
+                help="'Name <ORCID iD>' (repeatable; default: $FAIRMICRO_CREATOR, "
+                "[build] creator in ~/.config/fairmicro/config.toml, or git user.name)."
+            ),
         ] = None,
         description: Annotated[
             str | None, typer.Option(help="Dataset description for card and crate.")
@@ -165,6 +179,7 @@ def register(app: typer.Typer) -> None:
                 tile=tile,
                 stride=stride,
                 crop_data_bar=not keep_data_bar,
+                crop_bottom=crop_bottom,
                 mask_guided=mask_guided,
                 min_purity=mask_purity,
                 mask_classes=_mask_classes(mask_class or []),

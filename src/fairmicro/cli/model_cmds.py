@@ -46,6 +46,8 @@ def _print_scores(run_id: str, metrics: dict[str, Any]) -> None:
     scores = metrics["scores"]
     stdout.print(f"run {run_id}: {metrics['split']} accuracy {scores['accuracy']:.3f}, "
                  f"macro F1 {scores['macro_f1']:.3f} (n={scores['n']})", highlight=False)
+    for line in (metrics.get("model_report") or {}).get("summary") or []:  # e.g. texture's grouped vs leaky CV
+        stdout.print(f"  {line}", highlight=False, markup=False, soft_wrap=True)
     for key, label in (("shuffled_metadata_at_evaluation", "metadata shuffled at evaluation"),
                        ("shuffled_metadata_at_training", "metadata shuffled at training")):
         check = metrics.get(key)
@@ -113,6 +115,8 @@ def predict(
     result = predict_catalog(run_id, where, accept, catalog=catalog)
     typer.echo(f"run {result.run_id}: {result.predicted} image(s) predicted, {result.accepted} labelled "
                f"(p >= {accept}), {result.queued} queued for review (`fairmicro review`)")
+    for note in result.skipped:
+        typer.echo(f"warning: skipped {note}", err=True)
 
 
 def runs(

@@ -1,22 +1,24 @@
 """Semi-automatic labelling (Modarres et al. 2017): predict, accept the confident, review the rest.
 
 ``predict`` runs a trained model over catalog images chosen by SQL. Each
-image is tiled like the training data (the tile size the run recorded), its
-tile probabilities are averaged, and the result is stored as a prediction.
-At or above ``accept`` it becomes a ``predicted`` label (filling only images
-that have no label yet); below it the suggestion is queued for review. A
-person confirms or corrects a queued suggestion, and that label is stored as
-``manual``. Predictions never overwrite an existing label.
+image is turned into model input by the builders' one function
+(:func:`fairmicro.builders.model_input.input_rows`) with the plan the training
+dataset's build recorded (tile size, stride, data-bar crop, ``--crop-bottom``),
+so the model sees tiles prepared exactly like its training rows. Its tile
+probabilities are averaged and the result stored as a prediction. At or above
+``accept`` it becomes a ``predicted`` label (filling only images that have no
+label yet); below it the suggestion is queued for review. A person confirms or
+corrects a queued suggestion, and that label is stored as ``manual``.
+Predictions never overwrite an existing label.
 """
 
 from __future__ import annotations
 
 import getpass
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -29,7 +31,9 @@ from fairmicro.models.provenance import RunRecorder, load_run, new_run_id
 from fairmicro.models.runner import load_model
 from fairmicro.schema import models
 
-IMAGE_COLUMNS = ("sha256", "path", "file_format", "page_index", "data_bar_height_px", "label")
+if TYPE_CHECKING:
+    from fairmicro.builders.tiling import TilingSpec
+
 IMAGES_PER_BATCH = 32
 COMMAND = "fairmicro predict"
 
@@ -48,44 +52,74 @@ class Suggestion:
 
 @dataclass(frozen=True)
 class PredictResult:
-    """Counts of a predict run."""
+    """Counts of a predict run; ``skipped`` names images that gave no model input."""
 
     run_id: str
     predicted: int
     accepted: int
     queued: int
+    skipped: tuple[str, ...] = ()
 
 
-def _tiles(pixels: np.ndarray, size: list[int] | None) -> Iterator[np.ndarray]:
-    from fairmicro.builders.tiling import grid_origins
+def input_plan(parent: dict[str, Any], catalog: Catalog) -> TilingSpec:
+    """How the training run's dataset turned images into rows: the plan its build recorded.
 
-    if not size or pixels.shape[0] < size[0] or pixels.shape[1] < size[1]:
-        yield pixels
-        return
-    rows, cols = size
-    for y, x in grid_origins(pixels.shape[0], pixels.shape[1], max(rows, cols), max(rows, cols)):
-        yield pixels[y : y + rows, x : x + cols]
+    Read from the run (recorded at training time from the dataset's card), else
+    from the catalog's record of the build the run's dataset revision names.
+
+    Raises
+    ------
+    ModelError
+        If neither records it (a dataset built by an older fairmicro).
+    """
+    from fairmicro.builders.tiling import TilingSpec
+
+    parameters = parent.get("parameters") or {}
+    recorded = parameters.get("input_plan")
+    if recorded is None:
+        fingerprint = parameters.get("dataset_fingerprint") or parent.get("dataset_revision")
+        rows = catalog.query("SELECT parameters FROM datasets WHERE fingerprint = ? "
+                             "ORDER BY created_at DESC NULLS LAST LIMIT 1", [fingerprint]).rows
+        recorded = json.loads(rows[0][0]) if rows and rows[0][0] else None
+    if not isinstance(recorded, dict):
+        raise ModelError(f"run {parent['run_id']}: its dataset {parent.get('dataset_ref')!r} records no tiling "
+                         "plan (built by an older fairmicro); rebuild it with `fairmicro build` and retrain")
+    return TilingSpec.from_model_input(recorded)
 
 
-def _suggest(model: ModelPlugin, catalog: Catalog, rows: list[dict[str, Any]], size: list[int] | None) -> list[Suggestion]:
-    """Tile, predict and average per image for one batch of catalog rows."""
-    from fairmicro.builders.deps import require
-    from fairmicro.builders.pixels import encode_png, load_catalog_image
-
-    datasets = require("datasets", COMMAND)
+def _model_rows(
+    model: ModelPlugin, catalog: Catalog, rows: list[dict[str, Any]], spec: TilingSpec
+) -> tuple[list[dict[str, Any]], list[int]]:
+    """The model's input rows of each catalog row, built as ``fairmicro build`` builds them, and their owners."""
+    from fairmicro.builders.model_input import input_rows
 
     records, owners = [], []
     for index, row in enumerate(rows):
-        for tile in _tiles(load_catalog_image(catalog, row), size):
-            # PNG bytes, as the builder stores tiles: keeps 16-bit pixels 16-bit.
-            records.append({"image": {"bytes": encode_png(np.ascontiguousarray(tile)), "path": None},
-                            **{c: row[c] for c in model.metadata_columns_}})
+        if row["height_px"] is not None and spec.bottom_rows(row["data_bar_height_px"]) >= row["height_px"]:
+            continue  # nothing left after the crop: reported as skipped
+        for _, out in input_rows(catalog, row, spec):
+            record = {"image": out["image"]}
+            record.update({c: out[c] if c in out else row.get(c) for c in model.metadata_columns_})
+            records.append(record)
             owners.append(index)
+    return records, owners
+
+
+def _suggest(model: ModelPlugin, catalog: Catalog, rows: list[dict[str, Any]], spec: TilingSpec) -> list[Suggestion]:
+    """Prepare, predict and average per image for one batch of catalog rows (images with no tiles are left out)."""
+    from fairmicro.builders.deps import require
+
+    datasets = require("datasets", COMMAND)
+    records, owners = _model_rows(model, catalog, rows, spec)
+    if not records:
+        return []
     data = datasets.Dataset.from_list(records).cast_column("image", datasets.Image())
     probabilities = model.predict_proba(data)
     owner = np.asarray(owners)
     suggestions = []
     for index, row in enumerate(rows):
+        if not (owner == index).any():
+            continue
         mean = probabilities[owner == index].mean(axis=0)
         best = int(mean.argmax())
         suggestions.append(Suggestion(row["sha256"], row["path"], model.classes_[best], float(mean[best]),
@@ -93,36 +127,52 @@ def _suggest(model: ModelPlugin, catalog: Catalog, rows: list[dict[str, Any]], s
     return suggestions
 
 
-def _selected(catalog: Catalog, where: str, columns: list[str]) -> list[dict[str, Any]]:
-    from fairmicro.builders.selection import Selection, check_selection, iter_rows
+def _selected(catalog: Catalog, where: str, model: ModelPlugin) -> list[dict[str, Any]]:
+    from fairmicro.builders.model_input import metadata_row, read_columns
+    from fairmicro.builders.selection import Selection, check_selection, iter_rows, resolve_columns
 
     selection = Selection(where)
     check_selection(catalog, selection)
-    return list(iter_rows(catalog, selection, columns))
+    produced = set(metadata_row({})) | {"tile_x_px", "tile_y_px", "tile_width_px", "tile_height_px"}
+    extra = [c for c in model.metadata_columns_ if c not in produced]
+    columns = list(dict.fromkeys([*read_columns(), "label", *extra]))
+    return list(iter_rows(catalog, selection, columns, resolve_columns(catalog, extra)))
+
+
+def _skipped(rows: list[dict[str, Any]], suggestions: list[Suggestion], spec: TilingSpec) -> tuple[str, ...]:
+    done = {s.sha256 for s in suggestions}
+    size = f"one {spec.tile}x{spec.tile} px tile" if spec.tile else "any rows"
+    return tuple(f"{Path(r['path']).name}: too small for {size} after cropping" for r in rows if r["sha256"] not in done)
 
 
 def predict_catalog(run_id: str, where: str, accept: float, *, catalog: str | Path | None = None) -> PredictResult:
-    """Suggest labels for the images ``where`` selects, with the model of training run ``run_id``."""
+    """Suggest labels for the images ``where`` selects, with the model of training run ``run_id``.
+
+    Every image is prepared by :func:`fairmicro.builders.model_input.input_rows`
+    with the plan the training dataset's build recorded (see :func:`input_plan`).
+    """
     if not 0.0 <= accept <= 1.0:
         raise ModelError(f"--accept {accept} must be between 0 and 1")
     path = resolve_catalog_path(catalog)
     parent = load_run(path, run_id)
     model = load_model(parent)
-    columns = list(dict.fromkeys([*IMAGE_COLUMNS, *model.metadata_columns_]))
     with Catalog.open(path, read_only=True) as cat:
-        rows = _selected(cat, where, columns)
-        size = (parent.get("parameters") or {}).get("image_size")
+        spec = input_plan(parent, cat)
+        rows = _selected(cat, where, model)
         suggestions = [s for start in range(0, len(rows), IMAGES_PER_BATCH)
-                       for s in _suggest(model, cat, rows[start : start + IMAGES_PER_BATCH], size)]
+                       for s in _suggest(model, cat, rows[start : start + IMAGES_PER_BATCH], spec)]
+    skipped = _skipped(rows, suggestions, spec)
     recorder = RunRecorder(path, new_run_id(parent["plugin"]), parent["plugin"], model.version, "predict",
-                           {"where": where, "accept": accept}, parent_run_id=run_id, seed=parent.get("seed"))
+                           {"where": where, "accept": accept, "input_plan": spec.model_input()},
+                           parent_run_id=run_id, seed=parent.get("seed"))
     recorder.start()
     accepted = [s for s in suggestions if s.confidence >= accept]
-    metrics = {"predicted": len(suggestions), "accepted": len(accepted), "queued": len(suggestions) - len(accepted)}
+    metrics = {"predicted": len(suggestions), "accepted": len(accepted), "queued": len(suggestions) - len(accepted),
+               "skipped": len(skipped)}
     with Catalog.open(path) as cat, cat.transaction():
         recorder.complete(cat, metrics, [], _prediction_rows(recorder.run_id, suggestions))
         _store_suggestions(cat, recorder.run_id, suggestions, accept)
-    return PredictResult(recorder.run_id, len(suggestions), len(accepted), len(suggestions) - len(accepted))
+    return PredictResult(recorder.run_id, len(suggestions), len(accepted), len(suggestions) - len(accepted), skipped)
 
 
 def _prediction_rows(run_id: str, suggestions: list[Suggestion]) -> list[models.Prediction]:

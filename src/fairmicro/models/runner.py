@@ -111,7 +111,8 @@ def train(
     _split(resolved.dataset, "train")
     recorder = RunRecorder(
         resolve_catalog_path(catalog), new_run_id(plugin_name), plugin_name, model.version, "train",
-        {"plugin": model.get_params(), "shuffle_metadata_check": shuffle_metadata_check},
+        {"plugin": model.get_params(), "shuffle_metadata_check": shuffle_metadata_check,
+         **_dataset_build(resolved.provenance)},
         resolved.provenance.ref, resolved.provenance.dataset_revision, "train",
         int(model.get_params().get("seed", 0) or 0),
     )
@@ -169,6 +170,19 @@ class _TrainJob:
         control = type(self.model)(**self.model.get_params()).fit(shuffled_train, self.validation)
         _, scores = _scores(control, self.dataset[self.eval_name])
         return {"accuracy": scores["accuracy"], "accuracy_change": scores["accuracy"] - baseline["accuracy"]}
+
+
+def _dataset_build(provenance: Any) -> dict[str, Any]:
+    """Which build the dataset came from and how it turned images into rows (read from its card).
+
+    ``fairmicro predict`` prepares new images with this ``input_plan``; a Hub
+    dataset carries it in its card, so the run needs no catalog to know it.
+    """
+    from fairmicro.builders.model_input import MODEL_INPUT_KEY, card_metadata
+
+    recorded = card_metadata(Path(provenance.path))
+    return {"dataset_fingerprint": recorded.get("fingerprint") or provenance.fingerprint,
+            "input_plan": recorded.get(MODEL_INPUT_KEY)}
 
 
 def _image_size(data: Any) -> list[int] | None:
