@@ -45,6 +45,10 @@ class ReadOnlyQueryError(FairmicroError):
     """A query tried to change the catalog without `--write`."""
 
 
+class SandboxError(FairmicroError):
+    """User SQL (a query or a ``--where``) tried to reach files, the network or extensions."""
+
+
 class DatasetBuildError(FairmicroError):
     """A dataset could not be built from the catalog selection."""
 

@@ -2,7 +2,8 @@
 
 The predicate is the user's own SQL (``--where "material = 'HCCI'"``); values
 can also be passed separately as bound parameters (``material = ?``). It is
-checked to be one read-only SELECT before anything runs, and rows are streamed
+checked to be one read-only SELECT before anything runs, it runs on a sandboxed
+connection (no file, network or extension access), and rows are streamed
 in ``sha256`` order with a cursor, never fetched all at once. Label and group
 columns may also be extra columns of the lab's specimen table; their names are
 bound parameters too, never written into the SQL.
@@ -17,8 +18,9 @@ from typing import Any
 import duckdb
 
 from fairmicro.catalog.query import READ_ONLY_STATEMENTS, statement_types
+from fairmicro.catalog.sandbox import sandbox
 from fairmicro.catalog.store import Catalog
-from fairmicro.errors import DatasetBuildError, FairmicroError, first_line
+from fairmicro.errors import DatasetBuildError, FairmicroError, SandboxError, first_line
 
 VIEW = "image_metadata"
 ATTRIBUTES = "specimen_attributes"
@@ -146,14 +148,20 @@ def iter_rows(
     ------
     DatasetBuildError
         If the predicate fails to run (bad column, type error, wrong number of parameters).
+    SandboxError
+        If the predicate tries to reach files, the network or extensions: it runs
+        on a sandboxed connection (:func:`fairmicro.catalog.sandbox.sandbox`).
     """
+    check_selection(catalog, selection)
+    sandbox(catalog.con, read_only=catalog.read_only)
     rows = catalog.stream(*selection.query(columns, attributes), FETCH_ROWS)
     try:
-        first = next(rows, None)
+        for row in rows:
+            yield dict(zip(columns, row, strict=True))
+    except duckdb.PermissionException as exc:
+        raise SandboxError(
+            f"--where {selection.where!r} tried to reach files, the network or extensions outside the catalog "
+            f"({first_line(exc)}); a selection may only read the catalog"
+        ) from exc
     except duckdb.Error as exc:
         raise DatasetBuildError(f"--where {selection.where!r} failed: {first_line(exc)}") from exc
-    if first is None:
-        return
-    yield dict(zip(columns, first, strict=True))
-    for row in rows:
-        yield dict(zip(columns, row, strict=True))
