@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from fairmicro.catalog.records import FileFacts, build_bundle
 from fairmicro.errors import FairmicroError
-from fairmicro.extractors.base import FieldWarning
+from fairmicro.extractors.base import NUL_MARK, FieldWarning
 from fairmicro.extractors.frame import Frame
 from fairmicro.extractors.registry import choose_extractor, extract_file, registered_extractors
 from fairmicro.extractors.source import open_source
@@ -197,3 +197,36 @@ def test_corrupted_tescan_block_layout_never_crashes(workdir, edits):
     for position, value in edits:
         raw[position % len(raw)] = value
     _survives(vs.write_raw_tag_tiff(workdir / "blocks.tif", vs.TESCAN_TAG, bytes(raw), IMAGE))
+
+
+NUL_RUN = st.sampled_from(["\x00", "\x00\x00\x00"])
+_CLEAN: dict[str, dict[str, tuple[str, object]]] = {}
+
+
+def _by_slot(extraction) -> dict[str, tuple[str, object]]:
+    """slot -> (source key, value) of every normalised value."""
+    values = {**extraction.conditions, **{s: getattr(extraction, s) for s in extraction.INSTRUMENT_SLOTS}}
+    return {s.slot: (s.source_key, values[s.slot]) for s in extraction.sources}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+@settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(inserts=st.lists(st.tuples(st.integers(0, 100_000), NUL_RUN), min_size=1, max_size=4))
+def test_nul_bytes_anywhere_in_a_block_never_change_a_stored_value(workdir, case, inserts):
+    """NULs may empty a slot (with a warning) or let a fallback key fill it, never alter a key's value."""
+    seed, encoding, write = CASES[case]
+    folder = workdir / f"nul-{case}"
+    folder.mkdir(exist_ok=True)
+    if case not in _CLEAN:
+        _CLEAN[case] = _by_slot(extract_file(write(folder, _encode(seed, encoding)))[1])
+    text = seed
+    for position, run in inserts:
+        at = position % (len(text) + 1)
+        text = text[:at] + run + text[at:]
+    _, damaged = extract_file(write(folder, _encode(text, encoding)))
+    for source in damaged.sources:
+        assert NUL_MARK not in source.raw_value and NUL_MARK not in source.source_key
+    for slot, (key, value) in _by_slot(damaged).items():
+        clean_key, clean_value = _CLEAN[case].get(slot, (None, None))
+        if key == clean_key:
+            assert value == clean_value, (slot, key)

@@ -46,6 +46,7 @@ from fairmicro.extractors.frame import (
 from fairmicro.extractors.source import base_extraction
 from fairmicro.extractors.tagblock import read_block
 from fairmicro.extractors.units import parse_number
+from fairmicro.extractors.vendortext import restore_damaged_keys
 
 FEI_TAGS = (34682, 34680)  # FEI_HELIOS is read before FEI_SFEG
 
@@ -161,6 +162,7 @@ class FeiExtractor(Extractor):
             extraction.warn("vendor_metadata", problem)
         extraction.vendor = "FEI"
         extraction.vendor_metadata = block
+        block = restore_damaged_keys(block)
         lookup, names = partial(_get, block), _section_names(block)
         apply_mapping(_resolve(MAPPING, names), lookup, extraction)
         _data_bar(block, extraction)

@@ -12,7 +12,12 @@ from typing import Any, ClassVar
 
 from fairmicro.extractors.base import Extraction, Extractor, SourceFile
 from fairmicro.extractors.source import base_extraction
-from fairmicro.extractors.vendortext import count_nuls, matching_sidecar, read_sidecar
+from fairmicro.extractors.vendortext import (
+    count_nuls,
+    matching_sidecar,
+    read_sidecar,
+    restore_damaged_keys,
+)
 
 Block = dict[str, Any]
 
@@ -76,5 +81,5 @@ class SidecarExtractor(Extractor):
                 "vendor_metadata",
                 f"{origin}: NUL bytes inside the text ({nuls} keys or values); those values are left empty",
             )
-        self.fill(block, extraction)
+        self.fill(restore_damaged_keys(block), extraction)
         return extraction

@@ -18,6 +18,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 from fairmicro.errors import UnreadableFileError
 from fairmicro.extractors.base import NUL_MARK
@@ -53,6 +54,31 @@ def mark_nuls(text: str) -> str:
     if "\x00" not in text:
         return text
     return _LINE_PADDING.sub("", text).replace("\x00", NUL_MARK)
+
+
+def restore_damaged_keys(block: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``block`` where a key damaged by a NUL is also found under its intact name.
+
+    ``Data\u2400Size=128x96`` would otherwise read as "no DataSize", and an
+    absent key often has a meaning (no stored frame: calibrations refer to the
+    saved image). Under the intact name the value carries ``NUL_MARK``, so it
+    is reported and left empty like any other value a NUL touched. Sections
+    (nested dicts) are restored the same way, every value in them marked.
+    """
+    restored = {key: restore_damaged_keys(v) if isinstance(v, dict) else v for key, v in block.items()}
+    for key, value in block.items():
+        intact = key.replace(NUL_MARK, "") if isinstance(key, str) else key
+        if intact != key and intact not in restored:
+            restored[intact] = _marked(value)
+    return restored
+
+
+def _marked(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _marked(v) for key, v in value.items()}
+    if isinstance(value, (tuple, list)):  # tifffile's Zeiss entries: (label, value[, unit])
+        return (value[0], *(_marked(v) for v in value[1:])) if value else value
+    return value if isinstance(value, str) and NUL_MARK in value else f"{NUL_MARK}{value}"
 
 
 def count_nuls(block: object) -> int:

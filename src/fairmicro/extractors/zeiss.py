@@ -46,6 +46,7 @@ from fairmicro.extractors.frame import (
 )
 from fairmicro.extractors.source import base_extraction
 from fairmicro.extractors.tagblock import read_block
+from fairmicro.extractors.vendortext import restore_damaged_keys
 
 CZ_SEM_TAG = 34118
 
@@ -117,7 +118,7 @@ class ZeissExtractor(Extractor):
             extraction.warn("vendor_metadata", problem)
         extraction.vendor = "Zeiss"
         extraction.vendor_metadata = {k: list(v) if isinstance(v, tuple) else v for k, v in block.items()}
-        lookup = _lookup(block)
+        lookup = _lookup(restore_damaged_keys(block))
         apply_mapping(MAPPING, lookup, extraction)
         _pixel_size(lookup, extraction)
         return extraction
