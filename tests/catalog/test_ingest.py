@@ -150,7 +150,7 @@ def test_specimen_join_misses_are_reported_not_fatal(cli, tmp_path):
     assert rows == {"HC01": "UHCS", "HC99": None, None: None}
 
 
-def test_xlsx_table_with_file_column_and_label_column(cli, tmp_path):
+def _xlsx_table(tmp_path, etching_b):
     import openpyxl
     folder = tmp_path / "in"
     write_png(folder / "img_a.png", texture((32, 32), seed=1))
@@ -159,16 +159,31 @@ def test_xlsx_table_with_file_column_and_label_column(cli, tmp_path):
     sheet = book.active
     sheet.append(["File Name", "Specimen ID", "Phase", "Etchant", "Etching time (s)", "Operator note"])
     sheet.append(["img_a.png", "S1", "bainite", "Nital 2%", 12, "ok"])
-    sheet.append(["img_b.png", "S2", "pearlite", "Picral", "twelve", None])
+    sheet.append(["img_b.png", "S2", "pearlite", "Picral", etching_b, None])
     book.save(tmp_path / "table.xlsx")
-    _, summary = _ingest_json(cli, str(folder), "--specimens", str(tmp_path / "table.xlsx"), "--label-column", "Phase")
+    return folder, tmp_path / "table.xlsx"
+
+
+def test_xlsx_table_with_file_column_and_label_column(cli, tmp_path):
+    folder, table = _xlsx_table(tmp_path, etching_b=None)
+    _, summary = _ingest_json(cli, str(folder), "--specimens", str(table), "--label-column", "Phase")
     assert summary["ingested"] == 2
-    assert any("twelve" in w for w in summary["warnings"])
-    rows = cli.rows("SELECT specimen_id, label, label_source, etchant, etching_time_s, specimen_attributes "
+    rows = cli.rows("SELECT specimen_id, label, label_source, etchant, etching_time_s, specimen_attributes, operator_note "
                     "FROM image_metadata ORDER BY specimen_id")
     assert [(r["specimen_id"], r["label"], r["label_source"]) for r in rows] == [("S1", "bainite", "table"), ("S2", "pearlite", "table")]
     assert rows[0]["etching_time_s"] == 12.0 and rows[1]["etching_time_s"] is None
-    assert json.loads(rows[0]["specimen_attributes"]) == {"Operator note": "ok"}
+    assert json.loads(rows[0]["specimen_attributes"]) == {"operator_note": "ok"}
+    assert [r["operator_note"] for r in rows] == ["ok", None]
+
+
+def test_unparseable_number_in_a_slot_column_is_one_line_and_nothing_is_ingested(cli, tmp_path):
+    folder, table = _xlsx_table(tmp_path, etching_b="twelve")
+    result = cli("ingest", str(folder), "--specimens", str(table), "--label-column", "Phase", check=False)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "error: table.xlsx row 3, column 'Etching time (s)': 'twelve' is not a number; nothing was ingested"
+    ]
+    assert not cli.catalog.exists() or cli.rows("SELECT count(*) AS n FROM images") == [{"n": 0}]
 
 
 def test_labels_are_filled_on_reingest_but_never_overwritten(cli, tmp_path):

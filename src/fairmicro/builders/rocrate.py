@@ -18,7 +18,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from fairmicro.builders.columns import dataset_columns, metadata_columns, unit_label
+from fairmicro.builders.columns import (
+    build_lab_columns,
+    dataset_columns,
+    metadata_columns,
+    unit_label,
+)
 from fairmicro.builders.deps import require
 from fairmicro.builders.info import BuildInfo, Creator, spdx_url
 from fairmicro.errors import DatasetBuildError
@@ -83,7 +88,7 @@ def crate_variables() -> list[dict[str, Any]]:
             "name": column.name,
             "description": column.description,
         }
-        if column.name in slots:
+        if column.name in slots and column not in build_lab_columns():  # lab columns are no schema slots
             entity["propertyID"] = SCHEMA_BASE + slots[column.name]
         if unit_label(column):
             entity["unitText"] = unit_label(column)

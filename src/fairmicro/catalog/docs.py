@@ -54,6 +54,13 @@ def render() -> str:
         "One row per image: file facts, instrument, imaging conditions, specimen and label.",
         "",
         *_table(_described_columns(con, "image_metadata")),
+        "",
+        "After these come the **lab columns**: every column of an ingested specimen table that is not a",
+        "schema slot (`--specimens`, `--map SOURCE=SLOT` for the ones that are). Each is a typed column",
+        "(DOUBLE when every value is a number, else VARCHAR) named after its header as a safe SQL",
+        "identifier, a unit in brackets kept as a suffix (`Anneal T [°C]` -> `anneal_t_c`, `Cr [wt%]` ->",
+        "`cr_wt_pct`); a name that a schema column or SQL keyword already has gets a `lab_` prefix.",
+        "`specimen_columns` records each one's file, header and unit; builds copy them into datasets.",
     ]
     for table, class_name in catalog_tables().items():
         columns = [(c.name, c.sql_type, column_comment(c)) for c in class_columns(class_name)]

@@ -187,8 +187,10 @@ class Ingestor:
         if table is None:
             return
         summary.warnings.extend(table.warnings)
-        with self.catalog.transaction():
+        with self.catalog.transaction():  # the table's specimens and lab columns, all or nothing
             self.catalog.upsert_specimens(table.specimens.values())
+            self.catalog.upsert_specimen_columns(table.columns)
+            self.catalog.refresh_image_metadata()
 
     @staticmethod
     def _count(outcome: FileOutcome, summary: IngestSummary) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import json
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -41,6 +43,14 @@ class KnownFile:
     modified_at: datetime | None
 
 
+VIEW = "image_metadata"
+CORE_VIEW = "image_metadata_core"  # the schema's columns; image_metadata adds the lab columns
+LAB_COLUMNS_TABLE = "specimen_columns"
+SAFE_IDENTIFIER = re.compile(r"[a-z][a-z0-9_]{0,62}")
+VIEW_COMMENT = (
+    "One row per image: file facts, instrument, imaging conditions (units in column names), specimen and "
+    "label, then the lab columns of specimen tables. See docs/catalog.md."
+)
 ROWS_PER_STATEMENT = 200  # one multi-row INSERT is far faster than executemany in DuckDB
 
 
@@ -221,6 +231,52 @@ class Catalog:
         columns = [c for c in models.Specimen.model_fields if c != "specimen_id"]
         updates = ", ".join(f"{c} = excluded.{c}" for c in columns)
         _insert(self.con, "specimens", models.Specimen, specimens, f"(specimen_id) DO UPDATE SET {updates}")
+
+    # ------------------------------------------------------------- lab columns
+    def upsert_specimen_columns(self, columns: Iterable[models.SpecimenColumn]) -> None:
+        """Register lab columns of a specimen table, or refresh where they were last read from."""
+        updates = "source_file = excluded.source_file, source_header = excluded.source_header, " \
+            "source_unit = excluded.source_unit, value_type = excluded.value_type"
+        _insert(self.con, LAB_COLUMNS_TABLE, models.SpecimenColumn, columns, f"(column_name) DO UPDATE SET {updates}")
+
+    def specimen_columns(self) -> list[models.SpecimenColumn]:
+        """The registered lab columns, in name order."""
+        fields = list(models.SpecimenColumn.model_fields)
+        rows = self.con.execute(f"SELECT {', '.join(fields)} FROM {LAB_COLUMNS_TABLE} ORDER BY column_name").fetchall()
+        return [models.SpecimenColumn(**dict(zip(fields, row, strict=True))) for row in rows]
+
+    def refresh_image_metadata(self) -> list[models.SpecimenColumn]:
+        """Re-create ``image_metadata`` with one typed column per registered lab column.
+
+        A column is ``number`` (DOUBLE) when every specimen's value of it is a
+        number, else ``text`` (VARCHAR); the registry is updated to match.
+        Names are checked to be safe identifiers before they enter the DDL.
+        Call inside a transaction. Returns the lab columns of the view.
+        """
+        columns = self._retyped_lab_columns()
+        self.upsert_specimen_columns(columns)
+        selects = ["core.*"]
+        for column in columns:
+            if not SAFE_IDENTIFIER.fullmatch(column.column_name) or column.column_name in self.columns(CORE_VIEW):
+                raise CatalogError(f"{self.path}: specimen_columns holds an unsafe column name {column.column_name!r}")
+            value = f"json_extract_string(core.specimen_attributes, '$.{column.column_name}')"
+            if column.value_type == "number":
+                value = f"TRY_CAST({value} AS DOUBLE)"
+            selects.append(f'{value} AS "{column.column_name}"')
+        self.con.execute(f"CREATE OR REPLACE VIEW {VIEW} AS SELECT {', '.join(selects)} FROM {CORE_VIEW} AS core")
+        self.con.execute(f"COMMENT ON VIEW {VIEW} IS '{VIEW_COMMENT}'")
+        return columns
+
+    def _retyped_lab_columns(self) -> list[models.SpecimenColumn]:
+        text: set[str] = set()
+        for (attributes,) in self.con.execute("SELECT attributes FROM specimens WHERE attributes IS NOT NULL").fetchall():
+            for key, value in json.loads(attributes).items():
+                if not isinstance(value, (int, float)) or isinstance(value, bool):
+                    text.add(key)
+        return [
+            c.model_copy(update={"value_type": "text"}) if c.column_name in text else c
+            for c in self.specimen_columns()
+        ]
 
     def add_publication(self, publication: models.Publication) -> bool:
         """Record one Hub publication; False when the same one is already recorded."""

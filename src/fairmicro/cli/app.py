@@ -73,6 +73,18 @@ def ingest(
     ] = None,
     label_from_folder: Annotated[bool, typer.Option(help="Use the parent folder name as the image label.")] = False,
     label_column: Annotated[Optional[str], typer.Option(help="Column of the specimen table holding the label.")] = None,
+    column_map: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--map",
+            metavar="SOURCE=SLOT",
+            help="Map a specimen-table column to a schema slot, e.g. 'Anneal T [°C]=heat_treatment_temperature_c' "
+            "(a unit in brackets is converted to the slot's unit). Repeatable.",
+        ),
+    ] = None,
+    map_file: Annotated[
+        Optional[Path], typer.Option(help="YAML file of 'SOURCE: slot' lines, like --map.")
+    ] = None,
     strict: Annotated[bool, typer.Option(help="Treat every warning as a rejection; exit 1 on any problem.")] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
     batch_size: Annotated[int, typer.Option(min=1, help="Files per committed transaction.")] = 50,
@@ -81,12 +93,15 @@ def ingest(
     """Extract, validate and catalogue images; incremental and content-hashed."""
     from fairmicro.catalog import Catalog
     from fairmicro.catalog.ingest import IngestOptions, Ingestor
-    from fairmicro.catalog.specimens import load_specimen_table
+    from fairmicro.catalog.specimens import load_specimen_table, parse_mapping
     from fairmicro.catalog.walk import collect_files
     from fairmicro.cli.output import no_files_message, render_summary
 
+    mapping = parse_mapping(column_map or (), map_file)
+    if mapping and not specimens:
+        raise FairmicroError("--map/--map-file need --specimens (the table whose columns they map)")
     options = IngestOptions(
-        specimens=load_specimen_table(specimens, label_column) if specimens else None,
+        specimens=load_specimen_table(specimens, label_column, mapping) if specimens else None,
         specimen_pattern=_compile_pattern(specimen_pattern),
         label_from_folder=label_from_folder,
         strict=strict,

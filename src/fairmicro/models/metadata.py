@@ -4,8 +4,12 @@ Numeric columns are standardised; categorical columns are one-hot encoded
 (categories seen in training; an unseen value encodes as all zeros); a
 missing value is imputed (training mean, or no category) and flagged in an
 indicator column. ``columns="auto"`` keeps the candidate columns that vary in
-the training split. The chosen columns are part of the saved state and are
-recorded in the run.
+the training split: the schema's imaging, instrument and specimen columns and
+the lab's own specimen-table columns (every dataset column that is neither a
+schema nor a builder column). A text column with a value of its own for each
+of four or more specimens is left out: it names specimens rather than
+describing them, and grouped splits never show its test values in training. The chosen columns are
+part of the saved state and are recorded in the run.
 """
 
 from __future__ import annotations
@@ -16,8 +20,9 @@ from typing import Any
 
 import numpy as np
 
+from fairmicro.builders.columns import reserved_names
 from fairmicro.errors import ModelError
-from fairmicro.models.data import metadata_candidates, metadata_table
+from fairmicro.models.data import GROUP, IDENTITIES, metadata_candidates, metadata_table
 
 
 @dataclass
@@ -35,6 +40,9 @@ class _Categorical:
     has_missing: bool
 
 
+MIN_NAMING_VALUES = 4
+
+
 def _missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
@@ -45,6 +53,41 @@ def _is_number(value: Any) -> bool:
 
 def _varies(values: list[Any]) -> bool:
     return len({repr(v) for v in values}) > 1
+
+
+def auto_candidates(data: Any) -> list[str]:
+    """Schema metadata columns and lab columns of a split, in dataset order."""
+    schema = set(metadata_candidates(data))
+    builder = reserved_names() | IDENTITIES
+    return [c for c in data.column_names if c in schema or (c not in builder and _is_scalar(data, c))]
+
+
+def _is_scalar(data: Any, column: str) -> bool:
+    """A plain number or text column (not an image, list or dict)."""
+    feature = data.features.get(column)
+    return type(feature).__name__ == "Value" and not str(feature.dtype).startswith(("timestamp", "date", "binary"))
+
+
+def _names_groups(values: list[Any], groups: list[Any]) -> bool:
+    """Whether a text column has a value of its own for every group (at least
+    :data:`MIN_NAMING_VALUES` of them): a specimen name or note, not a shared property."""
+    if all(_is_number(v) or _missing(v) for v in values):
+        return False
+    owners: dict[str, set[str]] = {}
+    for value, group in zip(values, groups, strict=True):
+        if not _missing(value):
+            owners.setdefault(str(value), set()).add(str(group))
+    return len(owners) >= MIN_NAMING_VALUES and all(len(g) == 1 for g in owners.values())
+
+
+def _auto_columns(data: Any) -> tuple[list[str], dict[str, list[Any]]]:
+    candidates = auto_candidates(data)
+    table = metadata_table(data, candidates)
+    groups = metadata_table(data, [GROUP])[GROUP] if GROUP in data.column_names else None
+    if groups is None or all(_missing(g) for g in groups):
+        groups = list(range(len(data)))  # no specimens: a value of its own per row names the row
+    chosen = [c for c in candidates if _varies(table[c]) and not _names_groups(table[c], groups)]
+    return chosen, table
 
 
 @dataclass
@@ -62,15 +105,14 @@ class MetadataPreprocessor:
 
     def fit(self, data: Any) -> MetadataPreprocessor:
         """Choose columns and learn scaling/categories from the training split."""
-        candidates = metadata_candidates(data)
         if self.columns == "auto":
-            table = metadata_table(data, candidates)
-            chosen = [c for c in candidates if _varies(table[c])]
+            chosen, table = _auto_columns(data)
         else:
             chosen = list(self.columns)
             unknown = [c for c in chosen if c not in data.column_names]
             if unknown:
-                raise ModelError(f"metadata column(s) {', '.join(unknown)} not in the dataset; have {', '.join(candidates)}")
+                have = ", ".join(auto_candidates(data))
+                raise ModelError(f"metadata column(s) {', '.join(unknown)} not in the dataset; have {have}")
             table = metadata_table(data, chosen)
         self.numeric_, self.categorical_ = [], []
         for name in chosen:

@@ -11,6 +11,7 @@ from fairmicro.schema.derive import Column
 
 TABLES: dict[str, str] = {
     'specimens': 'Specimen',
+    'specimen_columns': 'SpecimenColumn',
     'instruments': 'Instrument',
     'imaging_conditions': 'ImagingConditions',
     'images': 'Image',
@@ -26,6 +27,7 @@ TABLES: dict[str, str] = {
 
 CLASS_DESCRIPTIONS: dict[str, str] = {
     'Specimen': 'A physical specimen with its material, heat treatment and preparation.',
+    'SpecimenColumn': 'A lab column of the specimen table that is not a schema slot, and where it came from.',
     'Instrument': 'A microscope, identified by vendor, model and serial.',
     'ImagingConditions': 'The imaging conditions of one image, normalised to the units in the slot names.',
     'Image': 'One image, identified by the SHA-256 of its file.',
@@ -41,6 +43,7 @@ CLASS_DESCRIPTIONS: dict[str, str] = {
 
 PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
     'Specimen': ('specimen_id',),
+    'SpecimenColumn': ('column_name',),
     'Instrument': ('instrument_id',),
     'ImagingConditions': ('image_sha256',),
     'Image': ('sha256',),
@@ -65,7 +68,14 @@ CLASS_COLUMNS: dict[str, tuple[Column, ...]] = {
         Column(name='cooling_method', sql_type='VARCHAR', description='Cooling or quench method after the heat treatment.', unit=None, required=False, enum_values=('water_quench', 'brine_quench', 'oil_quench', 'polymer_quench', 'air_cool', 'furnace_cool', 'other'), minimum=None, maximum=None),
         Column(name='etchant', sql_type='VARCHAR', description='Etchant used in metallographic preparation, e.g. "2% Nital".', unit=None, required=False, enum_values=(), minimum=None, maximum=None),
         Column(name='etching_time_s', sql_type='DOUBLE', description='Etching time.', unit='s', required=False, enum_values=(), minimum=0, maximum=None),
-        Column(name='attributes', sql_type='JSON', description='Further columns of the specimen table, kept verbatim as a JSON object.', unit=None, required=False, enum_values=(), minimum=None, maximum=None),
+        Column(name='attributes', sql_type='JSON', description='Further columns of the specimen table (lab columns), as a JSON object keyed by column_name; each is also a typed column of image_metadata (see specimen_columns).', unit=None, required=False, enum_values=(), minimum=None, maximum=None),
+    ),
+    'SpecimenColumn': (
+        Column(name='column_name', sql_type='VARCHAR', description='Name of a lab column in image_metadata and in built datasets: the header made a safe SQL identifier (lower case, a unit in brackets kept as a suffix, e.g. "anneal_time_min").', unit=None, required=True, enum_values=(), minimum=None, maximum=None),
+        Column(name='source_file', sql_type='VARCHAR', description='File name of the specimen table a lab column was last read from.', unit=None, required=False, enum_values=(), minimum=None, maximum=None),
+        Column(name='source_header', sql_type='VARCHAR', description="The column's header exactly as written in the specimen table.", unit=None, required=False, enum_values=(), minimum=None, maximum=None),
+        Column(name='source_unit', sql_type='VARCHAR', description='Unit written in the header (in brackets), when there is one, e.g. "min" or "wt%".', unit=None, required=False, enum_values=(), minimum=None, maximum=None),
+        Column(name='value_type', sql_type='VARCHAR', description='Whether the column holds numbers or text.', unit=None, required=True, enum_values=('number', 'text'), minimum=None, maximum=None),
     ),
     'Instrument': (
         Column(name='instrument_id', sql_type='VARCHAR', description='Stable id of an instrument, derived from vendor, model and serial number.', unit=None, required=True, enum_values=(), minimum=None, maximum=None),

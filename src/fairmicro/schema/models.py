@@ -174,6 +174,20 @@ class RunStatus(str, Enum):
     failed = "failed"
 
 
+class LabValueType(str, Enum):
+    """
+    How a lab column of the specimen table is typed in the catalog and in datasets.
+    """
+    number = "number"
+    """
+    Every value of the column is a number (DOUBLE in the catalog, float64 in datasets).
+    """
+    text = "text"
+    """
+    Anything else, including columns that mix numbers and text (VARCHAR, string).
+    """
+
+
 
 class Specimen(ConfiguredBaseModel):
     """
@@ -188,7 +202,18 @@ class Specimen(ConfiguredBaseModel):
     cooling_method: Optional[CoolingMethod] = Field(default=None, description="""Cooling or quench method after the heat treatment.""")
     etchant: Optional[str] = Field(default=None, description="""Etchant used in metallographic preparation, e.g. \"2% Nital\".""")
     etching_time_s: Optional[float] = Field(default=None, description="""Etching time.""", ge=0)
-    attributes: Optional[str] = Field(default=None, description="""Further columns of the specimen table, kept verbatim as a JSON object.""")
+    attributes: Optional[str] = Field(default=None, description="""Further columns of the specimen table (lab columns), as a JSON object keyed by column_name; each is also a typed column of image_metadata (see specimen_columns).""")
+
+
+class SpecimenColumn(ConfiguredBaseModel):
+    """
+    A lab column of the specimen table that is not a schema slot, and where it came from.
+    """
+    column_name: str = Field(default=..., description="""Name of a lab column in image_metadata and in built datasets: the header made a safe SQL identifier (lower case, a unit in brackets kept as a suffix, e.g. \"anneal_time_min\").""")
+    source_file: Optional[str] = Field(default=None, description="""File name of the specimen table a lab column was last read from.""")
+    source_header: Optional[str] = Field(default=None, description="""The column's header exactly as written in the specimen table.""")
+    source_unit: Optional[str] = Field(default=None, description="""Unit written in the header (in brackets), when there is one, e.g. \"min\" or \"wt%\".""")
+    value_type: LabValueType = Field(default=..., description="""Whether the column holds numbers or text.""")
 
 
 class Instrument(ConfiguredBaseModel):
@@ -372,6 +397,7 @@ class Prediction(ConfiguredBaseModel):
 # Model rebuild
 # see https://pydantic-docs.helpmanual.io/usage/models/#rebuilding-a-model
 Specimen.model_rebuild()
+SpecimenColumn.model_rebuild()
 Instrument.model_rebuild()
 ImagingConditions.model_rebuild()
 Image.model_rebuild()
