@@ -11,7 +11,7 @@ bound parameters too, never written into the SQL.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,12 +45,13 @@ class Selection:
     params: tuple[Any, ...] = field(default_factory=tuple)
 
     def query(
-        self, columns: Sequence[str], attributes: Collection[str] = ()
+        self, columns: Sequence[str], attributes: Collection[str] | Mapping[str, str] = ()
     ) -> tuple[str, tuple[Any, ...]]:
         """The full SELECT of ``columns`` for this predicate, in ``sha256`` order, and its parameters.
 
         Names in ``attributes`` (see :func:`resolve_columns`) are read from the
-        specimen table's extra columns; their JSON paths are bound ahead of
+        specimen table's extra columns (under the key ``attributes`` maps them to,
+        when it is a mapping); their JSON paths are bound ahead of
         ``params``, as their placeholders stand before the predicate's. The
         predicate stands on its own lines, so a trailing ``--`` comment in it
         cannot swallow the ORDER BY.
@@ -61,7 +62,8 @@ class Selection:
             else _quote_identifier(c)
             for c in columns
         )
-        paths = tuple(attribute_path(c) for c in columns if c in attributes)
+        keys = attributes if isinstance(attributes, Mapping) else {a: a for a in attributes}
+        paths = tuple(attribute_path(keys[c]) for c in columns if c in keys)
         sql = f"SELECT {names} FROM {VIEW} WHERE (\n{self.where}\n)\nORDER BY sha256"
         return sql, (*paths, *self.params)
 
@@ -80,13 +82,13 @@ def view_columns(catalog: Catalog) -> list[str]:
     return catalog.columns(VIEW)
 
 
-def resolve_columns(catalog: Catalog, names: Sequence[str]) -> list[str]:
-    """Those of ``names`` that are not view columns but specimen-table columns.
+def resolve_columns(catalog: Catalog, names: Sequence[str]) -> dict[str, str]:
+    """Those of ``names`` that are not view columns but specimen-table columns, with their keys.
 
-    A lab's specimen table may carry columns the schema has no slot for (say
-    ``primary_microconstituent``); ingest keeps them in ``specimen_attributes``.
-    Such a name can still be a label or a split group: pass the result as
-    ``attributes`` to :func:`iter_rows`.
+    A lab's specimen-table columns are view columns (``primary_microconstituent``);
+    their headers as written (``Primary microconstituent``) name them too, and so
+    do keys of ``specimen_attributes`` that no view column exposes. Such a name can
+    be a label or a split group: pass the result as ``attributes`` to :func:`iter_rows`.
 
     Raises
     ------
@@ -94,19 +96,21 @@ def resolve_columns(catalog: Catalog, names: Sequence[str]) -> list[str]:
         If a name is neither a view column nor a key of any specimen's attributes.
     """
     available = view_columns(catalog)
-    attributes = []
+    headers = {c.source_header: c.column_name for c in catalog.specimen_columns() if c.source_header}
+    attributes = {}
     for name in dict.fromkeys(names):
         if name in available:
             continue
+        key = headers.get(name, name)
         found = catalog.query(
-            f"SELECT count(*) FROM {VIEW} WHERE {ATTRIBUTE_SQL} IS NOT NULL", [attribute_path(name)]
+            f"SELECT count(*) FROM {VIEW} WHERE {ATTRIBUTE_SQL} IS NOT NULL", [attribute_path(key)]
         ).rows[0][0]
         if not found:
             raise DatasetBuildError(
                 f"{name!r} is neither a column of {VIEW} nor a specimen-table column; "
                 f"available: {', '.join(available)}"
             )
-        attributes.append(name)
+        attributes[name] = key
     return attributes
 
 
