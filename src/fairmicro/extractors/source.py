@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import math
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from fairmicro.errors import UnreadableFileError, first_line
 from fairmicro.extractors.base import Extraction, SourceFile
@@ -69,18 +72,95 @@ def open_source(path: Path) -> Iterator[SourceFile]:
 
 
 def verify_pixels(source: SourceFile, page_index: int) -> None:
-    """Decode the pixel data once, so truncated or corrupt files are rejected."""
+    """Decode the pixel data once, so truncated or corrupt files are rejected.
+
+    TIFF pixels are decoded one strip or tile at a time and dropped, so the
+    check needs memory for one segment, not for the whole image: a small
+    deflate file may declare gigabytes of pixels.
+    """
     try:
         if source.tiff is not None:
             page = source.tiff.pages[page_index]
             _check_tiff_extent(source, page)
-            page.asarray()
+            _decode_tiff_segments(page)
         elif source.pil is not None:
             source.pil.load()
     except UnreadableFileError:
         raise
     except Exception as exc:  # decoders raise many types on damaged data
         raise UnreadableFileError(f"{source.path}: pixel data cannot be decoded ({first_line(exc)})") from exc
+
+
+UNCOMPRESSED = 1
+DEFLATE = frozenset({8, 32946})  # ADOBE_DEFLATE, DEFLATE
+SEGMENT_LIMIT = 32 << 20  # decoded bytes above which a deflate segment is streamed
+READ_BUFFER = 16 << 20  # compressed bytes tifffile reads from the file at once
+INFLATE_STEP = 1 << 20  # bytes read or produced per step when streaming a large strip
+
+
+def _decode_tiff_segments(page: Any) -> None:
+    """Decode every strip/tile of ``page`` in turn, keeping none of them.
+
+    A deflate strip larger than ``SEGMENT_LIMIT`` is inflated in bounded
+    chunks instead of into one buffer; an uncompressed one that large is not
+    read at all (the extent check has covered it, and there is nothing to decode).
+    """
+    large_strip = not page.is_tiled and _strip_nbytes(page, 0) > SEGMENT_LIMIT
+    if large_strip and page.compression == UNCOMPRESSED:
+        return
+    if large_strip and page.compression in DEFLATE:
+        _inflate_strips(page)
+        return
+    for _ in page.segments(func=_discard, maxworkers=1, buffersize=READ_BUFFER):
+        pass
+
+
+def _discard(result: object) -> None:
+    return None
+
+
+def _strip_nbytes(page: Any, index: int) -> int:
+    """Decoded bytes of strip ``index`` (the last strip of an image may be short)."""
+    rows_per_strip = max(1, min(int(page.rowsperstrip), int(page.imagelength)))
+    strips_per_plane = math.ceil(page.imagelength / rows_per_strip)
+    first_row = (index % strips_per_plane) * rows_per_strip
+    rows = min(rows_per_strip, int(page.imagelength) - first_row)
+    samples = int(page.samplesperpixel) if page.planarconfig == 1 else 1
+    return rows * math.ceil(int(page.imagewidth) * samples * int(page.bitspersample) / 8)
+
+
+def _inflate_strips(page: Any) -> None:
+    """Inflate each deflate strip in bounded steps; fail if one is damaged or short."""
+    handle = page.parent.filehandle
+    strips = zip(page.dataoffsets, page.databytecounts, strict=False)
+    for index, (offset, count) in enumerate(strips):
+        if count == 0:
+            continue
+        produced = _inflated_size(handle, offset, count)
+        expected = _strip_nbytes(page, index)
+        if produced < expected:
+            raise ValueError(
+                f"deflate strip at byte {offset} inflates to {produced} bytes, expected {expected}"
+            )
+
+
+def _inflated_size(handle: Any, offset: int, count: int) -> int:
+    """Bytes the zlib stream at ``offset`` inflates to, holding at most ~1 MB at a time."""
+    inflater = zlib.decompressobj()
+    produced, remaining, pending = 0, count, b""
+    handle.seek(offset)
+    while not inflater.eof:
+        if not pending and remaining:
+            pending = handle.read(min(remaining, INFLATE_STEP))
+            if not pending:
+                break  # the file ends early; the extent check reports truncation
+            remaining -= len(pending)
+        output = inflater.decompress(pending, INFLATE_STEP)
+        pending = inflater.unconsumed_tail
+        produced += len(output)
+        if not output and not pending and not remaining:
+            break  # input used up and nothing left buffered: a cut stream
+    return produced
 
 
 def _check_tiff_extent(source: SourceFile, page: object) -> None:
