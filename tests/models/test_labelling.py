@@ -51,7 +51,7 @@ def test_manual_labels_are_never_overwritten_by_predictions(textured):
     cli, dataset = textured
     run_id = _trained(cli, dataset)
     images = _new_images(cli)
-    sha, label = set_manual_label(images[0]["sha256"][:10], "bainite", catalog=cli.catalog)
+    sha, label = set_manual_label(images[0]["sha256"][:10], "bainite", catalog=cli.catalog, new_label=True)
     assert (sha, label) == (images[0]["sha256"], "bainite")
     predict_catalog(run_id, "path LIKE '%/new/%'", accept=0.0, catalog=cli.catalog)
     [row] = cli.rows(f"SELECT label, label_source FROM image_metadata WHERE sha256 = '{sha}'")

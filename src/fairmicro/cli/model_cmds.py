@@ -134,7 +134,8 @@ def runs(
 def review(
     image: Annotated[Optional[str], typer.Argument(help="sha256 (prefix) of the image to decide on.")] = None,
     accept: Annotated[bool, typer.Option("--accept", help="Confirm the model's suggestion.")] = False,
-    label: Annotated[Optional[str], typer.Option(help="The correct label.")] = None,
+    label: Annotated[Optional[str], typer.Option(help="The correct label (one the catalog or model knows).")] = None,
+    new_label: Annotated[bool, typer.Option("--new-label", help="Allow a label no image has yet (a new class).")] = False,
     catalog: CatalogOption = None,
 ) -> None:
     """List suggestions waiting for review, or confirm/correct one (stored as a manual label)."""
@@ -147,7 +148,9 @@ def review(
         return
     if accept == (label is not None):
         raise FairmicroError("give exactly one of --accept or --label LABEL")
-    sha, chosen = set_manual_label(image, label, catalog=catalog)
+    if new_label and label is None:
+        raise FairmicroError("--new-label needs --label LABEL")
+    sha, chosen = set_manual_label(image, label, catalog=catalog, new_label=new_label)
     typer.echo(f"{sha[:12]}: manual label {chosen!r}")
 
 

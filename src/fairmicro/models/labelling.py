@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import getpass
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -218,24 +219,65 @@ def pending_reviews(catalog: str | Path | None = None) -> QueryResult:
         return cat.query(REVIEW_SQL)
 
 
-def set_manual_label(sha_prefix: str, label: str | None, *, catalog: str | Path | None = None) -> tuple[str, str]:
+def set_manual_label(sha_prefix: str, label: str | None, *, catalog: str | Path | None = None,
+                     new_label: bool = False) -> tuple[str, str]:
     """Confirm (``label=None``: take the suggestion) or correct an image's label; stored as ``manual``.
 
-    Returns (image sha256, label).
+    ``label`` must be one the catalog already knows (a label of some image, or a
+    class of the model that made the suggestion), so a typo never becomes a new
+    class; ``new_label=True`` accepts a genuinely new one. Returns (image sha256, label).
+
+    Raises
+    ------
+    ModelError
+        If the prefix does not name one image, there is nothing to confirm, or the label is unknown.
     """
     with Catalog.open(resolve_catalog_path(catalog)) as cat:
         matches = cat.query("SELECT sha256 FROM images WHERE starts_with(sha256, ?)", [sha_prefix.lower()]).rows
         if len(matches) != 1:
             raise ModelError(f"image {sha_prefix!r} matches {len(matches)} images; give more of its sha256")
         sha = matches[0][0]
-        pending = cat.query("SELECT annotation_id, label FROM annotations WHERE image_sha256 = ? AND "
+        pending = cat.query("SELECT annotation_id, label, model_run_id FROM annotations WHERE image_sha256 = ? AND "
                             "annotation_kind = 'review' ORDER BY created_at DESC", [sha]).rows
         if label is None and not pending:
             raise ModelError(f"image {sha[:12]} has no suggestion to confirm; give --label")
-        chosen = label or pending[0][1]
+        chosen = pending[0][1] if label is None else check_label(label, known_labels(cat, pending), new_label)
         with cat.transaction():
             _store_manual_label(cat, sha, chosen, bool(pending))
     return sha, chosen
+
+
+def known_labels(cat: Catalog, pending: Sequence[Sequence[Any]] = ()) -> list[str]:
+    """Labels a review may set: every image label in the catalog and the suggesting models' classes."""
+    labels = {row[0] for row in cat.query("SELECT DISTINCT label FROM images WHERE label IS NOT NULL").rows}
+    for run_id in {row[2] for row in pending if row[2]}:
+        for (probabilities,) in cat.query("SELECT probabilities FROM predictions WHERE model_run_id = ? "
+                                          "AND probabilities IS NOT NULL LIMIT 1", [run_id]).rows:
+            labels.update(json.loads(probabilities))
+    labels.update(row[1] for row in pending if row[1])
+    return sorted(labels)
+
+
+def check_label(label: str, known: list[str], new_label: bool = False) -> str:
+    """``label`` (trimmed) if it is known, or new and allowed; else one line listing the valid ones.
+
+    Raises
+    ------
+    ModelError
+        If the label is empty, has control characters, or is unknown without ``new_label``.
+    """
+    text = label.strip()
+    if not text or len(text) > 200 or any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise ModelError(f"--label {label!r}: a label is one line of 1 to 200 printable characters")
+    if text in known or new_label:
+        return text
+    import difflib
+
+    close = difflib.get_close_matches(text, known, n=1) or [k for k in known if k.lower() == text.lower()]
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    listed = ", ".join(known[:20]) + (f", ... ({len(known)} in all)" if len(known) > 20 else "")
+    raise ModelError(f"--label {label!r} is not a known label; {hint}known: {listed or 'none yet'}; "
+                     "pass --new-label to add a new class")
 
 
 def _store_manual_label(cat: Catalog, sha: str, chosen: str, resolves_review: bool) -> None:
