@@ -1,10 +1,17 @@
 """fairmicro: microscope images to FAIR, queryable, publishable ML datasets."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("fairmicro")
-except PackageNotFoundError:  # running from a source tree without install
-    __version__ = "0.0.0+unknown"
+from __future__ import annotations
 
 __all__ = ["__version__"]
+
+
+def __getattr__(name: str) -> str:
+    # importlib.metadata costs a noticeable share of start-up: read the version only when asked
+    if name != "__version__":
+        raise AttributeError(f"module 'fairmicro' has no attribute {name!r}")
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("fairmicro")
+    except PackageNotFoundError:  # running from a source tree without install
+        return "0.0.0+unknown"

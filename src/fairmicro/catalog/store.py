@@ -9,16 +9,22 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pydantic
 
+from fairmicro._lazy import lazy_module
 from fairmicro.catalog.connection import connect, resolve_catalog_path
 from fairmicro.catalog.migrations import migrate, pending_migrations
-from fairmicro.catalog.records import ImageBundle
 from fairmicro.errors import CatalogError
-from fairmicro.schema import models
+
+if TYPE_CHECKING:
+    import pydantic
+
+    from fairmicro.catalog.records import ImageBundle
+    from fairmicro.schema import models
+else:  # `query` never needs the generated pydantic models: load them on first use
+    models = lazy_module("fairmicro.schema.models")
 
 
 def utcnow() -> datetime:

@@ -13,7 +13,6 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from fairmicro.cli.options import CatalogOption, FormatOption, WaitOption
 from fairmicro.errors import FairmicroError, first_line
@@ -142,6 +141,14 @@ def _progress(total: int, quiet: bool) -> Iterator[Callable[[], None]]:
     if quiet or not stderr.is_terminal:
         yield lambda: None
         return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
     columns = (TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=stderr, transient=True) as bar:
         task = bar.add_task("ingest", total=total)

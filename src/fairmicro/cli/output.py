@@ -7,14 +7,16 @@ import io
 import json
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
 
-from fairmicro.catalog.ingest import IngestSummary
-from fairmicro.catalog.store import QueryResult
 from fairmicro.errors import FairmicroError
+
+if TYPE_CHECKING:  # `query` must not import the ingest machinery
+    from fairmicro.catalog.ingest import IngestSummary
+    from fairmicro.catalog.store import QueryResult
 
 FORMATS = ("table", "csv", "json")
 

@@ -7,10 +7,12 @@ import math
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fairmicro.errors import UnreadableFileError, first_line
-from fairmicro.extractors.base import Extraction, SourceFile
+
+if TYPE_CHECKING:  # base imports the pydantic models; `query` needs only IMAGE_SUFFIXES from here
+    from fairmicro.extractors.base import Extraction, SourceFile
 
 _SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"II*\x00", "tiff"),
@@ -48,6 +50,8 @@ def sniff_format(path: Path) -> str:
 @contextlib.contextmanager
 def open_source(path: Path) -> Iterator[SourceFile]:
     """Open ``path`` for extraction; the file handle is closed on exit."""
+    from fairmicro.extractors.base import SourceFile
+
     file_format = sniff_format(path)
     if file_format == "tiff":
         import tifffile
@@ -174,6 +178,8 @@ def _check_tiff_extent(source: SourceFile, page: object) -> None:
 
 def base_extraction(source: SourceFile, page_index: int = 0) -> Extraction:
     """The image facts every extractor starts from (size, depth, channels, pages)."""
+    from fairmicro.extractors.base import Extraction
+
     if source.tiff is not None:
         page = source.tiff.pages[page_index]
         return Extraction(
