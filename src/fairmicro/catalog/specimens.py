@@ -394,16 +394,23 @@ def load_specimen_table(
         label = _cell(cells, by_role.get("label"))
         file_name = _cell(cells, by_role.get("file"))
         values = _row_values(path, number, cells, columns, table.warnings)
-        if file_name is not None and files.is_new(Path(file_name).name, number, {**values, "specimen_id": specimen_id, "label": label}):
+        flat = _flat(values)
+        if file_name is not None and files.is_new(Path(file_name).name, number, {**flat, "specimen_id": specimen_id, "label": label}):
             table.files[Path(file_name).name] = FileRow(specimen_id, label)
         if specimen_id is None:
             continue
-        content = {**values, "label": label} if "file" not in by_role else values
+        content = {**flat, "label": label} if "file" not in by_role else flat
         if specimens.is_new(specimen_id, number, content):
             table.specimens[specimen_id] = _specimen({**values, "specimen_id": specimen_id}, f"{path.name} row {number}")
             if label and "file" not in by_role:
                 table.labels[specimen_id] = label
     return table
+
+
+def _flat(values: dict[str, Any]) -> dict[str, Any]:
+    """Slot values and lab-column values side by side (to compare two rows cell by cell)."""
+    attributes = json.loads(values["attributes"]) if values.get("attributes") else {}
+    return {k: v for k, v in values.items() if k != "attributes"} | attributes
 
 
 def _cell(cells: list[Any], column: _Column | None) -> str | None:
