@@ -9,22 +9,26 @@ finishes the job without duplicates.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
-from collections.abc import Callable, Iterable, Iterator
+import stat
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 
+from fairmicro.catalog.connection import connect
 from fairmicro.catalog.records import FileFacts, ImageBundle, build_bundle
 from fairmicro.catalog.specimens import SpecimenTable
 from fairmicro.catalog.store import Catalog, KnownFile, utcnow
+from fairmicro.catalog.walk import collect_files, json_text, not_regular, not_utf8
 from fairmicro.errors import CatalogError, FairmicroError, first_line
 from fairmicro.extractors.base import Extractor
 from fairmicro.extractors.registry import extract_file, registered_extractors
-from fairmicro.extractors.source import IMAGE_SUFFIXES
 from fairmicro.hashing import sha256_file
 from fairmicro.schema import models
 
@@ -50,6 +54,7 @@ class FileOutcome:
     status: str  # "ingested" | "present" | "rejected"
     reason: str | None = None
     warnings: list[str] = field(default_factory=list)
+    sha256: str | None = None
 
 
 @dataclass
@@ -60,6 +65,7 @@ class IngestSummary:
     present: int = 0
     rejected: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
@@ -71,21 +77,19 @@ class IngestSummary:
         return {
             "ingested": self.ingested,
             "already_present": self.present,
-            "rejected": [{"path": p, "reason": r} for p, r in self.rejected],
-            "warnings": self.warnings,
+            "rejected": [{"path": json_text(p), "reason": json_text(r)} for p, r in self.rejected],
+            "warnings": [json_text(w) for w in self.warnings],
+            "skipped": [{"path": json_text(p), "reason": r} for p, r in self.skipped],
         }
 
 
 def iter_image_files(paths: Iterable[Path]) -> Iterator[Path]:
-    """Files named on the command line, and image files found under folders (sorted)."""
-    for path in paths:
-        if path.is_dir():
-            for child in sorted(path.rglob("*")):
-                hidden = any(part.startswith(".") for part in child.relative_to(path).parts)
-                if child.is_file() and not hidden and child.suffix.lower() in IMAGE_SUFFIXES:
-                    yield child.absolute()
-        else:
-            yield path.absolute()
+    """Files named on the command line, and image files found under folders (sorted).
+
+    Entries that cannot be ingested are left out; :func:`~fairmicro.catalog.walk.collect_files`
+    also says which and why.
+    """
+    yield from collect_files(paths).files
 
 
 def _mtime(path: Path) -> datetime:
@@ -146,19 +150,49 @@ class _Batch:
         self.fills: list[tuple[str, _Joined]] = []
         self.shas: set[str] = set()
 
-    def flush(self) -> None:
+    def flush(self) -> set[str]:
+        """Write the batch in one transaction; returns the sha256 of images another process added meanwhile."""
         if not self.files:
-            return
+            return set()
         catalog = self.catalog
         try:
             with catalog.transaction():
-                catalog.add_images(self.bundles)
+                shas = [b.image.sha256 for b in self.bundles]
+                taken = catalog.existing_images(shas) if shas else set()
+                catalog.add_images([b for b in self.bundles if b.image.sha256 not in taken])
                 catalog.record_files(self.files)
                 catalog.fill_image_labels([(sha, j.specimen_id, j.label, j.label_source) for sha, j in self.fills])
         except duckdb.Error as exc:
             raise CatalogError(f"{catalog.path}: batch write failed, nothing of it was kept ({first_line(exc)})") from exc
         log.debug("committed batch of %d files", len(self.files))
         self.bundles, self.files, self.fills, self.shas = [], [], [], set()
+        return taken
+
+
+LEASE_S = 1.0  # an ingest holding the catalog this long lets others in during its next file-reading phase
+MIN_GAP_S = 0.05  # for at least this long, so that waiting readers (polling every 10-50 ms) get their turn
+
+
+class _Lease:
+    """Releases the catalog file between batches so other processes (queries, ingests) get turns."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self.since = time.monotonic()
+        self.releasable = not catalog.read_only and catalog.path.name != ":memory:" and catalog.path.is_file()
+
+    @contextlib.contextmanager
+    def idle(self) -> Iterator[None]:
+        """Run a block that needs no catalog; the file is closed during it when the lease is due."""
+        if not self.releasable or time.monotonic() - self.since < LEASE_S:
+            yield
+            return
+        self.catalog.con.close()
+        start = time.monotonic()
+        yield  # on an exception the catalog stays closed: the run is over
+        time.sleep(max(0.0, MIN_GAP_S - (time.monotonic() - start)))
+        self.catalog.con = connect(self.catalog.path, read_only=False)
+        self.since = time.monotonic()
 
 
 class Ingestor:
@@ -169,17 +203,30 @@ class Ingestor:
         self.options = options
         self.extractors = extractors or registered_extractors()
         self.batch = _Batch(catalog)
+        self.lease = _Lease(catalog)
 
-    def run(self, files: list[Path], on_file: Callable[[FileOutcome], None] | None = None) -> IngestSummary:
-        """Ingest ``files``, a batch at a time; returns the summary."""
-        summary = IngestSummary()
+    def run(
+        self,
+        files: list[Path],
+        on_file: Callable[[FileOutcome], None] | None = None,
+        skipped: Sequence[tuple[str, str]] = (),
+    ) -> IngestSummary:
+        """Ingest ``files``, a batch at a time; returns the summary.
+
+        ``skipped`` (path, reason) entries found while collecting ``files`` are
+        carried into the summary.
+        """
+        summary = IngestSummary(skipped=list(skipped))
         self._store_specimens(summary)
         for start in range(0, len(files), self.options.batch_size):
-            for outcome in self._chunk(files[start : start + self.options.batch_size]):
+            outcomes = self._chunk(files[start : start + self.options.batch_size])
+            taken = self.batch.flush()
+            for outcome in outcomes:
+                if outcome.status == "ingested" and outcome.sha256 in taken:
+                    outcome.status = "present"  # another ingest catalogued it first
                 self._count(outcome, summary)
                 if on_file:
                     on_file(outcome)
-            self.batch.flush()
         return summary
 
     def _store_specimens(self, summary: IngestSummary) -> None:
@@ -207,16 +254,24 @@ class Ingestor:
 
         The catalog is asked twice per chunk, not twice per file.
         """
-        known = self.catalog.known_files(paths)
-        surveyed = [self._survey(path, known.get(str(path))) for path in paths]
+        storable = [path for path in paths if not not_utf8(path)]
+        known = self.catalog.known_files(storable) if storable else {}
+        with self.lease.idle():
+            surveyed = [self._survey(path, known.get(str(path))) for path in paths]
         hashed = [s.sha for s in surveyed if isinstance(s, _Surveyed) and not s.unchanged]
         existing = self.catalog.existing_images(hashed) if hashed else set()
-        return [s if isinstance(s, FileOutcome) else self._one(s, existing) for s in surveyed]
+        with self.lease.idle():
+            return [s if isinstance(s, FileOutcome) else self._one(s, existing) for s in surveyed]
 
     @staticmethod
     def _survey(path: Path, known: KnownFile | None) -> _Surveyed | FileOutcome:
+        if not_utf8(path):
+            return FileOutcome(path, "rejected", f"{path}: file name is not valid UTF-8; rename the file to ingest it")
         try:
-            size, mtime = path.stat().st_size, _mtime(path)
+            info = path.stat()
+            if not stat.S_ISREG(info.st_mode):
+                return FileOutcome(path, "rejected", f"{path}: {not_regular(info.st_mode)}")
+            size, mtime = info.st_size, _mtime(path)
             if known and known.size_bytes == size and known.modified_at == mtime:
                 return _Surveyed(path, size, mtime, known.sha256, unchanged=True)
             return _Surveyed(path, size, mtime, sha256_file(path))
@@ -243,7 +298,7 @@ class Ingestor:
         self.batch.bundles.append(bundle)
         self.batch.shas.add(sha)
         self.batch.files.append(self._file_row(path, sha, size, mtime))
-        return FileOutcome(path, "ingested", warnings=messages)
+        return FileOutcome(path, "ingested", warnings=messages, sha256=sha)
 
     def _already_present(self, path: Path, sha: str, size: int, mtime: datetime, joined: _Joined) -> FileOutcome:
         self.batch.files.append(self._file_row(path, sha, size, mtime))
@@ -275,4 +330,5 @@ def ingest(
     on_file: Callable[[FileOutcome], None] | None = None,
 ) -> IngestSummary:
     """Ingest files and folders into ``catalog``."""
-    return Ingestor(catalog, options or IngestOptions()).run(list(iter_image_files(paths)), on_file)
+    found = collect_files(paths)
+    return Ingestor(catalog, options or IngestOptions()).run(found.files, on_file, found.skipped)

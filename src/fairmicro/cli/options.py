@@ -17,3 +17,25 @@ CatalogOption = Annotated[
     ),
 ]
 FormatOption = Annotated[str, typer.Option("--format", help="table, csv or json.")]
+
+
+def _set_wait(value: Optional[float]) -> Optional[float]:
+    if value is not None:
+        from fairmicro.catalog.connection import set_wait
+
+        set_wait(value)
+    return value
+
+
+WaitOption = Annotated[
+    Optional[float],
+    typer.Option(
+        "--wait",
+        envvar="FAIRMICRO_WAIT",
+        min=0,
+        callback=_set_wait,
+        metavar="SECONDS",
+        help="While another process holds the catalog, wait up to this long (default 30).",
+        show_default=False,
+    ),
+]

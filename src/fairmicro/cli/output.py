@@ -5,14 +5,19 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
+from rich.text import Text
 
+from fairmicro.catalog.walk import display
 from fairmicro.errors import FairmicroError
+from fairmicro.extractors.source import IMAGE_SUFFIXES
 
 if TYPE_CHECKING:  # `query` must not import the ingest machinery
     from fairmicro.catalog.ingest import IngestSummary
@@ -43,9 +48,9 @@ def render_result(result: QueryResult, fmt: str, console: Console) -> None:
         writer.writerows([[_plain(v) for v in row] for row in result.rows])
         console.file.write(buffer.getvalue())
     else:
-        table = Table(*result.columns, show_lines=False)
+        table = Table(*(Column(header=Text(display(c))) for c in result.columns), show_lines=False)
         for row in result.rows:
-            table.add_row(*("" if v is None else str(_plain(v)) for v in row))
+            table.add_row(*(Text("" if v is None else display(str(_plain(v)))) for v in row))
         # A pipe or file gets the whole table, not one squeezed to 80 columns.
         wide = console if console.is_terminal else Console(file=console.file, width=100_000)
         wide.print(table, crop=False)
@@ -53,13 +58,29 @@ def render_result(result: QueryResult, fmt: str, console: Console) -> None:
 
 
 def render_summary(summary: IngestSummary, console: Console) -> None:
-    """The human closing summary of an ingest."""
+    """The human closing summary of an ingest; every name is escaped (a name cannot forge a line)."""
     console.print(
-        f"ingested {summary.ingested}, already present {summary.present}, rejected {len(summary.rejected)}"
+        f"ingested {summary.ingested}, already present {summary.present}, rejected {len(summary.rejected)}, "
+        f"skipped {len(summary.skipped)}",
+        markup=False,
+        highlight=False,
     )
     for _path, reason in summary.rejected:
-        console.print(f"  rejected: {reason}", markup=False, highlight=False)
+        console.print(f"  rejected: {display(reason)}", markup=False, highlight=False)
+    for path, reason in summary.skipped:
+        console.print(f"  skipped: {display(path)}: {reason}", markup=False, highlight=False)
     if summary.warnings:
-        console.print(f"warnings ({len(summary.warnings)}):")
+        console.print(f"warnings ({len(summary.warnings)}):", markup=False, highlight=False)
         for warning in summary.warnings:
-            console.print(f"  {warning}", markup=False, highlight=False)
+            console.print(f"  {display(warning)}", markup=False, highlight=False)
+
+
+def no_files_message(paths: Sequence[Path], skipped: Sequence[tuple[str, str]]) -> str:
+    """The one-line error when the inputs hold no image file to ingest."""
+    suffixes = ", ".join(sorted(IMAGE_SUFFIXES))
+    message = f"no image files ({suffixes}) under {', '.join(display(p) for p in paths)}"
+    if skipped:
+        path, reason = skipped[0]
+        more = f" and {len(skipped) - 1} more" if len(skipped) > 1 else ""
+        message += f"; skipped {display(path)}: {reason}{more}"
+    return message
