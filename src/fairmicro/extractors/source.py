@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
+import stat
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,17 +36,29 @@ def sniff_format(path: Path) -> str:
     UnreadableFileError
         If the file is empty, unreadable or not a supported image format.
     """
-    try:
-        with path.open("rb") as handle:
-            head = handle.read(16)
-    except OSError as exc:
-        raise UnreadableFileError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+    head = _read_head(path, 16)
     if not head:
         raise UnreadableFileError(f"{path}: empty file")
     for signature, file_format in _SIGNATURES:
         if head.startswith(signature):
             return file_format
     raise UnreadableFileError(f"{path}: not a TIFF, PNG, JPEG or BMP image (unknown file signature)")
+
+
+def _read_head(path: Path, size: int) -> bytes:
+    """The first bytes of a regular file; a FIFO, socket or device is refused, never waited on."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise UnreadableFileError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise UnreadableFileError(f"{path}: not a regular file; not opened")
+        return os.read(fd, size)
+    except OSError as exc:
+        raise UnreadableFileError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+    finally:
+        os.close(fd)
 
 
 @contextlib.contextmanager
