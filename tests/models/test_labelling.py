@@ -76,3 +76,23 @@ def test_review_confirms_or_corrects_a_suggestion_as_manual(metadata_only):
     assert [p[0] for p in pending] == [images[0]["sha256"]]
     kinds = cli.rows(f"SELECT annotation_kind, label_source FROM annotations WHERE image_sha256 = '{target}'")
     assert kinds == [{"annotation_kind": "class_label", "label_source": "manual"}]
+
+
+def test_review_refuses_a_typo_label_and_leaves_the_image_unchanged(metadata_only):
+    cli, dataset = metadata_only
+    run_id = _trained(cli, dataset)
+    images = _new_images(cli)
+    predict_catalog(run_id, "path LIKE '%/new/%'", accept=0.9, catalog=cli.catalog)
+    target = images[0]["sha256"]
+    for typo in ("martensit", "Martensite", "spheroidite\n---", "", "new class"):
+        result = cli("review", target[:12], "--label", typo, check=False)
+        assert result.returncode == 1 and result.stderr.startswith("error: --label")
+        assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    assert "known: ferrite_pearlite, martensite, spheroidite" in result.stderr and "--new-label" in result.stderr
+    [row] = cli.rows(f"SELECT label, label_source FROM image_metadata WHERE sha256 = '{target}'")
+    assert row == {"label": None, "label_source": None}
+    assert [p[0] for p in pending_reviews(cli.catalog).rows].count(target) == 1  # still waiting for review
+    assert cli("review", target[:12], "--label", "martensit", check=False).stderr.count("did you mean 'martensite'")
+    cli("review", target[:12], "--label", "bainite", "--new-label")
+    [row] = cli.rows(f"SELECT label, label_source FROM image_metadata WHERE sha256 = '{target}'")
+    assert row == {"label": "bainite", "label_source": "manual"}
