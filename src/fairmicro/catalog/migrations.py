@@ -12,6 +12,7 @@ from importlib import resources
 
 import duckdb
 
+from fairmicro.catalog.binding import execute_bound
 from fairmicro.errors import CatalogError, first_line
 
 LEDGER = """
@@ -56,8 +57,8 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
         try:
             con.execute("BEGIN TRANSACTION")
             con.execute(sql)
-            con.execute(
-                "INSERT INTO schema_migrations VALUES (?, ?)", [name, datetime.now(UTC).replace(tzinfo=None)]
+            execute_bound(
+                con, "INSERT INTO schema_migrations VALUES (?, ?)", [name, datetime.now(UTC).replace(tzinfo=None)]
             )
             con.execute("COMMIT")
         except duckdb.Error as exc:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from fairmicro._lazy import lazy_module
+from fairmicro.catalog.binding import execute_bound
 from fairmicro.catalog.connection import connect, resolve_catalog_path
 from fairmicro.catalog.migrations import migrate, pending_migrations
 from fairmicro.errors import CatalogError
@@ -75,7 +76,7 @@ def _insert(
         chunk = rows[start : start + ROWS_PER_STATEMENT]
         values = ", ".join(row_placeholder for _ in chunk)
         sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values} ON CONFLICT {conflict}"
-        con.execute(sql, [value for row in chunk for value in row])
+        execute_bound(con, sql, [value for row in chunk for value in row])
 
 
 class Catalog:
@@ -133,7 +134,7 @@ class Catalog:
     # ------------------------------------------------------------------ reads
     def query(self, sql: str, params: Sequence[Any] | None = None) -> QueryResult:
         """Run one statement and return its result."""
-        cursor = self.con.execute(sql, params or [])
+        cursor = execute_bound(self.con, sql, params or [])
         columns = [d[0] for d in cursor.description] if cursor.description else []
         rows = cursor.fetchall() if cursor.description else []
         return QueryResult(columns, rows)
@@ -145,7 +146,7 @@ class Catalog:
         """
         cursor = self.con.cursor()
         try:
-            cursor.execute(sql, list(params or []))
+            execute_bound(cursor, sql, list(params or []))
             while rows := cursor.fetchmany(batch):
                 yield from rows
         finally:
@@ -162,7 +163,8 @@ class Catalog:
 
     def known_files(self, paths: Sequence[Path]) -> dict[str, KnownFile]:
         """The catalog's records of ``paths`` (as given), in one query."""
-        rows = self.con.execute(
+        rows = execute_bound(
+            self.con,
             "SELECT path, image_sha256, size_bytes, modified_at FROM image_files WHERE path IN (SELECT unnest(?))",
             [[str(p) for p in paths]],
         ).fetchall()
@@ -170,7 +172,8 @@ class Catalog:
 
     def existing_images(self, shas: Sequence[str]) -> set[str]:
         """Which of ``shas`` are catalogued images, in one query."""
-        rows = self.con.execute("SELECT sha256 FROM images WHERE sha256 IN (SELECT unnest(?))", [list(shas)]).fetchall()
+        sql = "SELECT sha256 FROM images WHERE sha256 IN (SELECT unnest(?))"
+        rows = execute_bound(self.con, sql, [list(shas)]).fetchall()
         return {row[0] for row in rows}
 
     def image_paths(self, sha256: str) -> list[str]:
@@ -214,7 +217,8 @@ class Catalog:
         if not first:
             return
         columns = list(zip(*first.values(), strict=True))
-        self.con.execute(
+        execute_bound(
+            self.con,
             "UPDATE images SET specimen_id = coalesce(images.specimen_id, f.specimen_id), "
             "label_source = CASE WHEN images.label IS NULL AND f.label IS NOT NULL THEN f.label_source "
             "ELSE images.label_source END, label = coalesce(images.label, f.label) "
@@ -230,7 +234,7 @@ class Catalog:
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
         """Run one write statement with bound parameters."""
-        self.con.execute(sql, params or [])
+        execute_bound(self.con, sql, params or [])
 
     def upsert_specimens(self, specimens: Iterable[models.Specimen]) -> None:
         """Insert specimens, or update them with the table's current values."""
@@ -286,8 +290,8 @@ class Catalog:
 
     def add_publication(self, publication: models.Publication) -> bool:
         """Record one Hub publication; False when the same one is already recorded."""
-        known = self.con.execute(
-            "SELECT 1 FROM publications WHERE publication_id = ?", [publication.publication_id]
+        known = execute_bound(
+            self.con, "SELECT 1 FROM publications WHERE publication_id = ?", [publication.publication_id]
         ).fetchone()
         if not known:
             _insert(self.con, "publications", models.Publication, [publication])
