@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from fairmicro.models.registry import get_plugin
 from fairmicro.schema import models
 
 MODEL_FOLDER = "model"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -185,6 +187,15 @@ def _dataset_build(provenance: Any) -> dict[str, Any]:
             "input_plan": recorded.get(MODEL_INPUT_KEY)}
 
 
+def _warn_other_input(parent: dict[str, Any], provenance: Any) -> None:
+    """Warn when the evaluated dataset cut its images differently from the training dataset."""
+    trained = (parent.get("parameters") or {}).get("input_plan")
+    evaluated = _dataset_build(provenance)["input_plan"]
+    if trained and evaluated and trained != evaluated:
+        log.warning("run %s was trained on rows cut with %s; this dataset was cut with %s",
+                    parent["run_id"], trained, evaluated)
+
+
 def _image_size(data: Any) -> list[int] | None:
     if not len(data):
         return None
@@ -222,6 +233,7 @@ def evaluate(
     model = load_model(parent)
     resolved = resolve_dataset(dataset_ref or parent["dataset_ref"], catalog=catalog)
     data = _split(resolved.dataset, split)
+    _warn_other_input(parent, resolved.provenance)
     if class_names(data) != model.classes_:
         raise ModelError(f"dataset classes {class_names(data)} differ from the model's {model.classes_}")
     seed = int(parent.get("seed") or 0)
