@@ -32,6 +32,13 @@ CATALOG_WRITES = frozenset({
 # Everything else (COPY, EXPORT, COPY_DATABASE, ATTACH, DETACH, LOAD, SET, PRAGMA,
 # CALL, PREPARE, EXECUTE, ...) can reach files, extensions or settings.
 
+# Table functions that change the engine itself, whatever statement calls them. On a
+# writable connection DuckDB still lets enable_logging(storage='file') point at paths it
+# allows (the catalog's temp folder), and a failed log write aborts the process later.
+_ENGINE_STATE = re.compile(
+    r"\b(enable_logging|disable_logging|truncate_duckdb_logs|checkpoint|force_checkpoint)\s*\(",
+    re.IGNORECASE,
+)
 _SKIP = re.compile(r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)*", re.DOTALL)
 _EXPLAIN = re.compile(r"EXPLAIN\b", re.IGNORECASE)
 _ANALYZE = re.compile(r"ANALY[SZ]E\b", re.IGNORECASE)
@@ -62,10 +69,18 @@ def explained_statement(sql: str) -> str | None:
     return sql[position:]
 
 
+def engine_state_call(sql: str) -> str | None:
+    """The name of a function in ``sql`` that changes the engine's logging or checkpoints, if any."""
+    match = _ENGINE_STATE.search(sql)
+    return match.group(1) if match else None
+
+
 def refusal(
     con: duckdb.DuckDBPyConnection, statement: str, kind: duckdb.StatementType, *, write: bool, unsafe: bool
 ) -> str | None:
     """Why ``statement`` (of type ``kind``) may not run with these flags, or None when it may."""
+    if not unsafe and (name := engine_state_call(statement)):
+        return f"{name}() changes the database engine's logging or checkpoints (--unsafe allows it)"
     if kind == ST.EXPLAIN:
         inner = explained_statement(statement)
         kinds = statement_types(con, inner) if inner and inner.strip() else []

@@ -135,9 +135,9 @@ class Catalog:
     def query(self, sql: str, params: Sequence[Any] | None = None) -> QueryResult:
         """Run one statement and return its result."""
         cursor = execute_bound(self.con, sql, params or [])
-        columns = [d[0] for d in cursor.description] if cursor.description else []
-        rows = cursor.fetchall() if cursor.description else []
-        return QueryResult(columns, rows)
+        if cursor is None or not cursor.description:  # e.g. COPY FROM DATABASE returns no cursor
+            return QueryResult([], [])
+        return QueryResult([d[0] for d in cursor.description], cursor.fetchall())
 
     def stream(self, sql: str, params: Sequence[Any] | None = None, batch: int = 512) -> Iterator[tuple[Any, ...]]:
         """Rows of a query fetched ``batch`` at a time on their own cursor (never all at once).
