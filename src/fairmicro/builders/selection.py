@@ -17,7 +17,7 @@ from typing import Any
 
 import duckdb
 
-from fairmicro.catalog.query import READ_ONLY_STATEMENTS, statement_types
+from fairmicro.catalog.query import READ_ONLY_STATEMENTS, engine_state_call, statement_types
 from fairmicro.catalog.sandbox import sandbox
 from fairmicro.catalog.store import Catalog
 from fairmicro.errors import DatasetBuildError, FairmicroError, SandboxError, first_line
@@ -130,6 +130,11 @@ def check_selection(catalog: Catalog, selection: Selection) -> None:
             f"--where {selection.where!r} must be one boolean expression over {VIEW}; "
             f"it does not parse: {first_line(exc.__cause__ or exc)}"
         ) from exc
+    if name := engine_state_call(selection.where):
+        raise DatasetBuildError(
+            f"--where {selection.where!r} calls {name}(), which changes the database engine; "
+            f"a selection may only read {VIEW}"
+        )
     if len(types) != 1 or types[0] not in READ_ONLY_STATEMENTS:
         raise DatasetBuildError(
             f"--where {selection.where!r} must be one boolean expression over {VIEW}, "
