@@ -125,7 +125,7 @@ def connect(path: Path, *, read_only: bool, wait: float | None = None) -> duckdb
                 ) from exc
             if not announced:
                 WAIT.notify(
-                    f"{path}: in use by another process ({holder or 'being created'}); waiting up to {timeout:g} s"
+                    f"waiting up to {timeout:g} s: {path} is in use by another process ({holder or 'being created'})"
                 )
                 announced = True
             time.sleep(min(random.uniform(*POLL_S), max(0.0, deadline - time.monotonic())))

@@ -57,7 +57,7 @@ def _announce_waits() -> None:
     from fairmicro.catalog.connection import set_wait
     from fairmicro.catalog.walk import display
 
-    set_wait(notify=lambda message: stderr.print(f"waiting: {display(message)}", markup=False, highlight=False))
+    set_wait(notify=lambda message: stderr.print(display(message), markup=False, highlight=False))
 
 
 @app.command()
