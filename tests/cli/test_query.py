@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 import json
 
@@ -102,3 +103,19 @@ def test_unknown_format_is_refused(filled):
 def test_debug_shows_the_traceback(filled):
     result = filled("--debug", "query", "DELETE FROM images", check=False)
     assert result.returncode != 0 and "Traceback" in result.stderr
+
+
+@pytest.mark.parametrize("output_format", ["table", "csv", "json"])
+def test_now_and_current_date_work_in_every_format(filled, output_format):
+    """`SELECT now()` used to fail for want of pytz (TIMESTAMP WITH TIME ZONE results)."""
+    result = filled("query", "SELECT now() AS t, current_date AS d", "--format", output_format)
+    year = str(datetime.date.today().year)
+    assert year in result.stdout and "error" not in result.stderr
+    if output_format == "json":
+        [row] = json.loads(result.stdout)
+        stamp = datetime.datetime.fromisoformat(row["t"])
+        assert stamp.tzinfo is not None
+        assert abs(stamp - datetime.datetime.now(datetime.UTC)) < datetime.timedelta(minutes=10)
+        assert datetime.date.fromisoformat(row["d"])
+    if output_format == "csv":
+        assert next(csv.reader(io.StringIO(result.stdout))) == ["t", "d"]
