@@ -128,11 +128,11 @@ def _registry() -> Any:
 
 
 def _pint_spelling(unit: str) -> str:
-    text = unit.strip().replace("µ", "u").replace("μ", "u")
+    text = unit.strip().replace("µ", "u").replace("μ", "u").replace("²", "^2").replace("³", "^3")
     for pattern, spelling in _UNIT_SPELLINGS:
         if pattern.match(text):
             return spelling
-    return text
+    return re.sub(r"(?<=[A-Za-z])([23])$", r"^\1", text)  # "mm2" -> "mm^2"
 
 
 def parse_unit(unit: str) -> Any:
@@ -143,11 +143,12 @@ def parse_unit(unit: str) -> Any:
     ValueError
         If pint does not know the unit.
     """
-    import pint
-
+    spelling = _pint_spelling(unit)
+    if not spelling:
+        raise ValueError("empty unit")
     try:
-        parsed = _registry().parse_units(_pint_spelling(unit))
-    except (pint.errors.PintError, AttributeError, TypeError, ValueError, SyntaxError) as exc:
+        parsed = _registry().parse_units(spelling)
+    except Exception as exc:  # pint's parser raises assorted errors (AssertionError, ZeroDivisionError, ...)
         raise ValueError(f"unknown unit {unit!r}") from exc
     return parsed
 
