@@ -16,7 +16,7 @@ import tifffile
 import yaml
 
 from fairmicro.builders import BuildConfig, Creator, Selection, SplitSpec, TilingSpec, build_dataset
-from fairmicro.builders.columns import dataset_columns
+from fairmicro.builders.columns import dataset_columns, lab_columns, with_lab_columns
 from fairmicro.builders.hf import hf_features
 from fairmicro.catalog import Catalog
 from tests.builders.conftest import CLASSES, ingest_collection, write_collection
@@ -102,7 +102,16 @@ def test_16_bit_tiles_survive_load_dataset_exactly(
     source = tifffile.imread(path)
     y, x = row["tile_y_px"], row["tile_x_px"]
     np.testing.assert_array_equal(image, source[y : y + 32, x : x + 32])
-    assert loaded["train"].features == hf_features(CLASSES)
+    assert loaded["train"].features == _built_features(root)[0]
+
+
+def _built_features(root: Path) -> tuple[datasets.Features, list[str]]:
+    """Features and metadata column names a build of this catalog writes (schema's, then lab columns)."""
+    with Catalog.open(root / "catalog.duckdb", read_only=True) as catalog:
+        lab = lab_columns(catalog)
+    assert [c.name for c in lab] == ["batch", "primary_microconstituent"]
+    with with_lab_columns(lab):
+        return hf_features(CLASSES), [c.name for c in dataset_columns()]
 
 
 def test_card_yaml_parses_and_matches_features_and_counts(built: tuple[Path, object]) -> None:
@@ -112,8 +121,9 @@ def test_card_yaml_parses_and_matches_features_and_counts(built: tuple[Path, obj
     assert header["license"] == "cc-by-4.0"
     assert header["task_categories"] == ["image-classification"]
     features = datasets.Features._from_yaml_list(header["dataset_info"]["features"])
-    assert features == hf_features(CLASSES)
-    assert list(features)[2:] == [c.name for c in dataset_columns()]
+    expected, names = _built_features(root)
+    assert features == expected
+    assert list(features)[2:] == names
     tables = _split_tables(root / "out")
     assert {s["name"]: s["num_examples"] for s in header["dataset_info"]["splits"]} == {
         name: t.num_rows for name, t in tables.items()
