@@ -12,6 +12,8 @@ def __getattr__(name: str) -> str:
     from importlib.metadata import PackageNotFoundError, version
 
     try:
-        return version("fairmicro")
+        found = version("fairmicro")
     except PackageNotFoundError:  # running from a source tree without install
-        return "0.0.0+unknown"
+        found = "0.0.0+unknown"
+    globals()["__version__"] = found  # read once: later lookups no longer reach __getattr__
+    return found
