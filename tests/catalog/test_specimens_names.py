@@ -138,3 +138,17 @@ def test_mapping_file_must_map_names_to_slots(tmp_path):
     assert parse_mapping(["A=material"], _table(tmp_path, "B: alloy\n", "m.yaml")) == {"B": "alloy", "A": "material"}
     with pytest.raises(SpecimenTableError, match="m2.yaml: a mapping file holds"):
         parse_mapping([], _table(tmp_path, "- a\n- b\n", "m2.yaml"))
+
+
+def test_file_rows_match_ignoring_case_and_extension_when_unambiguous(tmp_path):
+    text = "Image,Sample,phase\nIMG_A.TIF,S1,x\nimg_b,S2,y\nimg_c.tif,S3,z\nimg_c.png,S4,w\n"
+    table = load_specimen_table(_table(tmp_path, text), label_column="phase")
+    assert table.file_row("img_a.tif").specimen_id == "S1"
+    assert table.file_row("img_b.tif").specimen_id == "S2"
+    assert table.file_row("img_c.jpg") is None  # two rows have that stem
+    assert table.file_row("img_c.png").specimen_id == "S4"
+
+
+def test_unknown_unit_names_the_header_row(tmp_path):
+    with pytest.raises(SpecimenTableError, match="t.csv row 3, column 'T \\[blorps\\]'"):
+        load_specimen_table(_table(tmp_path, "\n\nspecimen_id,T [blorps]\nS1,1\n"))

@@ -119,7 +119,7 @@ def join_specimen(path: Path, options: IngestOptions) -> _Joined:
     """Specimen id and label for a file, from the table, the name pattern and the folder."""
     joined = _Joined()
     table = options.specimens
-    row = table.files.get(path.name) if table else None
+    row = table.file_row(path.name) if table else None
     if row is not None:
         joined.specimen_id = row.specimen_id
         if row.label:

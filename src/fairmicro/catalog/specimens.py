@@ -22,6 +22,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -46,9 +47,17 @@ ALIASES = {
     "cooling": "cooling_method",
     "quench": "cooling_method",
     "etch_time_s": "etching_time_s",
+    "sample_name": "specimen_id",
+    "sample_key": "specimen_id",
+    "specimen_name": "specimen_id",
     "file": "file_name",
     "filename": "file_name",
     "image": "file_name",
+    "image_name": "file_name",
+    "image_file": "file_name",
+    "path": "file_name",
+    "file_path": "file_name",
+    "image_path": "file_name",
 }
 SLOT_UNITS = {c.name: c.unit for c in class_columns("Specimen") if c.sql_type == "DOUBLE"}
 FLOAT_SLOTS = tuple(SLOT_UNITS)
@@ -82,6 +91,25 @@ class SpecimenTable:
     files: dict[str, FileRow] = field(default_factory=dict)  # file name -> row
     warnings: list[str] = field(default_factory=list)
     columns: list[models.SpecimenColumn] = field(default_factory=list)
+
+    def file_row(self, name: str) -> FileRow | None:
+        """The row for a file name: as written, else ignoring case, else by stem when only one row has it."""
+        if name in self.files:
+            return self.files[name]
+        folded, stems = self._file_index
+        found = folded.get(name.casefold())
+        if found is None:
+            matches = stems.get(Path(name).stem.casefold(), [])
+            found = matches[0] if len(matches) == 1 else None
+        return found
+
+    @cached_property
+    def _file_index(self) -> tuple[dict[str, FileRow], dict[str, list[FileRow]]]:
+        folded = {key.casefold(): row for key, row in self.files.items()}
+        stems: dict[str, list[FileRow]] = {}
+        for key, row in self.files.items():
+            stems.setdefault(Path(key).stem.casefold(), []).append(row)
+        return folded, stems
 
 
 @dataclass
@@ -219,7 +247,7 @@ def _type_lab_columns(table: RawTable, columns: list[_Column]) -> None:
         numbers = [_is_number(v) for _, v in values]
         base, unit = lab_columns.split_unit(column.header)
         if unit is not None and ((values and all(numbers)) or lab_columns.is_unit(unit)):
-            _check_unit(table.path, column.header, unit)
+            _check_unit(table.path, table.header_row, column.header, unit)
             column.unit, column.numeric = unit, True
             column.name = lab_columns.lab_name(base, unit, taken)
         else:  # no unit, or a remark in brackets over text: "Notes (optional)"
@@ -228,10 +256,10 @@ def _type_lab_columns(table: RawTable, columns: list[_Column]) -> None:
         taken.add(column.name)
 
 
-def _check_unit(path: Path, header: str, unit: str) -> None:
+def _check_unit(path: Path, row: int, header: str, unit: str) -> None:
     if not lab_columns.is_unit(unit):
         raise SpecimenTableError(
-            f"{path.name} row 1, column {header!r}: unknown unit {unit!r}; write a unit pint knows "
+            f"{path.name} row {row}, column {header!r}: unknown unit {unit!r}; write a unit pint knows "
             "(e.g. °C, K, min, h, wt%, MPa) or drop the brackets; nothing was ingested"
         )
 

@@ -26,6 +26,7 @@ class RawTable:
     path: Path
     headers: list[str]
     rows: list[tuple[int, list[Any]]]
+    header_row: int = 1
 
 
 def _empty(value: Any) -> bool:
@@ -100,4 +101,4 @@ def read_table(path: Path) -> RawTable:
     headers = _headers(path, header_row, header_cells, width, (r for _, r in body))
     keep = [i for i, h in enumerate(headers) if h]
     padded = [(n, [(row[i] if i < len(row) else None) for i in keep]) for n, row in body]
-    return RawTable(path, [headers[i] for i in keep], padded)
+    return RawTable(path, [headers[i] for i in keep], padded, header_row)
