@@ -128,7 +128,26 @@ def connect(path: Path, *, read_only: bool, wait: float | None = None) -> duckdb
                     f"waiting up to {timeout:g} s: {path} is in use by another process ({holder or 'being created'})"
                 )
                 announced = True
+            _mark_waiting(path)
             time.sleep(min(random.uniform(*POLL_S), max(0.0, deadline - time.monotonic())))
+
+
+def waiting_marker(path: Path) -> Path:
+    """The file a waiting process touches, so that a long ingest knows to let it in."""
+    return path.with_name(path.name + ".wait")
+
+
+def _mark_waiting(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        waiting_marker(path).touch()
+
+
+def others_waiting(path: Path, within_s: float = 1.0) -> bool:
+    """Whether another process waited for ``path`` in the last ``within_s`` seconds."""
+    try:
+        return time.time() - waiting_marker(path).stat().st_mtime < within_s
+    except OSError:
+        return False
 
 
 def _check_path(path: Path, read_only: bool) -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import duckdb
 
-from fairmicro.catalog.connection import connect
+from fairmicro.catalog.connection import connect, others_waiting
 from fairmicro.catalog.records import FileFacts, ImageBundle, build_bundle
 from fairmicro.catalog.specimens import SpecimenTable
 from fairmicro.catalog.store import Catalog, KnownFile, utcnow
@@ -169,7 +169,7 @@ class _Batch:
         return taken
 
 
-LEASE_S = 1.0  # an ingest holding the catalog this long lets others in during its next file-reading phase
+LEASE_S = 0.5  # an ingest holding the catalog this long lets waiting processes in during its next file-reading phase
 MIN_GAP_S = 0.05  # for at least this long, so that waiting readers (polling every 10-50 ms) get their turn
 
 
@@ -184,7 +184,7 @@ class _Lease:
     @contextlib.contextmanager
     def idle(self) -> Iterator[None]:
         """Run a block that needs no catalog; the file is closed during it when the lease is due."""
-        if not self.releasable or time.monotonic() - self.since < LEASE_S:
+        if not self.releasable or time.monotonic() - self.since < LEASE_S or not others_waiting(self.catalog.path):
             yield
             return
         self.catalog.con.close()
