@@ -146,3 +146,28 @@ def test_damaged_tile_of_a_huge_tiled_tiff_is_rejected(tmp_path, cli):
     [rejected] = summary["rejected"]
     assert rejected["path"].endswith("cut_tile.tif")
     assert "pixel data cannot be decoded" in rejected["reason"]
+
+
+def test_uncompressed_strip_shorter_than_its_rows_is_rejected(tmp_path, cli):
+    import struct
+
+    import numpy as np
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    good = folder / "good.tif"
+    tifffile.imwrite(good, np.arange(100 * 130, dtype=np.uint16).reshape(100, 130), rowsperstrip=16)
+    data = bytearray(good.read_bytes())
+    with tifffile.TiffFile(good) as tiff:
+        tag = tiff.pages[0].tags["StripByteCounts"]
+        counts, offset, code = list(tag.value), tag.valueoffset, tag.dtype
+    counts[0] -= 100  # the first strip now ends 50 pixels early
+    struct.pack_into("<" + ("I" if code == 4 else "H") * len(counts), data, offset, *counts)
+    (folder / "short_strip.tif").write_bytes(bytes(data))
+
+    summary = _ingest(cli, folder)
+
+    [rejected] = summary["rejected"]
+    assert rejected["path"].endswith("short_strip.tif")
+    assert "pixel data cannot be decoded" in rejected["reason"]
+    assert summary["ingested"] == 1

@@ -120,13 +120,15 @@ def _decode_tiff_segments(page: Any) -> None:
     """Decode every strip/tile of ``page`` in turn, keeping none of them.
 
     A deflate strip larger than ``SEGMENT_LIMIT`` is inflated in bounded
-    chunks instead of into one buffer; an uncompressed one that large is not
-    read at all (the extent check has covered it, and there is nothing to decode).
+    chunks instead of into one buffer. Uncompressed pixels are not read at all:
+    the extent check has found the bytes in the file, and what decoding could
+    still find wrong (a layout tifffile cannot decode, a strip or tile shorter
+    than its rows) is checked on the tags.
     """
-    large_strip = not page.is_tiled and _strip_nbytes(page, 0) > SEGMENT_LIMIT
-    if large_strip and page.compression == UNCOMPRESSED:
+    if page.compression == UNCOMPRESSED:
+        _check_uncompressed(page)
         return
-    if large_strip and page.compression in DEFLATE:
+    if not page.is_tiled and page.compression in DEFLATE and _strip_nbytes(page, 0) > SEGMENT_LIMIT:
         _inflate_strips(page)
         return
     for _ in page.segments(func=_discard, maxworkers=1, buffersize=READ_BUFFER):
@@ -135,6 +137,21 @@ def _decode_tiff_segments(page: Any) -> None:
 
 def _discard(result: object) -> None:
     return None
+
+
+def _check_uncompressed(page: Any) -> None:
+    """Raise if tifffile cannot decode the layout or a segment holds too few bytes."""
+    page.decode(None, 0)  # tifffile's decoder raises here for unsupported layouts
+    for index, count in enumerate(page.databytecounts):
+        expected = _tile_nbytes(page) if page.is_tiled else _strip_nbytes(page, index)
+        if 0 < count < expected:
+            raise ValueError(f"uncompressed segment {index} holds {count} bytes, expected {expected}")
+
+
+def _tile_nbytes(page: Any) -> int:
+    samples = int(page.samplesperpixel) if page.planarconfig == 1 else 1
+    row = math.ceil(int(page.tilewidth) * samples * int(page.bitspersample) / 8)
+    return row * int(page.tilelength) * max(1, int(page.tiledepth))
 
 
 def _strip_nbytes(page: Any, index: int) -> int:
