@@ -5,14 +5,20 @@ decides labels, splits and the fingerprint without reading pixels; the second
 pass reads each image once, tiles it and streams the rows into the split
 writers. Everything is written into a hidden sibling folder and moved to
 ``--out`` only when complete and validated, then the build is recorded in the
-catalog.
+catalog. The catalog may be read-only during all this; it is opened for writing
+only for the move and the record (one short transaction). Hidden folders left
+by a killed build are removed by the next build of the same ``--out``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
+import re
 import shlex
 import shutil
+import socket
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -213,14 +219,63 @@ def _prepare_out(out: Path) -> Path:
             f"{out}: exists and is not a fairmicro build; choose another --out or empty it"
         )
     out.parent.mkdir(parents=True, exist_ok=True)
-    staging = out.parent / f".{out.name}.building-{uuid.uuid4().hex[:8]}"
+    _remove_stale_siblings(out)
+    staging = out.parent / _sibling_name(out, "building")
     staging.mkdir()
     return staging
 
 
+# Hidden siblings of --out are named .NAME.building-<host>-<pid>-<random> (and .old- while swapping),
+# so a later build can tell those of a killed process from those of a build still running.
+_SIBLING = re.compile(r"\.(?:building|old)-(?P<host>[0-9a-f]{8})-(?P<pid>\d+)-[0-9a-f]{8}")
+
+
+def _host_tag() -> str:
+    return hashlib.sha256(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:8]
+
+
+def _sibling_name(out: Path, kind: str) -> str:
+    return f".{out.name}.{kind}-{_host_tag()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
+def _remove_stale_siblings(out: Path) -> None:
+    """Remove hidden staging folders of earlier builds of ``out`` on this host whose process is gone."""
+    prefix, host = f".{out.name}.", _host_tag()
+    for entry in sorted(out.parent.iterdir(), key=_mtime, reverse=True):
+        match = _SIBLING.fullmatch(entry.name[len(prefix) - 1 :]) if entry.name.startswith(prefix) else None
+        if not match or match["host"] != host or _process_alive(int(match["pid"])):
+            continue
+        if not entry.is_dir() or entry.is_symlink():
+            continue
+        if entry.name.startswith(f"{prefix}old-") and not out.exists():
+            # killed between moving the earlier build aside and moving the new one in: put it back
+            log.info("restoring %s from %s, left by killed build process %s", out, entry, match["pid"])
+            entry.rename(out)
+            continue
+        log.info("removing %s, left by killed build process %s", entry, match["pid"])
+        shutil.rmtree(entry, ignore_errors=True)
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.lstat().st_mtime
+    except OSError:
+        return 0.0
+
+
 def _publish_folder(staging: Path, out: Path) -> None:
     if out.exists():
-        old = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
+        old = out.parent / _sibling_name(out, "old")
         out.rename(old)
         staging.rename(out)
         shutil.rmtree(old)
@@ -351,6 +406,12 @@ def build_dataset(
         For a bad selection, missing labels, an empty class (unless allowed), an
         unreadable image, or output that fails validation. A failed build leaves
         ``config.out`` as it was, and the catalog gets no row.
+
+    Notes
+    -----
+    ``catalog`` may be read-only (as ``fairmicro build`` opens it, so queries run
+    during a long build): it is then closed at the end and the file is opened
+    for writing just long enough to record the build.
     """
     for module in ("datasets", "pyarrow.parquet"):
         require(module)
@@ -361,21 +422,33 @@ def build_dataset(
     )
     staging = _prepare_out(config.out)
     try:
-        sink = _Collector(staging, plan, config)
-        _stream(catalog, config, plan, sink, on_image)
-        splits = sink.close()
-        if not any(s.rows for s in splits):
-            raise DatasetBuildError(
-                f"the selection gave no rows ({'; '.join(plan.warnings) or 'no tiles'})"
-            )
-        counts = {s.name: s.classes for s in splits}
-        empty = check_classes(counts, plan.class_names, config.splits, unit="rows")
-        grid = card.GRID_FILE if any(sink.thumbs.values()) else None
-        info = _info(config, plan, splits, sink, grid)
-        _write_documents(staging, info, sink, config.validate)
-        _publish_folder(staging, config.out)
+        sink, info, empty = _write_staging(catalog, config, plan, staging, on_image)
+        # Opened for writing only now (a read-only catalog waits here like any writer); the folder
+        # moves into place only once the build can be recorded.
+        with catalog.writing() as writer:
+            _publish_folder(staging, config.out)
+            dataset_id = _record(writer, config, info, sink)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     warnings = [*creator_note, *plan.warnings] + [f"split/class without rows: {cell}" for cell in empty]
-    return BuildResult(config.out, _record(catalog, config, info, sink), info, warnings)
+    return BuildResult(config.out, dataset_id, info, warnings)
+
+
+def _write_staging(
+    catalog: Catalog, config: BuildConfig, plan: Plan, staging: Path, on_image: Callable[[], None] | None
+) -> tuple[_Collector, BuildInfo, list[str]]:
+    """Write shards and documents into ``staging``; returns the sink, the build info and empty cells."""
+    sink = _Collector(staging, plan, config)
+    _stream(catalog, config, plan, sink, on_image)
+    splits = sink.close()
+    if not any(s.rows for s in splits):
+        raise DatasetBuildError(
+            f"the selection gave no rows ({'; '.join(plan.warnings) or 'no tiles'})"
+        )
+    counts = {s.name: s.classes for s in splits}
+    empty = check_classes(counts, plan.class_names, config.splits, unit="rows")
+    grid = card.GRID_FILE if any(sink.thumbs.values()) else None
+    info = _info(config, plan, splits, sink, grid)
+    _write_documents(staging, info, sink, config.validate)
+    return sink, info, empty

@@ -132,8 +132,9 @@ def publish(
     if not REPO_ID.fullmatch(repo_id):
         raise FairmicroError(f"--repo {repo_id!r}: expected ORG/NAME, e.g. my-lab/hcci-tiles")
     catalog_path = resolve_catalog_path(catalog)
-    # Read-only when absent, so a wrong --catalog is reported instead of created.
-    with Catalog.open(catalog_path, read_only=dry_run or not catalog_path.exists()) as cat:
+    # Only read here (a missing --catalog is reported, never created); a dry run does not even upgrade it.
+    opened = Catalog.open(catalog_path, read_only=True) if dry_run else Catalog.open_for_reading(catalog_path)
+    with opened as cat:
         build = find_build(cat, folder)
     settings = HubSettings.from_env(COMMAND)
     token = hub_token(COMMAND)

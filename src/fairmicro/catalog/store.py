@@ -15,6 +15,7 @@ import duckdb
 
 from fairmicro._lazy import lazy_module
 from fairmicro.catalog.binding import execute_bound
+from fairmicro.catalog.bulk import insert_json, json_columns
 from fairmicro.catalog.connection import connect, resolve_catalog_path
 from fairmicro.catalog.migrations import migrate, pending_migrations
 from fairmicro.errors import CatalogError
@@ -84,6 +85,10 @@ def _insert(
     if not set(columns) <= set(types):
         _insert_rows(con, table, columns, rows, conflict)
         return
+    payload = json_columns(columns, rows)
+    if payload is not None:  # one bound JSON text: ~40x faster than binding lists value by value
+        insert_json(con, table, {name: types[name] for name in columns}, payload, conflict)
+        return
     selects = ", ".join(f"unnest(?::{types[name]}[]) AS {name}" for name in columns)
     sql = f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM (SELECT {selects}) ON CONFLICT {conflict}"
     execute_bound(con, sql, [list(values) for values in zip(*rows, strict=True)])
@@ -99,6 +104,55 @@ def _insert_rows(
         values = ", ".join(row_placeholder for _ in chunk)
         sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values} ON CONFLICT {conflict}"
         execute_bound(con, sql, [value for row in chunk for value in row])
+
+
+FAIRMICRO_LEDGER = "schema_migrations"
+FIRST_MIGRATION = "0001_initial"
+
+
+def refuse_foreign_database(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Refuse a DuckDB database that holds tables but is not a fairmicro catalog, before anything writes to it.
+
+    A database with no tables (a new file, or one whose first migration was
+    interrupted) is a catalog still to be created; one whose
+    ``schema_migrations`` records fairmicro's first migration is a catalog.
+
+    Raises
+    ------
+    CatalogError
+        Naming the file and some of its tables; the file is left unchanged.
+    """
+    relations = [
+        row[0]
+        for row in con.execute(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_catalog = current_database() AND table_schema NOT IN ('information_schema', 'pg_catalog') "
+            "ORDER BY table_name"
+        ).fetchall()
+    ]
+    if FAIRMICRO_LEDGER in relations and _records_first_migration(con):
+        return
+    foreign = [name for name in relations if name != FAIRMICRO_LEDGER]
+    if not foreign and not (FAIRMICRO_LEDGER in relations and _ledger_rows(con)):
+        return
+    shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+    raise CatalogError(
+        f"{path} is a DuckDB database but not a fairmicro catalog (it holds {shown or FAIRMICRO_LEDGER}); "
+        "it was left unchanged. Pass --catalog a fairmicro catalog, or a path that does not exist yet"
+    )
+
+
+def _records_first_migration(con: duckdb.DuckDBPyConnection) -> bool:
+    try:
+        row = con.execute(f"SELECT count(*) FROM {FAIRMICRO_LEDGER} WHERE name = ?", [FIRST_MIGRATION]).fetchone()
+    except duckdb.Error:  # another tool's schema_migrations, without a name column
+        return False
+    return bool(row and row[0])
+
+
+def _ledger_rows(con: duckdb.DuckDBPyConnection) -> int:
+    row = con.execute(f"SELECT count(*) FROM {FAIRMICRO_LEDGER}").fetchone()
+    return int(row[0]) if row else 0
 
 
 class Catalog:
@@ -118,18 +172,42 @@ class Catalog:
         """Open (and, when writable, create and migrate) the catalog at ``path``."""
         resolved = resolve_catalog_path(path)
         con = connect(resolved, read_only=read_only)
-        catalog = cls(con, resolved, read_only)
-        if read_only:
-            pending = pending_migrations(con)
-            if pending:
-                con.close()
-                raise CatalogError(
-                    f"{resolved}: catalog needs migrations {', '.join(pending)}; "
-                    "run any writing command (e.g. `fairmicro ingest`) once to upgrade it"
-                )
-        else:
-            migrate(con)
-        return catalog
+        try:
+            refuse_foreign_database(con, resolved)
+            if read_only:
+                pending = pending_migrations(con)
+                if pending:
+                    raise CatalogError(
+                        f"{resolved}: catalog needs migrations {', '.join(pending)}; "
+                        "run any writing command (e.g. `fairmicro ingest`) once to upgrade it"
+                    )
+            else:
+                migrate(con)
+        except BaseException:
+            con.close()
+            raise
+        return cls(con, resolved, read_only)
+
+    @classmethod
+    def open_for_reading(cls, path: str | Path | None = None) -> Catalog:
+        """Open the catalog read-only for a long read (a build), so other readers keep their turns.
+
+        A catalog that still needs migrations is upgraded first in one short
+        writable open. Use :meth:`writing` for the writes at the end.
+        """
+        resolved = resolve_catalog_path(path)
+        con = connect(resolved, read_only=True)
+        try:
+            refuse_foreign_database(con, resolved)
+            stale = bool(pending_migrations(con))
+        except BaseException:
+            con.close()
+            raise
+        if not stale:
+            return cls(con, resolved, True)
+        con.close()
+        cls.open(resolved).close()  # applies the migrations
+        return cls.open(resolved, read_only=True)
 
     def close(self) -> None:
         """Close the connection."""
@@ -152,6 +230,22 @@ class Catalog:
             self.con.execute("ROLLBACK")
             raise
         self.con.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[Catalog]:
+        """This catalog open for writing for one short block.
+
+        A writable catalog yields itself. A read-only one is closed (a process
+        cannot hold both kinds of connection to one file) and the file is
+        opened for writing, waiting like any other writer, for the block only;
+        afterwards this read-only catalog stays closed.
+        """
+        if not self.read_only:
+            yield self
+            return
+        self.con.close()
+        with Catalog.open(self.path) as writer:
+            yield writer
 
     # ------------------------------------------------------------------ reads
     def query(self, sql: str, params: Sequence[Any] | None = None) -> QueryResult:

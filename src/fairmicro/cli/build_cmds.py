@@ -1,7 +1,7 @@
 """`fairmicro build` commands (registered on the app by `register`).
 
 No ``from __future__ import annotations`` here: typer evaluates the option
-annotations, and the shared ``CatalogOption`` is imported inside ``register``.
+annotations, and the shared ``CatalogOption``/``WaitOption`` are imported inside ``register``.
 """
 
 import json
@@ -71,7 +71,7 @@ def _render(result: "BuildResult", console: "Console") -> None:
 def register(app: typer.Typer) -> None:
     """Add this module's commands to `app`; heavy imports stay inside the commands."""
     from fairmicro.cli.app import stdout
-    from fairmicro.cli.options import CatalogOption
+    from fairmicro.cli.options import CatalogOption, WaitOption
 
     @app.command()
     def build(
@@ -158,6 +158,7 @@ def register(app: typer.Typer) -> None:
             bool, typer.Option("--json", help="Print the summary as JSON.")
         ] = False,
         catalog: CatalogOption = None,
+        wait: WaitOption = None,
     ) -> None:
         """Build a Hugging Face dataset (Parquet + card), RO-Crate and Croissant from the catalog."""
         from fairmicro.builders import (
@@ -196,7 +197,8 @@ def register(app: typer.Typer) -> None:
             validate=validate,
             max_shard_bytes=max_shard_mb << 20,
         )
-        with Catalog.open(catalog) as cat:
+        # read-only while building (queries keep their turns); writable only to record the build
+        with Catalog.open_for_reading(catalog) as cat:
             result = build_dataset(cat, config)
         if json_output:
             stdout.out(json.dumps(_summary(result), ensure_ascii=False), highlight=False)

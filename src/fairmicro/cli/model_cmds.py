@@ -8,7 +8,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from fairmicro.cli.options import CatalogOption, FormatOption
+from fairmicro.cli.options import CatalogOption, FormatOption, WaitOption
 from fairmicro.errors import FairmicroError
 
 DatasetOption = Annotated[
@@ -61,6 +61,7 @@ def train(
     plugin: Annotated[str, typer.Argument(help="Model plugin (see `fairmicro plugins`).")],
     dataset: DatasetOption = None,
     catalog: CatalogOption = None,
+    wait: WaitOption = None,
     param: Annotated[list[str], typer.Option("--param", "-p", help="Plugin parameter KEY=VALUE (JSON values).")] = [],  # noqa: B006
     mode: Annotated[Optional[str], typer.Option(help="texture: texture, metadata or hybrid.")] = None,
     metadata: Annotated[Optional[str], typer.Option(help="auto, none, or comma-separated columns.")] = None,
@@ -93,6 +94,7 @@ def evaluate(
     split: Annotated[str, typer.Option(help="Split to score.")] = "test",
     shuffle_metadata: ShuffleOption = False,
     catalog: CatalogOption = None,
+    wait: WaitOption = None,
     runs_dir: RunsDirOption = None,
 ) -> None:
     """Score a trained model on a dataset split (default: the dataset it was trained on)."""
@@ -108,6 +110,7 @@ def predict(
     where: Annotated[str, typer.Option(help="SQL predicate over image_metadata choosing the images.")] = "label IS NULL",
     accept: Annotated[float, typer.Option(help="Store suggestions at or above this probability as labels.")] = 0.9,
     catalog: CatalogOption = None,
+    wait: WaitOption = None,
 ) -> None:
     """Suggest labels for catalog images; confident ones are stored, the rest queued for review."""
     from fairmicro.models.labelling import predict_catalog
@@ -121,6 +124,7 @@ def predict(
 
 def runs(
     catalog: CatalogOption = None,
+    wait: WaitOption = None,
     output_format: FormatOption = "table",
 ) -> None:
     """List model runs with their main metric."""
@@ -137,6 +141,7 @@ def review(
     label: Annotated[Optional[str], typer.Option(help="The correct label (one the catalog or model knows).")] = None,
     new_label: Annotated[bool, typer.Option("--new-label", help="Allow a label no image has yet (a new class).")] = False,
     catalog: CatalogOption = None,
+    wait: WaitOption = None,
 ) -> None:
     """List suggestions waiting for review, or confirm/correct one (stored as a manual label)."""
     from fairmicro.cli.app import stdout

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 def register(app: typer.Typer) -> None:
     """Add this module's commands to `app`; heavy imports stay inside the commands."""
     from fairmicro.cli.app import stderr, stdout
-    from fairmicro.cli.options import CatalogOption
+    from fairmicro.cli.options import CatalogOption, WaitOption
 
     @app.command()
     def publish(
@@ -30,6 +30,7 @@ def register(app: typer.Typer) -> None:
         dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be uploaded; change nothing.")] = False,
         catalog: CatalogOption = None,
         json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")] = False,
+        wait: WaitOption = None,
     ) -> None:
         """Upload a built dataset to the Hugging Face Hub in one commit, tag it, record it.
 
