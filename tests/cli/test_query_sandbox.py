@@ -63,7 +63,7 @@ class World:
 class _Counter(http.server.BaseHTTPRequestHandler):
     hits: list[str]
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         self.hits.append(self.path)
         self.send_response(404)
         self.send_header("Content-Length", "0")
