@@ -144,7 +144,8 @@ def refuse_foreign_database(con: duckdb.DuckDBPyConnection, path: Path) -> None:
 
 def _records_first_migration(con: duckdb.DuckDBPyConnection) -> bool:
     try:
-        row = con.execute(f"SELECT count(*) FROM {FAIRMICRO_LEDGER} WHERE name = ?", [FIRST_MIGRATION]).fetchone()
+        sql = f"SELECT count(*) FROM {FAIRMICRO_LEDGER} WHERE name = ?"
+        row = execute_bound(con, sql, [FIRST_MIGRATION]).fetchone()
     except duckdb.Error:  # another tool's schema_migrations, without a name column
         return False
     return bool(row and row[0])
