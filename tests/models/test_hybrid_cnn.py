@@ -233,7 +233,7 @@ def test_imagenet_download_that_hangs_times_out(tiny, silent_proxy, no_cached_vg
 @pytest.mark.parametrize(("params", "message"), [
     ({"backbone": "alexnet"}, "backbone 'alexnet' is not one of resnet50"),
     ({"backbone": "inception_v3", "input_size": 64}, "below the 75 px that inception_v3 accepts"),
-    ({"intensity": "log"}, "intensity 'log' is not one of dtype, minmax"),
+    ({"intensity": "log"}, "intensity 'log' is not one of range, dtype, minmax"),
     ({"class_weight": "auto"}, "class_weight 'auto' is not one of balanced, none"),
     ({"weights": "/nonexistent/vgg16.weights.h5"}, "neither imagenet, none nor an existing file"),
 ])

@@ -96,15 +96,37 @@ def decode(data: bytes, file_format: str, page_index: int | None, name: str) -> 
         if file_format == "tiff":
             pixels = _decode_tiff(data, page_index or 0)
         else:
-            from PIL import Image
-
-            with Image.open(io.BytesIO(data)) as image:
-                pixels = np.asarray(image)
+            pixels = _decode_pil(data)
     except Exception as exc:  # decoders raise many types on damaged data
         raise DatasetBuildError(
             f"{name}: pixel data cannot be decoded ({first_line(exc)})"
         ) from exc
     return storable(pixels, name)
+
+
+def _decode_pil(data: bytes) -> np.ndarray:
+    """PNG/JPEG/BMP/GIF pixels as values, not codes: palettes applied, CMYK as RGB, alpha of grey dropped."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as image:
+        if image.mode in ("P", "PA"):
+            return _grey_if_neutral(np.array(image.convert("RGBA" if _has_alpha(image) else "RGB")))
+        if image.mode in ("CMYK", "YCbCr", "LAB", "HSV"):
+            return np.array(image.convert("RGB"))
+        if image.mode == "LA":
+            return np.array(image.getchannel(0))
+        return np.array(image)
+
+
+def _has_alpha(image: object) -> bool:
+    return getattr(image, "mode", "") == "PA" or "transparency" in getattr(image, "info", {})
+
+
+def _grey_if_neutral(pixels: np.ndarray) -> np.ndarray:
+    """One channel when every colour of a palette image is a grey (R = G = B), else unchanged."""
+    if pixels.ndim == 3 and pixels.shape[-1] == 3 and (pixels == pixels[..., :1]).all():
+        return np.ascontiguousarray(pixels[..., 0])
+    return pixels
 
 
 def _decode_tiff(data: bytes, page_index: int) -> np.ndarray:
@@ -115,17 +137,43 @@ def _decode_tiff(data: bytes, page_index: int) -> np.ndarray:
         pixels = page.asarray()
         if pixels.ndim == 3 and page.axes.startswith("S"):  # planar RGB -> samples last
             pixels = np.moveaxis(pixels, 0, -1)
+        return _tiff_values(pixels, page)
+
+
+def _tiff_values(pixels: np.ndarray, page: Any) -> np.ndarray:
+    """Photometric interpretation applied: palette to colours, min-is-white inverted, CMYK as RGB."""
+    photometric = int(page.photometric)
+    if photometric == 3 and page.colormap is not None:  # PALETTE
+        colours = np.moveaxis(np.asarray(page.colormap), 0, -1)[pixels]  # (rows, cols, 3), 16-bit entries
+        if (colours % 257 == 0).all():  # the usual 8-bit palette scaled by 257
+            colours = (colours // 257).astype(np.uint8)
+        return _grey_if_neutral(colours)
+    if photometric == 0:  # MINISWHITE: 0 is white
+        if pixels.dtype == np.bool_:
+            return ~pixels
+        if pixels.dtype.kind == "u":
+            bits = min(int(page.bitspersample), pixels.dtype.itemsize * 8)
+            return ((1 << bits) - 1 - pixels.astype(np.int64)).astype(pixels.dtype)
+    if photometric == 5 and pixels.ndim == 3 and pixels.shape[-1] == 4 and pixels.dtype == np.uint8:  # CMYK
+        ink = pixels.astype(np.uint16)
+        rgb = (255 - ink[..., :3]) * (255 - ink[..., 3:4]) // 255
+        return rgb.astype(np.uint8)
     return pixels
 
 
 def storable(pixels: np.ndarray, name: str) -> np.ndarray:
     """``pixels`` as PNG-storable samples: uint8 or uint16, 1, 3 or 4 channels.
 
-    Booleans become 0/255 uint8; anything else PNG cannot hold is refused rather
-    than rescaled (rescaling would change the measurement).
+    Booleans (1-bit) become 0/255 uint8; other integers whose values fit 8 or 16
+    bits are cast without change; grey + alpha keeps the grey. Anything else PNG
+    cannot hold is refused rather than rescaled (rescaling would change the
+    measurement).
     """
     if pixels.dtype == np.bool_:
         pixels = pixels.astype(np.uint8) * 255
+    pixels = _narrowed(pixels)
+    if pixels.ndim == 3 and pixels.shape[-1] == 2:  # grey + alpha: the alpha is no measurement
+        pixels = pixels[..., 0]
     if pixels.dtype not in (np.uint8, np.uint16):
         raise DatasetBuildError(
             f"{name}: {pixels.dtype} samples cannot be stored losslessly as PNG; "
@@ -136,6 +184,16 @@ def storable(pixels: np.ndarray, name: str) -> np.ndarray:
     if pixels.ndim not in (2, 3) or (pixels.ndim == 3 and pixels.shape[-1] not in (3, 4)):
         raise DatasetBuildError(f"{name}: image of shape {pixels.shape} is not grey, RGB or RGBA")
     return pixels
+
+
+def _narrowed(pixels: np.ndarray) -> np.ndarray:
+    """Integer samples whose values all fit 8/16-bit unsigned (e.g. PIL's 32-bit ``I`` mode) cast losslessly."""
+    if pixels.dtype.kind not in "iu" or pixels.dtype in (np.uint8, np.uint16) or not pixels.size:
+        return pixels
+    low, high = int(pixels.min()), int(pixels.max())
+    if low < 0 or high > 65535:
+        return pixels
+    return pixels.astype(np.uint8 if pixels.dtype.itemsize == 1 else np.uint16)
 
 
 def encode_png(pixels: np.ndarray) -> bytes:

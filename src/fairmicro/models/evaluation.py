@@ -20,7 +20,7 @@ def score(classes: list[str], y_true: np.ndarray, probabilities: np.ndarray) -> 
         y_true, y_pred, labels=indices, target_names=classes, output_dict=True, zero_division=0
     )
     return {
-        "n": int(len(y_true)),
+        "n": len(y_true),
         "accuracy": float(metrics.accuracy_score(y_true, y_pred)) if len(y_true) else 0.0,
         "macro_f1": float(metrics.f1_score(y_true, y_pred, labels=indices, average="macro", zero_division=0)),
         "per_class": {name: {k: float(v) for k, v in report[name].items()} for name in classes},

@@ -1,7 +1,8 @@
 """Haralick (GLCM) and rotation-invariant LBP texture features.
 
 Following Stiefel et al. (2024) and Müller et al. (2020): images are
-requantised to 8 bit, grey-level co-occurrence matrices are taken at several
+turned into 8-bit grey (RGB as luminance, 16-bit by the training data's
+range, see :class:`fairmicro.models.data.IntensityScale`), grey-level co-occurrence matrices are taken at several
 distances in four directions (0, 45, 90, 135 degrees), symmetric and
 normalised, and Haralick's 14 features are averaged over all of them. A
 rotation-invariant uniform LBP histogram (P points on radius R; P + 2 bins)
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fairmicro.models.data import grey_8bit
+from fairmicro.models.data import IntensityScale, grey_8bit, to_array
 from fairmicro.models.deps import require
 
 HARALICK_NAMES = (
@@ -54,8 +55,12 @@ def _max_correlation(p: np.ndarray, px: np.ndarray, py: np.ndarray) -> float:
     # Q = (p / px)(p / py)^T is similar to B B^T with B = p / sqrt(px py^T), so its
     # eigenvalues are those of the symmetric B B^T: the MCC is the root of the second largest.
     scaled = q_part / np.sqrt(np.outer(px[used_x], py[used_y]))
-    eigen = np.linalg.eigvalsh(scaled @ scaled.T)
-    return float(np.sqrt(max(eigen[-2], 0.0))) if eigen.size > 1 else 0.0
+    size = scaled.shape[0]
+    if size < 2:
+        return 0.0
+    linalg = require("scipy.linalg", "fairmicro train texture")
+    top_two = linalg.eigvalsh(scaled @ scaled.T, subset_by_index=[size - 2, size - 1])  # ascending
+    return float(np.sqrt(max(top_two[0], 0.0)))
 
 
 def haralick(glcm: np.ndarray) -> np.ndarray:
@@ -95,14 +100,32 @@ def haralick(glcm: np.ndarray) -> np.ndarray:
     ])
 
 
-def texture_features(image: np.ndarray, spec: TextureSpec) -> np.ndarray:
-    """The feature vector of one image (any bit depth; grey or RGB)."""
+def texture_features(image: np.ndarray, spec: TextureSpec, scale: IntensityScale | None = None) -> np.ndarray:
+    """The feature vector of one image.
+
+    Parameters
+    ----------
+    image
+        Grey or RGB(A) pixels of any integer bit depth; read-only arrays (as
+        ``datasets`` and Arrow hand them out) are fine.
+    spec
+        Which features to compute.
+    scale
+        How non-8-bit values map to 8 bit (fitted on the training split); by
+        default a 16-bit image is scaled by the full 16-bit range.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``len(spec.names())`` features: 14 Haralick, then the LBP histogram.
+    """
     feature = require("skimage.feature", "fairmicro train texture")
-    grey = grey_8bit(image)
+    grey = grey_8bit(to_array(image), scale)
     if spec.levels < 256:
         grey = (grey.astype(np.uint16) * spec.levels // 256).astype(np.uint8)
+    grey = np.require(grey, np.uint8, ["C_CONTIGUOUS", "WRITEABLE", "OWNDATA"])
     glcm = feature.graycomatrix(grey, distances=list(spec.distances), angles=list(ANGLES),
-                        levels=spec.levels, symmetric=True, normed=True)
+                                levels=spec.levels, symmetric=True, normed=True)
     per_matrix = [haralick(glcm[:, :, d, a]) for d in range(glcm.shape[2]) for a in range(glcm.shape[3])]
     lbp = feature.local_binary_pattern(grey, spec.lbp_points, spec.lbp_radius, method="uniform")
     bins = spec.lbp_points + 2

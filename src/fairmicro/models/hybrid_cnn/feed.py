@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from fairmicro.models.data import IMAGE
+from fairmicro.models.data import IMAGE, IntensityScale, images_at
 from fairmicro.models.hybrid_cnn.backbones import Backbone
 from fairmicro.models.hybrid_cnn.backend import import_keras
 from fairmicro.models.hybrid_cnn.images import prepare_image
@@ -31,8 +31,9 @@ class Feed(keras.utils.PyDataset):
     ----------
     data
         The split.
-    backbone, size, intensity
-        Which ``preprocess_input`` to apply, the input size and the intensity scaling.
+    backbone, size, intensity, scale
+        Which ``preprocess_input`` to apply, the input size, the intensity mode and
+        the value ranges fitted on the training split.
     batch_size
         Rows per batch.
     metadata
@@ -46,11 +47,11 @@ class Feed(keras.utils.PyDataset):
     """
 
     def __init__(self, data: Any, *, backbone: Backbone, size: int, intensity: str, batch_size: int,
-                 metadata: np.ndarray | None = None, labels: np.ndarray | None = None,
+                 scale: IntensityScale | None = None, metadata: np.ndarray | None = None, labels: np.ndarray | None = None,
                  class_weights: np.ndarray | None = None, shuffle_seed: int | None = None) -> None:
         super().__init__()
         self.images = data.select_columns([IMAGE])
-        self.size, self.intensity, self.batch_size = size, intensity, batch_size
+        self.size, self.intensity, self.batch_size, self.scale = size, intensity, batch_size, scale
         self.preprocess = importlib.import_module(f"keras.applications.{backbone.module}").preprocess_input
         self.metadata, self.labels, self.class_weights = metadata, labels, class_weights
         self.shuffle_seed, self.epoch = shuffle_seed, 0
@@ -61,8 +62,8 @@ class Feed(keras.utils.PyDataset):
 
     def __getitem__(self, index: int) -> Any:
         rows = self.order[index * self.batch_size : (index + 1) * self.batch_size]
-        decoded = self.images[rows.tolist()][IMAGE]
-        pixels = np.stack([prepare_image(image, self.size, self.intensity) for image in decoded])
+        decoded = images_at(self.images, rows.tolist())
+        pixels = np.stack([prepare_image(image, self.size, self.intensity, self.scale) for image in decoded])
         inputs = {IMAGE_INPUT: self.preprocess(pixels)}
         if self.metadata is not None:
             inputs[METADATA_INPUT] = self.metadata[rows].astype(np.float32)

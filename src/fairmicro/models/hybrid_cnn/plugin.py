@@ -21,7 +21,7 @@ import numpy as np
 
 from fairmicro.errors import ModelError
 from fairmicro.models.base import ModelPlugin
-from fairmicro.models.data import class_names, labels
+from fairmicro.models.data import IntensityScale, class_names, iter_images, labels
 from fairmicro.models.hybrid_cnn.backbones import Backbone, backbone, input_size
 from fairmicro.models.hybrid_cnn.backend import import_keras
 from fairmicro.models.hybrid_cnn.images import check_intensity
@@ -52,7 +52,7 @@ class HybridCnnPlugin(ModelPlugin):
         "augment": True,
         "zoom": 0.1,
         "flip": "horizontal_and_vertical",  # or horizontal | vertical | none
-        "intensity": "dtype",         # dtype (16-bit range -> 8-bit range) | minmax (per image)
+        "intensity": "range",         # range (training data's 16-bit range) | dtype (full 16-bit) | minmax (per image)
         "class_weight": "balanced",   # balanced | none
         "epochs": 30,
         "batch_size": 32,
@@ -73,6 +73,9 @@ class HybridCnnPlugin(ModelPlugin):
         self.preprocessor_ = MetadataPreprocessor(self._metadata_option()).fit(train)
         self.metadata_columns_ = self.preprocessor_.chosen_columns
         self.input_size_ = size
+        self.intensity_ = IntensityScale()
+        if p["intensity"] == "range":
+            self.intensity_.fit(iter_images(train))
         keras = import_keras()
         keras.utils.set_random_seed(int(p["seed"]))
         self.model_ = self._network(keras, chosen, size)
@@ -131,7 +134,7 @@ class HybridCnnPlugin(ModelPlugin):
         metadata = self.preprocessor_.transform(data) if self.preprocessor_.feature_names() else None
         return Feed(data, backbone=backbone(self.params["backbone"]), size=self.input_size_,
                     intensity=self.params["intensity"], batch_size=int(self.params["batch_size"]),
-                    metadata=metadata, **kwargs)
+                    scale=self.intensity_, metadata=metadata, **kwargs)
 
     # --------------------------------------------------------- persistence
     def save(self, folder: Path) -> list[Path]:
@@ -140,7 +143,8 @@ class HybridCnnPlugin(ModelPlugin):
         model_path, state_path = folder / MODEL_FILE, folder / STATE_FILE
         self.model_.save(model_path)
         state = {"params": self.params, "classes": self.classes_, "input_size": self.input_size_,
-                 "preprocessor": self.preprocessor_.to_dict(), "history": self.history_,
+                 "preprocessor": self.preprocessor_.to_dict(), "intensity": self.intensity_.to_dict(),
+                 "history": self.history_,
                  "backend": self.backend_}
         state_path.write_text(json.dumps(state, indent=2, default=str), encoding="utf-8")
         return [model_path, state_path]
@@ -158,6 +162,7 @@ class HybridCnnPlugin(ModelPlugin):
         model.classes_, model.input_size_ = state["classes"], state["input_size"]
         model.preprocessor_ = MetadataPreprocessor.from_dict(state["preprocessor"])
         model.metadata_columns_ = model.preprocessor_.chosen_columns
+        model.intensity_ = IntensityScale.from_dict(state.get("intensity"))
         model.history_, model.backend_ = state["history"], state["backend"]
         return model
 
