@@ -26,8 +26,9 @@ from fairmicro.catalog.records import FileFacts, ImageBundle, build_bundle
 from fairmicro.catalog.specimens import SpecimenTable
 from fairmicro.catalog.store import Catalog, KnownFile, utcnow
 from fairmicro.catalog.walk import collect_files, json_text, not_regular, not_utf8
+from fairmicro.catalog.workers import Extracted, Workers
 from fairmicro.errors import CatalogError, FairmicroError, first_line
-from fairmicro.extractors.base import Extractor
+from fairmicro.extractors.base import Extraction, Extractor
 from fairmicro.extractors.registry import extract_file, registered_extractors
 from fairmicro.hashing import sha256_file
 from fairmicro.schema import models
@@ -44,6 +45,7 @@ class IngestOptions:
     label_from_folder: bool = False
     strict: bool = False
     batch_size: int = 50
+    jobs: int = 1  # workers for hashing (threads) and extraction (processes); see catalog.workers
 
 
 @dataclass
@@ -204,6 +206,8 @@ class Ingestor:
         self.extractors = extractors or registered_extractors()
         self.batch = _Batch(catalog)
         self.lease = _Lease(catalog)
+        self.workers = Workers(options.jobs, extractors)
+        self.prefetched: dict[Path, Extracted] = {}
 
     def run(
         self,
@@ -218,6 +222,13 @@ class Ingestor:
         """
         summary = IngestSummary(skipped=list(skipped))
         self._store_specimens(summary)
+        with contextlib.closing(self.workers):
+            self._run_batches(files, summary, on_file)
+        return summary
+
+    def _run_batches(
+        self, files: list[Path], summary: IngestSummary, on_file: Callable[[FileOutcome], None] | None
+    ) -> None:
         for start in range(0, len(files), self.options.batch_size):
             outcomes = self._chunk(files[start : start + self.options.batch_size])
             taken = self.batch.flush()
@@ -227,7 +238,6 @@ class Ingestor:
                 self._count(outcome, summary)
                 if on_file:
                     on_file(outcome)
-        return summary
 
     def _store_specimens(self, summary: IngestSummary) -> None:
         table = self.options.specimens
@@ -257,11 +267,20 @@ class Ingestor:
         storable = [path for path in paths if not not_utf8(path)]
         known = self.catalog.known_files(storable) if storable else {}
         with self.lease.idle():
-            surveyed = [self._survey(path, known.get(str(path))) for path in paths]
+            surveyed = self.workers.map_threads(lambda path: self._survey(path, known.get(str(path))), paths)
         hashed = [s.sha for s in surveyed if isinstance(s, _Surveyed) and not s.unchanged]
         existing = self.catalog.existing_images(hashed) if hashed else set()
         with self.lease.idle():
+            self._prefetch(surveyed, existing)
             return [s if isinstance(s, FileOutcome) else self._one(s, existing) for s in surveyed]
+
+    def _prefetch(self, surveyed: list[_Surveyed | FileOutcome], existing: set[str]) -> None:
+        """Extract the chunk's new images in the worker processes (``--jobs`` > 1)."""
+        firsts: dict[str, Path] = {}
+        for s in surveyed:
+            if isinstance(s, _Surveyed) and not s.unchanged and s.sha not in existing | self.batch.shas:
+                firsts.setdefault(s.sha, s.path)
+        self.prefetched = self.workers.extract(firsts.values())
 
     @staticmethod
     def _survey(path: Path, known: KnownFile | None) -> _Surveyed | FileOutcome:
@@ -307,7 +326,7 @@ class Ingestor:
         return FileOutcome(path, "present")
 
     def _extract(self, path: Path, sha: str, size: int, joined: _Joined) -> ImageBundle:
-        extractor, extraction = extract_file(path, self.extractors)
+        extractor, extraction = self._extracted(path)
         return build_bundle(
             extraction,
             FileFacts(path, sha, size),
@@ -317,6 +336,16 @@ class Ingestor:
             label=joined.label,
             label_source=joined.label_source,
         )
+
+    def _extracted(self, path: Path) -> tuple[Extractor, Extraction]:
+        """The prefetched extraction of ``path`` (re-raising its error), else extract it here."""
+        result = self.prefetched.pop(path, None)
+        if result is None:
+            return extract_file(path, self.extractors)
+        if isinstance(result, BaseException):
+            raise result
+        name, extraction = result
+        return next(e for e in self.extractors if e.name == name), extraction
 
     @staticmethod
     def _file_row(path: Path, sha: str, size: int, mtime: datetime) -> models.ImageFile:

@@ -87,6 +87,9 @@ def ingest(
     strict: Annotated[bool, typer.Option(help="Treat every warning as a rejection; exit 1 on any problem.")] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
     batch_size: Annotated[int, typer.Option(min=1, help="Files per committed transaction.")] = 50,
+    jobs: Annotated[
+        int, typer.Option(min=1, help="Workers hashing (threads) and extracting (processes) files; 1: none.")
+    ] = 1,
     wait: WaitOption = None,
 ) -> None:
     """Extract, validate and catalogue images; incremental and content-hashed."""
@@ -105,6 +108,7 @@ def ingest(
         label_from_folder=label_from_folder,
         strict=strict,
         batch_size=batch_size,
+        jobs=jobs,
     )
     if label_column and not specimens:
         raise FairmicroError("--label-column needs --specimens (the table that holds the column)")
