@@ -24,6 +24,7 @@ from fairmicro.builders.hub import (
     hub_failures,
     hub_token,
     local_files,
+    redacted,
 )
 from fairmicro.catalog.connection import resolve_catalog_path
 from fairmicro.catalog.store import Catalog, utcnow
@@ -136,14 +137,15 @@ def publish(
     opened = Catalog.open(catalog_path, read_only=True) if dry_run else Catalog.open_for_reading(catalog_path)
     with opened as cat:
         build = find_build(cat, folder)
-    settings = HubSettings.from_env(COMMAND)
-    token = hub_token(COMMAND)
-    if token is None and not dry_run:
-        raise HubAuthError(
-            f"no Hugging Face token for {settings.endpoint}: set HF_TOKEN or run `hf auth login`, then rerun"
-        )
-    push = _Push(settings.endpoint, token, repo_id, build)
-    result = push.run(folder, tag, private, dry_run)
+    with redacted():  # a Hub error may echo the token: never in messages, tracebacks or logs
+        settings = HubSettings.from_env(COMMAND)
+        token = hub_token(COMMAND)
+        if token is None and not dry_run:
+            raise HubAuthError(
+                f"no Hugging Face token for {settings.endpoint}: set HF_TOKEN or run `hf auth login`, then rerun"
+            )
+        push = _Push(settings.endpoint, token, repo_id, build)
+        result = push.run(folder, tag, private, dry_run)
     if dry_run:
         return result
     # The catalog is opened again only now, so a long upload never holds its lock.

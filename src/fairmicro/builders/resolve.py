@@ -31,6 +31,7 @@ from fairmicro.builders.hub import (
     hub_error,
     hub_failures,
     local_files,
+    redacted,
 )
 from fairmicro.builders.publish import find_build
 from fairmicro.catalog.connection import resolve_catalog_path
@@ -222,7 +223,8 @@ def _from_hub(
 ) -> ResolvedDataset:
     settings = HubSettings.from_env(COMMAND)
     endpoint = endpoint or settings.endpoint
-    folder = download(repo_id, revision, settings, endpoint)
+    with redacted():  # a Hub error may echo the token: never in messages, tracebacks or logs
+        folder = download(repo_id, revision, settings, endpoint)
     provenance = DatasetProvenance(
         ref,
         "hub",
