@@ -152,3 +152,17 @@ def test_file_rows_match_ignoring_case_and_extension_when_unambiguous(tmp_path):
 def test_unknown_unit_names_the_header_row(tmp_path):
     with pytest.raises(SpecimenTableError, match="t.csv row 3, column 'T \\[blorps\\]'"):
         load_specimen_table(_table(tmp_path, "\n\nspecimen_id,T [blorps]\nS1,1\n"))
+
+
+def test_windows_1252_csv_is_read(tmp_path):
+    path = tmp_path / "win.csv"
+    path.write_bytes("Sample,Anneal T [°C],Ätzmittel\r\nS1,800,Nital\r\n".encode("cp1252"))
+    table = load_specimen_table(path)
+    assert table.specimens["S1"].attributes == '{"anneal_t_c": 800.0, "atzmittel": "Nital"}'
+
+
+def test_binary_junk_is_one_clear_error(tmp_path):
+    path = tmp_path / "junk.csv"
+    path.write_bytes(b"specimen_id,a\n\x81\x8d\x8f\x90\x9d\x00\n")
+    with pytest.raises(SpecimenTableError, match="junk.csv: cannot read specimen table"):
+        load_specimen_table(path)

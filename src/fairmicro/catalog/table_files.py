@@ -9,6 +9,7 @@ more cells than headers is refused: the table's columns would be ambiguous.
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,18 +34,25 @@ def _empty(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+def _decoded(path: Path) -> str:
+    """The file's text: UTF-8 (with or without BOM), else Windows-1252 as spreadsheet software on Windows writes it."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp1252")
+
+
 def _csv_rows(path: Path) -> list[list[Any]]:
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        sample = handle.read(65536)
-        handle.seek(0)
-        first = sample.splitlines()[0] if sample else ""
-        if path.suffix.lower() == ".tsv" or ("\t" in first and "," not in first):
-            delimiter = "\t"
-        elif ";" in first and "," not in first:
-            delimiter = ";"  # what spreadsheet software writes where the decimal mark is a comma
-        else:
-            delimiter = ","
-        return [list(row) for row in csv.reader(handle, delimiter=delimiter)]
+    text = _decoded(path)
+    first = text.splitlines()[0] if text else ""
+    if path.suffix.lower() == ".tsv" or ("\t" in first and "," not in first):
+        delimiter = "\t"
+    elif ";" in first and "," not in first:
+        delimiter = ";"  # what spreadsheet software writes where the decimal mark is a comma
+    else:
+        delimiter = ","
+    return [list(row) for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
 
 
 def _xlsx_rows(path: Path) -> list[list[Any]]:
