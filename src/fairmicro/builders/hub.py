@@ -42,7 +42,7 @@ _SECRET_SHAPES = (
     # Hub user and organisation tokens, wherever they appear
     (re.compile(r"\b(?:hf|api_org)_[A-Za-z0-9_-]{6,}"), REDACTED),
     # the value of an Authorization header, whatever its scheme
-    (re.compile(r"\b(Bearer|Basic|Token)(\s+)[^\s'\",;&)}\]]+", re.IGNORECASE), r"\1\2" + REDACTED),
+    (re.compile(r"\b(Bearer|Basic)(\s+)[^\s'\",;&)}\]]{8,}", re.IGNORECASE), r"\1\2" + REDACTED),
     # token=..., "token": "...", access_token: ...
     (
         re.compile(r"(\b(?:access_|auth_|hf_)?token[\"']?\s*[=:]\s*[\"']?)[^\s'\",;&)}\]]+", re.IGNORECASE),
