@@ -120,6 +120,20 @@ def test_redact_removes_tokens_and_keeps_the_rest(text, secret):
     assert redact("the Hub answered 500 while committing") == "the Hub answered 500 while committing"
 
 
+@pytest.mark.parametrize(
+    "message",
+    [
+        "the Hub at http://127.0.0.1:1 rejected the token (401) while creating the repo",
+        "the token may not write to my-lab/x on http://127.0.0.1:1 (403) while committing",
+        "a bearer of bad news",
+        "no Hugging Face token for https://huggingface.co: set HF_TOKEN or run `hf auth login`",
+    ],
+)
+def test_redact_leaves_fairmicro_messages_readable(message, monkeypatch):
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    assert redact(message) == message
+
+
 def test_redact_removes_a_known_token_of_any_shape():
     assert OPAQUE_TOKEN not in redact(f"echo: {OPAQUE_TOKEN}", tokens=[OPAQUE_TOKEN])
 
