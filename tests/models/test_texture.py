@@ -12,14 +12,16 @@ from fairmicro.errors import ModelError
 from fairmicro.models.provenance import load_run
 from fairmicro.models.runner import evaluate, load_model, train
 
-FAST = {"distances": [1, 2], "levels": 32, "select_k": ["all"], "cv_folds": 2}
+# Default parameters throughout: `-p levels=32` used to copy the image and hide the
+# read-only-buffer crash every default 8-bit run hit.
 
 
 def _train(cli, dataset, shuffle=False, **params):
-    return train("texture", str(dataset), {**FAST, **params}, catalog=cli.catalog, runs_dir=cli.cwd / "runs",
+    return train("texture", str(dataset), params, catalog=cli.catalog, runs_dir=cli.cwd / "runs",
                  shuffle_metadata_check=shuffle)
 
 
+@pytest.mark.slow
 def test_texture_mode_beats_chance_and_records_provenance(textured):
     cli, dataset = textured
     result = _train(cli, dataset, mode="texture")
@@ -46,6 +48,7 @@ def test_texture_mode_beats_chance_and_records_provenance(textured):
     assert predictions[0]["n"] == scores["n"] and predictions[0]["images"] * 4 == scores["n"]
 
 
+@pytest.mark.slow
 def test_reloaded_model_predicts_identically(textured):
     from fairmicro.builders.resolve import resolve_dataset
 
@@ -59,6 +62,7 @@ def test_reloaded_model_predicts_identically(textured):
     assert first.shape == (len(validation), 3)
 
 
+@pytest.mark.slow
 def test_metadata_carries_the_label_and_shuffling_removes_it(metadata_only):
     cli, dataset = metadata_only
     texture_only = _train(cli, dataset, mode="texture").metrics["scores"]["accuracy"]
@@ -71,6 +75,7 @@ def test_metadata_carries_the_label_and_shuffling_removes_it(metadata_only):
     assert "heat_treatment_temperature_c" in metadata["metadata_columns"]
 
 
+@pytest.mark.slow
 def test_evaluate_links_to_its_training_run(textured):
     cli, dataset = textured
     trained = _train(cli, dataset, mode="texture")
@@ -106,13 +111,63 @@ def test_cli_errors_are_one_line(textured, args, fragment):
     assert fragment in result.stderr and "Traceback" not in result.stderr
 
 
-def test_cli_train_evaluate_runs(textured):
+@pytest.mark.slow
+def test_default_cli_train_on_8bit_data_does_not_crash_and_shows_grouped_and_leaky_cv(textured):
     cli, dataset = textured
-    out = cli("train", "texture", "--dataset", str(dataset), "--mode", "texture", "-p", "levels=32",
-              "-p", "distances=[1]", "--runs-dir", str(cli.cwd / "runs")).stdout
+    trained = cli("train", "texture", "--dataset", str(dataset), "--runs-dir", str(cli.cwd / "runs"), check=False)
+    assert trained.returncode == 0 and "Traceback" not in trained.stderr, trained.stderr
+    out = trained.stdout
     assert "validation accuracy" in out
+    assert "grouped CV (StratifiedGroupKFold by specimen_id" in out and "leaky ungrouped CV" in out
     run_id = out.split()[1].rstrip(":")
     assert "test accuracy" in cli("evaluate", run_id).stdout
     listed = json.loads(cli("runs", "--format", "json").stdout)
     assert [r["run_kind"] for r in listed] == ["train", "evaluate"]
     assert (cli.cwd / "runs" / run_id / "confusion_matrix.png").is_file()
+    report = load_run(cli.catalog, run_id)["metrics"]["model_report"]
+    cv = report["cv"]
+    assert cv["group_column"] == "specimen_id" and cv["n_groups"] >= 2
+    for figures in (cv["grouped"], cv["leaky_ungrouped"]):
+        assert 0.0 <= figures["accuracy"] <= 1.0 and 0.0 <= figures["balanced_accuracy"] <= 1.0
+    assert cv["leakage_gap"]["accuracy"] == pytest.approx(cv["leaky_ungrouped"]["accuracy"] - cv["grouped"]["accuracy"])
+    ranking = report["feature_ranking"]
+    assert len(ranking) == 28 and [r["rank"] for r in ranking if r["rank"]] == list(range(1, len([r for r in ranking if r["rank"]]) + 1))
+    assert report["selected_features"] == [r["feature"] for r in ranking if r["selected"]]
+    assert report["best_params"]["select__k"] in (8, 16, "all")
+
+
+def test_texture_features_accept_read_only_8bit_images():
+    from fairmicro.models.texture_features import TextureSpec, texture_features
+    from fairmicro.testing.samples import texture
+
+    image = texture((40, 40))
+    image.setflags(write=False)  # as datasets/Arrow/PIL hand images out
+    assert texture_features(image, TextureSpec()).shape == (28,)
+
+
+def _without(dataset, tmp_path, *columns):
+    from fairmicro.builders.resolve import resolve_dataset
+
+    splits = resolve_dataset(str(dataset)).dataset
+    return {name: split.remove_columns([c for c in columns if c in split.column_names]) for name, split in splits.items()}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("dropped", "expected_group", "warned"), [
+    ((), "specimen_id", False),
+    (("specimen_id",), "image_sha256", True),
+    (("specimen_id", "image_sha256"), None, True),
+])
+def test_without_a_specimen_column_cv_falls_back_and_says_so(textured, tmp_path, caplog, dropped, expected_group, warned):
+    from fairmicro.models.texture import TexturePlugin
+
+    _, dataset = textured
+    splits = _without(dataset, tmp_path, *dropped)
+    with caplog.at_level("WARNING"):
+        model = TexturePlugin().fit(splits["train"])
+    cv = model.report()["cv"]
+    assert cv["group_column"] == expected_group
+    assert (cv["warning"] is not None) == warned and (("texture:" in caplog.text) == warned)
+    if expected_group is None:
+        assert cv["scheme"] == "StratifiedKFold" and cv["leaky_ungrouped"] is None
+    assert model.predict_proba(splits["test"]).shape == (len(splits["test"]), 3)
