@@ -123,3 +123,64 @@ def test_query_gives_up_after_wait_seconds_with_one_line(cli, tmp_path, catalog_
     assert len(lines) == 2 and lines[0].startswith("waiting up to 1 s: ") and lines[1].startswith("error: ")
     assert "still in use" in lines[1] and "--wait" in lines[1]
     assert elapsed < 30  # bounded by --wait, not the 30 s default
+
+
+def _built_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "built"
+    (folder / "data").mkdir(parents=True)
+    (folder / "README.md").write_text("# d\n", encoding="utf-8")
+    (folder / "data" / "train-00000-of-00001.parquet").write_bytes(b"PAR1")
+    return folder
+
+
+CATALOG_COMMANDS = {
+    "ingest": lambda tmp: ["ingest", str(tmp / "in")],
+    "query": lambda tmp: ["query", "SELECT 1"],
+    "build": lambda tmp: ["build", "d", "--license", "MIT", "--out", str(tmp / "out")],
+    "publish": lambda tmp: ["publish", str(_built_folder(tmp)), "--repo", "lab/d", "--dry-run"],
+    "train": lambda tmp: ["train", "texture", "--dataset", "d"],
+    "evaluate": lambda tmp: ["evaluate", "run-1"],
+    "predict": lambda tmp: ["predict", "run-1"],
+    "runs": lambda tmp: ["runs"],
+    "review": lambda tmp: ["review"],
+}
+
+
+def _held_run(cli, tmp_path: Path, catalog_path: Path, args: list[str]) -> subprocess.CompletedProcess[str]:
+    """Run a command while another process holds the catalog for writing."""
+    from fairmicro.catalog import Catalog
+
+    _images(tmp_path / "in", 1)
+    Catalog.open(catalog_path).close()  # an empty, migrated catalog
+    holder = _hold(catalog_path, 120.0)
+    try:
+        return cli(*args, check=False)
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def _gave_up_after_one_second(result: subprocess.CompletedProcess[str]) -> None:
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 2, result.stderr
+    assert lines[0].startswith("waiting up to 1 s: ") and "still in use" in lines[1]
+
+
+@pytest.mark.parametrize("command", list(CATALOG_COMMANDS))
+def test_every_catalog_command_waits_as_long_as_wait_says_then_gives_up(cli, tmp_path, catalog_path, command):
+    result = _held_run(cli, tmp_path, catalog_path, [*CATALOG_COMMANDS[command](tmp_path), "--wait", "1"])
+    _gave_up_after_one_second(result)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("command", ["build", "train", "review"])
+def test_fairmicro_wait_sets_the_wait_of_commands_without_the_option(cli, tmp_path, catalog_path, command,
+                                                                      monkeypatch):
+    monkeypatch.setenv("FAIRMICRO_WAIT", "1")
+    _gave_up_after_one_second(_held_run(cli, tmp_path, catalog_path, CATALOG_COMMANDS[command](tmp_path)))
+
+
+def test_wait_refuses_a_negative_number_of_seconds(cli):
+    result = cli("runs", "--wait", "-1", check=False)
+    assert result.returncode != 0 and "--wait" in result.stderr
