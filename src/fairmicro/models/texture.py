@@ -160,7 +160,7 @@ class TexturePlugin(ModelPlugin):
         if self.params["ranking"] == "mutual_info":
             score_func = partial(selection.mutual_info_classif, random_state=self.params["seed"])
         else:
-            score_func = selection.f_classif
+            score_func = anova_f
         return pipeline.Pipeline([
             ("constant", selection.VarianceThreshold()),  # drop features constant in training
             ("scale", preprocessing.StandardScaler()),
@@ -223,6 +223,22 @@ class TexturePlugin(ModelPlugin):
         return {"cv_accuracy": self.cv_score_, "cv": self.cv_, "best_params": self.best_params_,
                 "ranking_method": self.params["ranking"], "selected_features": selected,
                 "feature_ranking": self.feature_ranking_, "summary": [*self.cv_.get("summary", []), chosen]}
+
+
+def anova_f(features: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """ANOVA F per feature, a perfect separator (no within-class variance) ranked first.
+
+    scikit-learn's ``f_classif`` gives such a feature NaN, which ``SelectKBest``
+    ranks last: the one feature that carries the label would be dropped first.
+    """
+    selection = require("sklearn.feature_selection", COMMAND)
+    with np.errstate(divide="ignore", invalid="ignore"), quiet():
+        scores, p_values = selection.f_classif(features, y)
+    scores = np.asarray(scores, dtype=np.float64)
+    varies = np.ptp(features, axis=0) > 0
+    perfect = ~np.isfinite(scores) & varies
+    scores = np.where(perfect, np.finfo(np.float64).max, np.nan_to_num(scores, nan=0.0, posinf=0.0))
+    return scores, np.where(perfect, 0.0, np.nan_to_num(np.asarray(p_values, dtype=np.float64), nan=1.0))
 
 
 def _check_features(features: np.ndarray) -> None:
