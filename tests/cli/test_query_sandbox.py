@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import http.server
+import shutil
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -75,30 +76,37 @@ class _Counter(http.server.BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))  # DuckDB's extension and secret folders live under it
-    monkeypatch.setenv("FAIRMICRO_TEST_SECRET", MARKER)
-    (tmp_path / "secret.txt").write_text(f"{MARKER}\n")
-    (tmp_path / "secret.csv").write_text(f"name,value\n{MARKER},1\n")
-    (tmp_path / "secret.json").write_text(f'{{"s": "{MARKER}"}}\n')
+@pytest.fixture(scope="module")
+def _template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Secret files, another database and an ingested catalog, made once and copied per test."""
+    root = tmp_path_factory.mktemp("sandbox-template")
+    (root / "secret.txt").write_text(f"{MARKER}\n")
+    (root / "secret.csv").write_text(f"name,value\n{MARKER},1\n")
+    (root / "secret.json").write_text(f'{{"s": "{MARKER}"}}\n')
     scratch = duckdb.connect()
-    scratch.execute(f"COPY (SELECT '{MARKER}' AS s) TO '{tmp_path / 'secret.parquet'}'")
-    scratch.execute(f"ATTACH '{tmp_path / 'other.duckdb'}' AS other")
+    scratch.execute(f"COPY (SELECT '{MARKER}' AS s) TO '{root / 'secret.parquet'}'")
+    scratch.execute(f"ATTACH '{root / 'other.duckdb'}' AS other")
     scratch.execute(f"CREATE TABLE other.t AS SELECT '{MARKER}' AS s")
     scratch.close()
-    write_zeiss_tiff(tmp_path / "in" / "z.tif")
-    write_fei_tiff(tmp_path / "in" / "f.tif")
-    catalog = tmp_path / "catalog.duckdb"
-    with Catalog.open(catalog) as cat:
-        Ingestor(cat, IngestOptions()).run(sorted((tmp_path / "in").iterdir()))
+    write_zeiss_tiff(root / "in" / "z.tif")
+    write_fei_tiff(root / "in" / "f.tif")
+    with Catalog.open(root / "catalog.duckdb") as cat:
+        Ingestor(cat, IngestOptions()).run(sorted((root / "in").iterdir()))
+    return root
+
+
+@pytest.fixture
+def world(_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    root = tmp_path / "world"
+    shutil.copytree(_template, root)
+    (root / "home").mkdir()
+    monkeypatch.setenv("HOME", str(root / "home"))  # DuckDB's extension and secret folders live under it
+    monkeypatch.setenv("FAIRMICRO_TEST_SECRET", MARKER)
     handler = type("Counter", (_Counter,), {"hits": []})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        yield World(tmp_path, catalog, f"http://127.0.0.1:{server.server_address[1]}", handler.hits)
+        yield World(root, root / "catalog.duckdb", f"http://127.0.0.1:{server.server_address[1]}", handler.hits)
     finally:
         server.shutdown()
         server.server_close()
