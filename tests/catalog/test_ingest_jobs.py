@@ -51,10 +51,23 @@ def test_ingest_with_two_jobs_writes_what_one_job_writes(tmp_path):
     assert {Path(r["path"]).name for r in summary_2["rejected"]} == {"garbage.tif", "empty.tif"}
 
 
-def test_jobs_below_one_is_refused_and_nothing_is_written(tmp_path):
+def test_jobs_zero_uses_every_core_and_writes_what_one_job_writes(tmp_path):
+    folder = _folder(tmp_path)
+    catalogs = {jobs: tmp_path / f"jobs{jobs}.duckdb" for jobs in ("0", "1")}
+    summaries = {}
+    for jobs, catalog in catalogs.items():
+        run = _fairmicro(catalog, "ingest", "--json", "--jobs", jobs, str(folder))
+        assert run.returncode == 0, run.stderr
+        summaries[jobs] = json.loads(run.stdout)
+    assert summaries["0"] == summaries["1"]
+    rows = [json.loads(_fairmicro(c, "query", SQL, "--format", "json").stdout) for c in catalogs.values()]
+    assert rows[0] == rows[1]
+
+
+def test_negative_jobs_is_refused_and_nothing_is_written(tmp_path):
     folder = _folder(tmp_path)
     catalog = tmp_path / "c.duckdb"
-    run = _fairmicro(catalog, "ingest", "--jobs", "0", str(folder))
+    run = _fairmicro(catalog, "ingest", "--jobs", "-1", str(folder))
     assert run.returncode != 0
     assert "--jobs" in run.stderr
     assert not catalog.exists()

@@ -11,27 +11,33 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import re
 import stat
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
 from fairmicro.catalog.connection import connect, others_waiting
-from fairmicro.catalog.records import FileFacts, ImageBundle, build_bundle
-from fairmicro.catalog.specimens import SpecimenTable
 from fairmicro.catalog.store import Catalog, KnownFile, utcnow
 from fairmicro.catalog.walk import collect_files, json_text, not_regular, not_utf8
-from fairmicro.catalog.workers import Extracted, Workers
-from fairmicro.errors import CatalogError, FairmicroError, first_line
-from fairmicro.extractors.base import Extraction, Extractor
-from fairmicro.extractors.registry import extract_file, registered_extractors
-from fairmicro.hashing import sha256_file
-from fairmicro.schema import models
+from fairmicro.catalog.workers import ReadResult, ReadTask, Workers, read_one
+from fairmicro.errors import CatalogError, first_line
+
+if TYPE_CHECKING:  # a rerun with nothing new imports neither the extractors nor the pydantic models
+    from fairmicro.catalog.records import ImageBundle
+    from fairmicro.catalog.specimens import SpecimenTable
+    from fairmicro.extractors.base import Extractor
+    from fairmicro.schema import models
+else:
+    from fairmicro._lazy import lazy_module
+
+    models = lazy_module("fairmicro.schema.models")
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +50,8 @@ class IngestOptions:
     specimen_pattern: re.Pattern[str] | None = None
     label_from_folder: bool = False
     strict: bool = False
-    batch_size: int = 50
-    jobs: int = 1  # workers for hashing (threads) and extraction (processes); see catalog.workers
+    batch_size: int = 200  # a transaction costs ~40 ms in DuckDB: fewer, larger batches
+    jobs: int = 1  # processes reading files (0: one per core); see catalog.workers
 
 
 @dataclass
@@ -94,19 +100,28 @@ def iter_image_files(paths: Iterable[Path]) -> Iterator[Path]:
     yield from collect_files(paths).files
 
 
-def _mtime(path: Path) -> datetime:
-    return datetime.fromtimestamp(path.stat().st_mtime, UTC).replace(tzinfo=None)
+def _utc(timestamp: float) -> datetime:
+    """A file time as naive UTC (as stored in TIMESTAMP columns)."""
+    return datetime.fromtimestamp(timestamp, UTC).replace(tzinfo=None)
+
+
+SURVEY_CHUNK = 2000  # paths looked up in the catalog in one query; the unchanged ones are refreshed together
 
 
 @dataclass(frozen=True)
 class _Surveyed:
-    """A file after the cheap checks: its size, mtime and sha256."""
+    """A regular file after the cheap checks: its size and mtime, and the catalog's record of its path."""
 
     path: Path
     size: int
     mtime: datetime
-    sha: str
-    unchanged: bool = False
+    known: KnownFile | None = None
+
+    @property
+    def unchanged(self) -> bool:
+        """Same size and mtime as when the catalog last saw this path (it is not read again)."""
+        known = self.known
+        return known is not None and known.size_bytes == self.size and known.modified_at == self.mtime
 
 
 @dataclass
@@ -149,26 +164,22 @@ class _Batch:
         self.catalog = catalog
         self.bundles: list[ImageBundle] = []
         self.files: list[models.ImageFile] = []
+        self.touched: list[Path] = []
         self.fills: list[tuple[str, _Joined]] = []
         self.shas: set[str] = set()
 
-    def flush(self) -> set[str]:
-        """Write the batch in one transaction; returns the sha256 of images another process added meanwhile."""
-        if not self.files:
-            return set()
+    def write(self) -> None:
+        """Write everything pending (inside the caller's transaction)."""
         catalog = self.catalog
-        try:
-            with catalog.transaction():
-                shas = [b.image.sha256 for b in self.bundles]
-                taken = catalog.existing_images(shas) if shas else set()
-                catalog.add_images([b for b in self.bundles if b.image.sha256 not in taken])
-                catalog.record_files(self.files)
-                catalog.fill_image_labels([(sha, j.specimen_id, j.label, j.label_source) for sha, j in self.fills])
-        except duckdb.Error as exc:
-            raise CatalogError(f"{catalog.path}: batch write failed, nothing of it was kept ({first_line(exc)})") from exc
-        log.debug("committed batch of %d files", len(self.files))
-        self.bundles, self.files, self.fills, self.shas = [], [], [], set()
-        return taken
+        if self.bundles:
+            catalog.add_images(self.bundles, new_only=True)  # checked in this transaction by _decide_all
+        if self.files:
+            catalog.record_files(self.files)
+        if self.touched:
+            catalog.touch_files(self.touched, utcnow())
+        if self.fills:
+            catalog.fill_image_labels([(sha, j.specimen_id, j.label, j.label_source) for sha, j in self.fills])
+        self.bundles, self.files, self.touched, self.fills, self.shas = [], [], [], [], set()
 
 
 LEASE_S = 0.5  # an ingest holding the catalog this long lets waiting processes in during its next file-reading phase
@@ -198,16 +209,28 @@ class _Lease:
 
 
 class Ingestor:
-    """Runs one ingest over a list of files."""
+    """Runs one ingest over a list of files.
 
-    def __init__(self, catalog: Catalog, options: IngestOptions, extractors: tuple[Extractor, ...] | None = None) -> None:
+    Files are surveyed ``SURVEY_CHUNK`` at a time (one stat each, one catalog
+    query): unchanged paths are refreshed in one transaction without being
+    read; the others are read once each by :class:`~fairmicro.catalog.workers.Workers`
+    (hashed while read, extracted from the same bytes) and written
+    ``batch_size`` files per transaction.
+    """
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        options: IngestOptions,
+        extractors: tuple[Extractor, ...] | None = None,
+        workers: Workers | None = None,
+    ) -> None:
         self.catalog = catalog
         self.options = options
-        self.extractors = extractors or registered_extractors()
+        self.extractors = extractors
+        self.workers = workers or Workers(options.jobs, extractors)
         self.batch = _Batch(catalog)
         self.lease = _Lease(catalog)
-        self.workers = Workers(options.jobs, extractors)
-        self.prefetched: dict[Path, Extracted] = {}
 
     def run(
         self,
@@ -223,21 +246,12 @@ class Ingestor:
         summary = IngestSummary(skipped=list(skipped))
         self._store_specimens(summary)
         with contextlib.closing(self.workers):
-            self._run_batches(files, summary, on_file)
+            for start in range(0, len(files), SURVEY_CHUNK):
+                for outcome in self._survey_chunk(files[start : start + SURVEY_CHUNK]):
+                    self._count(outcome, summary)
+                    if on_file:
+                        on_file(outcome)
         return summary
-
-    def _run_batches(
-        self, files: list[Path], summary: IngestSummary, on_file: Callable[[FileOutcome], None] | None
-    ) -> None:
-        for start in range(0, len(files), self.options.batch_size):
-            outcomes = self._chunk(files[start : start + self.options.batch_size])
-            taken = self.batch.flush()
-            for outcome in outcomes:
-                if outcome.status == "ingested" and outcome.sha256 in taken:
-                    outcome.status = "present"  # another ingest catalogued it first
-                self._count(outcome, summary)
-                if on_file:
-                    on_file(outcome)
 
     def _store_specimens(self, summary: IngestSummary) -> None:
         table = self.options.specimens
@@ -259,97 +273,108 @@ class Ingestor:
         else:
             summary.rejected.append((str(outcome.path), outcome.reason or "rejected"))
 
-    def _chunk(self, paths: list[Path]) -> list[FileOutcome]:
-        """Survey a chunk (stat, skip unchanged, hash the rest), then ingest each file.
-
-        The catalog is asked twice per chunk, not twice per file.
-        """
+    def _survey_chunk(self, paths: list[Path]) -> Iterator[FileOutcome]:
+        """Survey ``paths``; yield the outcomes of unchanged and unusable files, then of each batch read."""
         storable = [path for path in paths if not not_utf8(path)]
         known = self.catalog.known_files(storable) if storable else {}
-        with self.lease.idle():
-            surveyed = self.workers.map_threads(lambda path: self._survey(path, known.get(str(path))), paths)
-        hashed = [s.sha for s in surveyed if isinstance(s, _Surveyed) and not s.unchanged]
-        existing = self.catalog.existing_images(hashed) if hashed else set()
-        with self.lease.idle():
-            self._prefetch(surveyed, existing)
-            return [s if isinstance(s, FileOutcome) else self._one(s, existing) for s in surveyed]
+        surveyed = [_survey(path, known.get(str(path))) for path in paths]
+        unchanged = [s for s in surveyed if isinstance(s, _Surveyed) and s.unchanged]
+        yield from (s for s in surveyed if isinstance(s, FileOutcome))
+        if unchanged:
+            yield from self._commit(lambda: [self._present(s, s.known.sha256) for s in unchanged])
+            log.debug("refreshed %d unchanged files", len(unchanged))
+        changed = [s for s in surveyed if isinstance(s, _Surveyed) and not s.unchanged]
+        if not changed:
+            return
+        joins = [join_specimen(s.path, self.options) for s in changed]
+        results = self.workers.read(_task(s, j) for s, j in zip(changed, joins, strict=True))
+        size = self.options.batch_size
+        for start in range(0, len(changed), size):
+            items = list(zip(changed[start : start + size], joins[start : start + size], strict=True))
+            with self.lease.idle():
+                read = [(s, j, next(results)) for s, j in items]
+            yield from self._commit(lambda read=read: self._decide_all(read))
+            log.debug("committed batch of %d files", len(items))
 
-    def _prefetch(self, surveyed: list[_Surveyed | FileOutcome], existing: set[str]) -> None:
-        """Extract the chunk's new images in the worker processes (``--jobs`` > 1)."""
-        firsts: dict[str, Path] = {}
-        for s in surveyed:
-            if isinstance(s, _Surveyed) and not s.unchanged and s.sha not in existing | self.batch.shas:
-                firsts.setdefault(s.sha, s.path)
-        self.prefetched = self.workers.extract(firsts.values())
-
-    @staticmethod
-    def _survey(path: Path, known: KnownFile | None) -> _Surveyed | FileOutcome:
-        if not_utf8(path):
-            return FileOutcome(path, "rejected", f"{path}: file name is not valid UTF-8; rename the file to ingest it")
+    def _commit(self, decide: Callable[[], list[FileOutcome]]) -> list[FileOutcome]:
+        """Decide outcomes and write them in one transaction (existence checked inside it)."""
+        catalog = self.catalog
         try:
-            info = path.stat()
-            if not stat.S_ISREG(info.st_mode):
-                return FileOutcome(path, "rejected", f"{path}: {not_regular(info.st_mode)}")
-            size, mtime = info.st_size, _mtime(path)
-            if known and known.size_bytes == size and known.modified_at == mtime:
-                return _Surveyed(path, size, mtime, known.sha256, unchanged=True)
-            return _Surveyed(path, size, mtime, sha256_file(path))
-        except OSError as exc:
-            return FileOutcome(path, "rejected", f"{path}: cannot be read ({exc.strerror or exc})")
+            with catalog.transaction():
+                outcomes = decide()
+                self.batch.write()
+        except duckdb.Error as exc:
+            raise CatalogError(f"{catalog.path}: batch write failed, nothing of it was kept ({first_line(exc)})") from exc
+        return outcomes
 
-    def _one(self, surveyed: _Surveyed, existing: set[str]) -> FileOutcome:
-        try:
-            return self._ingest_file(surveyed, existing)
-        except FairmicroError as exc:
-            return FileOutcome(surveyed.path, "rejected", str(exc))
-        except OSError as exc:
-            return FileOutcome(surveyed.path, "rejected", f"{surveyed.path}: cannot be read ({exc.strerror or exc})")
+    def _decide_all(self, read: list[tuple[_Surveyed, _Joined, ReadResult]]) -> list[FileOutcome]:
+        shas = [result.sha256 for _, _, result in read if result.sha256]
+        existing = self.catalog.existing_images(shas) if shas else set()
+        return [self._decide(surveyed, joined, result, existing) for surveyed, joined, result in read]
 
-    def _ingest_file(self, surveyed: _Surveyed, existing: set[str]) -> FileOutcome:
-        path, sha, size, mtime = surveyed.path, surveyed.sha, surveyed.size, surveyed.mtime
-        joined = join_specimen(path, self.options)
-        if surveyed.unchanged or sha in existing or sha in self.batch.shas:
-            return self._already_present(path, sha, size, mtime, joined)
-        bundle = self._extract(path, sha, size, joined)
+    def _decide(self, surveyed: _Surveyed, joined: _Joined, result: ReadResult, existing: set[str]) -> FileOutcome:
+        path, sha = surveyed.path, result.sha256
+        if sha is None:
+            return FileOutcome(path, "rejected", result.error)
+        if sha in existing or sha in self.batch.shas:
+            return self._present(surveyed, sha, joined)
+        if result.error is not None:
+            return FileOutcome(path, "rejected", result.error, sha256=sha)
+        if result.bundle is None:  # same content as the path's old record, but that image is gone: extract
+            result = read_one(_task(replace(surveyed, known=None), joined), self.extractors)
+            if result.bundle is None or result.sha256 != sha:
+                return FileOutcome(path, "rejected", result.error or f"{path}: changed while being read")
+        bundle = result.bundle
         messages = [f"{path.name}: {w.slot}: {w.message}" for w in bundle.warnings] + joined.warnings
         if self.options.strict and messages:
             return FileOutcome(path, "rejected", f"{path}: --strict: {messages[0]}", messages)
         self.batch.bundles.append(bundle)
         self.batch.shas.add(sha)
-        self.batch.files.append(self._file_row(path, sha, size, mtime))
+        self.batch.files.append(_file_row(surveyed, sha))
         return FileOutcome(path, "ingested", warnings=messages, sha256=sha)
 
-    def _already_present(self, path: Path, sha: str, size: int, mtime: datetime, joined: _Joined) -> FileOutcome:
-        self.batch.files.append(self._file_row(path, sha, size, mtime))
+    def _present(self, surveyed: _Surveyed, sha: str, joined: _Joined | None = None) -> FileOutcome:
+        """A file whose image is catalogued already: only its path is recorded (or refreshed)."""
+        if surveyed.unchanged:
+            self.batch.touched.append(surveyed.path)
+        else:
+            self.batch.files.append(_file_row(surveyed, sha))
+        joined = joined or join_specimen(surveyed.path, self.options)
         if joined.specimen_id or joined.label:
             self.batch.fills.append((sha, joined))
-        return FileOutcome(path, "present")
+        return FileOutcome(surveyed.path, "present", sha256=sha)
 
-    def _extract(self, path: Path, sha: str, size: int, joined: _Joined) -> ImageBundle:
-        extractor, extraction = self._extracted(path)
-        return build_bundle(
-            extraction,
-            FileFacts(path, sha, size),
-            extractor=extractor.name,
-            extractor_version=extractor.version,
-            specimen_id=joined.specimen_id,
-            label=joined.label,
-            label_source=joined.label_source,
-        )
 
-    def _extracted(self, path: Path) -> tuple[Extractor, Extraction]:
-        """The prefetched extraction of ``path`` (re-raising its error), else extract it here."""
-        result = self.prefetched.pop(path, None)
-        if result is None:
-            return extract_file(path, self.extractors)
-        if isinstance(result, BaseException):
-            raise result
-        name, extraction = result
-        return next(e for e in self.extractors if e.name == name), extraction
+def _survey(path: Path, known: KnownFile | None) -> _Surveyed | FileOutcome:
+    """Size and mtime of a regular file (one stat), or why it cannot be ingested."""
+    if not_utf8(path):
+        return FileOutcome(path, "rejected", f"{path}: file name is not valid UTF-8; rename the file to ingest it")
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        return FileOutcome(path, "rejected", f"{path}: cannot be read ({exc.strerror or exc})")
+    if not stat.S_ISREG(info.st_mode):
+        return FileOutcome(path, "rejected", f"{path}: {not_regular(info.st_mode)}")
+    return _Surveyed(path, info.st_size, _utc(info.st_mtime), known)
 
-    @staticmethod
-    def _file_row(path: Path, sha: str, size: int, mtime: datetime) -> models.ImageFile:
-        return models.ImageFile(path=str(path), image_sha256=sha, size_bytes=size, modified_at=mtime, last_seen_at=utcnow())
+
+def _task(surveyed: _Surveyed, joined: _Joined) -> ReadTask:
+    known = surveyed.known
+    return ReadTask(
+        surveyed.path,
+        surveyed.size,
+        previous_sha=known.sha256 if known else None,
+        specimen_id=joined.specimen_id,
+        label=joined.label,
+        label_source=joined.label_source,
+    )
+
+
+def _file_row(surveyed: _Surveyed, sha: str) -> models.ImageFile:
+    return models.ImageFile(
+        path=str(surveyed.path), image_sha256=sha, size_bytes=surveyed.size, modified_at=surveyed.mtime,
+        last_seen_at=utcnow(),
+    )
 
 
 def ingest(

@@ -1,81 +1,234 @@
-"""Parallel hashing and extraction for ``fairmicro ingest --jobs N``.
+"""Reading files for ingest: each file read once, hashed while read, extracted from the same bytes.
 
-The ingest loop stays sequential (one writer, atomic batches); what runs in
-parallel is the per-file work before it: sha256 in threads (hashlib and file
-reads release the GIL) and extraction (pure Python parsing plus the pixel
-check) in worker processes. Results come back in input order, so an ingest
-with ``--jobs N`` writes exactly what ``--jobs 1`` writes.
+The ingest loop stays sequential (one writer, atomic batches); what can run
+in parallel is the per-file work before it (:func:`read_one`: sha256, tag
+extraction, pixel check, validation). :class:`Workers` runs it in the calling
+process (``jobs=1``; the next file is read and hashed in a thread while the
+current one is extracted) or in ``jobs`` worker processes. Results come back
+in input order, so ``--jobs N`` writes exactly what ``--jobs 1`` writes.
+
+Worker processes are forked while the process is still single-threaded (the
+CLI starts them before it opens the catalog, so no DuckDB thread is ever
+forked); otherwise they start from a fork server.
 """
 
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
+
+from fairmicro.errors import FairmicroError
 
 if TYPE_CHECKING:
-    from fairmicro.extractors.base import Extraction, Extractor
+    from fairmicro.catalog.records import ImageBundle
+    from fairmicro.extractors.base import Extractor
+    from fairmicro.hashing import ReadFile
 
-T = TypeVar("T")
-R = TypeVar("R")
-Extracted = tuple[str, "Extraction"] | BaseException
+TASKS_PER_MESSAGE = 4  # files per round trip to a worker process
 
 
-def extract_in_worker(path: Path, extractors: tuple[Extractor, ...] | None) -> Extracted:
-    """``extract_file`` in a worker: the extractor's name and the extraction, or the error."""
-    from fairmicro.errors import FairmicroError
+@dataclass(frozen=True)
+class ReadTask:
+    """One file to read: its surveyed size, the sha256 the catalog holds for its path, its specimen join."""
+
+    path: Path
+    size: int
+    previous_sha: str | None = None
+    specimen_id: str | None = None
+    label: str | None = None
+    label_source: str | None = None
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    """A file's sha256 (``None`` when it could not be read) and its validated records or the rejection.
+
+    ``bundle`` and ``error`` are both ``None`` when the content equals the
+    task's ``previous_sha`` (the catalog has this image; nothing was extracted).
+    """
+
+    sha256: str | None
+    bundle: ImageBundle | None = None
+    error: str | None = None
+
+
+def read_one(task: ReadTask, extractors: tuple[Extractor, ...] | None = None, read: ReadFile | None = None) -> ReadResult:
+    """Read, hash, extract and validate one file (``read``: its bytes, when read already)."""
+    from fairmicro.hashing import NotRegularFileError, read_and_hash
+
+    path = task.path
+    try:
+        read = read or read_and_hash(path)
+    except NotRegularFileError:
+        return ReadResult(None, error=f"{path}: not a regular file; not opened")
+    except OSError as exc:
+        return ReadResult(None, error=f"{path}: cannot be read ({exc.strerror or exc})")
+    if read.sha256 == task.previous_sha:
+        return ReadResult(read.sha256)
+    return _extracted(task, read, extractors)
+
+
+def _extracted(task: ReadTask, read: ReadFile, extractors: tuple[Extractor, ...] | None) -> ReadResult:
+    from fairmicro.catalog.records import FileFacts, build_bundle
     from fairmicro.extractors.registry import extract_file
 
+    path = task.path
     try:
-        extractor, extraction = extract_file(path, extractors)
-    except (FairmicroError, OSError) as exc:  # re-raised by the ingest loop, as if it had run there
-        return exc
-    return extractor.name, extraction
+        extractor, extraction = extract_file(path, extractors, read.data)
+        bundle = build_bundle(
+            extraction,
+            FileFacts(path, read.sha256, task.size),
+            extractor=extractor.name,
+            extractor_version=extractor.version,
+            specimen_id=task.specimen_id,
+            label=task.label,
+            label_source=task.label_source,
+        )
+    except FairmicroError as exc:
+        return ReadResult(read.sha256, error=str(exc))
+    except OSError as exc:
+        return ReadResult(read.sha256, error=f"{path}: cannot be read ({exc.strerror or exc})")
+    return ReadResult(read.sha256, bundle)
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def resolve_jobs(jobs: int) -> int:
+    """``jobs`` workers, ``0`` meaning one per available core.
+
+    Raises
+    ------
+    FairmicroError
+        For a negative number.
+    """
+    if jobs < 0:
+        raise FairmicroError(f"--jobs {jobs}: expected 0 (one per core) or a positive number of workers")
+    return jobs or available_cores()
 
 
 class Workers:
-    """Thread and process pools of ``jobs`` workers, started on first use.
+    """Where :func:`read_one` runs: here (``jobs=1``) or in ``jobs`` worker processes.
 
     Parameters
     ----------
     jobs
-        Number of workers; 1 runs everything in the calling thread.
+        Number of workers (``0``: one per core); 1 reads in the calling process.
     extractors
         The extractors to try, or ``None`` for the registered ones.
     """
 
-    def __init__(self, jobs: int, extractors: tuple[Extractor, ...] | None = None) -> None:
-        self.jobs = max(1, jobs)
+    def __init__(self, jobs: int = 1, extractors: tuple[Extractor, ...] | None = None) -> None:
+        self.jobs = resolve_jobs(jobs)
         self.extractors = extractors
-        self._threads: Executor | None = None
-        self._processes: Executor | None = None
+        self._pool: Executor | None = None
+        self._reader: ThreadPoolExecutor | None = None
 
-    def map_threads(self, func: Callable[[T], R], items: Sequence[T]) -> list[R]:
-        """``[func(x) for x in items]``, in threads when there are several workers."""
-        if self.jobs == 1 or len(items) < 2:
-            return [func(item) for item in items]
-        if self._threads is None:
-            self._threads = ThreadPoolExecutor(self.jobs, thread_name_prefix="fairmicro-hash")
-        return list(self._threads.map(func, items))
+    def start(self) -> Workers:
+        """Start the worker processes now (forked while this process is single-threaded, when it is)."""
+        if self.jobs > 1 and self._pool is None:
+            _import_extraction()
+            self._pool = ProcessPoolExecutor(
+                self.jobs, mp_context=_context(), initializer=_init_worker, initargs=(self.extractors,)
+            )
+            self._pool.submit(int).result()  # launches every worker now
+        return self
 
-    def extract(self, paths: Iterable[Path]) -> dict[Path, Extracted]:
-        """Extraction results by path, computed in worker processes (empty with one worker)."""
-        chosen = list(dict.fromkeys(paths))
-        if self.jobs == 1 or not chosen:
-            return {}
-        if self._processes is None:
-            # spawn: a fresh interpreter per worker, never a fork of a process holding DuckDB threads
-            context = multiprocessing.get_context("spawn")
-            self._processes = ProcessPoolExecutor(self.jobs, mp_context=context)
-        chunksize = max(1, len(chosen) // (4 * self.jobs))
-        results = self._processes.map(extract_in_worker, chosen, [self.extractors] * len(chosen), chunksize=chunksize)
-        return dict(zip(chosen, results, strict=True))
+    def read(self, tasks: Iterable[ReadTask]) -> Iterator[ReadResult]:
+        """Results of ``tasks`` in order; with processes, every task is submitted at once."""
+        tasks = list(tasks)
+        if not tasks:
+            return iter(())
+        if self.jobs == 1:
+            return self._read_here(tasks)
+        self.start()
+        assert self._pool is not None
+        chunksize = max(1, min(TASKS_PER_MESSAGE, len(tasks) // (2 * self.jobs)))
+        return _surviving(self._pool.map(_read_in_worker, tasks, chunksize=chunksize))
+
+    def _read_here(self, tasks: list[ReadTask]) -> Iterator[ReadResult]:
+        """In this process; the next file is read and hashed in a thread while this one is extracted."""
+        from fairmicro.hashing import read_and_hash
+
+        if self._reader is None:
+            self._reader = ThreadPoolExecutor(1, thread_name_prefix="fairmicro-read")
+        ahead: Future[ReadFile] = self._reader.submit(read_and_hash, tasks[0].path)
+        for index, task in enumerate(tasks):
+            current = ahead
+            if index + 1 < len(tasks):
+                ahead = self._reader.submit(read_and_hash, tasks[index + 1].path)
+            try:
+                read = current.result()
+            except OSError:
+                yield read_one(task, self.extractors)  # reports the error in the usual words
+                continue
+            yield read_one(task, self.extractors, read)
+            del read, current
 
     def close(self) -> None:
-        """Stop the pools."""
-        for pool in (self._threads, self._processes):
+        """Stop the workers."""
+        for pool in (self._pool, self._reader):
             if pool is not None:
-                pool.shutdown(cancel_futures=True)
-        self._threads = self._processes = None
+                pool.shutdown(wait=True, cancel_futures=True)
+        self._pool = self._reader = None
+
+
+def _surviving(results: Iterator[ReadResult]) -> Iterator[ReadResult]:
+    try:
+        yield from results
+    except BrokenProcessPool as exc:
+        raise FairmicroError(
+            "ingest: a worker process died (out of memory or killed); the batches written so far are kept, "
+            "rerun the ingest to finish"
+        ) from exc
+
+
+_WORKER_EXTRACTORS: tuple[Extractor, ...] | None = None
+
+
+def _init_worker(extractors: tuple[Extractor, ...] | None) -> None:
+    global _WORKER_EXTRACTORS
+    _WORKER_EXTRACTORS = extractors
+
+
+def _read_in_worker(task: ReadTask) -> ReadResult:
+    return read_one(task, _WORKER_EXTRACTORS)
+
+
+def _import_extraction() -> None:
+    """Import the extraction machinery (and the registered extractors) before forking, once for all workers."""
+    from fairmicro.catalog import records  # noqa: F401
+    from fairmicro.extractors.registry import registered_extractors
+
+    registered_extractors()
+
+
+def _single_threaded() -> bool:
+    try:
+        return len(os.listdir("/proc/self/task")) == 1
+    except OSError:
+        return False
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    """fork when this process has a single thread (cheap, nothing unsafe to copy), else a fork server."""
+    methods = multiprocessing.get_all_start_methods()
+    if sys.platform.startswith("linux") and "fork" in methods and _single_threaded():
+        return multiprocessing.get_context("fork")
+    if "forkserver" in methods:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["fairmicro.catalog.workers", "fairmicro.catalog.records"])
+        return context
+    return multiprocessing.get_context("spawn")

@@ -86,9 +86,12 @@ def ingest(
     ] = None,
     strict: Annotated[bool, typer.Option(help="Treat every warning as a rejection; exit 1 on any problem.")] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
-    batch_size: Annotated[int, typer.Option(min=1, help="Files per committed transaction.")] = 50,
+    batch_size: Annotated[int, typer.Option(min=1, help="Files per committed transaction.")] = 200,
     jobs: Annotated[
-        int, typer.Option(min=1, help="Workers hashing (threads) and extracting (processes) files; 1: none.")
+        int,
+        typer.Option(
+            min=0, help="Processes reading, hashing and extracting files in parallel (0: one per CPU core)."
+        ),
     ] = 1,
     wait: WaitOption = None,
 ) -> None:
@@ -97,6 +100,7 @@ def ingest(
     from fairmicro.catalog.ingest import IngestOptions, Ingestor
     from fairmicro.catalog.specimens import load_specimen_table, parse_mapping
     from fairmicro.catalog.walk import collect_files
+    from fairmicro.catalog.workers import Workers
     from fairmicro.cli.output import no_files_message, render_summary
 
     mapping = parse_mapping(column_map or (), map_file)
@@ -117,8 +121,14 @@ def ingest(
     found = collect_files(paths)
     if not found.files:
         raise FairmicroError(no_files_message(paths, found.skipped))
-    with Catalog.open(catalog) as cat, _progress(len(found.files), quiet=json_output) as advance:
-        summary = Ingestor(cat, options).run(found.files, on_file=lambda outcome: advance(), skipped=found.skipped)
+    workers = Workers(jobs).start()  # worker processes are forked before the catalog (and its threads) exist
+    with (
+        contextlib.closing(workers),
+        Catalog.open(catalog) as cat,
+        _progress(len(found.files), quiet=json_output) as advance,
+    ):
+        ingestor = Ingestor(cat, options, workers=workers)
+        summary = ingestor.run(found.files, on_file=lambda outcome: advance(), skipped=found.skipped)
     if json_output:
         stdout.out(json.dumps(summary.to_dict(), ensure_ascii=False), highlight=False)
     else:

@@ -37,6 +37,7 @@ class SourceFile:
     file_format: str
     tiff: tifffile.TiffFile | None = None
     pil: PILImage.Image | None = None
+    size: int | None = None  # bytes, when the file was read into memory (else ask the file system)
 
     def sidecar(self, *suffixes: str) -> Path | None:
         """The first existing file with the same stem and one of ``suffixes``."""

@@ -57,8 +57,10 @@ def _sniffs(extractor: Extractor, source: SourceFile) -> bool:
         return False
 
 
-def extract_file(path: Path, extractors: tuple[Extractor, ...] | None = None) -> tuple[Extractor, Extraction]:
-    """Open ``path``, pick the extractor, extract and check the pixels decode.
+def extract_file(
+    path: Path, extractors: tuple[Extractor, ...] | None = None, data: bytes | None = None
+) -> tuple[Extractor, Extraction]:
+    """Open ``path`` (or parse ``data``, its bytes already read), pick the extractor, extract, check the pixels.
 
     Raises
     ------
@@ -66,7 +68,7 @@ def extract_file(path: Path, extractors: tuple[Extractor, ...] | None = None) ->
         For unreadable, corrupt or unsupported files, and when an extractor
         plugin itself fails (so one bad plugin never stops a batch).
     """
-    with open_source(path) as source:
+    with open_source(path, data) as source:
         extractor = choose_extractor(source, extractors)
         try:
             extraction = extractor.extract(source)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import math
 import os
 import stat
@@ -28,15 +29,16 @@ _SIGNATURES: tuple[tuple[bytes, str], ...] = (
 IMAGE_SUFFIXES = frozenset({".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp"})
 
 
-def sniff_format(path: Path) -> str:
-    """The container format from the file's first bytes.
+def sniff_format(path: Path, head: bytes | None = None) -> str:
+    """The container format from the file's first bytes (``head``, else read from ``path``).
 
     Raises
     ------
     UnreadableFileError
         If the file is empty, unreadable or not a supported image format.
     """
-    head = _read_head(path, 16)
+    if head is None:
+        head = _read_head(path, 16)
     if not head:
         raise UnreadableFileError(f"{path}: empty file")
     for signature, file_format in _SIGNATURES:
@@ -62,31 +64,37 @@ def _read_head(path: Path, size: int) -> bytes:
 
 
 @contextlib.contextmanager
-def open_source(path: Path) -> Iterator[SourceFile]:
-    """Open ``path`` for extraction; the file handle is closed on exit."""
+def open_source(path: Path, data: bytes | None = None) -> Iterator[SourceFile]:
+    """Open ``path`` for extraction; the file handle is closed on exit.
+
+    ``data``, the file's bytes when the caller has read them already (ingest
+    hashes each file while reading it), is parsed in memory instead: the file
+    is not opened again.
+    """
     from fairmicro.extractors.base import SourceFile
 
-    file_format = sniff_format(path)
+    file_format = sniff_format(path, None if data is None else data[:16])
+    size = None if data is None else len(data)
     if file_format == "tiff":
         import tifffile
 
         try:
-            tiff = tifffile.TiffFile(path)
+            tiff = tifffile.TiffFile(path) if data is None else tifffile.TiffFile(io.BytesIO(data), name=path.name)
         except Exception as exc:  # tifffile raises many types on corrupt headers
             raise UnreadableFileError(f"{path}: corrupt TIFF ({first_line(exc)})") from exc
         with tiff:
             if not tiff.pages:
                 raise UnreadableFileError(f"{path}: TIFF has no image pages")
-            yield SourceFile(path=path, file_format=file_format, tiff=tiff)
+            yield SourceFile(path=path, file_format=file_format, tiff=tiff, size=size)
         return
     from PIL import Image as PILImage
 
     try:
-        pil = PILImage.open(path)
+        pil = PILImage.open(path if data is None else io.BytesIO(data))
     except Exception as exc:  # Pillow raises several types for corrupt files
         raise UnreadableFileError(f"{path}: corrupt {file_format.upper()} ({first_line(exc)})") from exc
     with pil:
-        yield SourceFile(path=path, file_format=file_format, pil=pil)
+        yield SourceFile(path=path, file_format=file_format, pil=pil, size=size)
 
 
 def verify_pixels(source: SourceFile, page_index: int) -> None:
@@ -199,7 +207,7 @@ def _inflated_size(handle: Any, offset: int, count: int) -> int:
 
 
 def _check_tiff_extent(source: SourceFile, page: object) -> None:
-    size = source.path.stat().st_size
+    size = source.size if source.size is not None else source.path.stat().st_size
     ends = [o + n for o, n in zip(page.dataoffsets, page.databytecounts, strict=False)]
     if not ends or max(ends) > size:
         raise UnreadableFileError(
