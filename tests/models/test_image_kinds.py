@@ -141,3 +141,38 @@ def test_hybrid_cnn_fits_and_predicts_on_every_image_kind(kind_dataset):
     probabilities = model.predict_proba(splits["test"])
     assert probabilities.shape == (len(splits["test"]), len(CLASSES))
     assert np.isfinite(probabilities).all() and np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-4)
+
+
+EBC2 = Path(__file__).resolve().parents[3] / "shared" / "data" / "segmentation" / "ebc2"
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
+def test_plugins_fit_and_predict_on_real_8bit_rgb_micrographs():
+    """The 10 real 1024x1024 RGB uint8 TIFFs of ebc2, as 128 px tiles; label = acquisition series."""
+    import datasets
+
+    from fairmicro.models.hybrid_cnn import HybridCnnPlugin
+    from fairmicro.models.texture import TexturePlugin
+
+    files = sorted(p for split in ("train", "val", "test") for p in (EBC2 / split).glob("*.tif")) if EBC2.is_dir() else []
+    if len(files) < 4:
+        pytest.skip(f"real ebc2 micrographs not found at {EBC2}")
+    rows: dict[str, list] = {"image": [], "label": [], "specimen_id": [], "image_sha256": []}
+    for path in files:
+        pixels = decode(path.read_bytes(), "tiff", 0, path.name)
+        assert pixels.dtype == np.uint8 and pixels.ndim == 3
+        series = path.name.split("_")[0]
+        for y in range(0, 512, 128):
+            rows["image"].append(pixels[y : y + 128, :128])
+            rows["label"].append(int(series.split("#")[0] > "050000"))
+            rows["specimen_id"].append(series)
+            rows["image_sha256"].append(path.name)
+    features = datasets.Features({"image": datasets.Image(), "label": datasets.ClassLabel(names=["early", "late"]),
+                                  "specimen_id": datasets.Value("string"), "image_sha256": datasets.Value("string")})
+    data = datasets.Dataset.from_dict(rows, features=features)
+    texture_model = TexturePlugin().fit(data)
+    assert texture_model.predict_proba(data).shape == (len(data), 2)
+    assert texture_model.report()["cv"]["group_column"] == "specimen_id"
+    cnn = HybridCnnPlugin(weights="none", epochs=1).fit(data)
+    assert np.isfinite(cnn.predict_proba(data)).all()
