@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from fairmicro.catalog.connection import connect, others_waiting
-from fairmicro.catalog.store import Catalog, KnownFile, utcnow
+from fairmicro.catalog.store import Catalog, utcnow
 from fairmicro.catalog.walk import collect_files, json_text, not_regular, not_utf8
 from fairmicro.catalog.workers import ReadResult, ReadTask, Workers, read_one
 from fairmicro.errors import CatalogError, first_line
@@ -110,18 +110,13 @@ SURVEY_CHUNK = 2000  # paths looked up in the catalog in one query; the unchange
 
 @dataclass(frozen=True)
 class _Surveyed:
-    """A regular file after the cheap checks: its size and mtime, and the catalog's record of its path."""
+    """A regular file after the cheap checks: its size and mtime, and what the catalog knows of its path."""
 
     path: Path
     size: int
     mtime: datetime
-    known: KnownFile | None = None
-
-    @property
-    def unchanged(self) -> bool:
-        """Same size and mtime as when the catalog last saw this path (it is not read again)."""
-        known = self.known
-        return known is not None and known.size_bytes == self.size and known.modified_at == self.mtime
+    previous_sha: str | None = None  # the image the catalog records at this path
+    unchanged: bool = False  # same size and mtime as then: not read again
 
 
 @dataclass
@@ -275,13 +270,11 @@ class Ingestor:
 
     def _survey_chunk(self, paths: list[Path]) -> Iterator[FileOutcome]:
         """Survey ``paths``; yield the outcomes of unchanged and unusable files, then of each batch read."""
-        storable = [path for path in paths if not not_utf8(path)]
-        known = self.catalog.known_files(storable) if storable else {}
-        surveyed = [_survey(path, known.get(str(path))) for path in paths]
+        surveyed = self._survey(paths)
         unchanged = [s for s in surveyed if isinstance(s, _Surveyed) and s.unchanged]
         yield from (s for s in surveyed if isinstance(s, FileOutcome))
         if unchanged:
-            yield from self._commit(lambda: [self._present(s, s.known.sha256) for s in unchanged])
+            yield from self._commit(lambda: [self._present(s, s.previous_sha) for s in unchanged])
             log.debug("refreshed %d unchanged files", len(unchanged))
         changed = [s for s in surveyed if isinstance(s, _Surveyed) and not s.unchanged]
         if not changed:
@@ -295,6 +288,18 @@ class Ingestor:
                 read = [(s, j, next(results)) for s, j in items]
             yield from self._commit(lambda read=read: self._decide_all(read))
             log.debug("committed batch of %d files", len(items))
+
+    def _survey(self, paths: list[Path]) -> list[_Surveyed | FileOutcome]:
+        """One stat per file, then one catalog query for the lot."""
+        stated = [_stat(path) for path in paths]
+        regular = [(str(s.path), s.size, s.mtime) for s in stated if isinstance(s, _Surveyed)]
+        seen = self.catalog.seen_files(regular) if regular else {}
+        return [
+            replace(s, previous_sha=seen[key][0], unchanged=seen[key][1])
+            if isinstance(s, _Surveyed) and (key := str(s.path)) in seen
+            else s
+            for s in stated
+        ]
 
     def _commit(self, decide: Callable[[], list[FileOutcome]]) -> list[FileOutcome]:
         """Decide outcomes and write them in one transaction (existence checked inside it)."""
@@ -321,7 +326,7 @@ class Ingestor:
         if result.error is not None:
             return FileOutcome(path, "rejected", result.error, sha256=sha)
         if result.bundle is None:  # same content as the path's old record, but that image is gone: extract
-            result = read_one(_task(replace(surveyed, known=None), joined), self.extractors)
+            result = read_one(_task(replace(surveyed, previous_sha=None), joined), self.extractors)
             if result.bundle is None or result.sha256 != sha:
                 return FileOutcome(path, "rejected", result.error or f"{path}: changed while being read")
         bundle = result.bundle
@@ -345,7 +350,7 @@ class Ingestor:
         return FileOutcome(surveyed.path, "present", sha256=sha)
 
 
-def _survey(path: Path, known: KnownFile | None) -> _Surveyed | FileOutcome:
+def _stat(path: Path) -> _Surveyed | FileOutcome:
     """Size and mtime of a regular file (one stat), or why it cannot be ingested."""
     if not_utf8(path):
         return FileOutcome(path, "rejected", f"{path}: file name is not valid UTF-8; rename the file to ingest it")
@@ -355,15 +360,14 @@ def _survey(path: Path, known: KnownFile | None) -> _Surveyed | FileOutcome:
         return FileOutcome(path, "rejected", f"{path}: cannot be read ({exc.strerror or exc})")
     if not stat.S_ISREG(info.st_mode):
         return FileOutcome(path, "rejected", f"{path}: {not_regular(info.st_mode)}")
-    return _Surveyed(path, info.st_size, _utc(info.st_mtime), known)
+    return _Surveyed(path, info.st_size, _utc(info.st_mtime))
 
 
 def _task(surveyed: _Surveyed, joined: _Joined) -> ReadTask:
-    known = surveyed.known
     return ReadTask(
         surveyed.path,
         surveyed.size,
-        previous_sha=known.sha256 if known else None,
+        previous_sha=surveyed.previous_sha,
         specimen_id=joined.specimen_id,
         label=joined.label,
         label_source=joined.label_source,

@@ -291,6 +291,23 @@ class Catalog:
         ).fetchall()
         return {row[0]: KnownFile(*row[1:]) for row in rows}
 
+    def seen_files(self, files: Sequence[tuple[str, int, datetime]]) -> dict[str, tuple[str, bool]]:
+        """For each ``(path, size, mtime)`` the catalog has a record of: (its sha256, same size and mtime).
+
+        One set-based query; the comparison happens in SQL, so no timestamp
+        is converted to Python per row.
+        """
+        payload = json_columns(["path", "size", "mtime"], files)
+        if payload is None:
+            raise CatalogError(f"{self.path}: file facts could not be encoded for the catalog query")
+        structure = '{"path": "VARCHAR[]", "size": "BIGINT[]", "mtime": "TIMESTAMP[]"}'
+        sql = (
+            "SELECT f.path, r.image_sha256, coalesce(r.size_bytes = f.size AND r.modified_at = f.mtime, false) "
+            "FROM (SELECT unnest(j.path) AS path, unnest(j.size) AS size, unnest(j.mtime) AS mtime "
+            f"FROM (SELECT from_json(?::VARCHAR, '{structure}') AS j)) AS f JOIN image_files AS r ON r.path = f.path"
+        )
+        return {path: (sha, same) for path, sha, same in execute_bound(self.con, sql, [payload]).fetchall()}
+
     def existing_images(self, shas: Sequence[str]) -> set[str]:
         """Which of ``shas`` are catalogued images, in one query."""
         sql = f"SELECT sha256 FROM images WHERE sha256 IN {_JSON_TEXTS}"

@@ -14,19 +14,19 @@ forked); otherwise they start from a fork server.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import sys
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fairmicro.errors import FairmicroError
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the pools are imported when first used: a rerun with nothing new needs neither
+    import multiprocessing.context
+    from concurrent.futures import Executor, Future, ThreadPoolExecutor
+
     from fairmicro.catalog.records import ImageBundle
     from fairmicro.extractors.base import Extractor
     from fairmicro.hashing import ReadFile
@@ -139,6 +139,8 @@ class Workers:
     def start(self) -> Workers:
         """Start the worker processes now (forked while this process is single-threaded, when it is)."""
         if self.jobs > 1 and self._pool is None:
+            from concurrent.futures import ProcessPoolExecutor
+
             _import_extraction()
             self._pool = ProcessPoolExecutor(
                 self.jobs, mp_context=_context(), initializer=_init_worker, initargs=(self.extractors,)
@@ -160,6 +162,8 @@ class Workers:
 
     def _read_here(self, tasks: list[ReadTask]) -> Iterator[ReadResult]:
         """In this process; the next file is read and hashed in a thread while this one is extracted."""
+        from concurrent.futures import ThreadPoolExecutor
+
         from fairmicro.hashing import read_and_hash
 
         if self._reader is None:
@@ -186,6 +190,8 @@ class Workers:
 
 
 def _surviving(results: Iterator[ReadResult]) -> Iterator[ReadResult]:
+    from concurrent.futures.process import BrokenProcessPool
+
     try:
         yield from results
     except BrokenProcessPool as exc:
@@ -224,6 +230,8 @@ def _single_threaded() -> bool:
 
 def _context() -> multiprocessing.context.BaseContext:
     """fork when this process has a single thread (cheap, nothing unsafe to copy), else a fork server."""
+    import multiprocessing
+
     methods = multiprocessing.get_all_start_methods()
     if sys.platform.startswith("linux") and "fork" in methods and _single_threaded():
         return multiprocessing.get_context("fork")

@@ -98,16 +98,20 @@ def ingest(
     """Extract, validate and catalogue images; incremental and content-hashed."""
     from fairmicro.catalog import Catalog
     from fairmicro.catalog.ingest import IngestOptions, Ingestor
-    from fairmicro.catalog.specimens import load_specimen_table, parse_mapping
     from fairmicro.catalog.walk import collect_files
     from fairmicro.catalog.workers import Workers
     from fairmicro.cli.output import no_files_message, render_summary
 
-    mapping = parse_mapping(column_map or (), map_file)
-    if mapping and not specimens:
-        raise FairmicroError("--map/--map-file need --specimens (the table whose columns they map)")
+    table = None
+    if specimens or column_map or map_file:  # the specimen machinery (pydantic, units) only when asked for
+        from fairmicro.catalog.specimens import load_specimen_table, parse_mapping
+
+        mapping = parse_mapping(column_map or (), map_file)
+        if mapping and not specimens:
+            raise FairmicroError("--map/--map-file need --specimens (the table whose columns they map)")
+        table = load_specimen_table(specimens, label_column, mapping) if specimens else None
     options = IngestOptions(
-        specimens=load_specimen_table(specimens, label_column, mapping) if specimens else None,
+        specimens=table,
         specimen_pattern=_compile_pattern(specimen_pattern),
         label_from_folder=label_from_folder,
         strict=strict,

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from fairmicro.extractors.units import convert, parse_number, parse_quantity
 
@@ -38,14 +40,52 @@ class SourceFile:
     tiff: tifffile.TiffFile | None = None
     pil: PILImage.Image | None = None
     size: int | None = None  # bytes, when the file was read into memory (else ask the file system)
+    _names: frozenset[str] | Literal[False] | None = field(default=None, init=False, repr=False, compare=False)
 
     def sidecar(self, *suffixes: str) -> Path | None:
-        """The first existing file with the same stem and one of ``suffixes``."""
+        """The first existing file with the same stem and one of ``suffixes``.
+
+        The folder's names are listed once (and again only when the folder's
+        mtime changes), not one stat per candidate and extractor; a candidate
+        is stat-ed only when a name matches it ignoring case, so
+        case-insensitive file systems behave as before.
+        """
+        if self._names is None:
+            self._names = folder_names(self.path.parent)
+        names = self._names or None
         for suffix in suffixes:
             for candidate in (self.path.with_suffix(suffix), self.path.with_suffix(suffix.upper())):
-                if candidate.is_file():
+                if (names is None or candidate.name.casefold() in names) and candidate.is_file():
                     return candidate
         return None
+
+
+_FOLDERS: dict[str, tuple[int, frozenset[str]]] = {}
+_FOLDERS_KEPT = 8
+_RACY_NS = 2_000_000_000  # a listing this close to the folder's mtime may miss a file added in the same tick
+
+
+def folder_names(folder: Path) -> frozenset[str] | Literal[False]:
+    """Case-folded names in ``folder`` (``False``: it cannot be listed).
+
+    A listing is reused while the folder's mtime is unchanged and was already
+    2 s old when listed (as git does for racy index entries), so a file added
+    since is never missed.
+    """
+    try:
+        stamp = os.stat(folder).st_mtime_ns
+        cached = _FOLDERS.get(str(folder))
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        with os.scandir(folder) as entries:
+            names = frozenset(entry.name.casefold() for entry in entries)
+    except OSError:
+        return False
+    if time.time_ns() - stamp > _RACY_NS:
+        if len(_FOLDERS) >= _FOLDERS_KEPT:
+            _FOLDERS.pop(next(iter(_FOLDERS)))
+        _FOLDERS[str(folder)] = (stamp, names)
+    return names
 
 
 @dataclass(frozen=True)
@@ -238,22 +278,28 @@ def convert_row(
     An unusable value (unparseable, non-finite, or holding a NUL byte, shown as
     :data:`NUL_MARK`) is reported through ``warn(slot, message)``.
     """
-    keys = row.key if isinstance(row.key, tuple) else (row.key,)
-    raws = tuple(lookup(k) for k in keys)
-    if not all(_present(r) for r in raws):
-        return None
-    raw = raws if len(raws) > 1 else raws[0]
-    key_text = " + ".join(keys)
+    if isinstance(row.key, tuple):
+        raws = tuple(lookup(k) for k in row.key)
+        if not all(_present(r) for r in raws):
+            return None
+        raw: Any = raws if len(raws) > 1 else raws[0]
+        key_text = " + ".join(row.key)
+    else:
+        raw = lookup(row.key)
+        if not _present(raw):
+            return None
+        key_text = row.key
+    raw_text = _raw_text(raw)  # once: the NUL check, the warning and the trail all use it
     try:
-        if NUL_MARK in _raw_text(raw):
+        if NUL_MARK in raw_text:
             raise ValueError(f"holds a NUL byte (shown as {NUL_MARK}); the value around it cannot be trusted")
         value = row.converter(raw)
         if isinstance(value, float) and not math.isfinite(value):
             raise ValueError(f"{value} after conversion is not a finite number")
     except (ValueError, TypeError, OverflowError) as exc:
-        warn(row.slot, f"{key_text}={_raw_text(raw)}: {exc}")
+        warn(row.slot, f"{key_text}={raw_text}: {exc}")
         return None
-    return value, FieldSource(row.slot, key_text, _raw_text(raw), row.converter.describe)
+    return value, FieldSource(row.slot, key_text, raw_text, row.converter.describe)
 
 
 def _raw_text(raw: Any) -> str:
@@ -262,9 +308,29 @@ def _raw_text(raw: Any) -> str:
     return str(raw)
 
 
-def resolve_placeholders(mapping: Sequence[FieldMap], names: dict[str, str]) -> tuple[FieldMap, ...]:
-    """The table with placeholders such as ``{beam}`` replaced, so the trail names real keys."""
+_RESOLVED: dict[tuple[tuple[FieldMap, ...], tuple[tuple[str, str], ...]], tuple[FieldMap, ...]] = {}
+_RESOLVED_LIMIT = 256  # distinct (table, names) pairs kept; files of one instrument share a handful
 
+
+def resolve_placeholders(mapping: Sequence[FieldMap], names: dict[str, str]) -> tuple[FieldMap, ...]:
+    """The table with placeholders such as ``{beam}`` replaced, so the trail names real keys.
+
+    Results are cached: the files of one collection resolve the same few tables.
+    """
+    key = (tuple(mapping), tuple(names.items()))
+    try:
+        return _RESOLVED[key]
+    except KeyError:
+        pass
+    except TypeError:  # an unhashable converter: resolve without the cache
+        return _resolve_placeholders(mapping, names)
+    if len(_RESOLVED) >= _RESOLVED_LIMIT:
+        _RESOLVED.clear()
+    resolved = _RESOLVED[key] = _resolve_placeholders(mapping, names)
+    return resolved
+
+
+def _resolve_placeholders(mapping: Sequence[FieldMap], names: dict[str, str]) -> tuple[FieldMap, ...]:
     def resolve(key: str) -> str:
         for placeholder, name in names.items():
             key = key.replace(placeholder, name)
