@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 from fairmicro.testing.samples import texture, write_fei_tiff, write_zeiss_tiff
@@ -71,3 +72,76 @@ def test_negative_jobs_is_refused_and_nothing_is_written(tmp_path):
     assert run.returncode != 0
     assert "--jobs" in run.stderr
     assert not catalog.exists()
+
+
+def _hostile_folder(root: Path) -> Path:
+    folder = _folder(root)
+    os.mkfifo(folder / "pipe.tif")
+    (folder / "loop.tif").symlink_to(folder / "loop.tif")
+    (folder / "dangling.tif").symlink_to(folder / "missing.tif")
+    (folder / "folder.tif").mkdir()
+    return folder
+
+
+def test_two_jobs_skip_and_report_hostile_entries_exactly_like_one_job(tmp_path):
+    folder = _hostile_folder(tmp_path)
+    outputs = {}
+    for jobs in ("1", "2"):
+        catalog = tmp_path / f"jobs{jobs}.duckdb"
+        run = _fairmicro(catalog, "ingest", "--json", "--jobs", jobs, str(folder), str(folder / "pipe.tif"))
+        assert run.returncode == 0, run.stderr
+        outputs[jobs] = (json.loads(run.stdout), json.loads(_fairmicro(catalog, "query", SQL, "--format", "json").stdout))
+    assert outputs["2"] == outputs["1"]
+    summary, rows = outputs["1"]
+    assert len(rows) == 6
+    assert {Path(entry["path"]).name for entry in summary["skipped"]} >= {"pipe.tif", "loop.tif", "dangling.tif"}
+
+
+def _count_opens(monkeypatch, paths: set[str]) -> dict[str, int]:
+    """Count every open of ``paths`` (os.open and builtins.open, any thread)."""
+    import builtins
+
+    counts = dict.fromkeys(paths, 0)
+    real_os_open, real_open = os.open, builtins.open
+
+    def os_open(path, *args, **kwargs):
+        if os.fspath(path) in counts:
+            counts[os.fspath(path)] += 1
+        return real_os_open(path, *args, **kwargs)
+
+    def builtin_open(file, *args, **kwargs):
+        if isinstance(file, (str, Path)) and os.fspath(file) in counts:
+            counts[os.fspath(file)] += 1
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", os_open)
+    monkeypatch.setattr(builtins, "open", builtin_open)
+    return counts
+
+
+def test_ingest_opens_each_new_file_once_and_an_unchanged_rerun_opens_none(tmp_path, monkeypatch):
+    from fairmicro.catalog import Catalog
+    from fairmicro.catalog.ingest import IngestOptions, Ingestor, iter_image_files
+
+    folder = tmp_path / "in"
+    for index in range(4):
+        writer = write_zeiss_tiff if index % 2 else write_fei_tiff
+        writer(folder / f"img_{index}.tif", texture((48, 64), seed=index))
+    files = list(iter_image_files([folder]))
+    with Catalog.open(tmp_path / "c.duckdb") as catalog:
+        counts = _count_opens(monkeypatch, {str(f) for f in files})
+        first = Ingestor(catalog, IngestOptions()).run(files)
+        assert first.ingested == 4
+        assert counts == dict.fromkeys(counts, 1)  # hashed, tags read and pixels checked from one read
+
+        counts.update(dict.fromkeys(counts, 0))
+        rerun = Ingestor(catalog, IngestOptions()).run(files)
+        assert rerun.present == 4 and counts == dict.fromkeys(counts, 0)
+
+        os.utime(files[0], ns=(files[0].stat().st_atime_ns, files[0].stat().st_mtime_ns + 10**9))
+        touched = Ingestor(catalog, IngestOptions()).run(files)
+        assert touched.present == 4 and counts[str(files[0])] == 1  # read to hash it, not re-extracted
+        seen = catalog.query("SELECT modified_at FROM image_files WHERE path = ?", [str(files[0])]).rows
+        mtime = datetime.fromtimestamp(files[0].stat().st_mtime, UTC).replace(tzinfo=None)
+        assert seen == [(mtime,)]  # the path's record follows the file; the image is not duplicated
+        assert catalog.query("SELECT count(*) FROM images").rows == [(4,)]
