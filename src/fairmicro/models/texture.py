@@ -175,7 +175,7 @@ class TexturePlugin(ModelPlugin):
         """
         kept = np.flatnonzero(self.pipeline_.named_steps["constant"].get_support())
         select = self.pipeline_.named_steps["select"]
-        scores = np.nan_to_num(np.asarray(select.scores_, dtype=np.float64), nan=0.0, posinf=0.0)
+        scores = np.nan_to_num(np.asarray(select.scores_, dtype=np.float64), nan=0.0, posinf=np.finfo(np.float64).max)
         chosen = select.get_support()
         names = self.feature_names()
         order = np.argsort(-scores, kind="stable")
