@@ -7,9 +7,10 @@ process (``jobs=1``; the next file is read and hashed in a thread while the
 current one is extracted) or in ``jobs`` worker processes. Results come back
 in input order, so ``--jobs N`` writes exactly what ``--jobs 1`` writes.
 
-Worker processes are forked while the process is still single-threaded (the
-CLI starts them before it opens the catalog, so no DuckDB thread is ever
-forked); otherwise they start from a fork server.
+Worker processes are forked only from a process that is still single-threaded
+(nothing unsafe is copied); otherwise, as in the CLI (importing DuckDB starts
+a native thread), they start from a fork server that imports the extraction
+machinery once. The CLI starts them before it opens the catalog.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ if TYPE_CHECKING:  # the pools are imported when first used: a rerun with nothin
     from fairmicro.hashing import ReadFile
 
 TASKS_PER_MESSAGE = 4  # files per round trip to a worker process
+GROUPS_AHEAD = 8  # round trips queued per worker ahead of the writer
 
 
 @dataclass(frozen=True)
@@ -137,28 +139,55 @@ class Workers:
         self._reader: ThreadPoolExecutor | None = None
 
     def start(self) -> Workers:
-        """Start the worker processes now (forked while this process is single-threaded, when it is)."""
+        """Start the worker processes now (``jobs`` > 1), so they are ready when the first files are."""
         if self.jobs > 1 and self._pool is None:
             from concurrent.futures import ProcessPoolExecutor
 
-            _import_extraction()
+            context = _context()
+            if context.get_start_method() == "fork":
+                _import_extraction()  # once here, inherited by every worker
             self._pool = ProcessPoolExecutor(
-                self.jobs, mp_context=_context(), initializer=_init_worker, initargs=(self.extractors,)
+                self.jobs, mp_context=context, initializer=_init_worker, initargs=(self.extractors,)
             )
             self._pool.submit(int).result()  # launches every worker now
         return self
 
     def read(self, tasks: Iterable[ReadTask]) -> Iterator[ReadResult]:
-        """Results of ``tasks`` in order; with processes, every task is submitted at once."""
+        """Results of ``tasks`` in order, computed as they are consumed (a bounded number ahead)."""
         tasks = list(tasks)
         if not tasks:
             return iter(())
         if self.jobs == 1:
             return self._read_here(tasks)
+        return self._read_in_pool(tasks)
+
+    def _read_in_pool(self, tasks: list[ReadTask]) -> Iterator[ReadResult]:
+        """In the worker processes, a few files per round trip, a bounded number queued ahead.
+
+        At most ``GROUPS_AHEAD`` round trips per worker wait for the writer, so
+        memory stays bounded however many files there are.
+        """
+        from collections import deque
+        from concurrent.futures.process import BrokenProcessPool
+
         self.start()
         assert self._pool is not None
-        chunksize = max(1, min(TASKS_PER_MESSAGE, len(tasks) // (2 * self.jobs)))
-        return _surviving(self._pool.map(_read_in_worker, tasks, chunksize=chunksize))
+        pending: deque[Future[list[ReadResult]]] = deque()
+        try:
+            for start in range(0, len(tasks), TASKS_PER_MESSAGE):
+                pending.append(self._pool.submit(_read_group, tasks[start : start + TASKS_PER_MESSAGE]))
+                if len(pending) >= GROUPS_AHEAD * self.jobs:
+                    yield from pending.popleft().result()
+            while pending:
+                yield from pending.popleft().result()
+        except BrokenProcessPool as exc:
+            raise FairmicroError(
+                "ingest: a worker process died (out of memory or killed); the batches written so far are kept, "
+                "rerun the ingest to finish"
+            ) from exc
+        finally:
+            for future in pending:
+                future.cancel()
 
     def _read_here(self, tasks: list[ReadTask]) -> Iterator[ReadResult]:
         """In this process; the next file is read and hashed in a thread while this one is extracted."""
@@ -189,18 +218,6 @@ class Workers:
         self._pool = self._reader = None
 
 
-def _surviving(results: Iterator[ReadResult]) -> Iterator[ReadResult]:
-    from concurrent.futures.process import BrokenProcessPool
-
-    try:
-        yield from results
-    except BrokenProcessPool as exc:
-        raise FairmicroError(
-            "ingest: a worker process died (out of memory or killed); the batches written so far are kept, "
-            "rerun the ingest to finish"
-        ) from exc
-
-
 _WORKER_EXTRACTORS: tuple[Extractor, ...] | None = None
 
 
@@ -209,8 +226,8 @@ def _init_worker(extractors: tuple[Extractor, ...] | None) -> None:
     _WORKER_EXTRACTORS = extractors
 
 
-def _read_in_worker(task: ReadTask) -> ReadResult:
-    return read_one(task, _WORKER_EXTRACTORS)
+def _read_group(tasks: list[ReadTask]) -> list[ReadResult]:
+    return [read_one(task, _WORKER_EXTRACTORS) for task in tasks]
 
 
 def _import_extraction() -> None:

@@ -125,7 +125,7 @@ def ingest(
     found = collect_files(paths)
     if not found.files:
         raise FairmicroError(no_files_message(paths, found.skipped))
-    workers = Workers(jobs).start()  # worker processes are forked before the catalog (and its threads) exist
+    workers = Workers(jobs).start()  # worker processes start up while the catalog is opened and surveyed
     with (
         contextlib.closing(workers),
         Catalog.open(catalog) as cat,
