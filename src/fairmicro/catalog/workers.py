@@ -26,6 +26,7 @@ from fairmicro.errors import FairmicroError
 
 if TYPE_CHECKING:  # the pools are imported when first used: a rerun with nothing new needs neither
     import multiprocessing.context
+    import threading
     from concurrent.futures import Executor, Future, ThreadPoolExecutor
 
     from fairmicro.catalog.records import ImageBundle
@@ -136,21 +137,43 @@ class Workers:
         self.jobs = resolve_jobs(jobs)
         self.extractors = extractors
         self._pool: Executor | None = None
+        self._starting: threading.Thread | None = None
         self._reader: ThreadPoolExecutor | None = None
 
     def start(self) -> Workers:
-        """Start the worker processes now (``jobs`` > 1), so they are ready when the first files are."""
-        if self.jobs > 1 and self._pool is None:
-            from concurrent.futures import ProcessPoolExecutor
+        """Start the worker processes (``jobs`` > 1) in the background; the caller goes on meanwhile.
+
+        Booting a fork server and the workers' imports take a few tenths of a
+        second, which overlap opening and surveying the catalog.
+        """
+        if self.jobs > 1 and self._pool is None and self._starting is None:
+            import threading
 
             context = _context()
             if context.get_start_method() == "fork":
                 _import_extraction()  # once here, inherited by every worker
-            self._pool = ProcessPoolExecutor(
-                self.jobs, mp_context=context, initializer=_init_worker, initargs=(self.extractors,)
-            )
-            self._pool.submit(int).result()  # launches every worker now
+            self._starting = threading.Thread(target=self._launch, args=(context,), name="fairmicro-workers")
+            self._starting.start()
         return self
+
+    def _launch(self, context: multiprocessing.context.BaseContext) -> None:
+        from concurrent.futures import ProcessPoolExecutor
+
+        pool = ProcessPoolExecutor(self.jobs, mp_context=context, initializer=_init_worker, initargs=(self.extractors,))
+        try:
+            pool.submit(int)  # launches the workers now
+        finally:
+            self._pool = pool
+
+    def _ready_pool(self) -> Executor:
+        """The process pool, once started."""
+        self.start()
+        if self._starting is not None:
+            self._starting.join()
+            self._starting = None
+        if self._pool is None:
+            raise FairmicroError("ingest: the worker processes could not be started")
+        return self._pool
 
     def read(self, tasks: Iterable[ReadTask]) -> Iterator[ReadResult]:
         """Results of ``tasks`` in order, computed as they are consumed (a bounded number ahead)."""
@@ -170,12 +193,11 @@ class Workers:
         from collections import deque
         from concurrent.futures.process import BrokenProcessPool
 
-        self.start()
-        assert self._pool is not None
+        pool = self._ready_pool()
         pending: deque[Future[list[ReadResult]]] = deque()
         try:
             for start in range(0, len(tasks), TASKS_PER_MESSAGE):
-                pending.append(self._pool.submit(_read_group, tasks[start : start + TASKS_PER_MESSAGE]))
+                pending.append(pool.submit(_read_group, tasks[start : start + TASKS_PER_MESSAGE]))
                 if len(pending) >= GROUPS_AHEAD * self.jobs:
                     yield from pending.popleft().result()
             while pending:
@@ -212,6 +234,9 @@ class Workers:
 
     def close(self) -> None:
         """Stop the workers."""
+        if self._starting is not None:
+            self._starting.join()
+            self._starting = None
         for pool in (self._pool, self._reader):
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
@@ -224,6 +249,8 @@ _WORKER_EXTRACTORS: tuple[Extractor, ...] | None = None
 def _init_worker(extractors: tuple[Extractor, ...] | None) -> None:
     global _WORKER_EXTRACTORS
     _WORKER_EXTRACTORS = extractors
+    if extractors is None:
+        _import_extraction()  # while the writer is still starting up, not on the first file
 
 
 def _read_group(tasks: list[ReadTask]) -> list[ReadResult]:
@@ -254,6 +281,8 @@ def _context() -> multiprocessing.context.BaseContext:
         return multiprocessing.get_context("fork")
     if "forkserver" in methods:
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["fairmicro.catalog.workers", "fairmicro.catalog.records"])
+        context.set_forkserver_preload(
+            ["fairmicro.catalog.workers", "fairmicro.catalog.records", "fairmicro.extractors.registry", "tifffile"]
+        )
         return context
     return multiprocessing.get_context("spawn")
