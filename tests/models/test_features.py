@@ -70,3 +70,19 @@ def test_identity_and_file_columns_are_never_metadata():
                                                 ("a, b", ["a", "b"])])
 def test_parse_metadata_option(text, expected):
     assert parse_metadata_option(text) == expected
+
+
+def test_a_feature_constant_within_each_class_ranks_first_not_last():
+    # f_classif's total-minus-between cancels to a tiny negative within-class sum for such a feature,
+    # giving it a huge negative F: the one column that carries the label was ranked last and dropped.
+    from fairmicro.models.texture import anova_f
+
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1, 2], 8)
+    separator = np.array([800.0, 970.0, 1100.0])[y]
+    scaled = (separator - separator.mean()) / separator.std()  # as the pipeline's scaler hands it over
+    noise = rng.normal(size=(24, 3))
+    scores, p_values = anova_f(np.column_stack([noise, scaled]), y)
+    assert np.argmax(scores) == 3
+    assert scores[3] > 1e300 and p_values[3] == 0.0
+    assert np.all(np.isfinite(scores)) and np.all(scores >= 0)

@@ -226,19 +226,29 @@ class TexturePlugin(ModelPlugin):
 
 
 def anova_f(features: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """ANOVA F per feature, a perfect separator (no within-class variance) ranked first.
+    """One-way ANOVA F per feature; a perfect separator (no within-class spread) ranks first.
 
-    scikit-learn's ``f_classif`` gives such a feature NaN, which ``SelectKBest``
-    ranks last: the one feature that carries the label would be dropped first.
+    Sums of squares are taken directly (within = around each class mean), not
+    as total minus between as scikit-learn's ``f_classif`` does: that
+    difference cancels to a tiny negative number for a feature constant within
+    each class, giving it a huge *negative* F (or NaN), so the one feature that
+    carries the label was ranked last and dropped.
     """
-    selection = require("sklearn.feature_selection", COMMAND)
-    with np.errstate(divide="ignore", invalid="ignore"), quiet():
-        scores, p_values = selection.f_classif(features, y)
-    scores = np.asarray(scores, dtype=np.float64)
-    varies = np.ptp(features, axis=0) > 0
-    perfect = ~np.isfinite(scores) & varies
-    scores = np.where(perfect, np.finfo(np.float64).max, np.nan_to_num(scores, nan=0.0, posinf=0.0))
-    return scores, np.where(perfect, 0.0, np.nan_to_num(np.asarray(p_values, dtype=np.float64), nan=1.0))
+    x = np.asarray(features, dtype=np.float64)
+    classes, codes = np.unique(np.asarray(y), return_inverse=True)
+    n, k = x.shape[0], len(classes)
+    counts = np.bincount(codes, minlength=k).astype(np.float64)
+    means = np.stack([x[codes == c].mean(axis=0) for c in range(k)])
+    within = ((x - means[codes]) ** 2).sum(axis=0)
+    between = (counts[:, None] * (means - x.mean(axis=0)) ** 2).sum(axis=0)
+    total = within + between
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f = (between / max(k - 1, 1)) / (within / max(n - k, 1))
+    perfect = (between > 0) & (within <= 1e-12 * total)
+    scores = np.where(perfect, np.finfo(np.float64).max, np.nan_to_num(f, nan=0.0, posinf=0.0))
+    stats = require("scipy.stats", COMMAND)
+    p_values = np.where(perfect, 0.0, stats.f.sf(scores, max(k - 1, 1), max(n - k, 1)))
+    return scores, np.nan_to_num(p_values, nan=1.0)
 
 
 def _check_features(features: np.ndarray) -> None:
