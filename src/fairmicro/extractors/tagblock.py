@@ -14,6 +14,7 @@ the value holding it), not the file.
 from __future__ import annotations
 
 import io
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -58,8 +59,24 @@ def _reparse(text: str, code: int, byteorder: str) -> dict[str, Any]:
         handle.close()
 
 
+_BLOCKS: weakref.WeakKeyDictionary[Any, dict[int, tuple[dict[str, Any], str | None]]] = weakref.WeakKeyDictionary()
+
+
 def read_block(page: Any, code: int) -> tuple[dict[str, Any], str | None]:
-    """(parsed block, warning or None) of tag ``code`` on ``page``; ``{}`` when absent or unusable."""
+    """(parsed block, warning or None) of tag ``code`` on ``page``; ``{}`` when absent or unusable.
+
+    Parsed once per page: an extractor's sniff and its extract ask for the same block.
+    """
+    try:
+        blocks = _BLOCKS.setdefault(page, {})
+    except TypeError:  # a page object that cannot be weakly referenced: parse every time
+        return _read_block(page, code)
+    if code not in blocks:
+        blocks[code] = _read_block(page, code)
+    return blocks[code]
+
+
+def _read_block(page: Any, code: int) -> tuple[dict[str, Any], str | None]:
     tag = page.tags.get(code)
     if tag is None:
         return {}, None
