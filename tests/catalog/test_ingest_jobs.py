@@ -145,3 +145,28 @@ def test_ingest_opens_each_new_file_once_and_an_unchanged_rerun_opens_none(tmp_p
         mtime = datetime.fromtimestamp(files[0].stat().st_mtime, UTC).replace(tzinfo=None)
         assert seen == [(mtime,)]  # the path's record follows the file; the image is not duplicated
         assert catalog.query("SELECT count(*) FROM images").rows == [(4,)]
+
+
+def test_worker_processes_write_what_the_writer_process_writes(tmp_path, monkeypatch):
+    """The pool itself (forced on for a few files) against reading in the writer process."""
+    from fairmicro.catalog import Catalog
+    from fairmicro.catalog.ingest import IngestOptions, Ingestor, iter_image_files
+    from fairmicro.catalog.workers import Workers
+
+    pooled = []
+    in_pool = Workers._read_in_pool
+    monkeypatch.setattr(Workers, "_read_in_pool", lambda self, tasks: pooled.append(len(tasks)) or in_pool(self, tasks))
+
+    folder = _hostile_folder(tmp_path)
+    files = [*iter_image_files([folder]), folder / "pipe.tif", folder / "gone.tif"]
+    outcomes = {}
+    for jobs in (1, 2):
+        with Catalog.open(tmp_path / f"lib{jobs}.duckdb") as catalog:
+            workers = Workers(jobs, min_pool_files=0)
+            summary = Ingestor(catalog, IngestOptions(), workers=workers).run(files)
+            outcomes[jobs] = (summary.to_dict(), catalog.query(SQL).rows)
+    assert pooled == [9]  # jobs=2 read every surveyed regular file in the worker processes
+    assert outcomes[2] == outcomes[1]
+    summary, rows = outcomes[1]
+    assert len(rows) == 6 and summary["ingested"] == 6 and summary["already_present"] == 1
+    assert {Path(r["path"]).name for r in summary["rejected"]} == {"garbage.tif", "empty.tif", "pipe.tif", "gone.tif"}

@@ -10,7 +10,8 @@ in input order, so ``--jobs N`` writes exactly what ``--jobs 1`` writes.
 Worker processes are forked only from a process that is still single-threaded
 (nothing unsafe is copied); otherwise, as in the CLI (importing DuckDB starts
 a native thread), they start from a fork server that imports the extraction
-machinery once. The CLI starts them before it opens the catalog.
+machinery once. They start when a survey finds enough new files to be worth
+it (a nightly rerun with a few new files reads them here).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ if TYPE_CHECKING:  # the pools are imported when first used: a rerun with nothin
 
 TASKS_PER_MESSAGE = 4  # files per round trip to a worker process
 GROUPS_AHEAD = 8  # round trips queued per worker ahead of the writer
+POOL_MIN_FILES = 200  # fewer new files are read here: booting the workers costs about as much as reading them
 
 
 @dataclass(frozen=True)
@@ -131,11 +133,17 @@ class Workers:
         Number of workers (``0``: one per core); 1 reads in the calling process.
     extractors
         The extractors to try, or ``None`` for the registered ones.
+    min_pool_files
+        Fewer files than this, while the workers are not running yet, are read
+        in this process (the results are the same either way).
     """
 
-    def __init__(self, jobs: int = 1, extractors: tuple[Extractor, ...] | None = None) -> None:
+    def __init__(
+        self, jobs: int = 1, extractors: tuple[Extractor, ...] | None = None, min_pool_files: int = POOL_MIN_FILES
+    ) -> None:
         self.jobs = resolve_jobs(jobs)
         self.extractors = extractors
+        self.min_pool_files = min_pool_files
         self._pool: Executor | None = None
         self._starting: threading.Thread | None = None
         self._reader: ThreadPoolExecutor | None = None
@@ -180,8 +188,9 @@ class Workers:
         tasks = list(tasks)
         if not tasks:
             return iter(())
-        if self.jobs == 1:
-            return self._read_here(tasks)
+        idle = self._pool is None and self._starting is None
+        if self.jobs == 1 or (idle and len(tasks) < self.min_pool_files):
+            return self._read_here(tasks)  # a few new files (a rerun) are not worth booting the workers
         return self._read_in_pool(tasks)
 
     def _read_in_pool(self, tasks: list[ReadTask]) -> Iterator[ReadResult]:

@@ -125,7 +125,7 @@ def ingest(
     found = collect_files(paths)
     if not found.files:
         raise FairmicroError(no_files_message(paths, found.skipped))
-    workers = Workers(jobs).start()  # worker processes start up while the catalog is opened and surveyed
+    workers = Workers(jobs)  # worker processes start when enough new files need reading
     with (
         contextlib.closing(workers),
         Catalog.open(catalog) as cat,
