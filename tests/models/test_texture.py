@@ -171,3 +171,28 @@ def test_without_a_specimen_column_cv_falls_back_and_says_so(textured, tmp_path,
     if expected_group is None:
         assert cv["scheme"] == "StratifiedKFold" and cv["leaky_ungrouped"] is None
     assert model.predict_proba(splits["test"]).shape == (len(splits["test"]), 3)
+
+
+@pytest.mark.slow
+def test_one_specimen_per_class_in_training_does_not_report_a_zero_grouped_cv(tmp_path, caplog):
+    # The demo's 0.34/0.33/0.33 split leaves one specimen of each class in training: folds grouped by
+    # specimen then hold out a whole class and scored 0.000, reported as the "grouped CV accuracy".
+    import datasets
+
+    from fairmicro.models.texture import TexturePlugin
+    from fairmicro.testing.samples import write_demo_collection
+    from tests.conftest import Cli
+
+    cli = Cli(tmp_path / "catalog.duckdb", tmp_path)
+    table = write_demo_collection(tmp_path / "lab", images_per_specimen=2, shape=(64, 64), specimens_per_class=3)
+    cli("ingest", str(tmp_path / "lab"), "--specimens", str(table), "--specimen-pattern", r"(?P<specimen_id>HC\d+)_",
+        "--label-from-folder")
+    cli("build", "thin", "--tile", "32", "--split-by", "specimen_id", "--splits", "0.34,0.33,0.33", "--seed", "0",
+        "--license", "CC-BY-4.0", "--out", str(tmp_path / "ds"))
+    train_split = datasets.load_dataset(str(tmp_path / "ds"))["train"]
+    assert len(set(train_split["specimen_id"])) == 3  # one specimen per class
+    with caplog.at_level("WARNING"):
+        cv = TexturePlugin().fit(train_split).report()["cv"]
+    assert cv["group_column"] == "image_sha256" and "only one specimen_id" in cv["warning"]
+    assert cv["grouped"]["accuracy"] > 0.5  # chance is 1/3; the held-out-class folds gave 0.0
+    assert "only one specimen_id" in caplog.text

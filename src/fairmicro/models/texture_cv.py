@@ -87,12 +87,39 @@ def cv_plan(data: Any, y: np.ndarray, params: dict[str, Any]) -> CvPlan:
     folds_wanted, seed = int(params["cv_folds"]), int(params["seed"])
     if folds_wanted < 2:
         raise ModelError(f"texture: cv_folds must be at least 2, got {folds_wanted}")
-    if groups is not None:
+    if groups is not None and _fewest_groups_per_class(groups, y) < 2 and column != IMAGE_GROUP:
+        groups, column, warning = _image_groups_instead(data, column, warning)
+    if groups is not None and _fewest_groups_per_class(groups, y) >= 2:
         n_groups = len(set(groups.tolist()))
-        # stratified too, so a fold does not lose a class when whole groups move
-        folds = model_selection.StratifiedGroupKFold(min(folds_wanted, n_groups), shuffle=True, random_state=seed)
+        # at most as many folds as the thinnest class has groups: every fold trains on every class
+        folds = model_selection.StratifiedGroupKFold(
+            min(folds_wanted, _fewest_groups_per_class(groups, y)), shuffle=True, random_state=seed)
         return CvPlan(folds, groups, column, n_groups, warning)
+    if groups is not None:
+        fallback = (f"texture: a class has only one {column} in the training split, so no fold can test on an "
+                    "unseen one; CV falls back to plain stratified folds (optimistic)")
+        log.warning(fallback)
+        warning = _join(warning, fallback)
     return CvPlan(_stratified(y, folds_wanted, seed), None, None, len(y), warning)
+
+
+def _fewest_groups_per_class(groups: np.ndarray, y: np.ndarray) -> int:
+    """The smallest number of distinct groups any class of ``y`` has."""
+    return min(len(set(groups[y == c].tolist())) for c in np.unique(y))
+
+
+def _image_groups_instead(data: Any, column: str | None, warning: str | None) -> tuple[np.ndarray | None, str | None, str | None]:
+    """Source images as CV groups when some class has a single ``column`` value (specimen) in training."""
+    images = _column(data, IMAGE_GROUP)
+    why = (f"texture: a class has only one {column} in the training split, so grouped CV cannot test on an unseen "
+           f"{column}; CV folds keep the tiles of one image together instead (optimistic when images of one "
+           f"{column} look alike; put more {column}s of each class in training)")
+    log.warning(why)
+    return (np.asarray(images) if images is not None else None), IMAGE_GROUP, _join(warning, why)
+
+
+def _join(first: str | None, second: str) -> str:
+    return second if not first else f"{first}; {second}"
 
 
 def _stratified(y: np.ndarray, folds_wanted: int, seed: int) -> Any:
