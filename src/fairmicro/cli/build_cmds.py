@@ -70,7 +70,7 @@ def _render(result: "BuildResult", console: "Console") -> None:
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to `app`; heavy imports stay inside the commands."""
-    from fairmicro.cli.app import stdout
+    from fairmicro.cli.commands import stdout
     from fairmicro.cli.options import CatalogOption, WaitOption
 
     @app.command()

@@ -41,7 +41,7 @@ def _params(pairs: list[str], explicit: dict[str, Any]) -> dict[str, Any]:
 
 
 def _print_scores(run_id: str, metrics: dict[str, Any]) -> None:
-    from fairmicro.cli.app import stdout
+    from fairmicro.cli.commands import stdout
 
     scores = metrics["scores"]
     stdout.print(f"run {run_id}: {metrics['split']} accuracy {scores['accuracy']:.3f}, "
@@ -128,11 +128,10 @@ def runs(
     output_format: FormatOption = "table",
 ) -> None:
     """List model runs with their main metric."""
-    from fairmicro.cli.app import stdout
     from fairmicro.cli.output import render_result
     from fairmicro.models.provenance import list_runs
 
-    render_result(list_runs(catalog), output_format, stdout)
+    render_result(list_runs(catalog), output_format)
 
 
 def review(
@@ -144,12 +143,11 @@ def review(
     wait: WaitOption = None,
 ) -> None:
     """List suggestions waiting for review, or confirm/correct one (stored as a manual label)."""
-    from fairmicro.cli.app import stdout
     from fairmicro.cli.output import render_result
     from fairmicro.models.labelling import pending_reviews, set_manual_label
 
     if image is None:
-        render_result(pending_reviews(catalog), "table", stdout)
+        render_result(pending_reviews(catalog), "table")
         return
     if accept == (label is not None):
         raise FairmicroError("give exactly one of --accept or --label LABEL")

@@ -1,19 +1,22 @@
-"""Formatting of query results and summaries for the terminal."""
+"""Formatting of query results and summaries for the terminal.
+
+Nothing here imports rich unless a table goes to a terminal: ``fairmicro query``
+into a pipe or file, and every ``--format csv|json``, print through plain
+writes (rich costs a noticeable share of the command's start-up).
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import os
+import sys
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-from rich.console import Console
-from rich.table import Column, Table
-from rich.text import Text
+from typing import TYPE_CHECKING, Any, TextIO
 
 from fairmicro.catalog.walk import display
 from fairmicro.errors import FairmicroError
@@ -34,45 +37,115 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def render_result(result: QueryResult, fmt: str, console: Console) -> None:
-    """Print a query result as a table, CSV or JSON."""
+def is_terminal(file: TextIO) -> bool:
+    """Whether ``file`` is a terminal, as rich decides it (``$FORCE_COLOR`` set counts as one)."""
+    if os.environ.get("FORCE_COLOR") is not None:
+        return True
+    isatty = getattr(file, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except ValueError:  # a closed stream
+        return False
+
+
+def render_result(result: QueryResult, fmt: str, file: TextIO | None = None) -> None:
+    """Print a query result as a table, CSV or JSON.
+
+    Parameters
+    ----------
+    result
+        Column names and rows of a query.
+    fmt
+        ``table``, ``csv`` or ``json``.
+    file
+        Where to write (default: ``sys.stdout`` at call time).
+
+    Raises
+    ------
+    FairmicroError
+        If ``fmt`` is not one of :data:`FORMATS`.
+    """
     if fmt not in FORMATS:
         raise FairmicroError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    file = sys.stdout if file is None else file
     if fmt == "json":
         records = [{c: _plain(v) for c, v in zip(result.columns, row, strict=True)} for row in result.rows]
-        console.file.write(json.dumps(records, ensure_ascii=False, default=str) + "\n")
+        file.write(json.dumps(records, ensure_ascii=False, default=str) + "\n")
     elif fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(result.columns)
         writer.writerows([[_plain(v) for v in row] for row in result.rows])
-        console.file.write(buffer.getvalue())
+        file.write(buffer.getvalue())
     else:
-        table = Table(*(Column(header=Text(display(c))) for c in result.columns), show_lines=False)
-        for row in result.rows:
-            table.add_row(*(Text("" if v is None else display(str(_plain(v)))) for v in row))
-        # A pipe or file gets the whole table, not one squeezed to 80 columns.
-        wide = console if console.is_terminal else Console(file=console.file, width=100_000)
-        wide.print(table, crop=False)
-        wide.print(f"{len(result.rows)} row(s)", style="dim")
+        header = [display(c) for c in result.columns]
+        cells = [["" if v is None else display(str(_plain(v))) for v in row] for row in result.rows]
+        if is_terminal(file):
+            _rich_table(header, cells, file)
+        else:  # a pipe or file gets the whole table, not one squeezed to 80 columns
+            file.write(plain_table(header, cells))
+            file.write(f"{len(cells)} row(s)\n")
 
 
-def render_summary(summary: IngestSummary, console: Console) -> None:
+def _rich_table(header: list[str], cells: list[list[str]], file: TextIO) -> None:
+    from rich.console import Console
+    from rich.table import Column, Table
+    from rich.text import Text
+
+    table = Table(*(Column(header=Text(c)) for c in header), show_lines=False)
+    for row in cells:
+        table.add_row(*(Text(c) for c in row))
+    console = Console(file=file, soft_wrap=True)
+    console.print(table, crop=False)
+    console.print(f"{len(cells)} row(s)", style="dim")
+
+
+def _width_function(texts: list[str]) -> Any:
+    if all(text.isascii() for text in texts):
+        return len
+    from rich.cells import cell_len  # light: the width table only, not the console
+
+    return cell_len
+
+
+def plain_table(header: Sequence[str], cells: Sequence[Sequence[str]]) -> str:
+    """The table rich prints to a pipe (heavy head, one space of padding), without importing rich.
+
+    Cells must be single-line, already escaped text (:func:`fairmicro.catalog.walk.display`).
+    """
+    if not header:
+        return "\n"
+    width_of = _width_function([*header, *(c for row in cells for c in row)])
+    widths = [width_of(h) for h in header]
+    for row in cells:
+        widths = [max(w, width_of(c)) for w, c in zip(widths, row, strict=True)]
+
+    def rule(left: str, fill: str, cross: str, right: str) -> str:
+        return left + cross.join(fill * (w + 2) for w in widths) + right + "\n"
+
+    def line(edge: str, row: Sequence[str]) -> str:
+        padded = (f" {c}{' ' * (w - width_of(c))} " for c, w in zip(row, widths, strict=True))
+        return edge + edge.join(padded) + edge + "\n"
+
+    parts = [rule("┏", "━", "┳", "┓"), line("┃", header), rule("┡", "━", "╇", "┩")]
+    parts.extend(line("│", row) for row in cells)
+    parts.append(rule("└", "─", "┴", "┘"))
+    return "".join(parts)
+
+
+def render_summary(summary: IngestSummary, file: TextIO | None = None) -> None:
     """The human closing summary of an ingest; every name is escaped (a name cannot forge a line)."""
-    console.print(
+    counts = (
         f"ingested {summary.ingested}, already present {summary.present}, rejected {len(summary.rejected)}, "
-        f"skipped {len(summary.skipped)}",
-        markup=False,
-        highlight=False,
+        f"skipped {len(summary.skipped)}"
     )
-    for _path, reason in summary.rejected:
-        console.print(f"  rejected: {display(reason)}", markup=False, highlight=False)
-    for path, reason in summary.skipped:
-        console.print(f"  skipped: {display(path)}: {reason}", markup=False, highlight=False)
+    lines = [counts]
+    lines.extend(f"  rejected: {display(reason)}" for _path, reason in summary.rejected)
+    lines.extend(f"  skipped: {display(path)}: {reason}" for path, reason in summary.skipped)
     if summary.warnings:
-        console.print(f"warnings ({len(summary.warnings)}):", markup=False, highlight=False)
-        for warning in summary.warnings:
-            console.print(f"  {display(warning)}", markup=False, highlight=False)
+        lines.append(f"warnings ({len(summary.warnings)}):")
+        lines.extend(f"  {display(warning)}" for warning in summary.warnings)
+    (sys.stdout if file is None else file).write("".join(line + "\n" for line in lines))
 
 
 def no_files_message(paths: Sequence[Path], skipped: Sequence[tuple[str, str]]) -> str:

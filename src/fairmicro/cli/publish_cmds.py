@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to `app`; heavy imports stay inside the commands."""
-    from fairmicro.cli.app import stderr, stdout
+    from fairmicro.cli.commands import stderr, stdout
     from fairmicro.cli.options import CatalogOption, WaitOption
 
     @app.command()

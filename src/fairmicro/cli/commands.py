@@ -1,0 +1,128 @@
+"""The typer app: every command, its options and its ``--help``.
+
+``fairmicro ingest``, ``query`` and ``plugins`` with ordinary arguments never
+import this module (typer and the pydantic it builds parameters with cost more
+than the command itself): :func:`fairmicro.cli.app.main` parses them itself
+(:mod:`fairmicro.cli.fast`) and calls the same bodies in
+:mod:`fairmicro.cli.lean_cmds`. Help, version, unusual arguments and every
+other command come here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from fairmicro.cli import lean_cmds
+from fairmicro.cli.app import _state
+from fairmicro.cli.options import CatalogOption, FormatOption, WaitOption
+
+app = typer.Typer(
+    name="fairmicro",
+    help="Turn microscope images into a FAIR, queryable catalog and ML datasets.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+stdout = Console(soft_wrap=True)
+stderr = Console(stderr=True, soft_wrap=True)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from fairmicro import __version__
+
+        stdout.print(f"fairmicro {__version__}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and debug logging.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    _state["debug"] = debug
+    lean_cmds.configure(debug)
+
+
+def _exit(code: int) -> None:
+    if code:
+        raise typer.Exit(code)
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Image files and folders (searched recursively).")],
+    catalog: CatalogOption = None,
+    specimens: Annotated[
+        Optional[Path], typer.Option(help="Specimen table (CSV, TSV or XLSX) with a specimen_id or file-name column.")
+    ] = None,
+    specimen_pattern: Annotated[
+        Optional[str], typer.Option(help="Regex with a (?P<specimen_id>...) group, searched in each file name.")
+    ] = None,
+    label_from_folder: Annotated[bool, typer.Option(help="Use the parent folder name as the image label.")] = False,
+    label_column: Annotated[Optional[str], typer.Option(help="Column of the specimen table holding the label.")] = None,
+    column_map: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--map",
+            metavar="SOURCE=SLOT",
+            help="Map a specimen-table column to a schema slot, e.g. 'Anneal T [°C]=heat_treatment_temperature_c' "
+            "(a unit in brackets is converted to the slot's unit). Repeatable.",
+        ),
+    ] = None,
+    map_file: Annotated[
+        Optional[Path], typer.Option(help="YAML file of 'SOURCE: slot' lines, like --map.")
+    ] = None,
+    strict: Annotated[bool, typer.Option(help="Treat every warning as a rejection; exit 1 on any problem.")] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
+    batch_size: Annotated[int, typer.Option(min=1, help="Files per committed transaction.")] = 200,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            min=0, help="Processes reading, hashing and extracting files in parallel (0: one per CPU core)."
+        ),
+    ] = 1,
+    wait: WaitOption = None,
+) -> None:
+    """Extract, validate and catalogue images; incremental and content-hashed."""
+    _exit(lean_cmds.ingest_command(
+        paths, catalog, specimens, specimen_pattern, label_from_folder, label_column, column_map, map_file,
+        strict, json_output, batch_size, jobs,
+    ))
+
+
+@app.command()
+def query(
+    sql: Annotated[str, typer.Argument(help="SQL over image_metadata and the catalog tables (docs/catalog.md).")],
+    catalog: CatalogOption = None,
+    output_format: FormatOption = "table",
+    write: Annotated[bool, typer.Option(help="Allow statements that change the catalog's tables.")] = False,
+    unsafe: Annotated[
+        bool, typer.Option(help="Lift the sandbox: let SQL read and write files, load extensions, change settings.")
+    ] = False,
+    wait: WaitOption = None,
+) -> None:
+    """Run SQL against the catalog (read-only and sandboxed unless --write / --unsafe)."""
+    _exit(lean_cmds.query_command(sql, catalog, output_format, write, unsafe))
+
+
+@app.command()
+def plugins() -> None:
+    """List registered extractors (in the order they are tried) and model plugins."""
+    _exit(lean_cmds.plugins_command())
+
+
+def _register_command_groups() -> None:
+    from fairmicro.cli import build_cmds, model_cmds, publish_cmds
+
+    for module in (build_cmds, publish_cmds, model_cmds):
+        module.register(app)
+
+
+_register_command_groups()
