@@ -1,4 +1,6 @@
-"""Start-up: `query`, `ingest` and `--help` import no LinkML and no heavy ML/dataframe package.
+"""Start-up: `query`, `ingest` and `--help` import no LinkML and no heavy ML/dataframe package;
+`query` and `ingest` with ordinary arguments import neither typer (nor the pydantic it builds
+parameters with) nor rich, and behave as they do through typer.
 
 Each command runs through the real console entry in a fresh interpreter, which then prints the
 modules it loaded. No wall-clock asserts: the figures are in ``benchmarks/run_all.py``.
@@ -263,3 +265,35 @@ def test_plain_table_prints_what_rich_prints_in_a_pipe(rows):
     buffer = io.StringIO()
     Console(file=buffer, width=100_000).print(table, crop=False)
     assert plain_table(header, cells) == buffer.getvalue()
+
+
+def test_fast_path_reads_repeated_inline_and_negated_options(monkeypatch):
+    from fairmicro.cli.fast import parse
+
+    monkeypatch.setenv("FAIRMICRO_WAIT", "2.5")
+    monkeypatch.delenv("FAIRMICRO_CATALOG", raising=False)
+    parsed = parse([
+        "--debug", "ingest", "a b", "--map", "T [°C]=heat_treatment_temperature_c", "--map=x=y", "--jobs", "2",
+        "--strict", "--no-strict", "--catalog=c.duckdb", "dir#2",
+    ])
+    assert parsed is not None and parsed.command == "ingest" and parsed.debug
+    assert parsed.values["paths"] == [Path("a b"), Path("dir#2")]
+    assert parsed.values["column_map"] == ["T [°C]=heat_treatment_temperature_c", "x=y"]
+    assert parsed.values["jobs"] == 2 and parsed.values["batch_size"] == 200
+    assert parsed.values["strict"] is False and parsed.values["catalog"] == Path("c.duckdb")
+    assert parsed.values["wait"] == 2.5  # from the environment, as typer reads it
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["query", "--", "SELECT 1"], ["query", "-1"], ["query", ""], ["query", "SELECT 1", "--catalog"],
+        ["query", "SELECT 1", "--catalog", "--write"], ["query", "SELECT 1", "--wait", "1e3"],
+        ["query", "SELECT 1", "--debug"], ["ingest", "-"], ["ingest", "a", "--jobs", "٣"], ["--version"],
+        ["--help"], [], ["build", "x"], ["query", "SELECT 1", "--help"], ["query", "SELECT 1", "--form", "csv"],
+    ],
+)
+def test_fast_path_leaves_anything_unusual_to_typer(argv):
+    from fairmicro.cli.fast import parse
+
+    assert parse(argv) is None
