@@ -223,7 +223,7 @@ def test_fast_path_knows_the_same_options_as_the_typer_command(name):
     params = _typer_params(name)
     arguments = {k: v for k, v in params.items() if v["argument"]}
     assert set(arguments) == ({spec.argument} if spec.argument else set())
-    for dest, info in arguments.items():
+    for info in arguments.values():
         assert info["nargs"] == (-1 if spec.many else 1)
         assert info["annotation"] == (list[Path] if spec.many else str)
     options = {k: v for k, v in params.items() if not v["argument"]}
