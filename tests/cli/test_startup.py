@@ -237,6 +237,14 @@ def test_fast_path_knows_the_same_options_as_the_typer_command(name):
         assert info["annotation"] == _KIND[opt.kind], opt
         assert info["min"] == opt.minimum and info["envvar"] == opt.envvar, opt
         assert spec.defaults.get(opt.dest) == info["default"], opt
+    # ... and the command body takes every one of them (--wait is applied before the call)
+    import inspect
+
+    from fairmicro.cli import app as cli_app
+    from fairmicro.cli import lean_cmds
+
+    body = getattr(lean_cmds, cli_app._FAST_COMMANDS[name])
+    assert set(inspect.signature(body).parameters) == set(params) - {"wait"}
 
 
 HOSTILE_CELLS = [
