@@ -17,10 +17,11 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from fairmicro.extractors.units import convert, parse_number, parse_quantity
+from fairmicro.extractors.units import convert, parse_number, parse_quantity, unit_factors
 
 # Vendor text shows a NUL byte inside a value as this symbol, so the value is never cut short there.
 NUL_MARK = "\u2400"
@@ -50,14 +51,26 @@ class SourceFile:
         is stat-ed only when a name matches it ignoring case, so
         case-insensitive file systems behave as before.
         """
-        if self._names is None:
-            self._names = folder_names(self.path.parent)
-        names = self._names or None
+        names = self._listing()
+        stem = self.path.stem  # ``with_suffix(s).name`` is ``stem + s``: no path is built for a name not listed
         for suffix in suffixes:
-            for candidate in (self.path.with_suffix(suffix), self.path.with_suffix(suffix.upper())):
-                if (names is None or candidate.name.casefold() in names) and candidate.is_file():
+            for variant in (suffix, suffix.upper()):
+                if names is not None and (stem + variant).casefold() not in names:
+                    continue
+                candidate = self.path.with_suffix(variant)
+                if candidate.is_file():
                     return candidate
         return None
+
+    def may_exist(self, candidate: Path) -> bool:
+        """Whether a file next to this one may exist: its name is listed, or the folder cannot be listed."""
+        names = self._listing()
+        return names is None or candidate.name.casefold() in names
+
+    def _listing(self) -> frozenset[str] | None:
+        if self._names is None:
+            self._names = folder_names(self.path.parent)
+        return self._names or None
 
 
 _FOLDERS: dict[str, tuple[int, frozenset[str]]] = {}
@@ -128,10 +141,11 @@ class Extraction:
 
     # Instrument slots are attributes of the extraction; every other slot is a condition.
     INSTRUMENT_SLOTS: ClassVar[tuple[str, ...]] = tuple(f for f in models.Instrument.model_fields if f != "instrument_id")
+    _INSTRUMENT: ClassVar[frozenset[str]] = frozenset(INSTRUMENT_SLOTS)
 
     def set(self, slot: str, value: Any, source: FieldSource) -> None:
         """Store a converted value (instrument slots go to their attributes)."""
-        if slot in self.INSTRUMENT_SLOTS:
+        if slot in self._INSTRUMENT:
             setattr(self, slot, value)
         else:
             self.conditions[slot] = value
@@ -139,7 +153,7 @@ class Extraction:
 
     def has(self, slot: str) -> bool:
         """Whether a slot already holds a value."""
-        if slot in self.INSTRUMENT_SLOTS:
+        if slot in self._INSTRUMENT:
             return getattr(self, slot) is not None
         return slot in self.conditions
 
@@ -168,6 +182,8 @@ class Converter:
         return self.func(raw)
 
 
+# Converter factories are cached: a file's mapping asks for the same few (units, ratio, pixels).
+@lru_cache(maxsize=1, typed=True)
 def text() -> Converter:
     """Keep a value as stripped text."""
 
@@ -180,20 +196,25 @@ def text() -> Converter:
     return Converter("text", _text)
 
 
+@lru_cache(maxsize=1, typed=True)
 def number() -> Converter:
     """A plain number, no unit change."""
     return Converter("number", parse_number)
 
 
+@lru_cache(maxsize=256, typed=True)
 def scaled(from_unit: str, to_unit: str) -> Converter:
     """A number in ``from_unit`` converted to ``to_unit``."""
 
     def _scaled(raw: Any) -> float:
-        return convert(parse_number(raw), from_unit, to_unit)
+        value = parse_number(raw)
+        from_factor, to_factor = unit_factors(from_unit, to_unit)  # as :func:`convert`, units looked up once
+        return float(f"{value * from_factor / to_factor:.12g}")
 
     return Converter(f"{from_unit} -> {to_unit}", _scaled)
 
 
+@lru_cache(maxsize=256, typed=True)
 def quantity(to_unit: str) -> Converter:
     """A number that carries its own unit, e.g. ``(25.0, 'kV')`` or ``"15000 Volt"``."""
 
@@ -209,6 +230,7 @@ def quantity(to_unit: str) -> Converter:
     return Converter(f"own unit -> {to_unit}", _quantity)
 
 
+@lru_cache(maxsize=256, typed=True)
 def reciprocal(to_unit: str) -> Converter:
     """A resolution ``(pixels per unit, unit)`` turned into the size of one pixel."""
 
@@ -221,6 +243,7 @@ def reciprocal(to_unit: str) -> Converter:
     return Converter(f"1 / (pixels per unit) -> {to_unit}", _reciprocal)
 
 
+@lru_cache(maxsize=256, typed=True)
 def timestamp(*formats: str) -> Converter:
     """Date and time parts joined with a space and parsed with the first format that fits."""
 
@@ -278,28 +301,35 @@ def convert_row(
     An unusable value (unparseable, non-finite, or holding a NUL byte, shown as
     :data:`NUL_MARK`) is reported through ``warn(slot, message)``.
     """
-    if isinstance(row.key, tuple):
-        raws = tuple(lookup(k) for k in row.key)
+    key = row.key
+    if type(key) is str:
+        raw = lookup(key)
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            return None
+        key_text = key
+    elif isinstance(key, tuple):
+        raws = tuple(lookup(k) for k in key)
         if not all(_present(r) for r in raws):
             return None
-        raw: Any = raws if len(raws) > 1 else raws[0]
-        key_text = " + ".join(row.key)
+        raw = raws if len(raws) > 1 else raws[0]
+        key_text = " + ".join(key)
     else:
-        raw = lookup(row.key)
+        raw = lookup(key)
         if not _present(raw):
             return None
-        key_text = row.key
-    raw_text = _raw_text(raw)  # once: the NUL check, the warning and the trail all use it
+        key_text = key
+    raw_text = raw if type(raw) is str else _raw_text(raw)  # once: the NUL check, the warning and the trail
+    converter = row.converter
     try:
         if NUL_MARK in raw_text:
             raise ValueError(f"holds a NUL byte (shown as {NUL_MARK}); the value around it cannot be trusted")
-        value = row.converter(raw)
+        value = converter.func(raw) if type(converter) is Converter else converter(raw)
         if isinstance(value, float) and not math.isfinite(value):
             raise ValueError(f"{value} after conversion is not a finite number")
     except (ValueError, TypeError, OverflowError) as exc:
         warn(row.slot, f"{key_text}={raw_text}: {exc}")
         return None
-    return value, FieldSource(row.slot, key_text, raw_text, row.converter.describe)
+    return value, FieldSource(row.slot, key_text, raw_text, converter.describe)
 
 
 def _raw_text(raw: Any) -> str:
@@ -310,6 +340,7 @@ def _raw_text(raw: Any) -> str:
 
 _RESOLVED: dict[tuple[tuple[FieldMap, ...], tuple[tuple[str, str], ...]], tuple[FieldMap, ...]] = {}
 _RESOLVED_LIMIT = 256  # distinct (table, names) pairs kept; files of one instrument share a handful
+_RESOLVED_BY_ID: dict[tuple[int, tuple[tuple[str, str], ...]], tuple[tuple[FieldMap, ...], tuple[FieldMap, ...]]] = {}
 
 
 def resolve_placeholders(mapping: Sequence[FieldMap], names: dict[str, str]) -> tuple[FieldMap, ...]:
@@ -317,16 +348,24 @@ def resolve_placeholders(mapping: Sequence[FieldMap], names: dict[str, str]) -> 
 
     Results are cached: the files of one collection resolve the same few tables.
     """
-    key = (tuple(mapping), tuple(names.items()))
+    items = tuple(names.items())
+    if isinstance(mapping, tuple):  # by identity: hashing every row of a table costs more than resolving it
+        cached = _RESOLVED_BY_ID.get((id(mapping), items))
+        if cached is not None and cached[0] is mapping:
+            return cached[1]
+    key = (tuple(mapping), items)
     try:
-        return _RESOLVED[key]
+        resolved = _RESOLVED[key]
     except KeyError:
-        pass
+        if len(_RESOLVED) >= _RESOLVED_LIMIT:
+            _RESOLVED.clear()
+        resolved = _RESOLVED[key] = _resolve_placeholders(mapping, names)
     except TypeError:  # an unhashable converter: resolve without the cache
         return _resolve_placeholders(mapping, names)
-    if len(_RESOLVED) >= _RESOLVED_LIMIT:
-        _RESOLVED.clear()
-    resolved = _RESOLVED[key] = _resolve_placeholders(mapping, names)
+    if isinstance(mapping, tuple):
+        if len(_RESOLVED_BY_ID) >= _RESOLVED_LIMIT:
+            _RESOLVED_BY_ID.clear()
+        _RESOLVED_BY_ID[(id(mapping), items)] = (mapping, resolved)  # holds the table: its id stays its own
     return resolved
 
 

@@ -21,7 +21,7 @@ magnification, so that slot stays empty.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any, ClassVar
 
 from fairmicro.extractors.base import (
@@ -120,6 +120,20 @@ def _resolve(mapping: Sequence[FieldMap], names: dict[str, str]) -> tuple[FieldM
     return resolve_placeholders(tuple(filter(applies, mapping)), names)
 
 
+@lru_cache(maxsize=64)
+def _mapping_for(names: tuple[tuple[str, str], ...]) -> tuple[FieldMap, ...]:
+    """:data:`MAPPING` resolved for the file's section names (files of one instrument share them)."""
+    return _resolve(MAPPING, dict(names))
+
+
+@lru_cache(maxsize=256)
+def _pixel_rows(slot: str, names: tuple[tuple[str, str], ...], scan: bool, pixels: int) -> tuple[FieldMap, ...]:
+    """Rows for one pixel-size slot: the scan's pixel size (when ``scan``), then field / ``pixels``."""
+    rows = [FieldMap(slot, key, pixel_size("m", "nm")) for key in SCAN_PIXEL_ROWS[slot]] if scan else []
+    rows += [field_per_pixel_row(slot, key, pixels, from_unit="m") for key in FIELD_ROWS[slot]]
+    return _resolve(rows, dict(names))
+
+
 def _get(block: dict[str, Any], key: str) -> Any:
     section, _, name = key.partition("/")
     values = block.get(section)
@@ -164,7 +178,7 @@ class FeiExtractor(Extractor):
         extraction.vendor_metadata = block
         block = restore_damaged_keys(block)
         lookup, names = partial(_get, block), _section_names(block)
-        apply_mapping(_resolve(MAPPING, names), lookup, extraction)
+        apply_mapping(_mapping_for(tuple(names.items())), lookup, extraction)
         _data_bar(block, extraction)
         _pixel_size(block, lookup, names, extraction)
         return extraction
@@ -188,10 +202,7 @@ def _pixel_size(
     except (TypeError, ValueError):
         stored_width = None
     pixels = {"pixel_size_x_nm": extraction.width_px, "pixel_size_y_nm": image_rows(extraction)}
+    scan, items = stored_width == extraction.width_px, tuple(names.items())
     for slot in PIXEL_SLOTS:
-        rows = [FieldMap(slot, key, pixel_size("m", "nm")) for key in SCAN_PIXEL_ROWS[slot]]
-        if stored_width != extraction.width_px:
-            rows = []
-        rows += [field_per_pixel_row(slot, key, pixels[slot], from_unit="m") for key in FIELD_ROWS[slot]]
-        choose_pixel_size(extraction, slot, _resolve(rows, names), lookup)
+        choose_pixel_size(extraction, slot, _pixel_rows(slot, items, scan, pixels[slot]), lookup)
     square_from(extraction, "pixel_size_y_nm", "pixel_size_x_nm")

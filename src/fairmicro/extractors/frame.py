@@ -21,6 +21,7 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Any
 
 from fairmicro.extractors.base import (
@@ -87,17 +88,16 @@ def frame_pixel_size(
     """Data bar from ``frame_key``, then square pixels from ``pixel_key`` via ``converter``."""
     ratio = apply_frame(extraction, frame_key, lookup(frame_key))
     if ratio is not None:
-        square = converter(ratio)
-        square = Converter(f"{square.describe}, square pixels", square.func)
-        apply_mapping(
-            tuple(FieldMap(slot, pixel_key, square) for slot in PIXEL_SLOTS), lookup, extraction
-        )
+        both = square(converter(ratio))
+        apply_mapping(tuple(FieldMap(slot, pixel_key, both) for slot in PIXEL_SLOTS), lookup, extraction)
 
 
 def _ratio_text(ratio: float) -> str:
     return "" if ratio == 1 else f", x {ratio:.6g} (stored/saved width)"
 
 
+# Converter factories are cached: the files of a collection share a few (units, ratio, pixels).
+@lru_cache(maxsize=256, typed=True)
 def pixel_size(from_unit: str, to_unit: str, ratio: float = 1.0) -> Converter:
     """Pixel size of the saved image in ``to_unit`` from a positive one of the stored frame."""
 
@@ -110,6 +110,7 @@ def pixel_size(from_unit: str, to_unit: str, ratio: float = 1.0) -> Converter:
     return Converter(f"{from_unit} -> {to_unit}{_ratio_text(ratio)}", _pixel_size)
 
 
+@lru_cache(maxsize=256, typed=True)
 def pixel_quantity(to_unit: str, ratio: float = 1.0) -> Converter:
     """Like :func:`pixel_size` for a value that carries its own unit, e.g. ``(12.33, 'nm')``."""
     base = quantity(to_unit)
@@ -123,11 +124,13 @@ def pixel_quantity(to_unit: str, ratio: float = 1.0) -> Converter:
     return Converter(f"{base.describe}{_ratio_text(ratio)}", _pixel_quantity)
 
 
+@lru_cache(maxsize=256, typed=True)
 def square(converter: Converter) -> Converter:
     """``converter`` noted as giving the pixel size of both axes."""
     return Converter(f"{converter.describe}, square pixels", converter.func)
 
 
+@lru_cache(maxsize=256, typed=True)
 def marker_per_bar(to_unit: str, ratio: float) -> Converter:
     """Pixel size from a scale marker (``"100um"``) and its bar length in stored pixels."""
 
@@ -146,6 +149,7 @@ def marker_per_bar(to_unit: str, ratio: float) -> Converter:
     return Converter(f"marker length / bar pixels -> {to_unit}{_ratio_text(ratio)}", _per_bar)
 
 
+@lru_cache(maxsize=256, typed=True)
 def field_per_pixel(to_unit: str, pixels: int, from_unit: str | None = None) -> Converter:
     """Pixel size from a field width (or height) over the saved image's ``pixels``.
 
@@ -159,6 +163,7 @@ def field_per_pixel(to_unit: str, pixels: int, from_unit: str | None = None) -> 
     return Converter(f"{base.describe}, / {pixels} px of the saved image", _per_pixel)
 
 
+@lru_cache(maxsize=256, typed=True)
 def field_per_pixel_row(slot: str, key: str, pixels: int, from_unit: str | None = None) -> FieldMap:
     """A row reading a field width (or height) ``key`` over ``pixels`` of the saved image into ``slot``."""
     return FieldMap(slot, key, field_per_pixel("nm", pixels, from_unit))

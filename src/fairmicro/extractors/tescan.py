@@ -119,10 +119,8 @@ class TescanExtractor(SidecarExtractor):
     def candidates(self, source: SourceFile) -> list[Path | None]:
         """``<stem>-<ext>.hdr`` (e.g. ``image-png.hdr``), then ``<stem>.hdr``."""
         path = source.path
-        return [
-            path.with_name(f"{path.stem}-{path.suffix.lstrip('.')}.hdr"),
-            *super().candidates(source),
-        ]
+        named = path.with_name(f"{path.stem}-{path.suffix.lstrip('.')}.hdr")
+        return [named if source.may_exist(named) else None, *super().candidates(source)]
 
     def recognises(self, head: str) -> bool:
         """INI text opening with ``[MAIN]``."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from functools import lru_cache
 
 # (dimension, factor to the dimension's base unit)
 _BASE_UNITS: dict[str, tuple[str, float]] = {
@@ -49,8 +50,11 @@ def _canonical(unit: str) -> str:
     return _ALIASES.get(unit, unit)
 
 
+@lru_cache(maxsize=1024, typed=True)
 def unit_factor(unit: str) -> tuple[str, float]:
     """Return (dimension, factor to base) for a unit string like ``"kV"`` or ``"µm"``.
+
+    Cached: files of one instrument write the same few unit strings.
 
     Raises
     ------
@@ -67,12 +71,25 @@ def unit_factor(unit: str) -> tuple[str, float]:
     raise ValueError(f"unknown unit {unit!r}")
 
 
-def convert(value: float, from_unit: str, to_unit: str) -> float:
-    """Convert ``value`` between two units of the same dimension (12 significant digits)."""
+@lru_cache(maxsize=1024, typed=True)
+def unit_factors(from_unit: str, to_unit: str) -> tuple[float, float]:
+    """(factor of ``from_unit``, factor of ``to_unit``) to their common base unit.
+
+    Raises
+    ------
+    ValueError
+        If a unit is not known or the two measure different dimensions.
+    """
     from_dim, from_factor = unit_factor(from_unit)
     to_dim, to_factor = unit_factor(to_unit)
     if from_dim != to_dim:
         raise ValueError(f"cannot convert {from_unit} ({from_dim}) to {to_unit} ({to_dim})")
+    return from_factor, to_factor
+
+
+def convert(value: float, from_unit: str, to_unit: str) -> float:
+    """Convert ``value`` between two units of the same dimension (12 significant digits)."""
+    from_factor, to_factor = unit_factors(from_unit, to_unit)
     return float(f"{value * from_factor / to_factor:.12g}")  # drop float noise of the scaling
 
 

@@ -22,6 +22,7 @@ scaled to the saved width, are the data bar.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, ClassVar
 
 from fairmicro.extractors.base import (
@@ -129,11 +130,20 @@ def _pixel_size(lookup: Any, extraction: Extraction) -> None:
     ratio = apply_frame(extraction, STORE_KEY, lookup(STORE_KEY))
     fields = (("ap_width", extraction.width_px, ""), ("ap_height", image_rows(extraction), "square"))
     for slot, (field_key, pixels, shape) in zip(PIXEL_SLOTS, fields, strict=True):
-        rows, refine = [], []
-        if ratio is not None:
-            own = pixel_quantity("nm", ratio)
-            unrounded = pixel_size("m", "nm", ratio)
-            rows.append(FieldMap(slot, IMAGE_PIXEL_KEY, square(own) if shape else own))
-            refine.append(FieldMap(slot, STORE_PIXEL_KEY, square(unrounded) if shape else unrounded))
-        rows.append(field_per_pixel_row(slot, field_key, pixels))
+        rows, refine = _pixel_rows(slot, field_key, pixels, shape, ratio)
         choose_pixel_size(extraction, slot, rows, lookup, refine)
+
+
+@lru_cache(maxsize=256, typed=True)
+def _pixel_rows(
+    slot: str, field_key: str, pixels: int, shape: str, ratio: float | None
+) -> tuple[tuple[FieldMap, ...], tuple[FieldMap, ...]]:
+    """(rows, refine rows) of one pixel-size slot; ``ratio=None``: the store frame is unknown."""
+    rows, refine = [], []
+    if ratio is not None:
+        own = pixel_quantity("nm", ratio)
+        unrounded = pixel_size("m", "nm", ratio)
+        rows.append(FieldMap(slot, IMAGE_PIXEL_KEY, square(own) if shape else own))
+        refine.append(FieldMap(slot, STORE_PIXEL_KEY, square(unrounded) if shape else unrounded))
+    rows.append(field_per_pixel_row(slot, field_key, pixels))
+    return tuple(rows), tuple(refine)
