@@ -40,7 +40,7 @@ class SourceFile:
     file_format: str
     tiff: tifffile.TiffFile | None = None
     pil: PILImage.Image | None = None
-    size: int | None = None  # bytes, when the file was read into memory (else ask the file system)
+    size: int | None = None  # bytes: of the data read, or from fstat when opened (None: ask the file system)
     _names: frozenset[str] | Literal[False] | None = field(default=None, init=False, repr=False, compare=False)
 
     def sidecar(self, *suffixes: str) -> Path | None:

@@ -69,32 +69,84 @@ def open_source(path: Path, data: bytes | None = None) -> Iterator[SourceFile]:
 
     ``data``, the file's bytes when the caller has read them already (ingest
     hashes each file while reading it), is parsed in memory instead: the file
-    is not opened again.
+    is not opened again. A TIFF on disk is opened once: its signature and its
+    tags are read through the same handle.
     """
     from fairmicro.extractors.base import SourceFile
 
-    file_format = sniff_format(path, None if data is None else data[:16])
-    size = None if data is None else len(data)
-    if file_format == "tiff":
-        import tifffile
-
-        try:
-            tiff = tifffile.TiffFile(path) if data is None else tifffile.TiffFile(io.BytesIO(data), name=path.name)
-        except Exception as exc:  # tifffile raises many types on corrupt headers
-            raise UnreadableFileError(f"{path}: corrupt TIFF ({first_line(exc)})") from exc
-        with tiff:
-            if not tiff.pages:
-                raise UnreadableFileError(f"{path}: TIFF has no image pages")
-            yield SourceFile(path=path, file_format=file_format, tiff=tiff, size=size)
+    if data is not None:
+        file_format = sniff_format(path, data[:16])
+        if file_format == "tiff":
+            with _open_tiff(path, io.BytesIO(data)) as tiff:
+                yield SourceFile(path=path, file_format=file_format, tiff=tiff, size=len(data))
+            return
+        with _open_pil(path, io.BytesIO(data), file_format) as pil:
+            yield SourceFile(path=path, file_format=file_format, pil=pil, size=len(data))
         return
+    with _open_regular(path) as (handle, size):
+        file_format = sniff_format(path, _read(handle, path, 16))
+        if file_format == "tiff":
+            handle.seek(0)
+            with _open_tiff(path, handle) as tiff:
+                yield SourceFile(path=path, file_format=file_format, tiff=tiff, size=size)
+            return
+    with _open_pil(path, path, file_format) as pil:
+        yield SourceFile(path=path, file_format=file_format, pil=pil)
+
+
+@contextlib.contextmanager
+def _open_regular(path: Path) -> Iterator[tuple[io.BufferedReader, int]]:
+    """(binary handle, size in bytes) of a regular file; a FIFO, socket or device is refused, never waited on."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise UnreadableFileError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+    try:
+        status = os.fstat(fd)
+        if not stat.S_ISREG(status.st_mode):
+            raise UnreadableFileError(f"{path}: not a regular file; not opened")
+        handle = open(fd, "rb", closefd=True)  # noqa: SIM115 - closed below
+    except OSError as exc:
+        os.close(fd)
+        raise UnreadableFileError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+    except BaseException:
+        os.close(fd)
+        raise
+    with handle:
+        yield handle, status.st_size
+
+
+def _read(handle: io.BufferedReader, path: Path, size: int) -> bytes:
+    try:
+        return handle.read(size)
+    except OSError as exc:
+        raise UnreadableFileError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+
+
+@contextlib.contextmanager
+def _open_tiff(path: Path, handle: io.IOBase) -> Iterator[Any]:
+    import tifffile
+
+    try:
+        tiff = tifffile.TiffFile(handle, name=path.name)
+    except Exception as exc:  # tifffile raises many types on corrupt headers
+        raise UnreadableFileError(f"{path}: corrupt TIFF ({first_line(exc)})") from exc
+    with tiff:
+        if not tiff.pages:
+            raise UnreadableFileError(f"{path}: TIFF has no image pages")
+        yield tiff
+
+
+@contextlib.contextmanager
+def _open_pil(path: Path, file: Path | io.IOBase, file_format: str) -> Iterator[Any]:
     from PIL import Image as PILImage
 
     try:
-        pil = PILImage.open(path if data is None else io.BytesIO(data))
+        pil = PILImage.open(file)
     except Exception as exc:  # Pillow raises several types for corrupt files
         raise UnreadableFileError(f"{path}: corrupt {file_format.upper()} ({first_line(exc)})") from exc
     with pil:
-        yield SourceFile(path=path, file_format=file_format, pil=pil, size=size)
+        yield pil
 
 
 def verify_pixels(source: SourceFile, page_index: int) -> None:
@@ -207,7 +259,7 @@ def _inflated_size(handle: Any, offset: int, count: int) -> int:
 
 
 def _check_tiff_extent(source: SourceFile, page: object) -> None:
-    size = source.size if source.size is not None else source.path.stat().st_size
+    size = source.size if source.size is not None else source.path.stat().st_size  # a SourceFile made elsewhere
     ends = [o + n for o, n in zip(page.dataoffsets, page.databytecounts, strict=False)]
     if not ends or max(ends) > size:
         raise UnreadableFileError(
