@@ -110,6 +110,14 @@ class FieldSource:
     raw_value: str
     conversion: str
 
+    def __init__(self, slot: str, source_key: str, raw_value: str, conversion: str) -> None:
+        # A file makes dozens of these: filling __dict__ directly is several times faster than the
+        # frozen dataclass's generated __init__ (one object.__setattr__ per field); still immutable.
+        fields = self.__dict__
+        fields["slot"], fields["source_key"], fields["raw_value"], fields["conversion"] = (
+            slot, source_key, raw_value, conversion
+        )
+
 
 @dataclass(frozen=True)
 class FieldWarning:
@@ -285,12 +293,23 @@ def apply_mapping(mapping: Sequence[FieldMap], lookup: Callable[[str], Any], ext
     Tables with placeholders (``{beam}``) are resolved first with
     :func:`resolve_placeholders`, so the per-field trail names the real keys.
     """
+    conditions, instrument, warn = extraction.conditions, Extraction._INSTRUMENT, extraction.warn
     for row in mapping:
-        if extraction.has(row.slot):
+        slot = row.slot
+        if slot in instrument:  # Extraction.has and Extraction.set, inlined: this loop runs for every row of every file
+            if getattr(extraction, slot) is not None:
+                continue
+        elif slot in conditions:
             continue
-        converted = convert_row(row, lookup, extraction.warn)
-        if converted is not None:
-            extraction.set(row.slot, *converted)
+        converted = convert_row(row, lookup, warn)
+        if converted is None:
+            continue
+        value, source = converted
+        if slot in instrument:
+            setattr(extraction, slot, value)
+        else:
+            conditions[slot] = value
+        extraction.sources.append(source)
 
 
 def convert_row(

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -237,9 +237,12 @@ def choose_pixel_size(
                 f"{best.source.source_key} gives {best.value:.6g} nm but {other.source.source_key} gives "
                 f"{other.value:.6g} nm ({gap:.1%} apart); kept {best.source.source_key}",
             )
-    chosen = _refined(best, refine, lookup)
-    checked = f"; chosen over {', '.join(notes)}" if notes else ""
-    extraction.set(slot, chosen.value, replace(chosen.source, slot=slot, conversion=chosen.source.conversion + checked))
+    chosen = _refined(best, refine, lookup) if refine else best
+    source = chosen.source
+    if notes or source.slot != slot:
+        checked = f"; chosen over {', '.join(notes)}" if notes else ""
+        source = FieldSource(slot, source.source_key, source.raw_value, source.conversion + checked)
+    extraction.set(slot, chosen.value, source)
     return chosen
 
 
@@ -250,7 +253,7 @@ def _refined(best: Estimate, refine: Sequence[FieldMap], lookup: Callable[[str],
         if apart(fine.value, best.value) <= tolerance:
             source = fine.source
             describe = f"{source.conversion}, unrounded {best.source.source_key}={best.source.raw_value}"
-            return Estimate(fine.value, replace(source, conversion=describe))
+            return Estimate(fine.value, FieldSource(source.slot, source.source_key, source.raw_value, describe))
     return best
 
 
@@ -259,4 +262,5 @@ def square_from(extraction: Extraction, slot: str, other: str) -> None:
     if extraction.has(slot) or not extraction.has(other) or any(w.slot == slot for w in extraction.warnings):
         return
     source = next(s for s in reversed(extraction.sources) if s.slot == other)
-    extraction.set(slot, extraction.conditions[other], replace(source, slot=slot, conversion=f"{source.conversion}, square pixels"))
+    trail = FieldSource(slot, source.source_key, source.raw_value, f"{source.conversion}, square pixels")
+    extraction.set(slot, extraction.conditions[other], trail)

@@ -57,7 +57,7 @@ def mark_nuls(text: str) -> str:
 
 
 def restore_damaged_keys(block: dict[str, Any]) -> dict[str, Any]:
-    """A copy of ``block`` where a key damaged by a NUL is also found under its intact name.
+    """``block`` where a key damaged by a NUL is also found under its intact name (a copy when one is).
 
     ``Data\u2400Size=128x96`` would otherwise read as "no DataSize", and an
     absent key often has a meaning (no stored frame: calibrations refer to the
@@ -65,12 +65,22 @@ def restore_damaged_keys(block: dict[str, Any]) -> dict[str, Any]:
     is reported and left empty like any other value a NUL touched. Sections
     (nested dicts) are restored the same way, every value in them marked.
     """
+    if not _damaged(block):
+        return block  # nothing to restore (the usual case): the block itself, not a copy
     restored = {key: restore_damaged_keys(v) if isinstance(v, dict) else v for key, v in block.items()}
     for key, value in block.items():
         intact = key.replace(NUL_MARK, "") if isinstance(key, str) else key
         if intact != key and intact not in restored:
             restored[intact] = _marked(value)
     return restored
+
+
+def _damaged(block: dict[str, Any]) -> bool:
+    """Whether a key of ``block`` or of a section in it holds ``NUL_MARK``."""
+    for key, value in block.items():
+        if (isinstance(key, str) and NUL_MARK in key) or (isinstance(value, dict) and _damaged(value)):
+            return True
+    return False
 
 
 def _marked(value: Any) -> Any:
