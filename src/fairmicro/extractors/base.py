@@ -62,14 +62,14 @@ class SourceFile:
                     return candidate
         return None
 
-    def may_exist(self, candidate: Path) -> bool:
-        """Whether a file next to this one may exist: its name is listed, or the folder cannot be listed."""
+    def may_exist(self, name: str) -> bool:
+        """Whether a file ``name`` next to this one may exist: it is listed, or the folder cannot be listed."""
         names = self._listing()
-        return names is None or candidate.name.casefold() in names
+        return names is None or name.casefold() in names
 
     def _listing(self) -> frozenset[str] | None:
         if self._names is None:
-            self._names = folder_names(self.path.parent)
+            self._names = folder_names(os.path.dirname(self.path) or ".")  # no Path built: this runs per file
         return self._names or None
 
 
@@ -78,7 +78,7 @@ _FOLDERS_KEPT = 8
 _RACY_NS = 2_000_000_000  # a listing this close to the folder's mtime may miss a file added in the same tick
 
 
-def folder_names(folder: Path) -> frozenset[str] | Literal[False]:
+def folder_names(folder: Path | str) -> frozenset[str] | Literal[False]:
     """Case-folded names in ``folder`` (``False``: it cannot be listed).
 
     A listing is reused while the folder's mtime is unchanged and was already
@@ -233,7 +233,8 @@ def quantity(to_unit: str) -> Converter:
             value, unit = parse_quantity(raw)
         if not unit:
             raise ValueError(f"{raw!r} has no unit")
-        return convert(value, unit, to_unit)
+        from_factor, to_factor = unit_factors(unit, to_unit)  # as :func:`convert`
+        return float(f"{value * from_factor / to_factor:.12g}")
 
     return Converter(f"own unit -> {to_unit}", _quantity)
 
@@ -353,7 +354,7 @@ def convert_row(
 
 def _raw_text(raw: Any) -> str:
     if isinstance(raw, tuple):
-        return " ".join(_raw_text(r) for r in raw)
+        return " ".join([_raw_text(r) if isinstance(r, tuple) else str(r) for r in raw])
     return str(raw)
 
 

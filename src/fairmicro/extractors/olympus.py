@@ -51,7 +51,10 @@ def _sis(page: Any) -> dict[str, Any]:
 
 
 def _has_sis(page: Any) -> bool:
-    ini = page.tags.valueof(SIS_INI_TAG)
+    tags = page.tags
+    if SIS_TAG not in tags and SIS_INI_TAG not in tags:  # most TIFFs: no value to read
+        return False
+    ini = tags.valueof(SIS_INI_TAG)
     return bool(_sis(page)) or (isinstance(ini, dict) and bool(ini))
 
 

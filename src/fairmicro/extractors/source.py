@@ -202,10 +202,26 @@ def _discard(result: object) -> None:
 def _check_uncompressed(page: Any) -> None:
     """Raise if tifffile cannot decode the layout or a segment holds too few bytes."""
     page.decode(None, 0)  # tifffile's decoder raises here for unsupported layouts
-    for index, count in enumerate(page.databytecounts):
-        expected = _tile_nbytes(page) if page.is_tiled else _strip_nbytes(page, index)
+    counts = page.databytecounts
+    if page.is_tiled:
+        expected = _tile_nbytes(page)
+        sizes = (expected for _ in counts)
+    else:
+        sizes = _strip_sizes(page, len(counts))
+    for index, (count, expected) in enumerate(zip(counts, sizes)):
         if 0 < count < expected:
             raise ValueError(f"uncompressed segment {index} holds {count} bytes, expected {expected}")
+
+
+def _strip_sizes(page: Any, count: int) -> Iterator[int]:
+    """:func:`_strip_nbytes` of strips ``0 .. count-1``, the page's tags read once (FEI writes a strip per row)."""
+    if count < 2:
+        yield from (_strip_nbytes(page, index) for index in range(count))
+        return
+    full, last = _strip_nbytes(page, 0), _strip_nbytes(page, -1)  # -1: the last strip of a plane
+    per_plane = math.ceil(page.imagelength / max(1, min(int(page.rowsperstrip), int(page.imagelength))))
+    for index in range(count):
+        yield last if index % per_plane == per_plane - 1 else full
 
 
 def _tile_nbytes(page: Any) -> int:

@@ -119,8 +119,8 @@ class TescanExtractor(SidecarExtractor):
     def candidates(self, source: SourceFile) -> list[Path | None]:
         """``<stem>-<ext>.hdr`` (e.g. ``image-png.hdr``), then ``<stem>.hdr``."""
         path = source.path
-        named = path.with_name(f"{path.stem}-{path.suffix.lstrip('.')}.hdr")
-        return [named if source.may_exist(named) else None, *super().candidates(source)]
+        name = f"{path.stem}-{path.suffix.lstrip('.')}.hdr"
+        return [path.with_name(name) if source.may_exist(name) else None, *super().candidates(source)]
 
     def recognises(self, head: str) -> bool:
         """INI text opening with ``[MAIN]``."""
