@@ -21,7 +21,7 @@ KILL_POINTS = [
     ("POST", rf"{API}/preupload/main"),
     ("PUT", r"/lfs-objects/[0-9a-f]{64}"),
     ("POST", rf"{API}/commit/main"),
-    ("POST", rf"{API}/tag/main"),
+    ("POST", rf"{API}/tag/[^/]+"),  # a tag names the pushed revision (a sha once the commit exists)
     None,
 ]
 
