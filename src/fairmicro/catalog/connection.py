@@ -28,6 +28,7 @@ from pathlib import Path
 import duckdb
 
 from fairmicro.errors import CatalogError, first_line
+from fairmicro.files import NotARegularFileError, read_head
 
 ENV_VAR = "FAIRMICRO_CATALOG"
 WAIT_ENV_VAR = "FAIRMICRO_WAIT"
@@ -192,13 +193,11 @@ def check_catalog_file(path: Path) -> None:
 
 def _read_head(path: Path, size: int) -> bytes:
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        return read_head(path, size)
+    except NotARegularFileError as exc:
+        raise CatalogError(f"{path}: not a regular file, not a catalog; pass --catalog FILE.duckdb") from exc
     except OSError as exc:
         raise CatalogError(f"{path}: cannot read the catalog file ({exc.strerror or exc})") from exc
-    try:
-        return os.read(fd, size)
-    finally:
-        os.close(fd)
 
 
 def _describe(head: bytes) -> str:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fairmicro.errors import UnreadableFileError, first_line
+from fairmicro.files import NotARegularFileError, read_head
 
 if TYPE_CHECKING:  # base imports the pydantic models; `query` needs only IMAGE_SUFFIXES from here
     from fairmicro.extractors.base import Extraction, SourceFile
@@ -50,17 +51,11 @@ def sniff_format(path: Path, head: bytes | None = None) -> str:
 def _read_head(path: Path, size: int) -> bytes:
     """The first bytes of a regular file; a FIFO, socket or device is refused, never waited on."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        return read_head(path, size)
+    except NotARegularFileError as exc:
+        raise UnreadableFileError(f"{path}: not a regular file; not opened") from exc
     except OSError as exc:
         raise UnreadableFileError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise UnreadableFileError(f"{path}: not a regular file; not opened")
-        return os.read(fd, size)
-    except OSError as exc:
-        raise UnreadableFileError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
-    finally:
-        os.close(fd)
 
 
 @contextlib.contextmanager
