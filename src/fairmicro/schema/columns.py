@@ -197,8 +197,9 @@ CLASS_COLUMNS: dict[str, tuple[Column, ...]] = {
         Column(name='ended_at', sql_type='TIMESTAMP', description='End time (UTC).', unit=None, required=False, enum_values=(), minimum=None, maximum=None),
         Column(name='host', sql_type='VARCHAR', description='Host name the run ran on.', unit=None, required=False, enum_values=(), minimum=None, maximum=None),
         Column(name='status', sql_type='VARCHAR', description='Run status.', unit=None, required=False, enum_values=('running', 'succeeded', 'failed'), minimum=None, maximum=None),
-        Column(name='run_kind', sql_type='VARCHAR', description='Whether the run trained, evaluated or predicted.', unit=None, required=False, enum_values=('train', 'evaluate', 'predict'), minimum=None, maximum=None),
+        Column(name='run_kind', sql_type='VARCHAR', description='Whether the run trained, evaluated or predicted.', unit=None, required=False, enum_values=('train', 'evaluate', 'predict', 'pretrain'), minimum=None, maximum=None),
         Column(name='parent_run_id', sql_type='VARCHAR', description='The training run whose model an evaluate or predict run used.', unit=None, required=False, enum_values=(), minimum=None, maximum=None),
+        Column(name='task', sql_type='VARCHAR', description="The task of the run's model plugin (classification, segmentation, pretraining, zero-shot).", unit=None, required=False, enum_values=('classification', 'segmentation', 'pretraining', 'zero-shot'), minimum=None, maximum=None),
     ),
     'Prediction': (
         Column(name='model_run_id', sql_type='VARCHAR', description='Model run that produced a record, if any.', unit=None, required=True, enum_values=(), minimum=None, maximum=None),

@@ -272,8 +272,9 @@ CREATE TABLE model_runs (
     ended_at TIMESTAMP,
     host VARCHAR,
     status VARCHAR CHECK (status IN ('running', 'succeeded', 'failed')),
-    run_kind VARCHAR CHECK (run_kind IN ('train', 'evaluate', 'predict')),
+    run_kind VARCHAR CHECK (run_kind IN ('train', 'evaluate', 'predict', 'pretrain')),
     parent_run_id VARCHAR,
+    task VARCHAR CHECK (task IN ('classification', 'segmentation', 'pretraining', 'zero-shot')),
     PRIMARY KEY (run_id)
 );
 COMMENT ON TABLE model_runs IS 'One train, evaluate or predict run of a model plugin, with its provenance.';
@@ -294,6 +295,7 @@ COMMENT ON COLUMN model_runs.host IS 'Host name the run ran on.';
 COMMENT ON COLUMN model_runs.status IS 'Run status.';
 COMMENT ON COLUMN model_runs.run_kind IS 'Whether the run trained, evaluated or predicted.';
 COMMENT ON COLUMN model_runs.parent_run_id IS 'The training run whose model an evaluate or predict run used.';
+COMMENT ON COLUMN model_runs.task IS 'The task of the run''s model plugin (classification, segmentation, pretraining, zero-shot).';
 
 CREATE TABLE predictions (
     model_run_id VARCHAR NOT NULL,

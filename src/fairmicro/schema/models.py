@@ -166,6 +166,32 @@ class RunKind(str, Enum):
     """
     Suggested labels for catalog images.
     """
+    pretrain = "pretrain"
+    """
+    Fitted a model on unlabelled images (self-supervised pretraining).
+    """
+
+
+class ModelTask(str, Enum):
+    """
+    What kind of problem a model plugin solves (its task decides the dataset columns, metrics and rows a run writes).
+    """
+    classification = "classification"
+    """
+    One class per image or tile, from a label column.
+    """
+    segmentation = "segmentation"
+    """
+    One class per pixel, from a mask column.
+    """
+    pretraining = "pretraining"
+    """
+    Self-supervised learning from unlabelled images.
+    """
+    zero_shot = "zero-shot"
+    """
+    Scoring images without training on them.
+    """
 
 
 class RunStatus(str, Enum):
@@ -377,6 +403,7 @@ class ModelRun(ConfiguredBaseModel):
     status: Optional[RunStatus] = Field(default=None, description="""Run status.""")
     run_kind: Optional[RunKind] = Field(default=None, description="""Whether the run trained, evaluated or predicted.""")
     parent_run_id: Optional[str] = Field(default=None, description="""The training run whose model an evaluate or predict run used.""")
+    task: Optional[ModelTask] = Field(default=None, description="""The task of the run's model plugin (classification, segmentation, pretraining, zero-shot).""")
 
 
 class Prediction(ConfiguredBaseModel):
