@@ -14,7 +14,7 @@ import duckdb
 from fairmicro.catalog.migrations import migrate
 from fairmicro.schema.derive import catalog_tables, class_columns, column_comment, slot_columns
 
-VIEW_ALIASES = {"specimen_attributes": "attributes"}
+VIEW_ALIASES = {"specimen_attributes": "attributes", "image_path": "path"}
 
 
 def _described_columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[tuple[str, str, str]]:
@@ -61,6 +61,14 @@ def render() -> str:
         "identifier, a unit in brackets kept as a suffix (`Anneal T [°C]` -> `anneal_t_c`, `Cr [wt%]` ->",
         "`cr_wt_pct`); a name that a schema column or SQL keyword already has gets a `lab_` prefix.",
         "`specimen_columns` records each one's file, header and unit; builds copy them into datasets.",
+        "",
+        "## View `image_masks`",
+        "",
+        "One row per segmentation mask (`fairmicro ingest --masks`, or accepted predictions): the image,",
+        "the mask file and its sha256, manual or predicted (with its model run), the rows it covers and",
+        "`class_names` (the class map's names by value; values, names and colours in `mask_classes`).",
+        "",
+        *_table(_described_columns(con, "image_masks")),
     ]
     for table, class_name in catalog_tables().items():
         columns = [(c.name, c.sql_type, column_comment(c)) for c in class_columns(class_name)]

@@ -183,6 +183,11 @@ CREATE TABLE annotations (
     model_run_id VARCHAR,
     created_at TIMESTAMP,
     created_by VARCHAR,
+    mask_sha256 VARCHAR,
+    mask_source VARCHAR CHECK (mask_source IN ('manual', 'predicted')),
+    mask_encoding VARCHAR CHECK (mask_encoding IN ('label_map', 'colour_map')),
+    mask_height_px BIGINT CHECK (mask_height_px >= 1),
+    class_map_id VARCHAR,
     PRIMARY KEY (annotation_id)
 );
 COMMENT ON TABLE annotations IS 'A label, mask or review item attached to an image.';
@@ -196,6 +201,24 @@ COMMENT ON COLUMN annotations.mask_path IS 'Path of a mask file for segmentation
 COMMENT ON COLUMN annotations.model_run_id IS 'Model run that produced a record, if any.';
 COMMENT ON COLUMN annotations.created_at IS 'When the record was created (UTC).';
 COMMENT ON COLUMN annotations.created_by IS 'Person or run that created the record.';
+COMMENT ON COLUMN annotations.mask_sha256 IS 'SHA-256 of the mask file''s bytes when it was paired with its image.';
+COMMENT ON COLUMN annotations.mask_source IS 'Whether the mask was drawn by a person or predicted by a model run.';
+COMMENT ON COLUMN annotations.mask_encoding IS 'Whether the mask file holds class values or class colours.';
+COMMENT ON COLUMN annotations.mask_height_px IS 'Image rows the mask covers, from the top (a mask may be shorter than its image when the data bar was cropped from the mask only); rows below have no mask and are left out of training and scoring. [{px}]';
+COMMENT ON COLUMN annotations.class_map_id IS 'Id of a mask class map (hash of its values, names and colours).';
+
+CREATE TABLE mask_classes (
+    class_map_id VARCHAR NOT NULL,
+    class_value BIGINT NOT NULL CHECK (class_value >= 0 AND class_value <= 254),
+    class_name VARCHAR NOT NULL,
+    class_colour VARCHAR,
+    PRIMARY KEY (class_map_id, class_value)
+);
+COMMENT ON TABLE mask_classes IS 'One class of a mask class map (value in the decoded label map, name, colour).';
+COMMENT ON COLUMN mask_classes.class_map_id IS 'Id of a mask class map (hash of its values, names and colours).';
+COMMENT ON COLUMN mask_classes.class_value IS 'Pixel value of a class in a decoded mask label map.';
+COMMENT ON COLUMN mask_classes.class_name IS 'Name of a mask class, e.g. "oxide".';
+COMMENT ON COLUMN mask_classes.class_colour IS 'Colour of a mask class as "#rrggbb" (how colour-map masks draw it), if any.';
 
 CREATE TABLE datasets (
     dataset_id VARCHAR NOT NULL,

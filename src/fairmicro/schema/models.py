@@ -150,6 +150,34 @@ class AnnotationKind(str, Enum):
     """
 
 
+class MaskSource(str, Enum):
+    """
+    Who drew a segmentation mask.
+    """
+    manual = "manual"
+    """
+    Drawn by a person (ingested with `fairmicro ingest --masks`).
+    """
+    predicted = "predicted"
+    """
+    Predicted by a model run and accepted (`fairmicro predict --accept`).
+    """
+
+
+class MaskEncoding(str, Enum):
+    """
+    How the pixel values of a mask file encode its classes.
+    """
+    label_map = "label_map"
+    """
+    Each pixel holds its class value (0, 1, 2, ...).
+    """
+    colour_map = "colour_map"
+    """
+    Each pixel holds its class colour (RGB); a pixel of no class colour is class 0.
+    """
+
+
 class RunKind(str, Enum):
     """
     What a model run did.
@@ -340,6 +368,21 @@ class Annotation(ConfiguredBaseModel):
     model_run_id: Optional[str] = Field(default=None, description="""Model run that produced a record, if any.""")
     created_at: Optional[datetime ] = Field(default=None, description="""When the record was created (UTC).""")
     created_by: Optional[str] = Field(default=None, description="""Person or run that created the record.""")
+    mask_sha256: Optional[str] = Field(default=None, description="""SHA-256 of the mask file's bytes when it was paired with its image.""")
+    mask_source: Optional[MaskSource] = Field(default=None, description="""Whether the mask was drawn by a person or predicted by a model run.""")
+    mask_encoding: Optional[MaskEncoding] = Field(default=None, description="""Whether the mask file holds class values or class colours.""")
+    mask_height_px: Optional[int] = Field(default=None, description="""Image rows the mask covers, from the top (a mask may be shorter than its image when the data bar was cropped from the mask only); rows below have no mask and are left out of training and scoring.""", ge=1)
+    class_map_id: Optional[str] = Field(default=None, description="""Id of a mask class map (hash of its values, names and colours).""")
+
+
+class MaskClass(ConfiguredBaseModel):
+    """
+    One class of a mask class map (value in the decoded label map, name, colour).
+    """
+    class_map_id: str = Field(default=..., description="""Id of a mask class map (hash of its values, names and colours).""")
+    class_value: int = Field(default=..., description="""Pixel value of a class in a decoded mask label map.""", ge=0, le=254)
+    class_name: str = Field(default=..., description="""Name of a mask class, e.g. \"oxide\".""")
+    class_colour: Optional[str] = Field(default=None, description="""Colour of a mask class as \"#rrggbb\" (how colour-map masks draw it), if any.""")
 
 
 class Dataset(ConfiguredBaseModel):
@@ -431,6 +474,7 @@ Image.model_rebuild()
 ImageFile.model_rebuild()
 FieldSource.model_rebuild()
 Annotation.model_rebuild()
+MaskClass.model_rebuild()
 Dataset.model_rebuild()
 DatasetImage.model_rebuild()
 Publication.model_rebuild()
