@@ -1,0 +1,192 @@
+"""Contrastive pretraining (PSCL-SimCLR and PSCL-MoCo) of the UNet on unlabelled images.
+
+Each step takes a batch of random crops, makes two views of each (independent
+rot90/flip symmetry and brightness/contrast/noise), undoes the symmetry on the
+patch embeddings so both views line up location by location, and minimises
+``image_weight * image-level InfoNCE + (1 - image_weight) * patch-level InfoNCE``
+(patch loss averaged over the three decoder scales).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from fairmicro.models.pscl import contrast
+from fairmicro.models.pscl.augment import Symmetry, photometric, random_crop
+from fairmicro.models.pscl.net import PretrainNet, pad_to_multiple
+
+TOP_K = {"simclr": 4, "moco": 30}
+
+
+@dataclass
+class PretrainConfig:
+    """Pretraining settings (paper defaults)."""
+
+    variant: str = "simclr"
+    epochs: int = 100
+    batch_size: int = 8
+    crop: int = 128
+    base_channels: int = 32
+    lr: float = 1e-4
+    temperature: float = 0.5
+    image_weight: float = 0.3
+    top_k: int | None = None
+    queue_size: int = 504
+    momentum: float = 0.99
+    dim: int = 64
+    seed: int = 0
+    device: str = "cpu"
+
+
+@dataclass
+class Labelled:
+    """The one labelled image guiding patch sampling (standardised image, label map, class count)."""
+
+    image: np.ndarray
+    mask: np.ndarray
+    n_classes: int
+
+
+@dataclass
+class _State:
+    net: PretrainNet
+    key_net: PretrainNet | None
+    queues: list[contrast.Queue] = field(default_factory=list)
+    protos: list[tuple[torch.Tensor, torch.Tensor]] | None = None
+
+
+def _views(crops: torch.Tensor, generator: torch.Generator) -> list[tuple[torch.Tensor, list[Symmetry]]]:
+    views = []
+    for _ in range(2):
+        symmetries = [Symmetry.random(generator) for _ in range(len(crops))]
+        batch = torch.stack([photometric(s.apply(c), generator) for s, c in zip(symmetries, crops, strict=True)])
+        views.append((batch, symmetries))
+    return views
+
+
+def _embed(net: PretrainNet, batch: torch.Tensor, symmetries: list[Symmetry]) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    image, patches = net(batch)
+    aligned = [torch.stack([s.undo(p) for s, p in zip(symmetries, scale, strict=True)]) for scale in patches]
+    return image, aligned
+
+
+@torch.no_grad()
+def _prototypes(net: PretrainNet, labelled: Labelled, device: torch.device) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    net.eval()
+    padded, _ = pad_to_multiple(torch.from_numpy(labelled.image)[None].to(device))
+    _, patches = net(padded)
+    net.train()
+    mask = torch.from_numpy(labelled.mask.astype(np.int64))
+    mask = torch.nn.functional.pad(mask, (0, padded.shape[-1] - mask.shape[-1], 0, padded.shape[-2] - mask.shape[-2]),
+                                   value=contrast.IGNORE).to(device)
+    return [contrast.prototypes(p[0], mask, labelled.n_classes) for p in patches]
+
+
+def _sample(state: _State, scale: int, mean: torch.Tensor, k: int, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
+    if state.protos is not None and len(state.protos[scale][0]):
+        protos, ids = state.protos[scale]
+        return contrast.select_by_prototype(mean.detach(), protos, ids, k)
+    return contrast.select_random(mean, k * 2, generator)
+
+
+def _simclr_loss(state: _State, views: list, cfg: PretrainConfig, k: int, generator: torch.Generator) -> tuple:
+    (img1, patches1), (img2, patches2) = (_embed(state.net, b, s) for b, s in views)
+    batch = len(img1)
+    ids = torch.arange(batch, device=img1.device).repeat(2)
+    both = torch.cat([img1, img2])
+    image_loss = contrast.info_nce(both, ids, both, ids, cfg.temperature, exclude_self=True)
+    patch_losses = []
+    for scale, (p1, p2) in enumerate(zip(patches1, patches2, strict=True)):
+        image, where, labels = _sample(state, scale, (p1 + p2) / 2, k, generator)
+        anchors = torch.cat([contrast.gather(p1, image, where), contrast.gather(p2, image, where)])
+        labels = labels.repeat(2)
+        patch_losses.append(contrast.info_nce(anchors, labels, anchors, labels, cfg.temperature, exclude_self=True))
+    return image_loss, torch.stack(patch_losses).mean()
+
+
+def _moco_loss(state: _State, views: list, cfg: PretrainConfig, k: int, generator: torch.Generator) -> tuple:
+    (batch1, sym1), (batch2, sym2) = views
+    q_img, q_patches = _embed(state.net, batch1, sym1)
+    with torch.no_grad():
+        k_img, k_patches = _embed(state.key_net, batch2, sym2)
+    ids = torch.arange(len(q_img), device=q_img.device)
+    queue = state.queues[0]
+    image_loss = contrast.info_nce(q_img, ids, torch.cat([k_img, queue.keys]),
+                                   torch.cat([ids, torch.full_like(queue.labels, contrast.NO_MATCH)]), cfg.temperature)
+    queue.push(k_img, ids)
+    patch_losses = []
+    masked = state.protos is not None
+    for scale, (qp, kp) in enumerate(zip(q_patches, k_patches, strict=True)):
+        image, where, labels = _sample(state, scale, (qp.detach() + kp) / 2, k, generator)
+        anchors, keys = contrast.gather(qp, image, where), contrast.gather(kp, image, where)
+        scale_queue = state.queues[scale + 1]
+        queued = scale_queue.labels if masked else torch.full_like(scale_queue.labels, contrast.NO_MATCH)
+        patch_losses.append(contrast.info_nce(anchors, labels, torch.cat([keys, scale_queue.keys]),
+                                              torch.cat([labels, queued]), cfg.temperature))
+        scale_queue.push(keys, labels)
+    return image_loss, torch.stack(patch_losses).mean()
+
+
+@torch.no_grad()
+def _momentum_update(state: _State, momentum: float) -> None:
+    for q, k in zip(state.net.parameters(), state.key_net.parameters(), strict=True):
+        k.mul_(momentum).add_(q.detach(), alpha=1 - momentum)
+
+
+def _batches(images: list[np.ndarray], cfg: PretrainConfig, generator: torch.Generator):
+    steps = max(1, math.ceil(len(images) / cfg.batch_size))
+    order = torch.randperm(len(images), generator=generator).tolist()
+    cycle = [order[i % len(order)] for i in range(steps * cfg.batch_size)]
+    for step in range(steps):
+        chosen = cycle[step * cfg.batch_size : (step + 1) * cfg.batch_size]
+        yield torch.stack([random_crop(torch.from_numpy(images[i]), None, cfg.crop, generator)[0] for i in chosen])
+
+
+def _new_state(in_channels: int, cfg: PretrainConfig, device: torch.device, generator: torch.Generator) -> _State:
+    net = PretrainNet(in_channels, cfg.base_channels, cfg.dim).to(device)
+    if cfg.variant != "moco":
+        return _State(net, None)
+    key_net = copy.deepcopy(net)
+    for parameter in key_net.parameters():
+        parameter.requires_grad_(False)
+    queues = [contrast.Queue(cfg.queue_size, cfg.dim, device, generator) for _ in range(4)]
+    return _State(net, key_net, queues)
+
+
+def pretrain(
+    images: list[np.ndarray], cfg: PretrainConfig, labelled: Labelled | None = None
+) -> tuple[PretrainNet, dict[str, list[float]]]:
+    """Pretrain on standardised ``C x H x W`` images; returns the network and per-epoch mean losses."""
+    torch.manual_seed(cfg.seed)
+    generator = torch.Generator().manual_seed(cfg.seed)
+    device = torch.device(cfg.device)
+    cfg.crop = cfg.crop - cfg.crop % 16 or 16
+    state = _new_state(images[0].shape[0], cfg, device, generator)
+    optimizer = torch.optim.Adam(state.net.parameters(), lr=cfg.lr)
+    k = cfg.top_k or TOP_K[cfg.variant]
+    loss_fn = _moco_loss if cfg.variant == "moco" else _simclr_loss
+    history: dict[str, list[float]] = {"loss": [], "image_loss": [], "patch_loss": []}
+    for _ in range(cfg.epochs):
+        if labelled is not None:
+            state.protos = _prototypes(state.key_net or state.net, labelled, device)
+        sums = np.zeros(3)
+        count = 0
+        for crops in _batches(images, cfg, generator):
+            views = [(b.to(device), s) for b, s in _views(crops, generator)]
+            image_loss, patch_loss = loss_fn(state, views, cfg, k, generator)
+            loss = cfg.image_weight * image_loss + (1 - cfg.image_weight) * patch_loss
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            if state.key_net is not None:
+                _momentum_update(state, cfg.momentum)
+            sums += [loss.item(), image_loss.item(), patch_loss.item()]
+            count += 1
+        for key, value in zip(history, sums / count, strict=True):
+            history[key].append(float(value))
+    return state.net, history
