@@ -88,12 +88,29 @@ def ingest(
             min=0, help="Processes reading, hashing and extracting files in parallel (0: one per CPU core)."
         ),
     ] = 1,
+    masks: Annotated[
+        Optional[Path],
+        typer.Option(help="Folder of segmentation masks, named like their images (or see --mask-pattern)."),
+    ] = None,
+    mask_pattern: Annotated[
+        Optional[str], typer.Option(help="Mask name from the image's stem, e.g. '{stem}_mask'.")
+    ] = None,
+    mask_classes: Annotated[
+        Optional[str],
+        typer.Option(help="Label-map masks: class names by value, e.g. background,oxide,crack."),
+    ] = None,
+    mask_colors: Annotated[
+        Optional[str],
+        typer.Option(
+            help="Colour-map masks: NAME=#RRGGBB,... (any other colour is background, class 0)."
+        ),
+    ] = None,
     wait: WaitOption = None,
 ) -> None:
     """Extract, validate and catalogue images; incremental and content-hashed."""
     _exit(lean_cmds.ingest_command(
         paths, catalog, specimens, specimen_pattern, label_from_folder, label_column, column_map, map_file,
-        strict, json_output, batch_size, jobs,
+        strict, json_output, batch_size, jobs, masks, mask_pattern, mask_classes, mask_colors,
     ))
 
 

@@ -16,6 +16,7 @@ import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from fairmicro.cli.output import is_terminal
 from fairmicro.errors import FairmicroError
@@ -59,8 +60,12 @@ def ingest_command(
     json_output: bool = False,
     batch_size: int = 200,
     jobs: int = 1,
+    masks: Path | None = None,
+    mask_pattern: str | None = None,
+    mask_classes: str | None = None,
+    mask_colors: str | None = None,
 ) -> int:
-    """Run ``fairmicro ingest``; returns the exit code (1: nothing ingested, or ``--strict`` and a problem)."""
+    """Run ``fairmicro ingest``; returns the exit code (1: nothing ingested, a mask rejected, or ``--strict`` and a problem)."""
     from fairmicro.catalog import Catalog
     from fairmicro.catalog.ingest import IngestOptions, Ingestor
     from fairmicro.catalog.walk import collect_files
@@ -87,9 +92,16 @@ def ingest_command(
         raise FairmicroError("--label-column needs --specimens (the table that holds the column)")
     if strict and options.specimens and options.specimens.warnings:
         raise FairmicroError(f"--strict: {options.specimens.warnings[0]}")
+    mask_options = _mask_options(masks, mask_pattern, mask_classes, mask_colors)
     found = collect_files(paths)
+    mask_files: list[Path] = []
+    if mask_options is not None:
+        from fairmicro.catalog.mask_pairing import split_files
+
+        found, mask_files = split_files(found, paths, mask_options)
     if not found.files:
         raise FairmicroError(no_files_message(paths, found.skipped))
+    seen: list[tuple[Path, str]] = []  # (path, sha256) of every image this ingest has in the catalog
     workers = Workers(jobs)  # worker processes start when enough new files need reading
     with (
         contextlib.closing(workers),
@@ -97,12 +109,48 @@ def ingest_command(
         _progress(len(found.files), quiet=json_output) as advance,
     ):
         ingestor = Ingestor(cat, options, workers=workers)
-        summary = ingestor.run(found.files, on_file=lambda outcome: advance(), skipped=found.skipped)
+        summary = ingestor.run(found.files, on_file=lambda outcome: _seen(outcome, seen, advance), skipped=found.skipped)
+        masked = _pair_masks(cat, seen, mask_files, mask_options)
     if json_output:
-        sys.stdout.write(json.dumps(summary.to_dict(), ensure_ascii=False) + "\n")
+        extra = {"masks": masked.to_dict()} if masked else {}
+        sys.stdout.write(json.dumps({**summary.to_dict(), **extra}, ensure_ascii=False) + "\n")
     else:
         render_summary(summary)
-    return 1 if summary.failed or (strict and (summary.rejected or summary.warnings)) else 0
+        sys.stdout.write("".join(line + "\n" for line in masked.lines()) if masked else "")
+    mask_failed = bool(masked and (masked.rejected or (strict and masked.orphans)))
+    return 1 if summary.failed or mask_failed or (strict and (summary.rejected or summary.warnings)) else 0
+
+
+def _seen(outcome: Any, seen: list[tuple[Path, str]], advance: Callable[[], None]) -> None:
+    """Progress, and the images a mask may pair with (ingested now or already present)."""
+    advance()
+    if outcome.sha256 and outcome.status in ("ingested", "present"):
+        seen.append((outcome.path, outcome.sha256))
+
+
+def _mask_options(
+    masks: Path | None, pattern: str | None, classes: str | None, colors: str | None
+) -> Any:
+    """The ``--masks`` settings (checked before anything is ingested), or None without ``--masks``."""
+    if masks is None:
+        if pattern or classes or colors:
+            raise FairmicroError("--mask-pattern, --mask-classes and --mask-colors need --masks DIR")
+        return None
+    from fairmicro.catalog.mask_pairing import MaskOptions
+    from fairmicro.catalog.masks import parse_mask_classes, parse_mask_colors
+
+    if classes and colors:
+        raise FairmicroError("give either --mask-classes (label maps) or --mask-colors (colour maps), not both")
+    class_map = parse_mask_classes(classes) if classes else parse_mask_colors(colors) if colors else None
+    return MaskOptions(masks, pattern, class_map)
+
+
+def _pair_masks(cat: Any, seen: list[tuple[Path, str]], mask_files: list[Path], options: Any) -> Any:
+    if options is None:
+        return None
+    from fairmicro.catalog.mask_pairing import ingest_masks
+
+    return ingest_masks(cat, seen, mask_files, options)
 
 
 def _compile_pattern(pattern: str | None) -> re.Pattern[str] | None:

@@ -1,0 +1,201 @@
+"""``fairmicro ingest IMAGES --masks DIR``: find each image's mask, check it, store it.
+
+A mask pairs with an image by the same file name in ``DIR`` (or the same stem
+with another extension), or by ``--mask-pattern '{stem}_mask'`` (the mask's
+stem, or its whole name when the pattern ends in an image extension). Mask
+files are never ingested as images, even when they sit among them. Each mask
+is decoded and fitted to its image (:mod:`fairmicro.catalog.masks`); a bad one
+is reported in one line and not stored, the others are.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from fairmicro.catalog.masks import (
+    MAX_CLASSES,
+    ClassMap,
+    MaskError,
+    MaskRecord,
+    add_masks,
+    check_mask,
+    image_sizes,
+)
+from fairmicro.catalog.walk import FileSet, collect_files, display
+from fairmicro.extractors.source import IMAGE_SUFFIXES
+
+if TYPE_CHECKING:
+    from fairmicro.catalog.store import Catalog
+
+STEM = "{stem}"
+
+
+@dataclass(frozen=True)
+class MaskOptions:
+    """Where masks are and how they encode classes.
+
+    Parameters
+    ----------
+    folder
+        The folder holding the masks (searched recursively).
+    pattern
+        ``None``: a mask has its image's file name (or stem); else a name with ``{stem}``.
+    class_map
+        The classes; ``None``: label maps whose classes are named by value (``class_0``, ...).
+    """
+
+    folder: Path
+    pattern: str | None = None
+    class_map: ClassMap | None = None
+
+    def __post_init__(self) -> None:
+        if self.pattern is not None and self.pattern.count(STEM) != 1:
+            raise MaskError(f"--mask-pattern {self.pattern!r}: must contain {STEM} once, e.g. '{{stem}}_mask'")
+        if not self.folder.is_dir():
+            raise MaskError(f"--masks {display(self.folder)}: is not a folder")
+
+    def matcher(self) -> re.Pattern[str] | None:
+        """Regex over a mask's name (pattern with an extension) or stem, capturing the image stem."""
+        if self.pattern is None:
+            return None
+        before, _, after = self.pattern.partition(STEM)
+        return re.compile(re.escape(before) + "(?P<stem>.+)" + re.escape(after))
+
+    def whole_name(self) -> bool:
+        """Whether the pattern names the mask's extension too."""
+        return self.pattern is not None and Path(self.pattern).suffix.lower() in IMAGE_SUFFIXES
+
+
+@dataclass
+class MaskSummary:
+    """What pairing did: counts, and one line per rejected mask and per mask without image."""
+
+    paired: int = 0
+    without_mask: int = 0
+    rejected: list[str] = field(default_factory=list)
+    orphans: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        """The human summary lines."""
+        head = f"masks: {self.paired} paired, {self.without_mask} images without mask"
+        head += f", {len(self.rejected)} rejected" if self.rejected else ""
+        head += f", {len(self.orphans)} mask files without image" if self.orphans else ""
+        out = [head]
+        out += [f"  mask rejected: {display(line)}" for line in self.rejected]
+        out += [f"  mask without image: {display(path)}" for path in self.orphans]
+        return out
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form for ``--json``."""
+        return {
+            "paired": self.paired,
+            "images_without_mask": self.without_mask,
+            "rejected": list(self.rejected),
+            "masks_without_image": list(self.orphans),
+        }
+
+
+def _real(path: Path) -> str:
+    return os.path.realpath(path)
+
+
+def split_files(found: FileSet, roots: Sequence[Path], options: MaskOptions) -> tuple[FileSet, list[Path]]:
+    """The image files without the mask files, and the mask files.
+
+    Raises
+    ------
+    MaskError
+        If ``--masks`` is one of the image folders and no ``--mask-pattern`` tells masks from images.
+    """
+    folder = _real(options.folder)
+    if options.pattern is None and any(_real(root) == folder for root in roots):
+        raise MaskError(
+            f"--masks {display(options.folder)} is the image folder: give --mask-pattern (e.g. '{{stem}}_mask') "
+            "to tell masks from images"
+        )
+    matcher, whole = options.matcher(), options.whole_name()
+    masks = [
+        path for path in collect_files([options.folder]).files
+        if matcher is None or matcher.fullmatch(path.name if whole else path.stem)
+    ]
+    excluded = {_real(path) for path in masks}
+    images = [path for path in found.files if _real(path) not in excluded]
+    return FileSet(images, found.skipped), masks
+
+
+def pair(
+    images: Sequence[tuple[Path, str]], masks: Sequence[Path], options: MaskOptions
+) -> tuple[list[tuple[Path, str, Path]], int, list[str], list[Path]]:
+    """(image, sha256, mask) pairs, images without mask, ambiguity lines, and masks without image."""
+    by_key: dict[str, list[Path]] = defaultdict(list)
+    by_stem: dict[str, list[Path]] = defaultdict(list)
+    matcher, whole = options.matcher(), options.whole_name()
+    for mask in masks:
+        if matcher is None:
+            by_key[mask.name].append(mask)
+            by_stem[mask.stem].append(mask)
+        elif found := matcher.fullmatch(mask.name if whole else mask.stem):
+            by_stem[found.group("stem")].append(mask)
+    pairs, problems, used = [], [], set()
+    without = 0
+    for image, sha in images:
+        candidates = by_key.get(image.name) or by_stem.get(image.stem, [])
+        if len(candidates) > 1:
+            names = ", ".join(str(c) for c in candidates[:3])
+            problems.append(f"{image}: several masks match ({names}); keep one")
+            used.update(candidates)
+            continue
+        if not candidates:
+            without += 1
+            continue
+        pairs.append((image, sha, candidates[0]))
+        used.add(candidates[0])
+    return pairs, without, problems, [m for m in masks if m not in used]
+
+
+def ingest_masks(
+    catalog: Catalog, images: Sequence[tuple[Path, str]], masks: Sequence[Path], options: MaskOptions
+) -> MaskSummary:
+    """Pair ``images`` (path, sha256: this ingest's images) with ``masks``, check and store them.
+
+    Returns
+    -------
+    MaskSummary
+        Counts; a mask that cannot be read, holds a value with no class or does not
+        fit its image is listed (one line naming it and the problem) and not stored.
+    """
+    pairs, without, problems, orphans = pair(images, masks, options)
+    summary = MaskSummary(without_mask=without, rejected=problems, orphans=[str(m) for m in orphans])
+    class_map = options.class_map or ClassMap.from_names([f"class_{i}" for i in range(MAX_CLASSES)])
+    sizes = image_sizes(catalog, sorted({sha for _, sha, _ in pairs}))
+    records: list[MaskRecord] = []
+    for image, sha, mask in pairs:
+        try:
+            records.append(check_mask(mask, sha, sizes.get(sha, (str(image), 0, 0)), class_map))
+        except MaskError as exc:
+            summary.rejected.append(str(exc))
+    if options.class_map is None and records:
+        class_map = _named_by_value(records)
+    summary.paired = add_masks(catalog, records, class_map) if records else 0
+    return summary
+
+
+def _named_by_value(records: Sequence[MaskRecord]) -> ClassMap:
+    """Classes ``class_0`` .. ``class_N`` for the largest value in the masks (no --mask-classes given)."""
+    import hashlib
+
+    from fairmicro.catalog.masks import decode_mask
+
+    provisional = ClassMap.from_names([f"class_{i}" for i in range(MAX_CLASSES)])
+    top = 1
+    for record in records:
+        data = Path(record.mask_path).read_bytes()
+        if hashlib.sha256(data).hexdigest() == record.mask_sha256:
+            top = max(top, int(decode_mask(data, provisional, Path(record.mask_path).name).max()))
+    return ClassMap.from_names([f"class_{i}" for i in range(top + 1)])
