@@ -24,6 +24,8 @@ TABLES: dict[str, str] = {
     'publications': 'Publication',
     'model_runs': 'ModelRun',
     'predictions': 'Prediction',
+    'qualifications': 'Qualification',
+    'image_embeddings': 'ImageEmbedding',
 }
 
 CLASS_DESCRIPTIONS: dict[str, str] = {
@@ -41,6 +43,11 @@ CLASS_DESCRIPTIONS: dict[str, str] = {
     'Publication': 'One push of a dataset build to a Hugging Face Hub repository.',
     'ModelRun': 'One train, evaluate or predict run of a model plugin, with its provenance.',
     'Prediction': "A model's output for one image or tile in one run.",
+    'AssessmentSet': 'A named set of expert assessments for the zero-shot qualifier (one YAML file).',
+    'Assessment': 'One expert assessment (Safdar et al.) with its text prompts and reference images.',
+    'ReferenceImages': 'Reference images given as a catalog selection, as files, or both.',
+    'Qualification': 'One image scored against one expert assessment in one zero-shot qualifier run.',
+    'ImageEmbedding': 'A cached image embedding of one model, so re-scoring computes no embedding twice.',
 }
 
 PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
@@ -58,6 +65,11 @@ PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
     'Publication': ('publication_id',),
     'ModelRun': ('run_id',),
     'Prediction': ('model_run_id', 'image_sha256', 'tile_x_px', 'tile_y_px'),
+    'AssessmentSet': (),
+    'Assessment': (),
+    'ReferenceImages': (),
+    'Qualification': ('model_run_id', 'image_sha256', 'assessment'),
+    'ImageEmbedding': ('image_sha256', 'model_id', 'model_revision', 'preprocessing'),
 }
 
 CLASS_COLUMNS: dict[str, tuple[Column, ...]] = {
@@ -211,7 +223,7 @@ CLASS_COLUMNS: dict[str, tuple[Column, ...]] = {
         Column(name='ended_at', sql_type='TIMESTAMP', description='End time (UTC).', unit=None, required=False, enum_values=(), minimum=None, maximum=None),
         Column(name='host', sql_type='VARCHAR', description='Host name the run ran on.', unit=None, required=False, enum_values=(), minimum=None, maximum=None),
         Column(name='status', sql_type='VARCHAR', description='Run status.', unit=None, required=False, enum_values=('running', 'succeeded', 'failed'), minimum=None, maximum=None),
-        Column(name='run_kind', sql_type='VARCHAR', description='Whether the run trained, evaluated or predicted.', unit=None, required=False, enum_values=('train', 'evaluate', 'predict', 'pretrain'), minimum=None, maximum=None),
+        Column(name='run_kind', sql_type='VARCHAR', description='Whether the run trained, evaluated or predicted.', unit=None, required=False, enum_values=('train', 'evaluate', 'predict', 'pretrain', 'qualify'), minimum=None, maximum=None),
         Column(name='parent_run_id', sql_type='VARCHAR', description='The training run whose model an evaluate or predict run used.', unit=None, required=False, enum_values=(), minimum=None, maximum=None),
         Column(name='task', sql_type='VARCHAR', description="The task of the run's model plugin (classification, segmentation, pretraining, zero-shot).", unit=None, required=False, enum_values=('classification', 'segmentation', 'pretraining', 'zero-shot'), minimum=None, maximum=None),
     ),
@@ -225,5 +237,43 @@ CLASS_COLUMNS: dict[str, tuple[Column, ...]] = {
         Column(name='predicted_label', sql_type='VARCHAR', description='The most probable class.', unit=None, required=False, enum_values=(), minimum=None, maximum=None),
         Column(name='confidence', sql_type='DOUBLE', description='Model probability for a predicted label.', unit=None, required=False, enum_values=(), minimum=0, maximum=1),
         Column(name='probabilities', sql_type='JSON', description='Probability of every class, as a JSON object.', unit=None, required=False, enum_values=(), minimum=None, maximum=None),
+    ),
+    'AssessmentSet': (
+        Column(name='name', sql_type='VARCHAR', description='Human-readable name.', unit=None, required=True, enum_values=(), minimum=None, maximum=None),
+        Column(name='description', sql_type='VARCHAR', description='What a set of assessments is for, in words.', unit=None, required=False, enum_values=(), minimum=None, maximum=None),
+        Column(name='assessments', sql_type='VARCHAR', description='The assessments of an assessment set.', unit=None, required=True, enum_values=(), minimum=None, maximum=None),
+    ),
+    'Assessment': (
+        Column(name='name', sql_type='VARCHAR', description='Human-readable name.', unit=None, required=True, enum_values=(), minimum=None, maximum=None),
+        Column(name='criterion', sql_type='VARCHAR', description="The expert's criterion in words, as the assessment set states it.", unit=None, required=False, enum_values=(), minimum=None, maximum=None),
+        Column(name='positive_prompts', sql_type='VARCHAR', description='Text prompts describing an image that meets the criterion (CLIP text side).', unit=None, required=True, enum_values=(), minimum=None, maximum=None),
+        Column(name='negative_prompts', sql_type='VARCHAR', description='Text prompts describing an image that fails the criterion (CLIP text side).', unit=None, required=True, enum_values=(), minimum=None, maximum=None),
+        Column(name='positive_references', sql_type='VARCHAR', description='Reference images that meet the criterion (FLAVA image side).', unit=None, required=True, enum_values=(), minimum=None, maximum=None),
+        Column(name='negative_references', sql_type='VARCHAR', description='Reference images that fail the criterion (FLAVA image side).', unit=None, required=True, enum_values=(), minimum=None, maximum=None),
+    ),
+    'ReferenceImages': (
+        Column(name='where', sql_type='VARCHAR', description='SQL predicate over image_metadata selecting catalog images (run sandboxed, like --where).', unit=None, required=False, enum_values=(), minimum=None, maximum=None),
+        Column(name='paths', sql_type='VARCHAR', description="Image files, absolute or relative to the assessment file's folder.", unit=None, required=False, enum_values=(), minimum=None, maximum=None),
+    ),
+    'Qualification': (
+        Column(name='model_run_id', sql_type='VARCHAR', description='Model run that produced a record, if any.', unit=None, required=True, enum_values=(), minimum=None, maximum=None),
+        Column(name='image_sha256', sql_type='VARCHAR', description='SHA-256 of the image file this record belongs to.', unit=None, required=True, enum_values=(), minimum=None, maximum=None),
+        Column(name='path', sql_type='VARCHAR', description='Path the image was read from.', unit=None, required=False, enum_values=(), minimum=None, maximum=None),
+        Column(name='assessment', sql_type='VARCHAR', description='Name of an expert assessment (one criterion of an assessment set), e.g. "porosity".', unit=None, required=True, enum_values=(), minimum=None, maximum=None),
+        Column(name='delta_clip', sql_type='DOUBLE', description='cos(image, mean positive prompt) - cos(image, mean negative prompt), CLIP embeddings.', unit=None, required=False, enum_values=(), minimum=None, maximum=None),
+        Column(name='delta_flava', sql_type='DOUBLE', description='cos(image, mean positive reference) - cos(image, mean negative reference), FLAVA image embeddings.', unit=None, required=False, enum_values=(), minimum=None, maximum=None),
+        Column(name='z_clip', sql_type='DOUBLE', description="delta_clip standardised by the run's mean and population standard deviation for the assessment.", unit=None, required=False, enum_values=(), minimum=None, maximum=None),
+        Column(name='z_flava', sql_type='DOUBLE', description="delta_flava standardised by the run's mean and population standard deviation for the assessment.", unit=None, required=False, enum_values=(), minimum=None, maximum=None),
+        Column(name='hybrid', sql_type='DOUBLE', description='Fused score, z_clip + z_flava (or their weighted sum); at or above the threshold means accept.', unit=None, required=False, enum_values=(), minimum=None, maximum=None),
+        Column(name='decision', sql_type='VARCHAR', description='Whether the image meets the assessment.', unit=None, required=False, enum_values=('accept', 'reject'), minimum=None, maximum=None),
+        Column(name='top_k', sql_type='JSON', description='The nearest reference images by FLAVA cosine, as a JSON list of {path, cosine}.', unit=None, required=False, enum_values=(), minimum=None, maximum=None),
+    ),
+    'ImageEmbedding': (
+        Column(name='image_sha256', sql_type='VARCHAR', description='SHA-256 of the image file this record belongs to.', unit=None, required=True, enum_values=(), minimum=None, maximum=None),
+        Column(name='model_id', sql_type='VARCHAR', description='Model id (Hub id or local folder) that computed an embedding.', unit=None, required=True, enum_values=(), minimum=None, maximum=None),
+        Column(name='model_revision', sql_type='VARCHAR', description="Hub commit sha of the model, or sha256 of a local folder's files.", unit=None, required=True, enum_values=(), minimum=None, maximum=None),
+        Column(name='preprocessing', sql_type='VARCHAR', description='How the image became model input (data bar crop, intensity scaling), so a changed recipe is not served from cache.', unit=None, required=True, enum_values=(), minimum=None, maximum=None),
+        Column(name='embedding', sql_type='JSON', description="The model's image embedding as a JSON list of numbers (not normalised).", unit=None, required=True, enum_values=(), minimum=None, maximum=None),
+        Column(name='created_at', sql_type='TIMESTAMP', description='When the record was created (UTC).', unit=None, required=False, enum_values=(), minimum=None, maximum=None),
     ),
 }

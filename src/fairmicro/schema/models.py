@@ -198,6 +198,10 @@ class RunKind(str, Enum):
     """
     Fitted a model on unlabelled images (self-supervised pretraining).
     """
+    qualify = "qualify"
+    """
+    Scored catalog images against expert assessments without training (zero-shot qualifier).
+    """
 
 
 class ModelTask(str, Enum):
@@ -239,6 +243,20 @@ class LabValueType(str, Enum):
     text = "text"
     """
     Anything else, including columns that mix numbers and text (VARCHAR, string).
+    """
+
+
+class QualifierDecision(str, Enum):
+    """
+    Whether an image meets an expert assessment (hybrid score at or above the threshold).
+    """
+    accept = "accept"
+    """
+    The hybrid score is at or above the threshold.
+    """
+    reject = "reject"
+    """
+    The hybrid score is below the threshold.
     """
 
 
@@ -464,6 +482,64 @@ class Prediction(ConfiguredBaseModel):
     probabilities: Optional[str] = Field(default=None, description="""Probability of every class, as a JSON object.""")
 
 
+class AssessmentSet(ConfiguredBaseModel):
+    """
+    A named set of expert assessments for the zero-shot qualifier (one YAML file).
+    """
+    name: str = Field(default=..., description="""Human-readable name.""")
+    description: Optional[str] = Field(default=None, description="""What a set of assessments is for, in words.""")
+    assessments: list[Assessment] = Field(default=..., description="""The assessments of an assessment set.""", min_length=1)
+
+
+class Assessment(ConfiguredBaseModel):
+    """
+    One expert assessment (Safdar et al.) with its text prompts and reference images.
+    """
+    name: str = Field(default=..., description="""Human-readable name.""")
+    criterion: Optional[str] = Field(default=None, description="""The expert's criterion in words, as the assessment set states it.""")
+    positive_prompts: list[str] = Field(default=..., description="""Text prompts describing an image that meets the criterion (CLIP text side).""", min_length=1)
+    negative_prompts: list[str] = Field(default=..., description="""Text prompts describing an image that fails the criterion (CLIP text side).""", min_length=1)
+    positive_references: ReferenceImages = Field(default=..., description="""Reference images that meet the criterion (FLAVA image side).""")
+    negative_references: ReferenceImages = Field(default=..., description="""Reference images that fail the criterion (FLAVA image side).""")
+
+
+class ReferenceImages(ConfiguredBaseModel):
+    """
+    Reference images given as a catalog selection, as files, or both.
+    """
+    where: Optional[str] = Field(default=None, description="""SQL predicate over image_metadata selecting catalog images (run sandboxed, like --where).""")
+    paths: Optional[list[str]] = Field(default=None, description="""Image files, absolute or relative to the assessment file's folder.""")
+
+
+class Qualification(ConfiguredBaseModel):
+    """
+    One image scored against one expert assessment in one zero-shot qualifier run.
+    """
+    model_run_id: str = Field(default=..., description="""Model run that produced a record, if any.""")
+    image_sha256: str = Field(default=..., description="""SHA-256 of the image file this record belongs to.""")
+    path: Optional[str] = Field(default=None, description="""Path the image was read from.""")
+    assessment: str = Field(default=..., description="""Name of an expert assessment (one criterion of an assessment set), e.g. \"porosity\".""")
+    delta_clip: Optional[float] = Field(default=None, description="""cos(image, mean positive prompt) - cos(image, mean negative prompt), CLIP embeddings.""")
+    delta_flava: Optional[float] = Field(default=None, description="""cos(image, mean positive reference) - cos(image, mean negative reference), FLAVA image embeddings.""")
+    z_clip: Optional[float] = Field(default=None, description="""delta_clip standardised by the run's mean and population standard deviation for the assessment.""")
+    z_flava: Optional[float] = Field(default=None, description="""delta_flava standardised by the run's mean and population standard deviation for the assessment.""")
+    hybrid: Optional[float] = Field(default=None, description="""Fused score, z_clip + z_flava (or their weighted sum); at or above the threshold means accept.""")
+    decision: Optional[QualifierDecision] = Field(default=None, description="""Whether the image meets the assessment.""")
+    top_k: Optional[str] = Field(default=None, description="""The nearest reference images by FLAVA cosine, as a JSON list of {path, cosine}.""")
+
+
+class ImageEmbedding(ConfiguredBaseModel):
+    """
+    A cached image embedding of one model, so re-scoring computes no embedding twice.
+    """
+    image_sha256: str = Field(default=..., description="""SHA-256 of the image file this record belongs to.""")
+    model_id: str = Field(default=..., description="""Model id (Hub id or local folder) that computed an embedding.""")
+    model_revision: str = Field(default=..., description="""Hub commit sha of the model, or sha256 of a local folder's files.""")
+    preprocessing: str = Field(default=..., description="""How the image became model input (data bar crop, intensity scaling), so a changed recipe is not served from cache.""")
+    embedding: str = Field(default=..., description="""The model's image embedding as a JSON list of numbers (not normalised).""")
+    created_at: Optional[datetime ] = Field(default=None, description="""When the record was created (UTC).""")
+
+
 # Model rebuild
 # see https://pydantic-docs.helpmanual.io/usage/models/#rebuilding-a-model
 Specimen.model_rebuild()
@@ -480,3 +556,8 @@ DatasetImage.model_rebuild()
 Publication.model_rebuild()
 ModelRun.model_rebuild()
 Prediction.model_rebuild()
+AssessmentSet.model_rebuild()
+Assessment.model_rebuild()
+ReferenceImages.model_rebuild()
+Qualification.model_rebuild()
+ImageEmbedding.model_rebuild()
