@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -12,10 +12,10 @@ from fairmicro.cli.options import CatalogOption, FormatOption, WaitOption
 from fairmicro.errors import FairmicroError
 
 DatasetOption = Annotated[
-    Optional[str], typer.Option("--dataset", help="Hub id ORG/NAME[@REV], a built folder, or a catalog dataset name.")
+    str | None, typer.Option("--dataset", help="Hub id ORG/NAME[@REV], a built folder, or a catalog dataset name.")
 ]
 RunsDirOption = Annotated[
-    Optional[Path], typer.Option("--runs-dir", help="Artifact folder (default: fairmicro-runs/ beside the catalog).")
+    Path | None, typer.Option("--runs-dir", help="Artifact folder (default: fairmicro-runs/ beside the catalog).")
 ]
 ShuffleOption = Annotated[
     bool, typer.Option("--shuffle-metadata", help="Also report accuracy with metadata permuted across rows.")
@@ -40,21 +40,14 @@ def _params(pairs: list[str], explicit: dict[str, Any]) -> dict[str, Any]:
     return params
 
 
-def _print_scores(run_id: str, metrics: dict[str, Any]) -> None:
+def _print_summary(result: Any) -> None:
+    """The task's lines for a finished run; the first names the run."""
     from fairmicro.cli.commands import stdout
 
-    scores = metrics["scores"]
-    stdout.print(f"run {run_id}: {metrics['split']} accuracy {scores['accuracy']:.3f}, "
-                 f"macro F1 {scores['macro_f1']:.3f} (n={scores['n']})", highlight=False)
-    for line in (metrics.get("model_report") or {}).get("summary") or []:  # e.g. texture's grouped vs leaky CV
-        stdout.print(f"  {line}", highlight=False, markup=False, soft_wrap=True)
-    for key, label in (("shuffled_metadata_at_evaluation", "metadata shuffled at evaluation"),
-                       ("shuffled_metadata_at_training", "metadata shuffled at training")):
-        check = metrics.get(key)
-        if check and "accuracy" in check:
-            stdout.print(f"  {label}: accuracy {check['accuracy']:.3f} (change {check['accuracy_change']:+.3f})")
-        elif check:
-            stdout.print(f"  {label}: {check['skipped']}")
+    lines = result.summary or ["finished"]
+    stdout.print(f"run {result.run_id}: {lines[0]}", highlight=False, markup=False, soft_wrap=True)
+    for line in lines[1:]:
+        stdout.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
 def train(
@@ -63,13 +56,13 @@ def train(
     catalog: CatalogOption = None,
     wait: WaitOption = None,
     param: Annotated[list[str], typer.Option("--param", "-p", help="Plugin parameter KEY=VALUE (JSON values).")] = [],  # noqa: B006
-    mode: Annotated[Optional[str], typer.Option(help="texture: texture, metadata or hybrid.")] = None,
-    metadata: Annotated[Optional[str], typer.Option(help="auto, none, or comma-separated columns.")] = None,
-    backbone: Annotated[Optional[str], typer.Option(help="hybrid-cnn backbone, e.g. resnet50.")] = None,
-    weights: Annotated[Optional[str], typer.Option(help="hybrid-cnn weights: imagenet, none or a path.")] = None,
-    epochs: Annotated[Optional[int], typer.Option(help="hybrid-cnn epochs.")] = None,
+    mode: Annotated[str | None, typer.Option(help="texture: texture, metadata or hybrid.")] = None,
+    metadata: Annotated[str | None, typer.Option(help="auto, none, or comma-separated columns.")] = None,
+    backbone: Annotated[str | None, typer.Option(help="hybrid-cnn backbone, e.g. resnet50.")] = None,
+    weights: Annotated[str | None, typer.Option(help="hybrid-cnn weights: imagenet, none or a path.")] = None,
+    epochs: Annotated[int | None, typer.Option(help="hybrid-cnn epochs.")] = None,
     no_metadata: Annotated[bool, typer.Option("--no-metadata", help="Image-only model.")] = False,
-    seed: Annotated[Optional[int], typer.Option(help="Random seed.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
     shuffle_metadata: ShuffleOption = False,
     runs_dir: RunsDirOption = None,
 ) -> None:
@@ -84,7 +77,7 @@ def train(
                 "metadata": None if chosen is None else parse_metadata_option(chosen)}
     result = run_train(plugin, dataset, _params(param, explicit), catalog=catalog, runs_dir=runs_dir,
                        shuffle_metadata_check=shuffle_metadata)
-    _print_scores(result.run_id, result.metrics)
+    _print_summary(result)
     typer.echo(f"artifacts: {result.folder}")
 
 
@@ -102,7 +95,7 @@ def evaluate(
 
     result = run_evaluate(run_id, dataset, split, shuffle_metadata_check=shuffle_metadata, catalog=catalog,
                           runs_dir=runs_dir)
-    _print_scores(result.run_id, result.metrics)
+    _print_summary(result)
 
 
 def predict(
@@ -135,9 +128,9 @@ def runs(
 
 
 def review(
-    image: Annotated[Optional[str], typer.Argument(help="sha256 (prefix) of the image to decide on.")] = None,
+    image: Annotated[str | None, typer.Argument(help="sha256 (prefix) of the image to decide on.")] = None,
     accept: Annotated[bool, typer.Option("--accept", help="Confirm the model's suggestion.")] = False,
-    label: Annotated[Optional[str], typer.Option(help="The correct label (one the catalog or model knows).")] = None,
+    label: Annotated[str | None, typer.Option(help="The correct label (one the catalog or model knows).")] = None,
     new_label: Annotated[bool, typer.Option("--new-label", help="Allow a label no image has yet (a new class).")] = False,
     catalog: CatalogOption = None,
     wait: WaitOption = None,

@@ -83,3 +83,24 @@ def plot_history(folder: Path, history: dict[str, list[float]] | None) -> Path |
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
+
+
+def plot_curves(folder: Path, stem: str, history: dict[str, list[float | None]], title: str,
+                ylabel: str = "value") -> Path:
+    """``<stem>.png``: every per-epoch series of ``history`` on one axis (e.g. a pretraining loss)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    for key, values in history.items():
+        points = [(i + 1, v) for i, v in enumerate(values) if v is not None]
+        if points:
+            ax.plot(*zip(*points, strict=True), marker="o" if len(points) < 20 else None, label=key)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=9)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend()
+    fig.tight_layout()
+    path = folder / f"{stem}.png"
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

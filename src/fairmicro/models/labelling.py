@@ -79,9 +79,7 @@ def input_plan(parent: dict[str, Any], catalog: Catalog) -> TilingSpec:
     recorded = parameters.get("input_plan")
     if recorded is None:
         fingerprint = parameters.get("dataset_fingerprint") or parent.get("dataset_revision")
-        rows = catalog.query("SELECT parameters FROM datasets WHERE fingerprint = ? "
-                             "ORDER BY created_at DESC NULLS LAST LIMIT 1", [fingerprint]).rows
-        recorded = json.loads(rows[0][0]) if rows and rows[0][0] else None
+        recorded = catalog.build_parameters(fingerprint)
     if not isinstance(recorded, dict):
         raise ModelError(f"run {parent['run_id']}: its dataset {parent.get('dataset_ref')!r} records no tiling "
                          "plan (built by an older fairmicro); rebuild it with `fairmicro build` and retrain")
@@ -157,6 +155,9 @@ def predict_catalog(run_id: str, where: str, accept: float, *, catalog: str | Pa
     path = resolve_catalog_path(catalog)
     parent = load_run(path, run_id)
     model = load_model(parent)
+    if type(model).task != "classification":
+        raise ModelError(f"run {run_id} is a {type(model).task} model; it predicts dataset splits: "
+                         f"`fairmicro predict {run_id} --dataset D --split test --out DIR`")
     with Catalog.open(path, read_only=True) as cat:
         spec = input_plan(parent, cat)
         rows = _selected(cat, where, model)
@@ -165,13 +166,14 @@ def predict_catalog(run_id: str, where: str, accept: float, *, catalog: str | Pa
     skipped = _skipped(rows, suggestions, spec)
     recorder = RunRecorder(path, new_run_id(parent["plugin"]), parent["plugin"], model.version, "predict",
                            {"where": where, "accept": accept, "input_plan": spec.model_input()},
-                           parent_run_id=run_id, seed=parent.get("seed"))
+                           parent_run_id=run_id, seed=parent.get("seed"), task=type(model).task)
     recorder.start()
     accepted = [s for s in suggestions if s.confidence >= accept]
     metrics = {"predicted": len(suggestions), "accepted": len(accepted), "queued": len(suggestions) - len(accepted),
                "skipped": len(skipped)}
     with Catalog.open(path) as cat, cat.transaction():
-        recorder.complete(cat, metrics, [], _prediction_rows(recorder.run_id, suggestions))
+        recorder.complete(cat, metrics, [])
+        cat.add_predictions(_prediction_rows(recorder.run_id, suggestions))
         _store_suggestions(cat, recorder.run_id, suggestions, accept)
     return PredictResult(recorder.run_id, len(suggestions), len(accepted), len(suggestions) - len(accepted), skipped)
 
@@ -202,21 +204,10 @@ def _store_suggestions(catalog: Catalog, run_id: str, suggestions: list[Suggesti
 
 
 # ------------------------------------------------------------------- review
-# The newest open suggestion per image that no person has labelled yet, least confident first.
-REVIEW_SQL = (
-    "SELECT a.image_sha256, i.path, a.label AS suggested, a.confidence, a.model_run_id, "
-    "i.label AS current_label, i.label_source "
-    "FROM annotations a JOIN images i ON i.sha256 = a.image_sha256 "
-    "WHERE a.annotation_kind = 'review' AND i.label_source IS DISTINCT FROM 'manual' "
-    "QUALIFY row_number() OVER (PARTITION BY a.image_sha256 ORDER BY a.created_at DESC) = 1 "
-    "ORDER BY a.confidence, i.path"
-)
-
-
 def pending_reviews(catalog: str | Path | None = None) -> QueryResult:
     """The review queue, least confident first."""
     with Catalog.open(resolve_catalog_path(catalog), read_only=True) as cat:
-        return cat.query(REVIEW_SQL)
+        return cat.review_queue()
 
 
 def set_manual_label(sha_prefix: str, label: str | None, *, catalog: str | Path | None = None,
@@ -233,12 +224,11 @@ def set_manual_label(sha_prefix: str, label: str | None, *, catalog: str | Path 
         If the prefix does not name one image, there is nothing to confirm, or the label is unknown.
     """
     with Catalog.open(resolve_catalog_path(catalog)) as cat:
-        matches = cat.query("SELECT sha256 FROM images WHERE starts_with(sha256, ?)", [sha_prefix.lower()]).rows
+        matches = cat.images_with_prefix(sha_prefix.lower())
         if len(matches) != 1:
             raise ModelError(f"image {sha_prefix!r} matches {len(matches)} images; give more of its sha256")
-        sha = matches[0][0]
-        pending = cat.query("SELECT annotation_id, label, model_run_id FROM annotations WHERE image_sha256 = ? AND "
-                            "annotation_kind = 'review' ORDER BY created_at DESC", [sha]).rows
+        sha = matches[0]
+        pending = cat.open_reviews(sha)
         if label is None and not pending:
             raise ModelError(f"image {sha[:12]} has no suggestion to confirm; give --label")
         chosen = pending[0][1] if label is None else check_label(label, known_labels(cat, pending), new_label)
@@ -249,11 +239,9 @@ def set_manual_label(sha_prefix: str, label: str | None, *, catalog: str | Path 
 
 def known_labels(cat: Catalog, pending: Sequence[Sequence[Any]] = ()) -> list[str]:
     """Labels a review may set: every image label in the catalog and the suggesting models' classes."""
-    labels = {row[0] for row in cat.query("SELECT DISTINCT label FROM images WHERE label IS NOT NULL").rows}
+    labels = cat.image_labels()
     for run_id in {row[2] for row in pending if row[2]}:
-        for (probabilities,) in cat.query("SELECT probabilities FROM predictions WHERE model_run_id = ? "
-                                          "AND probabilities IS NOT NULL LIMIT 1", [run_id]).rows:
-            labels.update(json.loads(probabilities))
+        labels.update(cat.run_classes(run_id))
     labels.update(row[1] for row in pending if row[1])
     return sorted(labels)
 
@@ -281,11 +269,9 @@ def check_label(label: str, known: list[str], new_label: bool = False) -> str:
 
 
 def _store_manual_label(cat: Catalog, sha: str, chosen: str, resolves_review: bool) -> None:
-    cat.execute("UPDATE images SET label = ?, label_source = 'manual' WHERE sha256 = ?", [chosen, sha])
+    cat.set_manual_label(sha, chosen)
     if resolves_review:
-        cat.execute("UPDATE annotations SET annotation_kind = 'class_label', label_source = 'manual', label = ?, "
-                    "created_at = ?, created_by = ? WHERE image_sha256 = ? AND annotation_kind = 'review'",
-                    [chosen, utcnow(), getpass.getuser(), sha])
+        cat.resolve_reviews(sha, chosen, at=utcnow(), by=getpass.getuser())
     else:
         cat.insert("annotations", [models.Annotation(
             annotation_id=f"manual:{sha[:16]}:{utcnow():%Y%m%dT%H%M%S%f}", image_sha256=sha,

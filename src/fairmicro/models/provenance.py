@@ -58,44 +58,35 @@ class RunRecorder:
     split: str | None = None
     seed: int | None = None
     parent_run_id: str | None = None
+    task: str | None = None
     started_at: datetime = field(default_factory=utcnow)
 
-    def start(self) -> None:
-        """Insert the row with status ``running``."""
-        record = models.ModelRun(
+    def record(self) -> models.ModelRun:
+        """The run's row as it is inserted (status ``running``)."""
+        return models.ModelRun(
             run_id=self.run_id, plugin=self.plugin, plugin_version=self.plugin_version,
             parameters=_json(self.parameters), dataset_ref=self.dataset_ref,
             dataset_revision=self.dataset_revision, split=self.split, seed=self.seed,
             library_versions=_json(library_versions()), started_at=self.started_at,
             host=platform.node(), status="running", run_kind=self.run_kind, parent_run_id=self.parent_run_id,
+            task=self.task,
         )
+
+    def start(self) -> None:
+        """Insert the row with status ``running``."""
+        record = self.record()
         with Catalog.open(self.catalog_path) as catalog:
-            catalog.insert("model_runs", [record])
+            catalog.start_model_run(record)
 
-    def finish(self, metrics: dict[str, Any], artifacts: list[dict[str, Any]], predictions: list[models.Prediction]) -> None:
-        """Complete the row and add the predictions, in one transaction."""
-        with Catalog.open(self.catalog_path) as catalog, catalog.transaction():
-            self.complete(catalog, metrics, artifacts, predictions)
-
-    def complete(
-        self, catalog: Catalog, metrics: dict[str, Any], artifacts: list[dict[str, Any]],
-        predictions: list[models.Prediction],
-    ) -> None:
-        """The writes of :meth:`finish`, inside a transaction the caller holds."""
-        catalog.execute(
-            "UPDATE model_runs SET metrics = ?, artifacts = ?, ended_at = ?, status = 'succeeded', "
-            "parameters = ? WHERE run_id = ?",
-            [_json(metrics), _json(artifacts), utcnow(), _json(self.parameters), self.run_id],
-        )
-        catalog.insert("predictions", predictions)
+    def complete(self, catalog: Catalog, metrics: dict[str, Any], artifacts: list[dict[str, Any]]) -> None:
+        """Mark the row succeeded, inside a transaction the caller holds (with the task's rows)."""
+        catalog.complete_model_run(self.run_id, metrics=_json(metrics), artifacts=_json(artifacts),
+                                   parameters=_json(self.parameters), ended_at=utcnow())
 
     def fail(self, message: str) -> None:
         """Mark the run failed, with the reason in its metrics."""
         with Catalog.open(self.catalog_path) as catalog:
-            catalog.execute(
-                "UPDATE model_runs SET status = 'failed', ended_at = ?, metrics = ? WHERE run_id = ?",
-                [utcnow(), _json({"error": message}), self.run_id],
-            )
+            catalog.fail_model_run(self.run_id, metrics=_json({"error": message}), ended_at=utcnow())
 
 
 def load_run(catalog_path: Path | None, run_id: str) -> dict[str, Any]:
@@ -103,24 +94,13 @@ def load_run(catalog_path: Path | None, run_id: str) -> dict[str, Any]:
     from fairmicro.errors import ModelError
 
     with Catalog.open(catalog_path, read_only=True) as catalog:
-        result = catalog.query("SELECT * FROM model_runs WHERE run_id = ?", [run_id])
-    if not result.rows:
+        row = catalog.model_run(run_id)
+    if row is None:
         raise ModelError(f"no model run {run_id!r} in the catalog; list runs with `fairmicro runs`")
-    row = dict(zip(result.columns, result.rows[0], strict=True))
-    for column in ("parameters", "metrics", "artifacts", "library_versions"):
-        if row.get(column):
-            row[column] = json.loads(row[column])
     return row
 
 
-RUNS_SQL = (
-    "SELECT run_id, run_kind, plugin, status, dataset_ref, json_extract_string(metrics, '$.split') AS scored_on, "
-    "round(CAST(json_extract(metrics, '$.scores.accuracy') AS DOUBLE), 4) AS accuracy, "
-    "parent_run_id, started_at, ended_at FROM model_runs ORDER BY started_at"
-)
-
-
 def list_runs(catalog_path: Path | None) -> QueryResult:
-    """Every model run with its main metric, oldest first."""
+    """Every model run with its task and main metric, oldest first."""
     with Catalog.open(catalog_path, read_only=True) as catalog:
-        return catalog.query(RUNS_SQL)
+        return catalog.model_runs_table()

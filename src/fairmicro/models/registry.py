@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from importlib.metadata import EntryPoint, entry_points
+from typing import TYPE_CHECKING
 
 from fairmicro.errors import ModelError
-from fairmicro.models.base import ModelPlugin
+
+if TYPE_CHECKING:
+    from fairmicro.models.base import ModelPlugin
 
 GROUP = "fairmicro.models"
 
@@ -17,6 +20,8 @@ def plugin_entry_points() -> dict[str, EntryPoint]:
 
 def get_plugin(name: str) -> type[ModelPlugin]:
     """The plugin class registered as ``name``."""
+    from fairmicro.models.base import ModelPlugin
+
     entries = plugin_entry_points()
     if name not in entries:
         known = ", ".join(sorted(entries)) or "none"

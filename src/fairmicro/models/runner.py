@@ -1,37 +1,46 @@
-"""Train and evaluate model plugins on resolved datasets, with provenance in the catalog."""
+"""The run lifecycle: run id, run record, artifact folder and provenance for every model run.
+
+What a run computes is its task's business (:mod:`fairmicro.models.tasks`):
+the runner resolves the dataset, asks the plugin's task to check, fit, score,
+plot and write its rows, and records the run around that (``running`` at
+start, ``succeeded`` with metrics and artifacts' sha256 in one transaction
+with the task's rows, or ``failed`` with the reason).
+"""
 
 from __future__ import annotations
 
-import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from fairmicro.catalog import Catalog
 from fairmicro.catalog.connection import resolve_catalog_path
 from fairmicro.errors import ModelError
 from fairmicro.hashing import sha256_file
 from fairmicro.models import artifacts
 from fairmicro.models.base import ModelPlugin
-from fairmicro.models.data import class_names, labels
-from fairmicro.models.evaluation import score, shuffle_metadata
 from fairmicro.models.provenance import RunRecorder, load_run, new_run_id
-from fairmicro.models.registry import get_plugin
-from fairmicro.schema import models
+from fairmicro.models.registry import get_plugin, plugin_entry_points
+from fairmicro.models.tasks import get_task
+from fairmicro.models.tasks.base import Evaluation, Task
 
 MODEL_FOLDER = "model"
+MODEL_KINDS = ("train", "pretrain")  # runs whose saved model later runs load
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class RunResult:
-    """What a finished run reports back."""
+    """What a finished run reports back (``summary``: the task's lines for the CLI)."""
 
     run_id: str
     metrics: dict[str, Any]
     folder: Path
+    task: str = "classification"
+    summary: list[str] = field(default_factory=list)
 
 
 def runs_folder(catalog: str | Path | None, runs_dir: str | Path | None) -> Path:
@@ -47,52 +56,51 @@ def _split(dataset: Any, name: str) -> Any:
     return dataset[name]
 
 
-def prediction_rows(run_id: str, split: str | None, data: Any, classes: list[str], probabilities: np.ndarray) -> list[models.Prediction]:
-    """One Prediction per dataset row (tile origin 0, 0 when the dataset is not tiled)."""
-    columns = data.column_names
-    table = data.select_columns([c for c in ("image_sha256", "tile_x_px", "tile_y_px", "label") if c in columns]).to_dict()
-    count = len(data)
-    truth = table.get("label", [None] * count)
-    rows = {}
-    for index in range(count):
-        key = (table["image_sha256"][index], (table.get("tile_x_px") or [0] * count)[index],
-               (table.get("tile_y_px") or [0] * count)[index])
-        best = int(probabilities[index].argmax())
-        rows[key] = models.Prediction(
-            model_run_id=run_id, image_sha256=key[0], tile_x_px=int(key[1] or 0), tile_y_px=int(key[2] or 0),
-            split=split, true_label=None if truth[index] is None else classes[truth[index]],
-            predicted_label=classes[best], confidence=float(probabilities[index, best]),
-            probabilities=json.dumps(dict(zip(classes, map(float, probabilities[index]), strict=True))),
-        )
-    return list(rows.values())
+def plugin_task(plugin: type[ModelPlugin]) -> Task:
+    """The task object of a plugin class."""
+    return get_task(plugin.task)
 
 
-def _save_outputs(folder: Path, metrics: dict[str, Any], model: ModelPlugin | None, title: str) -> list[dict[str, Any]]:
+def _save_outputs(folder: Path, task: Task, evaluation: Evaluation, model: ModelPlugin | None,
+                  title: str) -> list[dict[str, Any]]:
+    """Model files, the task's plots and files, and ``metrics.json``, each described with its sha256."""
     folder.mkdir(parents=True, exist_ok=True)
     described = []
     if model is not None:
         described += [{**d, "role": "model"} for d in artifacts.describe(model.save(folder / MODEL_FOLDER))]
-    pictures = [artifacts.plot_confusion(folder, metrics["scores"], title)]
-    curves = artifacts.plot_history(folder, getattr(model, "history_", None)) if model is not None else None
-    pictures += [curves] if curves else []
+    pictures = task.plots(folder, evaluation.metrics, model, title)
     described += [{**d, "role": p.stem} for d, p in zip(artifacts.describe(pictures), pictures, strict=True)]
-    metrics_file = artifacts.write_metrics(folder, metrics)
+    described += [{**d, "role": "output"} for d in artifacts.describe(evaluation.files)]
+    metrics_file = artifacts.write_metrics(folder, evaluation.metrics)
     described += [{**d, "role": "metrics"} for d in artifacts.describe([metrics_file])]
     return described
 
 
-def _scores(model: ModelPlugin, data: Any) -> tuple[np.ndarray, dict[str, Any]]:
-    probabilities = model.predict_proba(data)
-    return probabilities, score(model.classes_, labels(data), probabilities)
+def _finish(recorder: RunRecorder, task: Task, evaluation: Evaluation, described: list[dict[str, Any]],
+            write: Any = None) -> None:
+    """Complete the run row and write the task's rows, in one transaction."""
+    with Catalog.open(recorder.catalog_path) as catalog, catalog.transaction():
+        recorder.complete(catalog, evaluation.metrics, described)
+        (write or task.write_outputs)(catalog, recorder.run_id, evaluation)
 
 
-def _shuffle_check(model: ModelPlugin, data: Any, baseline: dict[str, Any], seed: int) -> dict[str, Any]:
-    """Accuracy with the model's metadata columns permuted across rows."""
-    if not model.metadata_columns_:
-        return {"skipped": "the model uses no metadata"}
-    _, shuffled = _scores(model, shuffle_metadata(data, model.metadata_columns_, seed))
-    return {"accuracy": shuffled["accuracy"], "accuracy_change": shuffled["accuracy"] - baseline["accuracy"],
-            "columns": model.metadata_columns_}
+def _guarded(recorder: RunRecorder, job: Any) -> Any:
+    """Start the run, run ``job``; a failure marks the run failed and propagates."""
+    recorder.start()
+    try:
+        return job()
+    except BaseException as exc:
+        recorder.fail(str(exc) or type(exc).__name__)
+        raise
+
+
+def _check_kind(plugin: type[ModelPlugin], task: Task, kind: str) -> None:
+    if not task.trains:
+        raise ModelError(f"{plugin.name} is a {task.name} plugin and is never trained; "
+                         f"score it with `fairmicro evaluate {plugin.name} --dataset D`")
+    if task.fit_kind != kind:
+        command = "pretrain" if task.fit_kind == "pretrain" else "train"
+        raise ModelError(f"{plugin.name} is a {task.name} plugin; run `fairmicro {command} {plugin.name} ...`")
 
 
 def train(
@@ -103,75 +111,72 @@ def train(
     catalog: str | Path | None = None,
     runs_dir: str | Path | None = None,
     shuffle_metadata_check: bool = False,
+    options: dict[str, Any] | None = None,
+    kind: str = "train",
 ) -> RunResult:
-    """Fit a plugin on the ``train`` split, score it on ``validation`` (else ``train``)."""
+    """Fit a plugin on its task's training split and score it (``validation``, else ``train``).
+
+    ``kind`` is ``train`` or ``pretrain`` (see :func:`pretrain`); it must be the
+    plugin's task's ``fit_kind``. ``options`` are the task's run options
+    (e.g. ``shuffle_metadata`` for classification).
+    """
     from fairmicro.builders.resolve import resolve_dataset
 
     plugin = get_plugin(plugin_name)
+    task = plugin_task(plugin)
+    _check_kind(plugin, task, kind)
     model = plugin(**params)
+    task.check_model(model)
+    options = {**(options or {}), **({"shuffle_metadata": True} if shuffle_metadata_check else {})}
     resolved = resolve_dataset(dataset_ref, catalog=catalog)
-    _split(resolved.dataset, "train")
+    train_name = task.training_split(resolved.dataset)
+    task.check_dataset(resolved.dataset[train_name], train_name)
     recorder = RunRecorder(
-        resolve_catalog_path(catalog), new_run_id(plugin_name), plugin_name, model.version, "train",
+        resolve_catalog_path(catalog), new_run_id(plugin_name), plugin_name, model.version, kind,
         {"plugin": model.get_params(), "shuffle_metadata_check": shuffle_metadata_check,
-         **_dataset_build(resolved.provenance)},
-        resolved.provenance.ref, resolved.provenance.dataset_revision, "train",
-        int(model.get_params().get("seed", 0) or 0),
+         **({"options": options} if options else {}), **_dataset_build(resolved.provenance)},
+        resolved.provenance.ref, resolved.provenance.dataset_revision, train_name,
+        int(model.get_params().get("seed", 0) or 0), task=task.name,
     )
-    job = _TrainJob(recorder, model, resolved.dataset, resolved.provenance, runs_folder(catalog, runs_dir))
-    recorder.start()
-    try:
-        return job.run(shuffle_metadata_check)
-    except BaseException as exc:
-        recorder.fail(str(exc) or type(exc).__name__)
-        raise
+    job = _FitJob(recorder, task, model, resolved.dataset, resolved.provenance, runs_folder(catalog, runs_dir),
+                  train_name, options)
+    return _guarded(recorder, job.run)
+
+
+def pretrain(plugin_name: str, dataset_ref: str, params: dict[str, Any], **kwargs: Any) -> RunResult:
+    """Fit a pretraining plugin on unlabelled images: a run of kind ``pretrain`` (see :func:`train`)."""
+    return train(plugin_name, dataset_ref, params, kind="pretrain", **kwargs)
 
 
 @dataclass
-class _TrainJob:
-    """One training run: fit, score, optional metadata checks, artifacts, provenance."""
+class _FitJob:
+    """One fitting run: fit, score, task checks, artifacts, provenance."""
 
     recorder: RunRecorder
+    task: Task
     model: ModelPlugin
     dataset: Any
     provenance: Any
     runs_root: Path
+    train_name: str
+    options: dict[str, Any]
 
-    @property
-    def validation(self) -> Any | None:
-        return self.dataset["validation"] if "validation" in self.dataset else None
-
-    @property
-    def eval_name(self) -> str:
-        return "validation" if self.validation is not None else "train"
-
-    def run(self, shuffle_check: bool) -> RunResult:
-        model, train_data, eval_data = self.model, self.dataset["train"], self.dataset[self.eval_name]
-        model.fit(train_data, self.validation)
-        probabilities, scores = _scores(model, eval_data)
-        metrics: dict[str, Any] = {"split": self.eval_name, "scores": scores,
-                                   "metadata_columns": model.metadata_columns_, "dataset": self.provenance.__dict__}
-        if hasattr(model, "report"):
-            metrics["model_report"] = model.report()
-        if shuffle_check:
-            seed = self.recorder.seed or 0
-            metrics["shuffled_metadata_at_evaluation"] = _shuffle_check(model, eval_data, scores, seed)
-            metrics["shuffled_metadata_at_training"] = self._shuffled_training(scores, seed)
-        self.recorder.parameters.update(metadata_columns=model.metadata_columns_, image_size=_image_size(train_data))
+    def run(self) -> RunResult:
+        task, model, train_data = self.task, self.model, self.dataset[self.train_name]
+        validation = self.dataset["validation"] if "validation" in self.dataset and self.train_name == "train" else None
+        task.fit(model, train_data, validation)
+        eval_name = task.evaluation_split(self.dataset) or self.train_name
+        seed = self.recorder.seed or 0
+        evaluation = task.evaluate(model, self.dataset[eval_name], split=eval_name, seed=seed, options=self.options)
+        evaluation.metrics.update(task.training_checks(model, self.dataset, evaluation, seed=seed,
+                                                       options=self.options))
+        evaluation.metrics["dataset"] = self.provenance.__dict__
+        self.recorder.parameters.update(metadata_columns=list(getattr(model, "metadata_columns_", []) or []),
+                                        image_size=_image_size(train_data))
         folder = self.runs_root / self.recorder.run_id
-        described = _save_outputs(folder, metrics, model, f"{self.recorder.run_id} on {self.eval_name}")
-        rows = prediction_rows(self.recorder.run_id, self.eval_name, eval_data, model.classes_, probabilities)
-        self.recorder.finish(metrics, described, rows)
-        return RunResult(self.recorder.run_id, metrics, folder)
-
-    def _shuffled_training(self, baseline: dict[str, Any], seed: int) -> dict[str, Any]:
-        """Refit with the training metadata permuted across rows; compare accuracy on the same split."""
-        if not self.model.metadata_columns_:
-            return {"skipped": "the model uses no metadata"}
-        shuffled_train = shuffle_metadata(self.dataset["train"], self.model.metadata_columns_, seed)
-        control = type(self.model)(**self.model.get_params()).fit(shuffled_train, self.validation)
-        _, scores = _scores(control, self.dataset[self.eval_name])
-        return {"accuracy": scores["accuracy"], "accuracy_change": scores["accuracy"] - baseline["accuracy"]}
+        described = _save_outputs(folder, task, evaluation, model, f"{self.recorder.run_id} on {eval_name}")
+        _finish(self.recorder, task, evaluation, described)
+        return RunResult(self.recorder.run_id, evaluation.metrics, folder, task.name, task.summary(evaluation.metrics))
 
 
 def _dataset_build(provenance: Any) -> dict[str, Any]:
@@ -197,16 +202,17 @@ def _warn_other_input(parent: dict[str, Any], provenance: Any) -> None:
 
 
 def _image_size(data: Any) -> list[int] | None:
-    if not len(data):
+    if not len(data) or "image" not in data.column_names:
         return None
     first = np.asarray(data[0]["image"])
     return [int(first.shape[0]), int(first.shape[1])]
 
 
 def load_model(run: dict[str, Any]) -> ModelPlugin:
-    """The fitted model of a training run, after checking its files' sha256."""
-    if run.get("run_kind") != "train" or run.get("status") != "succeeded":
-        raise ModelError(f"run {run['run_id']} is a {run.get('status')} {run.get('run_kind')} run, not a finished training run")
+    """The fitted model of a finished training or pretraining run, after checking its files' sha256."""
+    if run.get("run_kind") not in MODEL_KINDS or run.get("status") != "succeeded":
+        raise ModelError(f"run {run['run_id']} is a {run.get('status')} {run.get('run_kind')} run, "
+                         "not a finished training run")
     model_files = [a for a in run.get("artifacts") or [] if a.get("role") == "model"]
     if not model_files:
         raise ModelError(f"run {run['run_id']} recorded no model files")
@@ -217,6 +223,34 @@ def load_model(run: dict[str, Any]) -> ModelPlugin:
     return get_plugin(run["plugin"]).load(Path(model_files[0]["path"]).parent)
 
 
+@dataclass(frozen=True)
+class _Source:
+    """The model a scoring run uses: from a parent run, or a zero-shot plugin as it is."""
+
+    model: ModelPlugin
+    task: Task
+    plugin: str
+    parent: dict[str, Any] | None
+    parameters: dict[str, Any]
+
+
+def model_source(run_or_plugin: str, params: dict[str, Any] | None, catalog: str | Path | None) -> _Source:
+    """A training run's model, or (for a task that never trains) a plugin made from ``params``."""
+    if run_or_plugin in plugin_entry_points():
+        plugin = get_plugin(run_or_plugin)
+        task = plugin_task(plugin)
+        if task.trains:
+            raise ModelError(f"{run_or_plugin} is a {task.name} plugin: train it first "
+                             f"(`fairmicro train {run_or_plugin} ...`) and give the run id")
+        model = plugin(**(params or {}))
+        return _Source(model, task, run_or_plugin, None, {"plugin": model.get_params()})
+    if params:
+        raise ModelError("plugin parameters (-p/--NAME) apply to a plugin, not to a run id")
+    parent = load_run(resolve_catalog_path(catalog), run_or_plugin)
+    model = load_model(parent)
+    return _Source(model, plugin_task(type(model)), parent["plugin"], parent, {})
+
+
 def evaluate(
     run_id: str,
     dataset_ref: str | None = None,
@@ -225,33 +259,75 @@ def evaluate(
     shuffle_metadata_check: bool = False,
     catalog: str | Path | None = None,
     runs_dir: str | Path | None = None,
+    params: dict[str, Any] | None = None,
+    options: dict[str, Any] | None = None,
 ) -> RunResult:
-    """Score a trained model on a split; an ``evaluate`` run linked to its training run."""
+    """Score a trained model (or a zero-shot plugin) on a split; an ``evaluate`` run linked to its parent."""
     from fairmicro.builders.resolve import resolve_dataset
 
-    parent = load_run(resolve_catalog_path(catalog), run_id)
-    model = load_model(parent)
-    resolved = resolve_dataset(dataset_ref or parent["dataset_ref"], catalog=catalog)
+    source = model_source(run_id, params, catalog)
+    ref = dataset_ref or (source.parent or {}).get("dataset_ref")
+    if ref is None:
+        raise ModelError("--dataset is required to score a plugin that has no training run")
+    resolved = resolve_dataset(ref, catalog=catalog)
     data = _split(resolved.dataset, split)
-    _warn_other_input(parent, resolved.provenance)
-    if class_names(data) != model.classes_:
-        raise ModelError(f"dataset classes {class_names(data)} differ from the model's {model.classes_}")
-    seed = int(parent.get("seed") or 0)
+    if source.parent is not None:
+        _warn_other_input(source.parent, resolved.provenance)
+    source.task.check_compatible(source.model, data, split)
+    options = {**(options or {}), **({"shuffle_metadata": True} if shuffle_metadata_check else {})}
+    seed = int((source.parent or {}).get("seed") or source.model.get_params().get("seed", 0) or 0)
     recorder = RunRecorder(
-        resolve_catalog_path(catalog), new_run_id(parent["plugin"]), parent["plugin"], model.version, "evaluate",
-        {"shuffle_metadata_check": shuffle_metadata_check}, resolved.provenance.ref,
-        resolved.provenance.dataset_revision, split, seed, parent_run_id=run_id,
+        resolve_catalog_path(catalog), new_run_id(source.plugin), source.plugin, source.model.version, "evaluate",
+        {**source.parameters, "shuffle_metadata_check": shuffle_metadata_check}, resolved.provenance.ref,
+        resolved.provenance.dataset_revision, split, seed,
+        parent_run_id=None if source.parent is None else run_id, task=source.task.name,
     )
-    recorder.start()
-    try:
-        probabilities, scores = _scores(model, data)
-        metrics: dict[str, Any] = {"split": split, "scores": scores, "metadata_columns": model.metadata_columns_}
-        if shuffle_metadata_check:
-            metrics["shuffled_metadata_at_evaluation"] = _shuffle_check(model, data, scores, seed)
+    title = f"{run_id} on {split}"
+
+    def job() -> RunResult:
+        evaluation = source.task.evaluate(source.model, data, split=split, seed=seed, options=options)
         folder = runs_folder(catalog, runs_dir) / recorder.run_id
-        described = _save_outputs(folder, metrics, None, f"{run_id} on {split}")
-        recorder.finish(metrics, described, prediction_rows(recorder.run_id, split, data, model.classes_, probabilities))
-    except BaseException as exc:
-        recorder.fail(str(exc) or type(exc).__name__)
-        raise
-    return RunResult(recorder.run_id, metrics, folder)
+        _finish(recorder, source.task, evaluation, _save_outputs(folder, source.task, evaluation, None, title))
+        return RunResult(recorder.run_id, evaluation.metrics, folder, source.task.name,
+                         source.task.summary(evaluation.metrics))
+
+    return _guarded(recorder, job)
+
+
+def predict_dataset(
+    run_id: str,
+    dataset_ref: str | None,
+    split: str = "test",
+    *,
+    out: Path | None = None,
+    accept: bool = False,
+    catalog: str | Path | None = None,
+    runs_dir: str | Path | None = None,
+) -> RunResult:
+    """Predict every row of a dataset split with its task (e.g. one mask per image into ``out``)."""
+    from fairmicro.builders.resolve import resolve_dataset
+
+    source = model_source(run_id, None, catalog)
+    ref = dataset_ref or (source.parent or {}).get("dataset_ref")
+    resolved = resolve_dataset(ref, catalog=catalog)
+    data = _split(resolved.dataset, split)
+    seed = int((source.parent or {}).get("seed") or 0)
+    recorder = RunRecorder(
+        resolve_catalog_path(catalog), new_run_id(source.plugin), source.plugin, source.model.version, "predict",
+        {"out": None if out is None else str(out), "accept": accept}, resolved.provenance.ref,
+        resolved.provenance.dataset_revision, split, seed, parent_run_id=run_id, task=source.task.name,
+    )
+
+    def job() -> RunResult:
+        evaluation = source.task.predict_dataset(source.model, data, split=split, out=out)
+        folder = runs_folder(catalog, runs_dir) / recorder.run_id
+        described = _save_outputs(folder, source.task, evaluation, None, f"{run_id} on {split}")
+
+        def write(cat: Catalog, rid: str, ev: Evaluation) -> None:
+            source.task.write_predictions(cat, rid, ev, accept=accept)
+
+        _finish(recorder, source.task, evaluation, described, write)
+        return RunResult(recorder.run_id, evaluation.metrics, folder, source.task.name,
+                         source.task.summary(evaluation.metrics))
+
+    return _guarded(recorder, job)

@@ -14,15 +14,15 @@ accuracy and, beside them, the same pipeline scored by a leaky ungrouped
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict
 from functools import partial
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
+from pydantic import Field
 
 from fairmicro.errors import ModelError
-from fairmicro.models.base import ModelPlugin
+from fairmicro.models.base import ModelPlugin, PluginParams
 from fairmicro.models.data import GROUP, IntensityScale, class_names, iter_images, labels
 from fairmicro.models.deps import require
 from fairmicro.models.metadata import MetadataPreprocessor
@@ -34,25 +34,35 @@ log = logging.getLogger(__name__)
 MODES = ("texture", "metadata", "hybrid")
 RANKINGS = ("anova", "mutual_info")
 COMMAND = "fairmicro train texture"
+_SPEC = TextureSpec()
+
+
+class TextureParams(PluginParams):
+    """Parameters of the ``texture`` plugin (values outside the listed choices are refused by ``fit``)."""
+
+    mode: str = Field("texture", description="texture (image features), metadata (metadata only) or hybrid (both).")
+    metadata: str | list[str] = Field("auto", description="Metadata columns: auto, or a list of column names.")
+    distances: list[int] = Field(list(_SPEC.distances), description="GLCM pixel distances (four directions each).")
+    levels: int = Field(_SPEC.levels, description="Grey levels of the co-occurrence matrices (at most 256).")
+    lbp_points: int = Field(_SPEC.lbp_points, description="LBP sampling points P.")
+    lbp_radius: float = Field(_SPEC.lbp_radius, description="LBP radius R in pixels.")
+    classifier: str = Field("random_forest", description="random_forest or svm.")
+    ranking: str = Field("anova", description="Feature ranking: anova (F statistic) or mutual_info.")
+    select_k: list[int | Literal["all"]] = Field(
+        [8, 16, "all"], description="Grid of how many top-ranked features to keep (numbers or \"all\").")
+    scoring: str = Field("balanced_accuracy", description="What the grid search maximises (accuracy or balanced_accuracy).")
+    cv_folds: int = Field(3, description="Cross-validation folds of the grid search.")
+    group_column: str | None = Field(GROUP, description="CV groups; tiles of one image stay together without it.")
+    seed: int = Field(0, description="Random seed.")
+    n_jobs: int = Field(1, description="Parallel jobs of the grid search.")
 
 
 class TexturePlugin(ModelPlugin):
     """Haralick/LBP texture features (+ metadata) with a tuned scikit-learn classifier."""
 
     name: ClassVar[str] = "texture"
-    defaults: ClassVar[dict[str, Any]] = {
-        "mode": "texture",
-        "metadata": "auto",
-        **{k: list(v) if isinstance(v, tuple) else v for k, v in asdict(TextureSpec()).items()},
-        "classifier": "random_forest",
-        "ranking": "anova",               # anova (F statistic) | mutual_info
-        "select_k": [8, 16, "all"],       # grid of how many top-ranked features to keep
-        "scoring": "balanced_accuracy",   # what the grid search maximises
-        "cv_folds": 3,
-        "group_column": GROUP,            # CV groups; tiles of one image stay together without it
-        "seed": 0,
-        "n_jobs": 1,
-    }
+    task: ClassVar[str] = "classification"
+    Params: ClassVar[type[PluginParams]] = TextureParams
 
     def fit(self, train: Any, validation: Any | None = None) -> TexturePlugin:
         """Compute features, rank and select them, tune by grouped CV, fit on the whole split."""
@@ -203,7 +213,7 @@ class TexturePlugin(ModelPlugin):
         """Read ``model.joblib``."""
         joblib = require("joblib", COMMAND)
         state = joblib.load(folder / "model.joblib")
-        model = cls(**{k: v for k, v in state["params"].items() if k in cls.defaults})
+        model = cls(**{k: v for k, v in state["params"].items() if k in cls.Params.model_fields})
         model.classes_ = state["classes"]
         model.pipeline_ = state["pipeline"]
         model.preprocessor_ = MetadataPreprocessor.from_dict(state["preprocessor"])

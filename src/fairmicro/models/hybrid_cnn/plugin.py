@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
+from pydantic import Field
 
 from fairmicro.errors import ModelError
-from fairmicro.models.base import ModelPlugin
+from fairmicro.models.base import ModelPlugin, PluginParams
 from fairmicro.models.data import IntensityScale, class_names, iter_images, labels
 from fairmicro.models.hybrid_cnn.backbones import Backbone, backbone, input_size
 from fairmicro.models.hybrid_cnn.backend import import_keras
@@ -36,31 +37,38 @@ STATE_FILE = "hybrid_cnn.json"
 HISTORY_KEYS = ("loss", "val_loss", "accuracy", "val_accuracy")
 
 
+class HybridCnnParams(PluginParams):
+    """Parameters of the ``hybrid-cnn`` plugin (values outside the listed choices are refused by ``fit``)."""
+
+    backbone: str = Field("resnet50", description="resnet50, vgg16, inception_v3, xception or efficientnet_b0.")
+    weights: str | None = Field("imagenet", description="imagenet, none, or the path of a local .weights.h5/.h5/.keras.")
+    input_size: int | None = Field(None, description="Input pixels (square); empty: the backbone's default.")
+    metadata: str | list[str] | None = Field(
+        "auto", description="auto, none (image-only model of the same shape), or a list of columns.")
+    freeze_backbone: bool = Field(True, description="Keep the backbone's weights fixed.")
+    metadata_units: int = Field(16, description="Units of the metadata branch.")
+    dropout: float = Field(0.3, description="Dropout before the classifier.")
+    norm_momentum: float = Field(0.9, description="Batch-norm moving average; 0.9 settles within small datasets.")
+    augment: bool = Field(True, description="Random flips and zoom while training.")
+    zoom: float = Field(0.1, description="Largest random zoom (fraction).")
+    flip: str = Field("horizontal_and_vertical", description="horizontal_and_vertical, horizontal, vertical or none.")
+    intensity: str = Field("range", description="range (training data's 16-bit range), dtype (full 16-bit) or "
+                                                "minmax (per image).")
+    class_weight: str | None = Field("balanced", description="balanced or none.")
+    epochs: int = Field(30, description="Most epochs (early stopping may end sooner).")
+    batch_size: int = Field(32, description="Images per batch.")
+    learning_rate: float = Field(1e-3, description="Adam learning rate.")
+    patience: int = Field(5, description="Epochs without improvement before early stopping.")
+    seed: int = Field(0, description="Random seed.")
+    download_timeout: float = Field(30.0, description="Seconds per network wait while ImageNet weights download.")
+
+
 class HybridCnnPlugin(ModelPlugin):
     """Frozen-backbone CNN with an optional metadata branch (Keras 3, torch backend by default)."""
 
     name: ClassVar[str] = "hybrid-cnn"
-    defaults: ClassVar[dict[str, Any]] = {
-        "backbone": "resnet50",
-        "weights": "imagenet",        # imagenet | none | path of a local .weights.h5/.h5/.keras
-        "input_size": None,           # pixels (square); None = the backbone's default
-        "metadata": "auto",           # auto | none (image-only model of the same shape) | columns
-        "freeze_backbone": True,
-        "metadata_units": 16,
-        "dropout": 0.3,
-        "norm_momentum": 0.9,         # batch-norm moving average; 0.9 settles within small datasets
-        "augment": True,
-        "zoom": 0.1,
-        "flip": "horizontal_and_vertical",  # or horizontal | vertical | none
-        "intensity": "range",         # range (training data's 16-bit range) | dtype (full 16-bit) | minmax (per image)
-        "class_weight": "balanced",   # balanced | none
-        "epochs": 30,
-        "batch_size": 32,
-        "learning_rate": 1e-3,
-        "patience": 5,
-        "seed": 0,
-        "download_timeout": 30.0,     # seconds per network wait while ImageNet weights download
-    }
+    task: ClassVar[str] = "classification"
+    Params: ClassVar[type[PluginParams]] = HybridCnnParams
 
     # ----------------------------------------------------------------- fit
     def fit(self, train: Any, validation: Any | None = None) -> HybridCnnPlugin:
