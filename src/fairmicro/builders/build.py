@@ -53,6 +53,7 @@ from fairmicro.catalog.store import Catalog
 from fairmicro.errors import DatasetBuildError
 
 log = logging.getLogger(__name__)
+TASKS = ("classification", "segmentation")
 
 @dataclass(frozen=True)
 class BuildConfig:
@@ -73,10 +74,13 @@ class BuildConfig:
     validate: bool = True
     max_shard_bytes: int = hf.MAX_SHARD_BYTES
     rows_per_group: int = hf.ROWS_PER_GROUP
+    task: str = "classification"  # or "segmentation" (image + mask rows, see builders.segmentation)
 
     def __post_init__(self) -> None:
         # an unknown licence stops the build before anything is read or written
         object.__setattr__(self, "license", check_license(self.license))
+        if self.task not in TASKS:
+            raise DatasetBuildError(f"--task {self.task!r}: choose one of {', '.join(TASKS)}")
 
     def local_roots(self) -> list[str]:
         """Local folder prefixes that must not reach the published files."""
@@ -102,8 +106,7 @@ class BuildConfig:
             "--where",
             self.public_where(),
             *(a for p in self.selection.params for a in ("--param", redact_local(str(p), roots))),
-            "--label",
-            self.label,
+            *(("--task", self.task) if self.task != "classification" else ("--label", self.label)),
         ]
         if t.tile is not None:
             args += ["--tile", str(t.tile), "--stride", str(t.step)]
@@ -175,6 +178,10 @@ class _Collector:
         self.thumbed: set[str] = set()
         self.grid_split = next(iter(config.splits.active))
         self.membership: list[tuple[str, str, int]] = []
+
+    def write_image(self, catalog: Catalog, row: dict[str, Any], plan: Plan, tiling: TilingSpec) -> int:
+        """Write the rows of one image; returns how many."""
+        return _write_image(catalog, row, plan, tiling, self)
 
     def add(self, split: str, label: str, row: dict[str, Any], tile_pixels: np.ndarray) -> None:
         row[LABEL_COLUMN] = self.class_index[label]
@@ -286,6 +293,12 @@ def _publish_folder(staging: Path, out: Path) -> None:
 def _describe(config: BuildConfig, plan: Plan, splits: list[SplitStats]) -> str:
     if config.description:
         return config.description
+    if config.task == "segmentation":
+        return (
+            f"Micrographs with segmentation masks ({', '.join(plan.class_names)}) from a fairmicro catalog, "
+            f"as {f'{config.tiling.tile}x{config.tiling.tile} px tiles' if config.tiling.tile else 'whole images'}, "
+            f"split by `{config.splits.split_by}` into {', '.join(s.name for s in splits if s.rows)}."
+        )
     tile = (
         f"{config.tiling.tile}x{config.tiling.tile} px tiles"
         if config.tiling.tile
@@ -309,7 +322,7 @@ def _info(
         keywords=list(dict.fromkeys([*DEFAULT_KEYWORDS, *config.keywords])),
         command=config.command_line(),
         where=config.public_where(),
-        label_column=config.label,
+        label_column="mask" if config.task == "segmentation" else config.label,
         class_names=plan.class_names,
         settings=plan.settings,
         fingerprint=plan.fingerprint,
@@ -358,7 +371,7 @@ def _stream(
     for row in iter_rows(catalog, config.selection, read_columns()):
         planned = plan.images.get(row["sha256"])
         if planned is not None:  # an image ingested since the plan is not in this build
-            written = _write_image(catalog, row, plan, config.tiling, sink)
+            written = sink.write_image(catalog, row, plan, config.tiling)
             sink.stats[planned.split].images += 1
             sink.membership.append((row["sha256"], planned.split, written))
         if on_image:
@@ -417,12 +430,19 @@ def build_dataset(
         require(module)
     config, creator_note = _with_creators(config)
     check_selection(catalog, config.selection)
-    plan = plan_build(
-        catalog, config.selection, config.label, config.tiling, config.splits, config.mask_dir
-    )
+    refs = None
+    if config.task == "segmentation":
+        from fairmicro.builders.segmentation import check_config, plan_segmentation
+
+        check_config(config)
+        plan, refs = plan_segmentation(catalog, config)
+    else:
+        plan = plan_build(
+            catalog, config.selection, config.label, config.tiling, config.splits, config.mask_dir
+        )
     staging = _prepare_out(config.out)
     try:
-        sink, info, empty = _write_staging(catalog, config, plan, staging, on_image)
+        sink, info, empty = _write_staging(catalog, config, plan, staging, on_image, refs)
         # Opened for writing only now (a read-only catalog waits here like any writer); the folder
         # moves into place only once the build can be recorded.
         with catalog.writing() as writer:
@@ -436,10 +456,20 @@ def build_dataset(
 
 
 def _write_staging(
-    catalog: Catalog, config: BuildConfig, plan: Plan, staging: Path, on_image: Callable[[], None] | None
+    catalog: Catalog,
+    config: BuildConfig,
+    plan: Plan,
+    staging: Path,
+    on_image: Callable[[], None] | None,
+    refs: dict[str, Any] | None = None,
 ) -> tuple[_Collector, BuildInfo, list[str]]:
     """Write shards and documents into ``staging``; returns the sink, the build info and empty cells."""
-    sink = _Collector(staging, plan, config)
+    if refs is not None:  # segmentation: image + mask rows
+        from fairmicro.builders.segmentation_sink import SegmentationSink
+
+        sink: _Collector = SegmentationSink(staging, plan, config, refs)
+    else:
+        sink = _Collector(staging, plan, config)
     _stream(catalog, config, plan, sink, on_image)
     splits = sink.close()
     if not any(s.rows for s in splits):
@@ -447,7 +477,7 @@ def _write_staging(
             f"the selection gave no rows ({'; '.join(plan.warnings) or 'no tiles'})"
         )
     counts = {s.name: s.classes for s in splits}
-    empty = check_classes(counts, plan.class_names, config.splits, unit="rows")
+    empty = [] if refs is not None else check_classes(counts, plan.class_names, config.splits, unit="rows")
     grid = card.GRID_FILE if any(sink.thumbs.values()) else None
     info = _info(config, plan, splits, sink, grid)
     _write_documents(staging, info, sink, config.validate)

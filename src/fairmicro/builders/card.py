@@ -65,6 +65,18 @@ def card_header(info: BuildInfo, features: Any) -> dict[str, Any]:
     }
 
 
+def _segmentation_header(header: dict[str, Any], info: BuildInfo) -> dict[str, Any]:
+    """A segmentation build's header: its task, and its class map (description JSON and fairmicro block)."""
+    from fairmicro.builders.segmentation_sink import card_header_changes
+
+    changes = card_header_changes(info)
+    header.update(task_categories=changes["task_categories"], task_ids=changes["task_ids"])
+    header["dataset_info"] = {"description": changes["description"], **header["dataset_info"]}
+    header["fairmicro"]["mask_classes"] = changes["mask_classes"]
+    header["fairmicro"]["task"] = "segmentation"
+    return header
+
+
 def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
     lines += [
@@ -116,8 +128,10 @@ def _one_line(text: str) -> str:
 
 def render_card(info: BuildInfo, features: Any) -> str:
     """The full ``README.md`` text."""
+    segmentation = info.settings.get("task") == "segmentation"
+    fields = card_header(info, features)
     header = yaml.safe_dump(
-        card_header(info, features), sort_keys=False, allow_unicode=True, width=1000
+        _segmentation_header(fields, info) if segmentation else fields, sort_keys=False, allow_unicode=True, width=1000
     )
     settings = yaml.safe_dump(info.settings, sort_keys=True, allow_unicode=True, width=1000).strip()
     grid = ""
@@ -157,7 +171,7 @@ so no group leaks between train and test.
 
 {_table(["split", "rows", "source images", "shards"], split_rows)}
 
-{histogram_table(info)}
+{_masks_section(info) if segmentation else histogram_table(info)}
 {grid}
 ## Fields and metadata coverage
 
@@ -188,6 +202,12 @@ sha256 and records the build; `croissant.json` describes the record set for ML t
 {info.bibtex()}
 ```
 """
+
+
+def _masks_section(info: BuildInfo) -> str:
+    from fairmicro.builders.segmentation_sink import card_body
+
+    return card_body(info)
 
 
 def sample_grid(

@@ -73,6 +73,10 @@ def croissant_fields(mlc: Any, info: BuildInfo) -> list[Any]:
             source=_source(mlc, LABEL_COLUMN),
         ),
     ]
+    if info.settings.get("task") == "segmentation":  # a mask, file name and image size instead of a label
+        from fairmicro.builders.segmentation_sink import croissant_fields as mask_fields
+
+        fields[2:3] = mask_fields(mlc, _source)
     for column in dataset_columns():
         unit = f" [{unit_label(column)}]" if unit_label(column) else ""
         fields.append(

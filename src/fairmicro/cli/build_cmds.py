@@ -94,6 +94,13 @@ def register(app: typer.Typer) -> None:
         label: Annotated[
             str, typer.Option(help="image_metadata column holding the class label.")
         ] = "label",
+        task: Annotated[
+            str,
+            typer.Option(
+                help="classification (a label per row) or segmentation (image + mask rows from "
+                "`ingest --masks`; whole images unless --tile)."
+            ),
+        ] = "classification",
         tile: Annotated[
             int | None, typer.Option(min=1, help="Square tile edge in px (default: whole images).")
         ] = None,
@@ -196,6 +203,7 @@ def register(app: typer.Typer) -> None:
             mask_dir=mask_dir,
             validate=validate,
             max_shard_bytes=max_shard_mb << 20,
+            task=task,
         )
         # read-only while building (queries keep their turns); writable only to record the build
         with Catalog.open_for_reading(catalog) as cat:
