@@ -18,7 +18,7 @@ from fairmicro.catalog.binding import execute_bound
 from fairmicro.catalog.bulk import JSON_TEXTS as _JSON_TEXTS
 from fairmicro.catalog.bulk import insert_json, json_columns, json_texts
 from fairmicro.catalog.connection import connect, resolve_catalog_path
-from fairmicro.catalog.migrations import migrate, pending_migrations
+from fairmicro.catalog.migrations import available_migrations, migrate
 from fairmicro.catalog.runs import RunsMixin
 from fairmicro.errors import CatalogError
 from fairmicro.schema.derive import schema_facts
@@ -126,18 +126,45 @@ def refuse_foreign_database(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     CatalogError
         Naming the file and some of its tables; the file is left unchanged.
     """
-    relations = [
-        row[0]
-        for row in con.execute(
-            "SELECT table_name FROM information_schema.tables "
-            "WHERE table_catalog = current_database() AND table_schema NOT IN ('information_schema', 'pg_catalog') "
-            "ORDER BY table_name"
-        ).fetchall()
-    ]
-    if FAIRMICRO_LEDGER in relations and _records_first_migration(con):
+    _refuse_foreign(con, path, *catalog_state(con))
+
+
+_RELATIONS_SQL = (  # what information_schema.tables lists for this database (tables and views), read directly
+    "SELECT table_name AS name FROM duckdb_tables() WHERE database_name = current_database() "
+    "AND schema_name NOT IN ('information_schema', 'pg_catalog') UNION ALL "
+    "SELECT view_name FROM duckdb_views() WHERE database_name = current_database() AND NOT internal "
+    "AND schema_name NOT IN ('information_schema', 'pg_catalog') ORDER BY name"
+)
+
+
+def catalog_state(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[str] | None]:
+    """(tables and views of the database, sorted; the names ``schema_migrations`` records).
+
+    The names are ``None`` when there is no ``schema_migrations`` or it has no
+    ``name`` column (another tool's ledger). For a fairmicro catalog one query
+    answers both the foreign-database check and which migrations are pending;
+    only a database whose ledger lacks fairmicro's first migration has its
+    relations listed (information_schema's, read from ``duckdb_tables``/``duckdb_views``).
+    """
+    names = _ledger_names(con)
+    if names is not None and FIRST_MIGRATION in names:
+        return [FAIRMICRO_LEDGER], names  # a catalog: the other relations do not matter (one query, not two)
+    relations = [row[0] for row in con.execute(_RELATIONS_SQL).fetchall()]
+    return relations, names if FAIRMICRO_LEDGER in relations else None
+
+
+def _ledger_names(con: duckdb.DuckDBPyConnection) -> list[str] | None:
+    try:
+        return [row[0] for row in con.execute(f"SELECT name FROM {FAIRMICRO_LEDGER}").fetchall()]
+    except duckdb.Error:  # no schema_migrations, or another tool's without a name column
+        return None
+
+
+def _refuse_foreign(con: duckdb.DuckDBPyConnection, path: Path, relations: list[str], names: list[str] | None) -> None:
+    if names is not None and FIRST_MIGRATION in names:
         return
     foreign = [name for name in relations if name != FAIRMICRO_LEDGER]
-    if not foreign and not (FAIRMICRO_LEDGER in relations and _ledger_rows(con)):
+    if not foreign and not (FAIRMICRO_LEDGER in relations and (names if names is not None else _ledger_rows(con))):
         return
     shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
     raise CatalogError(
@@ -146,13 +173,12 @@ def refuse_foreign_database(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     )
 
 
-def _records_first_migration(con: duckdb.DuckDBPyConnection) -> bool:
-    try:
-        sql = f"SELECT count(*) FROM {FAIRMICRO_LEDGER} WHERE name = ?"
-        row = execute_bound(con, sql, [FIRST_MIGRATION]).fetchone()
-    except duckdb.Error:  # another tool's schema_migrations, without a name column
-        return False
-    return bool(row and row[0])
+def checked_pending(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
+    """Refuse a foreign database (:func:`refuse_foreign_database`); return the migrations it still needs."""
+    relations, names = catalog_state(con)
+    _refuse_foreign(con, path, relations, names)
+    done = set(names or ())
+    return [name for name, _ in available_migrations() if name not in done]
 
 
 def _ledger_rows(con: duckdb.DuckDBPyConnection) -> int:
@@ -178,15 +204,14 @@ class Catalog(RunsMixin):
         resolved = resolve_catalog_path(path)
         con = connect(resolved, read_only=read_only)
         try:
-            refuse_foreign_database(con, resolved)
+            pending = checked_pending(con, resolved)
             if read_only:
-                pending = pending_migrations(con)
                 if pending:
                     raise CatalogError(
                         f"{resolved}: catalog needs migrations {', '.join(pending)}; "
                         "run any writing command (e.g. `fairmicro ingest`) once to upgrade it"
                     )
-            else:
+            elif pending:
                 migrate(con)
         except BaseException:
             con.close()
@@ -203,8 +228,7 @@ class Catalog(RunsMixin):
         resolved = resolve_catalog_path(path)
         con = connect(resolved, read_only=True)
         try:
-            refuse_foreign_database(con, resolved)
-            stale = bool(pending_migrations(con))
+            stale = bool(checked_pending(con, resolved))
         except BaseException:
             con.close()
             raise
