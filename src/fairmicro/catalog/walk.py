@@ -93,7 +93,7 @@ def collect_files(paths: Iterable[Path]) -> FileSet:
                 found.files.append(path.absolute())  # the survey reports the missing file
             continue
         if stat.S_ISDIR(info.st_mode):
-            _walk(path, found, visited=set())
+            _walk(path.absolute(), found, visited=set())  # absolute once: the paths found under it are too
         elif not stat.S_ISREG(info.st_mode):
             found.skip(path, not_regular(info.st_mode))
         elif not_utf8(path):
@@ -113,7 +113,7 @@ def _broken_link(path: Path) -> str:
 
 
 def _walk(folder: Path, found: FileSet, visited: set[tuple[int, int]]) -> None:
-    """Depth-first, sorted; follows linked folders once each (a loop is reported)."""
+    """Depth-first, sorted; follows linked folders once each (a loop is reported). ``folder`` is absolute."""
     info = folder.stat()
     key = (info.st_dev, info.st_ino)
     if key in visited:
@@ -128,11 +128,11 @@ def _walk(folder: Path, found: FileSet, visited: set[tuple[int, int]]) -> None:
         return
     for entry in entries:
         if not entry.name.startswith("."):
-            _entry(Path(entry.path), entry, found, visited)
+            _entry(Path(entry.path), entry, found, visited)  # absolute, as its folder is: no cwd lookup per file
 
 
 def _entry(path: Path, entry: os.DirEntry[str], found: FileSet, visited: set[tuple[int, int]]) -> None:
-    image_name = path.suffix.lower() in IMAGE_SUFFIXES
+    image_name = os.path.splitext(entry.name)[1].lower() in IMAGE_SUFFIXES
     try:
         info = entry.stat(follow_symlinks=True)
     except OSError:
@@ -145,10 +145,10 @@ def _entry(path: Path, entry: os.DirEntry[str], found: FileSet, visited: set[tup
     elif not stat.S_ISREG(info.st_mode):
         found.skip(path, not_regular(info.st_mode))
     elif image_name:
-        if not_utf8(path):
+        if not_utf8(entry.path):
             found.skip(path, "file name is not valid UTF-8; rename the file to ingest it")
         else:
-            found.files.append(path.absolute())
+            found.files.append(path)
 
 
 def json_text(text: str) -> str:
