@@ -221,7 +221,7 @@ with Catalog.open(sys.argv[1]) as catalog:
 TIME_QUERY_SCRIPT = """
 import json, sys, time
 from fairmicro.catalog import Catalog
-with Catalog.open(sys.argv[1], read_only=True) as catalog:
+with Catalog.open_for_reading(sys.argv[1]) as catalog:  # upgrades a catalog a newer migration has appeared for
     times = []
     for _ in range(3):
         start = time.perf_counter()
