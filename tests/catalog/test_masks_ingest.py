@@ -1,0 +1,193 @@
+"""`fairmicro ingest IMAGES --masks DIR`: pairing, decoding, fitting, idempotent storage, hostile masks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from fairmicro.catalog import Catalog
+from fairmicro.catalog.masks import (
+    ClassMap,
+    MaskError,
+    add_predicted_masks,
+    image_masks,
+    parse_mask_colors,
+)
+
+H, W = 24, 32
+
+
+def phases(seed: int, classes: int = 3, shape: tuple[int, int] = (H, W)) -> np.ndarray:
+    """A label map of vertical bands of ``classes`` phases, shifted by ``seed``."""
+    cols = (np.arange(shape[1]) + seed) * classes // shape[1] % classes
+    return np.broadcast_to(cols, shape).astype(np.uint8).copy()
+
+
+def micrograph(labels: np.ndarray) -> np.ndarray:
+    """A grey image whose phases differ in brightness, with noise."""
+    rng = np.random.default_rng(int(labels.sum()))
+    return np.clip(60 + 70 * labels.astype(int) + rng.integers(0, 20, labels.shape), 0, 255).astype(np.uint8)
+
+
+def write_set(root: Path, names: list[str], mask_dir: Path | None = None, suffix: str = "", ext: str = ".png") -> dict:
+    """Images under root/images and label-map masks under ``mask_dir`` (default root/masks)."""
+    images, masks = root / "images", mask_dir or root / "masks"
+    images.mkdir(parents=True, exist_ok=True)
+    masks.mkdir(parents=True, exist_ok=True)
+    truth = {}
+    for n, name in enumerate(names):
+        labels = phases(n)
+        Image.fromarray(micrograph(labels)).save(images / f"{name}.png")
+        Image.fromarray(labels).save(masks / f"{name}{suffix}{ext}")
+        truth[f"{name}.png"] = labels
+    return truth
+
+
+def masks_by_name(catalog_path: Path) -> dict[str, np.ndarray]:
+    with Catalog.open(catalog_path) as catalog:
+        refs = image_masks(catalog)
+        paths = dict(catalog.query("SELECT sha256, path FROM images").rows)
+        return {Path(paths[sha]).name: ref.read() for sha, ref in refs.items()}
+
+
+def annotation_rows(cli) -> list[dict]:
+    return cli.rows("SELECT * FROM image_masks ORDER BY image_path")
+
+
+def test_label_maps_pair_by_name_and_rerun_adds_nothing(cli, catalog_path, tmp_path):
+    truth = write_set(tmp_path, ["a", "b", "c"])
+    args = ("ingest", str(tmp_path / "images"), "--masks", str(tmp_path / "masks"), "--mask-classes", "matrix,ferrite,pearlite")
+    first = cli(*args)
+    assert "masks: 3 paired, 0 images without mask" in first.stdout
+    rows = annotation_rows(cli)
+    assert [r["class_names"] for r in rows] == [["matrix", "ferrite", "pearlite"]] * 3
+    assert {r["mask_source"] for r in rows} == {"manual"} and {r["mask_height_px"] for r in rows} == {H}
+    decoded = masks_by_name(catalog_path)
+    assert all((decoded[name] == labels).all() for name, labels in truth.items())
+    again = cli(*args, "--json")
+    assert json.loads(again.stdout)["masks"]["paired"] == 3
+    assert annotation_rows(cli) == rows  # same ids, no duplicates
+    assert cli.rows("SELECT count(*) AS n FROM mask_classes")[0]["n"] == 3
+
+
+def test_colour_masks_drawn_over_grey_pair_by_suffix_in_the_image_folder(cli, catalog_path, tmp_path):
+    folder = tmp_path / "images"
+    folder.mkdir()
+    labels = phases(0, classes=2)
+    grey = micrograph(labels)
+    Image.fromarray(grey).save(folder / "s1.png")
+    overlay = np.repeat(grey[..., None], 3, axis=-1)
+    overlay[labels == 1] = (255, 0, 0)  # cracks drawn in red over the greyscale image
+    Image.fromarray(overlay).save(folder / "s1_mask.png")
+    result = cli("ingest", str(folder), "--masks", str(folder), "--mask-pattern", "{stem}_mask", "--mask-colors", "crack=#FF0000")
+    assert "ingested 1," in result.stdout and "masks: 1 paired" in result.stdout  # the mask is no image
+    assert (masks_by_name(catalog_path)["s1.png"] == labels).all()  # grey pixels -> background 0
+    assert annotation_rows(cli)[0]["class_names"] == ["background", "crack"]
+
+
+def test_same_stem_with_another_extension_pairs(cli, catalog_path, tmp_path):
+    truth = write_set(tmp_path, ["x"], ext=".tif")
+    cli("ingest", str(tmp_path / "images"), "--masks", str(tmp_path / "masks"), "--mask-classes", "a,b,c")
+    assert (masks_by_name(catalog_path)["x.png"] == truth["x.png"]).all()
+
+
+def test_shorter_mask_covers_the_top_rows(cli, catalog_path, tmp_path):
+    write_set(tmp_path, ["tall"])
+    Image.fromarray(phases(0, shape=(H - 5, W))).save(tmp_path / "masks" / "tall.png")
+    cli("ingest", str(tmp_path / "images"), "--masks", str(tmp_path / "masks"), "--mask-classes", "a,b,c")
+    assert annotation_rows(cli)[0]["mask_height_px"] == H - 5
+
+
+@pytest.mark.parametrize(
+    ("mask", "message"),
+    [
+        (np.zeros((H, W + 3), np.uint8), r"mask bad\.png \(35x24 px\) does not fit image bad\.png \(32x24 px\)"),
+        (np.zeros((H + 2, W), np.uint8), r"does not fit image bad\.png"),
+        (np.full((H, W), 7, np.uint8), r"mask bad\.png: holds value 7, but there are only 3 classes"),
+        (np.dstack([np.zeros((H, W), np.uint8), np.ones((H, W), np.uint8), np.zeros((H, W), np.uint8)]),
+         r"is a colour image, not a label map"),
+    ],
+)
+def test_a_bad_mask_is_one_line_and_no_row(cli, catalog_path, tmp_path, mask, message):
+    write_set(tmp_path, ["good"])
+    Image.fromarray(micrograph(phases(1))).save(tmp_path / "images" / "bad.png")
+    Image.fromarray(mask).save(tmp_path / "masks" / "bad.png")
+    result = cli("ingest", str(tmp_path / "images"), "--masks", str(tmp_path / "masks"), "--mask-classes", "a,b,c", check=False)
+    assert result.returncode == 1 and "Traceback" not in result.stderr + result.stdout
+    lines = [line for line in result.stdout.splitlines() if "mask rejected" in line]
+    assert len(lines) == 1
+    import re
+
+    assert re.search(message, lines[0])
+    assert [r["image_path"].rsplit("/", 1)[1] for r in annotation_rows(cli)] == ["good.png"]
+    assert cli.rows("SELECT count(*) AS n FROM images")[0]["n"] == 2  # the images themselves are in
+
+
+def test_images_without_mask_and_masks_without_image_are_reported(cli, tmp_path):
+    write_set(tmp_path, ["a", "b"])
+    (tmp_path / "masks" / "b.png").unlink()
+    Image.fromarray(phases(0)).save(tmp_path / "masks" / "stray.png")
+    result = cli("ingest", str(tmp_path / "images"), "--masks", str(tmp_path / "masks"), "--mask-classes", "a,b,c")
+    assert "masks: 1 paired, 1 images without mask, 1 mask files without image" in result.stdout
+    assert "stray.png" in result.stdout
+
+
+def test_hostile_names_pair(cli, catalog_path, tmp_path):
+    names = ["021519#3 S0410028", "gefüge (2) µm", "日本語"]
+    truth = write_set(tmp_path, names, suffix="_mask")
+    result = cli(
+        "ingest", str(tmp_path / "images"), "--masks", str(tmp_path / "masks"), "--mask-pattern", "{stem}_mask",
+        "--mask-classes", "a,b,c",
+    )
+    assert "masks: 3 paired" in result.stdout
+    decoded = masks_by_name(catalog_path)
+    assert all((decoded[name] == labels).all() for name, labels in truth.items())
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--mask-classes", "a,b"], "need --masks"),
+        (["--masks", "MASKS", "--mask-classes", "a,a"], "named twice"),
+        (["--masks", "MASKS", "--mask-colors", "crack=red"], "expected NAME=#RRGGBB"),
+        (["--masks", "MASKS", "--mask-classes", "a", "--mask-colors", "b=#000000"], "not both"),
+        (["--masks", "MASKS", "--mask-pattern", "mask_only"], "must contain {stem}"),
+        (["--masks", "IMAGES"], "is the image folder"),
+        (["--masks", "NOWHERE"], "is not a folder"),
+    ],
+)
+def test_bad_mask_options_stop_before_anything_is_written(cli, tmp_path, args, message):
+    write_set(tmp_path, ["a"])
+    places = {"MASKS": tmp_path / "masks", "IMAGES": tmp_path / "images", "NOWHERE": tmp_path / "nowhere"}
+    args = [str(places.get(a, a)) for a in args]
+    result = cli("ingest", str(tmp_path / "images"), *args, check=False)
+    assert result.returncode == 1 and message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "catalog.duckdb").exists() or cli.rows("SELECT count(*) AS n FROM images")[0]["n"] == 0
+
+
+def test_predicted_masks_link_to_their_run(cli, catalog_path, tmp_path):
+    write_set(tmp_path, ["a"])
+    cli("ingest", str(tmp_path / "images"), "--masks", str(tmp_path / "masks"), "--mask-classes", "a,b,c")
+    predicted = tmp_path / "pred.png"
+    Image.fromarray(phases(2)).save(predicted)
+    with Catalog.open(catalog_path) as catalog:
+        sha = catalog.query("SELECT sha256 FROM images").rows[0][0]
+        assert add_predicted_masks(catalog, "run-1", {sha: predicted}, ["a", "b", "c"]) == 1
+        assert add_predicted_masks(catalog, "run-1", {sha: predicted}, ["a", "b", "c"]) == 1
+        with pytest.raises(MaskError, match="only 2 classes"):
+            add_predicted_masks(catalog, "run-2", {sha: predicted}, ["a", "b"])
+        assert (image_masks(catalog, [sha], source="predicted", run_id="run-1")[sha].read() == phases(2)).all()
+        assert image_masks(catalog, [sha])[sha].source == "manual"
+    rows = cli.rows("SELECT mask_source, model_run_id FROM image_masks ORDER BY mask_source")
+    assert rows == [{"mask_source": "manual", "model_run_id": None}, {"mask_source": "predicted", "model_run_id": "run-1"}]
+
+
+def test_colour_map_parsing():
+    assert parse_mask_colors("gamma_prime=#0000ff,carbide=#ff0000").names == ["background", "gamma_prime", "carbide"]
+    explicit = parse_mask_colors("crack=#ff0000, background=#000000")
+    assert explicit.names == ["background", "crack"] and explicit.classes[0].colour == "#000000"
+    assert ClassMap.from_names(["a", "b"]).id == ClassMap.from_names(["a", "b"]).id != ClassMap.from_names(["b", "a"]).id
