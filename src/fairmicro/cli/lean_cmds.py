@@ -211,7 +211,7 @@ def query_command(
 def plugins_command() -> int:
     """Run ``fairmicro plugins``: extractors in the order they are tried, then model plugins."""
     from fairmicro.extractors.registry import registered_extractors
-    from fairmicro.models.registry import plugin_entry_points
+    from fairmicro.models.registry import describe_plugins
 
     lines = []
     for extractor in registered_extractors():
@@ -220,6 +220,6 @@ def plugins_command() -> int:
             f"extractor  {extractor.name:<10} priority {extractor.priority:>4}  "
             f"{kind.__module__}:{kind.__qualname__}  {extractor.version}"
         )
-    lines.extend(f"model      {name:<10} {entry.value}" for name, entry in sorted(plugin_entry_points().items()))
+    lines.extend(describe_plugins())  # each model plugin's task and parameters
     sys.stdout.write("".join(line + "\n" for line in lines))
     return 0

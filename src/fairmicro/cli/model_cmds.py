@@ -1,10 +1,19 @@
-"""``fairmicro train / evaluate / predict / runs / review`` (model plugins, provenance, labelling)."""
+"""``fairmicro train / pretrain / evaluate / predict / runs / review`` (model plugins, provenance, labelling).
+
+Plugin parameters come from the plugin's ``Params`` model: ``-p KEY=VALUE``
+(JSON values) and, for every option the command itself does not know,
+``--some-name VALUE`` / ``--some-name=VALUE`` (``--flag`` / ``--no-flag`` for
+booleans; ``1,2,4`` for lists), matched to the field ``some_name``. A name
+the plugin does not have is one line listing its parameters (exit 2), before
+any run is recorded.
+"""
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args, get_origin
 
 import typer
 
@@ -20,6 +29,10 @@ RunsDirOption = Annotated[
 ShuffleOption = Annotated[
     bool, typer.Option("--shuffle-metadata", help="Also report accuracy with metadata permuted across rows.")
 ]
+ParamOption = Annotated[
+    list[str], typer.Option("--param", "-p", help="Plugin parameter KEY=VALUE (JSON values); or --KEY VALUE.")
+]
+PLUGIN_ARGS = {"allow_extra_args": True, "ignore_unknown_options": True}
 
 
 def _parse_value(text: str) -> Any:
@@ -40,6 +53,86 @@ def _params(pairs: list[str], explicit: dict[str, Any]) -> dict[str, Any]:
     return params
 
 
+def _usage_error(message: str) -> typer.Exit:
+    """One line on stderr; the caller raises the returned exit (code 2, like any usage error)."""
+    sys.stderr.write(f"error: {message}\n")
+    return typer.Exit(2)
+
+
+def _accepts(annotation: Any, kind: type) -> bool:
+    """Whether a field's annotation is ``kind`` or a union containing it."""
+    if annotation is kind or get_origin(annotation) is kind:
+        return True
+    return any(_accepts(arg, kind) for arg in get_args(annotation) if get_origin(annotation) is not list)
+
+
+def _option_value(field: Any, text: str) -> Any:
+    value = _parse_value(text)
+    if isinstance(value, str) and "," in value and _accepts(field.annotation, list):
+        return [_parse_value(part.strip()) for part in value.split(",") if part.strip()]
+    return value
+
+
+def _known_options(plugin: Any) -> str:
+    return ", ".join(f"--{name.replace('_', '-')}" for name in plugin.Params.model_fields) or "none"
+
+
+def extra_params(plugin_name: str, tokens: list[str]) -> dict[str, Any]:
+    """Plugin parameters from the options a command did not know (``--some-name VALUE``).
+
+    Raises
+    ------
+    typer.Exit
+        Code 2 after one line naming the unknown option or stray argument and the plugin's parameters.
+    """
+    if not tokens:
+        return {}
+    from fairmicro.models.registry import get_plugin
+
+    plugin = get_plugin(plugin_name)
+    fields, params, rest = plugin.Params.model_fields, {}, list(tokens)
+    while rest:
+        token = rest.pop(0)
+        if not token.startswith("--") or token == "--":
+            raise _usage_error(f"unexpected argument {token!r}; {plugin_name} parameters: {_known_options(plugin)}")
+        name, sep, text = token[2:].partition("=")
+        key = name.replace("-", "_")
+        negated = key.startswith("no_") and key[3:] in fields and _accepts(fields[key[3:]].annotation, bool)
+        if key not in fields and not negated:
+            raise _usage_error(f"{plugin_name} has no parameter --{name}; its parameters: {_known_options(plugin)}")
+        if negated:
+            params[key[3:]] = False
+            continue
+        is_flag = _accepts(fields[key].annotation, bool)
+        if not sep and is_flag and (not rest or rest[0].startswith("--")):
+            params[key] = True
+            continue
+        if not sep and not rest:
+            raise _usage_error(f"option --{name} needs a value")
+        params[key] = _option_value(fields[key], text if sep else rest.pop(0))
+    _check_types(plugin, params)
+    return params
+
+
+def _check_types(plugin: Any, params: dict[str, Any]) -> None:
+    from fairmicro.errors import ModelError
+    from fairmicro.models.base import validate_params
+
+    try:
+        validate_params(plugin, params)
+    except ModelError as exc:
+        raise _usage_error(str(exc)) from None
+
+
+def _plugin_only(run_or_plugin: str, tokens: list[str]) -> dict[str, Any]:
+    """Options a command does not know are parameters of a plugin named as argument; a run takes none."""
+    from fairmicro.models.registry import plugin_entry_points
+
+    if tokens and run_or_plugin not in plugin_entry_points():
+        raise _usage_error(f"unexpected {' '.join(tokens)!r}: plugin parameters apply to a plugin, not a run id")
+    return extra_params(run_or_plugin, tokens)
+
+
 def _print_summary(result: Any) -> None:
     """The task's lines for a finished run; the first names the run."""
     from fairmicro.cli.commands import stdout
@@ -50,62 +143,123 @@ def _print_summary(result: Any) -> None:
         stdout.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
+def _need_dataset(dataset: str | None) -> str:
+    if dataset is None:
+        raise FairmicroError("--dataset is required (a Hub id, a built folder or a catalog dataset name)")
+    return dataset
+
+
 def train(
+    ctx: typer.Context,
     plugin: Annotated[str, typer.Argument(help="Model plugin (see `fairmicro plugins`).")],
     dataset: DatasetOption = None,
     catalog: CatalogOption = None,
     wait: WaitOption = None,
-    param: Annotated[list[str], typer.Option("--param", "-p", help="Plugin parameter KEY=VALUE (JSON values).")] = [],  # noqa: B006
+    param: ParamOption = [],  # noqa: B006
     mode: Annotated[str | None, typer.Option(help="texture: texture, metadata or hybrid.")] = None,
     metadata: Annotated[str | None, typer.Option(help="auto, none, or comma-separated columns.")] = None,
     backbone: Annotated[str | None, typer.Option(help="hybrid-cnn backbone, e.g. resnet50.")] = None,
     weights: Annotated[str | None, typer.Option(help="hybrid-cnn weights: imagenet, none or a path.")] = None,
-    epochs: Annotated[int | None, typer.Option(help="hybrid-cnn epochs.")] = None,
+    epochs: Annotated[int | None, typer.Option(help="Epochs (epoch-trained plugins).")] = None,
     no_metadata: Annotated[bool, typer.Option("--no-metadata", help="Image-only model.")] = False,
     seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
     shuffle_metadata: ShuffleOption = False,
     runs_dir: RunsDirOption = None,
 ) -> None:
-    """Train a model plugin on a dataset; the run and its artifacts land in the catalog."""
+    """Train a model plugin on a dataset; the run and its artifacts land in the catalog.
+
+    Any other --NAME VALUE sets the plugin's parameter NAME (see `fairmicro plugins`).
+    """
     from fairmicro.models.metadata import parse_metadata_option
     from fairmicro.models.runner import train as run_train
 
-    if dataset is None:
-        raise FairmicroError("--dataset is required (a Hub id, a built folder or a catalog dataset name)")
+    dataset = _need_dataset(dataset)
+    extra = extra_params(plugin, ctx.args)
     chosen = "none" if no_metadata else metadata
     explicit = {"mode": mode, "backbone": backbone, "weights": weights, "epochs": epochs, "seed": seed,
-                "metadata": None if chosen is None else parse_metadata_option(chosen)}
+                "metadata": None if chosen is None else parse_metadata_option(chosen), **extra}
     result = run_train(plugin, dataset, _params(param, explicit), catalog=catalog, runs_dir=runs_dir,
                        shuffle_metadata_check=shuffle_metadata)
     _print_summary(result)
     typer.echo(f"artifacts: {result.folder}")
 
 
+def pretrain(
+    ctx: typer.Context,
+    plugin: Annotated[str, typer.Argument(help="A pretraining plugin (see `fairmicro plugins`).")],
+    dataset: DatasetOption = None,
+    catalog: CatalogOption = None,
+    wait: WaitOption = None,
+    param: ParamOption = [],  # noqa: B006
+    runs_dir: RunsDirOption = None,
+) -> None:
+    """Pretrain a plugin on unlabelled images of any dataset (no labels needed); a run of kind pretrain.
+
+    Any other --NAME VALUE sets the plugin's parameter NAME (see `fairmicro plugins`).
+    """
+    from fairmicro.models.runner import pretrain as run_pretrain
+
+    dataset = _need_dataset(dataset)
+    extra = extra_params(plugin, ctx.args)
+    result = run_pretrain(plugin, dataset, _params(param, extra), catalog=catalog, runs_dir=runs_dir)
+    _print_summary(result)
+    typer.echo(f"artifacts: {result.folder}")
+
+
 def evaluate(
-    run_id: Annotated[str, typer.Argument(help="A training run id (see `fairmicro runs`).")],
+    ctx: typer.Context,
+    run_id: Annotated[str, typer.Argument(help="A training run id (see `fairmicro runs`), or a zero-shot plugin.")],
     dataset: DatasetOption = None,
     split: Annotated[str, typer.Option(help="Split to score.")] = "test",
     shuffle_metadata: ShuffleOption = False,
+    param: ParamOption = [],  # noqa: B006
     catalog: CatalogOption = None,
     wait: WaitOption = None,
     runs_dir: RunsDirOption = None,
 ) -> None:
-    """Score a trained model on a dataset split (default: the dataset it was trained on)."""
+    """Score a trained model on a dataset split (default: the dataset it was trained on).
+
+    A zero-shot plugin is scored by name, without a training run: `fairmicro evaluate PLUGIN --dataset D`.
+    """
     from fairmicro.models.runner import evaluate as run_evaluate
 
+    extra = _plugin_only(run_id, ctx.args)
     result = run_evaluate(run_id, dataset, split, shuffle_metadata_check=shuffle_metadata, catalog=catalog,
-                          runs_dir=runs_dir)
+                          runs_dir=runs_dir, params=_params(param, extra) or None)
     _print_summary(result)
 
 
 def predict(
     run_id: Annotated[str, typer.Argument(help="A training run id.")],
-    where: Annotated[str, typer.Option(help="SQL predicate over image_metadata choosing the images.")] = "label IS NULL",
-    accept: Annotated[float, typer.Option(help="Store suggestions at or above this probability as labels.")] = 0.9,
+    where: Annotated[str, typer.Option(help="Classification: SQL predicate over image_metadata choosing the images.")
+                     ] = "label IS NULL",
+    accept: Annotated[float | None, typer.Option(
+        flag_value=1.0, metavar="[P]",
+        help="Classification: store suggestions at or above P as labels (default 0.9). "
+             "Dataset predictions: store them as predicted annotations.")] = None,
+    dataset: DatasetOption = None,
+    split: Annotated[str, typer.Option(help="Dataset predictions: the split to predict.")] = "test",
+    out: Annotated[Path | None, typer.Option(help="Dataset predictions: folder for the files written.")] = None,
     catalog: CatalogOption = None,
     wait: WaitOption = None,
+    runs_dir: RunsDirOption = None,
 ) -> None:
-    """Suggest labels for catalog images; confident ones are stored, the rest queued for review."""
+    """Predict with a trained model: label catalog images (classification) or a dataset split (e.g. masks)."""
+    from fairmicro.models.runner import run_task
+
+    if dataset is None and out is None and run_task(run_id, catalog) == "classification":
+        _predict_catalog(run_id, where, 0.9 if accept is None else accept, catalog)
+        return
+    from fairmicro.models.runner import predict_dataset
+
+    result = predict_dataset(run_id, dataset, split, out=out, accept=accept is not None, catalog=catalog,
+                             runs_dir=runs_dir)
+    _print_summary(result)
+    if out is not None:
+        typer.echo(f"written to: {out}")
+
+
+def _predict_catalog(run_id: str, where: str, accept: float, catalog: Path | None) -> None:
     from fairmicro.models.labelling import predict_catalog
 
     result = predict_catalog(run_id, where, accept, catalog=catalog)
@@ -120,7 +274,7 @@ def runs(
     wait: WaitOption = None,
     output_format: FormatOption = "table",
 ) -> None:
-    """List model runs with their main metric."""
+    """List model runs with their task and main metric."""
     from fairmicro.cli.output import render_result
     from fairmicro.models.provenance import list_runs
 
@@ -152,5 +306,7 @@ def review(
 
 def register(app: typer.Typer) -> None:
     """Add the model commands to ``app``."""
-    for command in (train, evaluate, predict, runs, review):
+    for command in (train, pretrain, evaluate):
+        app.command(context_settings=PLUGIN_ARGS)(command)
+    for command in (predict, runs, review):
         app.command()(command)

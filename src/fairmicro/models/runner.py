@@ -131,12 +131,13 @@ def train(
     resolved = resolve_dataset(dataset_ref, catalog=catalog)
     train_name = task.training_split(resolved.dataset)
     task.check_dataset(resolved.dataset[train_name], train_name)
+    parent = task.prepare(model, resolved.dataset[train_name], resolve_catalog_path(catalog))
     recorder = RunRecorder(
         resolve_catalog_path(catalog), new_run_id(plugin_name), plugin_name, model.version, kind,
         {"plugin": model.get_params(), "shuffle_metadata_check": shuffle_metadata_check,
          **({"options": options} if options else {}), **_dataset_build(resolved.provenance)},
         resolved.provenance.ref, resolved.provenance.dataset_revision, train_name,
-        int(model.get_params().get("seed", 0) or 0), task=task.name,
+        int(model.get_params().get("seed", 0) or 0), parent_run_id=parent, task=task.name,
     )
     job = _FitJob(recorder, task, model, resolved.dataset, resolved.provenance, runs_folder(catalog, runs_dir),
                   train_name, options)
@@ -221,6 +222,12 @@ def load_model(run: dict[str, Any]) -> ModelPlugin:
         if not path.is_file() or sha256_file(path) != artifact["sha256"]:
             raise ModelError(f"run {run['run_id']}: model file {path} is missing or changed since the run")
     return get_plugin(run["plugin"]).load(Path(model_files[0]["path"]).parent)
+
+
+def run_task(run_id: str, catalog: str | Path | None) -> str:
+    """The task of a recorded run (older runs: their plugin's task)."""
+    run = load_run(resolve_catalog_path(catalog), run_id)
+    return run.get("task") or get_plugin(run["plugin"]).task
 
 
 @dataclass(frozen=True)

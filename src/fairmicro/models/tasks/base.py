@@ -11,6 +11,7 @@ Flow of ``fairmicro train/pretrain PLUGIN --dataset D``::
     task = get_task(plugin.task)
     train = dataset[task.training_split(dataset)]
     task.check_dataset(train, "train")           # one-line ModelError naming the missing column
+    parent = task.prepare(model, train, catalog) # e.g. load a pretraining run (--init); no run row yet
     task.fit(model, train, validation)           # model.fit(train, validation) or model.fit(train)
     split = task.evaluation_split(dataset)       # None: nothing to score (pretraining)
     evaluation = task.evaluate(model, dataset[split], split=split, seed=..., options=...)
@@ -105,6 +106,13 @@ class Task:
     # -------------------------------------------------------------- model
     def check_model(self, model: ModelPlugin) -> None:
         """Refuse a plugin that does not implement this task's contract (a programming error of the plugin)."""
+
+    def prepare(self, model: ModelPlugin, train: Any, catalog_path: Path | None) -> str | None:
+        """Checks and loading before the run row exists (e.g. a pretrained start); returns a parent run id or None.
+
+        A :class:`ModelError` raised here leaves no run row behind.
+        """
+        return None
 
     def fit(self, model: ModelPlugin, train: Any, validation: Any | None = None) -> ModelPlugin:
         """Fit ``model`` on the training split; ``validation`` may steer early stopping."""
