@@ -1,0 +1,75 @@
+"""Catalog verbs of the zero-shot qualifier: its results and the image-embedding cache.
+
+``qualifications`` holds one row per image and assessment of a run;
+``image_embeddings`` caches image embeddings per (image sha256, model id,
+model revision, preprocessing), so scoring the same images again computes no
+embedding. The model layer calls these functions; it never speaks SQL.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from fairmicro.catalog.bulk import JSON_TEXTS, json_texts
+
+if TYPE_CHECKING:
+    from fairmicro.catalog.store import Catalog, QueryResult
+    from fairmicro.schema import models
+
+QUALIFICATIONS = "qualifications"
+EMBEDDINGS = "image_embeddings"
+QUALIFICATION_COLUMNS = ("image_sha256", "path", "assessment", "delta_clip", "delta_flava", "z_clip", "z_flava",
+                         "hybrid", "decision", "top_k")
+
+
+def cached_embeddings(
+    catalog: Catalog, model_id: str, revision: str, preprocessing: str, shas: Iterable[str]
+) -> dict[str, list[float]]:
+    """The cached embeddings of ``shas`` for one model and preprocessing recipe, by sha256."""
+    wanted = sorted(set(shas))
+    if not wanted:
+        return {}
+    result = catalog.query(
+        f"SELECT image_sha256, embedding FROM {EMBEDDINGS} WHERE model_id = ? AND model_revision = ? "
+        f"AND preprocessing = ? AND image_sha256 IN {JSON_TEXTS}",
+        [model_id, revision, preprocessing, json_texts(wanted)],
+    )
+    return {sha: json.loads(text) for sha, text in result.rows}
+
+
+def store_embeddings(catalog: Catalog, records: Sequence[models.ImageEmbedding]) -> None:
+    """Cache embeddings (an embedding already cached is kept)."""
+    catalog.insert(EMBEDDINGS, list(records))
+
+
+def add_qualifications(catalog: Catalog, rows: Sequence[models.Qualification]) -> None:
+    """Insert a run's results (call inside the transaction that completes the run)."""
+    catalog.insert(QUALIFICATIONS, list(rows), conflict="DO NOTHING")
+
+
+def qualifications_of(catalog: Catalog, run_id: str) -> QueryResult:
+    """A run's results in image path and assessment order."""
+    return catalog.query(
+        f"SELECT {', '.join(QUALIFICATION_COLUMNS)} FROM {QUALIFICATIONS} WHERE model_run_id = ? "
+        "ORDER BY path, image_sha256, assessment",
+        [run_id],
+    )
+
+
+def count_qualifications(catalog: Catalog, run_id: str | None = None) -> int:
+    """Rows of ``qualifications`` (of one run, when given)."""
+    sql = f"SELECT count(*) FROM {QUALIFICATIONS}" + (" WHERE model_run_id = ?" if run_id else "")
+    return int(catalog.query(sql, [run_id] if run_id else []).rows[0][0])
+
+
+def catalog_rows(catalog: Catalog, shas: Iterable[str], columns: Sequence[str]) -> dict[str, Mapping[str, Any]]:
+    """``image_metadata`` rows (the given columns) of those ``shas`` the catalog holds, by sha256."""
+    wanted = sorted(set(shas))
+    if not wanted:
+        return {}
+    names = ", ".join(f'"{c}"' for c in columns)
+    result = catalog.query(f"SELECT {names} FROM image_metadata WHERE sha256 IN {JSON_TEXTS}", [json_texts(wanted)])
+    rows = [dict(zip(result.columns, row, strict=True)) for row in result.rows]
+    return {row["sha256"]: row for row in rows}
