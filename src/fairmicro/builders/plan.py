@@ -55,15 +55,7 @@ class Plan:
 
 def _mask_paths(catalog: Catalog) -> dict[str, str]:
     """Newest mask annotation per image, from the catalog."""
-    rows = catalog.query(
-        "SELECT image_sha256, mask_path FROM annotations WHERE annotation_kind = ? AND mask_path IS NOT NULL "
-        "ORDER BY image_sha256, created_at DESC NULLS LAST, annotation_id",
-        ["mask"],
-    ).rows
-    masks: dict[str, str] = {}
-    for sha, path in rows:
-        masks.setdefault(sha, path)
-    return masks
+    return catalog.newest_mask_paths()
 
 
 def _mask_in_dir(mask_dir: Path | None, image_path: str) -> str | None:

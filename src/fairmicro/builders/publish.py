@@ -165,10 +165,7 @@ def _check_folder(folder: str | Path) -> Path:
 
 def find_build(catalog: Catalog, folder: Path) -> BuildRecord:
     """The newest ``datasets`` row whose ``output_path`` is ``folder``."""
-    rows = catalog.query(
-        "SELECT dataset_id, name, fingerprint, output_path FROM datasets "
-        "WHERE output_path IS NOT NULL ORDER BY created_at DESC NULLS LAST"
-    ).rows
+    rows = catalog.written_builds()
     for dataset_id, name, fingerprint, output_path in rows:
         if Path(output_path).expanduser().resolve() == folder:
             return BuildRecord(dataset_id, name, fingerprint)

@@ -155,20 +155,11 @@ class _CatalogBuild:
 
 
 def _catalog_build(catalog: Catalog, name: str) -> _CatalogBuild | None:
-    row = catalog.query(
-        "SELECT dataset_id, fingerprint, output_path FROM datasets WHERE name = ? "
-        "ORDER BY created_at DESC NULLS LAST LIMIT 1",
-        [name],
-    ).rows
-    if not row:
+    build = catalog.newest_build(name)
+    if build is None:
         return None
-    dataset_id, fingerprint, output_path = row[0]
-    published = catalog.query(
-        "SELECT repo_id, revision_sha, endpoint FROM publications WHERE dataset_id = ? "
-        "ORDER BY published_at DESC NULLS LAST LIMIT 1",
-        [dataset_id],
-    ).rows
-    return _CatalogBuild(fingerprint, output_path, published[0] if published else None)
+    dataset_id, fingerprint, output_path = build
+    return _CatalogBuild(fingerprint, output_path, catalog.newest_publication(dataset_id))
 
 
 def _fingerprint_of(catalog: Catalog | None, folder: Path) -> str | None:

@@ -19,6 +19,7 @@ from fairmicro.catalog.bulk import JSON_TEXTS as _JSON_TEXTS
 from fairmicro.catalog.bulk import insert_json, json_columns, json_texts
 from fairmicro.catalog.connection import connect, resolve_catalog_path
 from fairmicro.catalog.migrations import available_migrations, migrate
+from fairmicro.catalog.builds import BuildsMixin
 from fairmicro.catalog.runs import RunsMixin
 from fairmicro.errors import CatalogError
 from fairmicro.schema.derive import schema_facts
@@ -186,7 +187,7 @@ def _ledger_rows(con: duckdb.DuckDBPyConnection) -> int:
     return int(row[0]) if row else 0
 
 
-class Catalog(RunsMixin):
+class Catalog(RunsMixin, BuildsMixin):
     """One fairmicro catalog (a DuckDB file), opened read-write or read-only.
 
     Use as a context manager; writes happen inside :meth:`transaction` blocks
