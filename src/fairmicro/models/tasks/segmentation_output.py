@@ -1,0 +1,141 @@
+"""Segmentation outputs: whole-image mask PNGs stitched from row predictions, and the task's plots."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fairmicro.errors import ModelError
+
+log = logging.getLogger(__name__)
+SOURCE_COLUMNS = ("image_sha256", "file_name", "image_height_px", "image_width_px", "tile_x_px", "tile_y_px")
+
+
+def _table(data: Any) -> dict[str, list[Any]]:
+    present = [c for c in SOURCE_COLUMNS if c in data.column_names]
+    table = data.select_columns(present).to_dict() if present else {}
+    count = len(data)
+    table.setdefault("image_sha256", [f"row{i}" for i in range(count)])
+    for column in SOURCE_COLUMNS[1:]:
+        table.setdefault(column, [None] * count)
+    return table
+
+
+def _stem(file_name: str | None, sha: str) -> str:
+    """The file stem of a source image's name (any folder part dropped), else the sha256."""
+    name = Path(str(file_name).replace("\\", "/")).name if file_name else ""
+    stem = Path(name).stem if name not in ("", ".", "..") else ""
+    return stem if stem not in ("", ".", "..") else sha[:16]
+
+
+def _place(canvas: np.ndarray, tile: np.ndarray, x: int, y: int) -> None:
+    height, width = canvas.shape
+    h, w = min(tile.shape[0], height - y), min(tile.shape[1], width - x)
+    if h > 0 and w > 0:
+        canvas[y : y + h, x : x + w] = tile[:h, :w]
+
+
+def stitch(data: Any, predictions: Iterable[np.ndarray]) -> dict[str, tuple[str, np.ndarray]]:
+    """Row predictions placed on their source image's full canvas: sha256 -> (file stem, label map).
+
+    Rows are whole images or tiles (``tile_x_px``/``tile_y_px`` origin); the canvas
+    is ``image_height_px x image_width_px`` (else the rows' extent). Pixels no row
+    covers (e.g. a data bar the build cropped) are 0.
+    """
+    table = _table(data)
+    placed: dict[str, list[tuple[int, int, np.ndarray]]] = {}
+    for row, tile in enumerate(predictions):
+        x, y = int(table["tile_x_px"][row] or 0), int(table["tile_y_px"][row] or 0)
+        placed.setdefault(table["image_sha256"][row], []).append((x, y, tile))
+    first = {sha: table["image_sha256"].index(sha) for sha in placed}
+    result = {}
+    for sha, tiles in placed.items():
+        row = first[sha]
+        height = table["image_height_px"][row] or max(y + t.shape[0] for _, y, t in tiles)
+        width = table["image_width_px"][row] or max(x + t.shape[1] for x, _, t in tiles)
+        canvas = np.zeros((int(height), int(width)), dtype=np.uint8)
+        for x, y, tile in tiles:
+            _place(canvas, tile, x, y)
+        result[sha] = (_stem(table["file_name"][row], sha), canvas)
+    return result
+
+
+def _unique_names(stitched: dict[str, tuple[str, np.ndarray]]) -> dict[str, str]:
+    names, used = {}, set()
+    for sha, (stem, _) in stitched.items():
+        name = stem if stem not in used else f"{stem}-{sha[:8]}"
+        if name != stem:
+            log.warning("two images are named %s; the mask of %s is written as %s.png", stem, sha[:12], name)
+        used.add(name)
+        names[sha] = name
+    return names
+
+
+def write_masks(out: Path, data: Any, predictions: Iterable[np.ndarray]) -> dict[str, Path]:
+    """Write ``out/<stem>.png`` (8-bit label map) per source image; returns sha256 -> path."""
+    from PIL import Image
+
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ModelError(f"--out {out}: exists and is not a folder")
+    stitched = stitch(data, predictions)
+    out.mkdir(parents=True, exist_ok=True)
+    written = {}
+    for sha, name in _unique_names(stitched).items():
+        path = out / f"{name}.png"
+        partial = out / f".{name}.png.partial"
+        Image.fromarray(stitched[sha][1], mode="L").save(partial, format="PNG")
+        os.replace(partial, path)
+        written[sha] = path
+    return written
+
+
+def _pyplot() -> Any:
+    from fairmicro.models.artifacts import _pyplot as pyplot
+
+    return pyplot()
+
+
+def plot_class_scores(folder: Path, metrics: dict[str, Any], title: str) -> Path:
+    """``class_scores.png``: Dice and IoU per class (bars: mean over repeats, whiskers: std)."""
+    plt = _pyplot()
+    names = list(metrics["per_class"])
+    fig, ax = plt.subplots(figsize=(2 + 1.2 * len(names), 3.5))
+    positions = np.arange(len(names))
+    for offset, metric in ((-0.2, "dice"), (0.2, "iou")):
+        values = [metrics["per_class"][n][metric] or 0.0 for n in names]
+        errors = [metrics["per_class"][n][f"{metric}_std"] or 0.0 for n in names]
+        ax.bar(positions + offset, values, 0.4, yerr=errors, capsize=3, label=metric)
+    ax.set_xticks(positions, names, rotation=30, ha="right")
+    ax.set_ylim(0, 1)
+    ax.legend()
+    mean = metrics.get("mean_dice")
+    ax.set_title(f"{title}\nmean Dice {mean:.3f}" if mean is not None else title, fontsize=9)
+    fig.tight_layout()
+    path = folder / "class_scores.png"
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def plot_loss(folder: Path, history: dict[str, list[float]], title: str) -> Path:
+    """``loss_curve.png``: training loss per epoch (each repeat thin, their mean thick)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    for key, values in history.items():
+        if key.startswith("loss") and values:
+            ax.plot(range(1, len(values) + 1), values, label=key, linewidth=2.5 if key == "loss" else 0.8)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    path = folder / "loss_curve.png"
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
