@@ -37,6 +37,10 @@ if TYPE_CHECKING:  # the pools are imported when first used: a rerun with nothin
 TASKS_PER_MESSAGE = 4  # files per round trip to a worker process
 GROUPS_AHEAD = 8  # round trips queued per worker ahead of the writer
 POOL_MIN_FILES = 200  # fewer new files are read here: booting the workers costs about as much as reading them
+# While files are read here, the reader thread gets the GIL back within this many seconds after each read and
+# hash (both release it), instead of Python's default 5 ms: with the default, the reader waits for the GIL
+# while this thread extracts, so reading and extracting barely overlap (measured: 1.2-1.9x slower per file).
+READER_SWITCH_S = 0.0002
 
 
 @dataclass(frozen=True)
@@ -229,17 +233,22 @@ class Workers:
         if self._reader is None:
             self._reader = ThreadPoolExecutor(1, thread_name_prefix="fairmicro-read")
         ahead: Future[ReadFile] = self._reader.submit(read_and_hash, tasks[0].path)
-        for index, task in enumerate(tasks):
-            current = ahead
-            if index + 1 < len(tasks):
-                ahead = self._reader.submit(read_and_hash, tasks[index + 1].path)
-            try:
-                read = current.result()
-            except OSError:
-                yield read_one(task, self.extractors)  # reports the error in the usual words
-                continue
-            yield read_one(task, self.extractors, read)
-            del read, current
+        previous = sys.getswitchinterval()
+        sys.setswitchinterval(min(previous, READER_SWITCH_S))
+        try:
+            for index, task in enumerate(tasks):
+                current = ahead
+                if index + 1 < len(tasks):
+                    ahead = self._reader.submit(read_and_hash, tasks[index + 1].path)
+                try:
+                    read = current.result()
+                except OSError:
+                    yield read_one(task, self.extractors)  # reports the error in the usual words
+                    continue
+                yield read_one(task, self.extractors, read)
+                del read, current
+        finally:
+            sys.setswitchinterval(previous)
 
     def close(self) -> None:
         """Stop the workers."""
