@@ -124,14 +124,10 @@ def load_encoder(kind: str, reference: str) -> Encoder:
     transformers = _transformers()
     try:
         with _quiet():
-            if kind == "clip":
-                model = transformers.CLIPModel.from_pretrained(folder)
-                processor = transformers.CLIPProcessor.from_pretrained(folder)
-                encoder = Encoder(kind, model_id, revision, model, processor.image_processor, processor.tokenizer)
-            else:
-                model = transformers.FlavaModel.from_pretrained(folder)
-                encoder = Encoder(kind, model_id, revision, model,
-                                  transformers.AutoImageProcessor.from_pretrained(folder))
+            _check_model_type(transformers, kind, reference, folder)
+            encoder = _load(transformers, kind, folder, model_id, revision)
+    except ModelError:
+        raise
     except Exception as exc:  # transformers raises OSError, ValueError, KeyError... for a wrong folder
         raise ModelError(
             f"--{kind} {reference}: {folder} does not hold a {kind.upper()} model with its processor "
@@ -139,6 +135,26 @@ def load_encoder(kind: str, reference: str) -> Encoder:
         ) from exc
     encoder.model.eval()
     return encoder
+
+
+def _check_model_type(transformers: Any, kind: str, reference: str, folder: Path) -> None:
+    """Refuse a folder of another architecture (transformers would load it into random weights)."""
+    found = transformers.AutoConfig.from_pretrained(folder).model_type
+    if found != kind:
+        raise ModelError(f"--{kind} {reference}: {folder} holds a {found!r} model, not a {kind.upper()} model")
+
+
+def _load(transformers: Any, kind: str, folder: Path, model_id: str, revision: str) -> Encoder:
+    model_class = transformers.CLIPModel if kind == "clip" else transformers.FlavaModel
+    model, info = model_class.from_pretrained(folder, output_loading_info=True)
+    missing = [key for key in info.get("missing_keys", ()) if "position_ids" not in key]
+    if missing:
+        raise ModelError(f"--{kind} {model_id}: the checkpoint lacks {len(missing)} weight(s) of a "
+                         f"{kind.upper()} model (e.g. {missing[0]}); it is not a complete {kind.upper()} checkpoint")
+    if kind == "clip":
+        processor = transformers.CLIPProcessor.from_pretrained(folder)
+        return Encoder(kind, model_id, revision, model, processor.image_processor, processor.tokenizer)
+    return Encoder(kind, model_id, revision, model, transformers.AutoImageProcessor.from_pretrained(folder))
 
 
 def resolve_model(kind: str, reference: str) -> tuple[Path, str, str]:
