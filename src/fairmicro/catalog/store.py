@@ -252,13 +252,23 @@ class Catalog(RunsMixin, BuildsMixin):
     # ------------------------------------------------------------ transactions
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Catalog]:
-        """One atomic write: committed when the block ends, rolled back if it raises."""
+        """One atomic write: committed when the block ends, rolled back if it raises.
+
+        Nested blocks join the outermost one (a verb that writes atomically on its
+        own, e.g. ``add_masks``, can run inside a caller's transaction).
+        """
+        if getattr(self, "_in_transaction", False):
+            yield self
+            return
         self.con.execute("BEGIN TRANSACTION")
+        self._in_transaction = True
         try:
             yield self
         except BaseException:
             self.con.execute("ROLLBACK")
             raise
+        finally:
+            self._in_transaction = False
         self.con.execute("COMMIT")
 
     @contextlib.contextmanager

@@ -101,12 +101,16 @@ class SegmentationTask(Task):
         """``class_scores.png`` (Dice and IoU per class, mean and std over repeats) and ``loss_curve.png``."""
         from fairmicro.models.tasks.segmentation_output import plot_class_scores, plot_loss
 
+        if "per_class" not in metrics:  # a prediction run: the masks are its output
+            return []
         pictures = [plot_class_scores(folder, metrics, title)]
         history = getattr(model, "history_", None) if model is not None else None
         return pictures + ([plot_loss(folder, history, title)] if history else [])
 
     def summary(self, metrics: dict[str, Any]) -> list[str]:
-        """Mean Dice/IoU over repeats, then per class."""
+        """Mean Dice/IoU over repeats, then per class (predictions: how many masks were written where)."""
+        if "masks" in metrics:
+            return [f"{metrics['split']}: {metrics['images']} mask(s) of {metrics['n']} row(s) written to {metrics['out']}"]
         head = (f"{metrics['split']} (n={metrics['n']}, {len(metrics['repeats'])} repeat(s)): mean Dice "
                 f"{_fmt(metrics['mean_dice'])} ± {_fmt(metrics['mean_dice_std'])}, mean IoU "
                 f"{_fmt(metrics['mean_iou'])} ± {_fmt(metrics['mean_iou_std'])}")
