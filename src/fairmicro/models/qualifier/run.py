@@ -176,7 +176,8 @@ def _score(assessment_set: AssessmentSet, images: Plan, embeddings: Embeddings, 
     for scored in per_assessment:
         for row in scored.rows:
             by_image.setdefault(row["image_sha256"], []).append(row)
-    rows = [row for ref in images.scored for row in by_image.pop(ref.sha256, [])]
+    ordered = sorted(images.scored, key=lambda ref: (ref.path, ref.sha256))
+    rows = [row for ref in ordered for row in by_image.pop(ref.sha256, [])]
     metrics = {
         "normalisation": options.normalisation,
         "calibration": None if images.calibration is None else
