@@ -277,3 +277,29 @@ def test_a_constant_calibration_fails_the_run_without_results(lab, tiny_models):
     with Catalog.open(lab / "catalog.duckdb", read_only=True) as catalog:
         assert count_qualifications(catalog) == 0
         assert catalog.query("SELECT status FROM model_runs").rows == [("failed",)]
+
+
+def test_images_are_scored_with_the_data_bar_cropped_as_builds_crop_it(tmp_path, tiny_models):
+    from fairmicro.models.qualifier import qualify
+    from fairmicro.testing.samples import texture
+    from fairmicro.testing.vendor_samples import write_tescan_tiff
+
+    frame = texture((64, 80), kind=1, seed=3)
+    write_tescan_tiff(tmp_path / "scan" / "with-bar.tif", frame, strip_rows=16)
+    write_png(tmp_path / "scan" / "frame-only.png", frame)
+    write_png(tmp_path / "scan" / "other.png", texture((64, 80), kind=2, seed=4))
+    write_png(tmp_path / "refs" / "a.png", texture((32, 32), kind=0, seed=5))
+    write_png(tmp_path / "refs" / "b.png", np.full((32, 32), 90, np.uint8))
+    (tmp_path / "ea.yaml").write_text(ASSESSMENTS.split("  - name: second")[0].replace(
+        "{where: \"label = 'good'\"}", "{paths: [refs/a.png]}").replace("refs/bad/b0.png, refs/bad/b1.png",
+                                                                      "refs/b.png"), encoding="utf-8")
+    with Catalog.open(tmp_path / "catalog.duckdb") as catalog:
+        ingest(catalog, [tmp_path / "scan"])
+        bar = catalog.query("SELECT data_bar_height_px FROM image_metadata WHERE path LIKE '%.tif'").rows
+    assert bar == [(16,)]
+    result = qualify(tmp_path / "ea.yaml", catalog=tmp_path / "catalog.duckdb", clip=str(tiny_models[0]),
+                     flava=str(tiny_models[1]))
+    by_name = {Path(r["path"]).name: r for r in result.rows}
+    for key in ("delta_clip", "delta_flava"):
+        assert by_name["with-bar.tif"][key] == pytest.approx(by_name["frame-only.png"][key], abs=1e-9)
+        assert by_name["with-bar.tif"][key] != pytest.approx(by_name["other.png"][key], abs=1e-6)
