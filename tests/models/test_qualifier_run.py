@@ -251,7 +251,9 @@ def test_a_where_reaching_files_inside_the_assessment_file_is_refused(lab, tiny_
 
 def test_unknown_hub_model_offline_is_one_line(lab, tiny_models, monkeypatch, tmp_path):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "empty-cache"))
     with pytest.raises(ModelError, match="not in the local Hugging Face cache.*pass --flava a local folder"):
         run(lab, (tiny_models[0], Path("facebook/flava-full")))
     assert _counts(lab) == (0, 0)
@@ -303,3 +305,23 @@ def test_images_are_scored_with_the_data_bar_cropped_as_builds_crop_it(tmp_path,
     for key in ("delta_clip", "delta_flava"):
         assert by_name["with-bar.tif"][key] == pytest.approx(by_name["frame-only.png"][key], abs=1e-9)
         assert by_name["with-bar.tif"][key] != pytest.approx(by_name["other.png"][key], abs=1e-6)
+
+
+def test_a_hub_id_in_the_local_cache_loads_offline_with_its_commit_as_revision(lab, tiny_models, monkeypatch,
+                                                                                tmp_path):
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    cache = tmp_path / "hub-cache"
+    for name, folder in (("tiny-clip", tiny_models[0]), ("tiny-flava", tiny_models[1])):
+        repo = cache / f"models--lab--{name}"
+        shutil.copytree(folder, repo / "snapshots" / commit)
+        (repo / "refs").mkdir()
+        (repo / "refs" / "main").write_text(commit)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(cache))  # read at import otherwise
+    from_hub = run(lab, tiny_models, clip="lab/tiny-clip", flava="lab/tiny-flava")
+    assert from_hub.parameters["clip"] == {"model_id": "lab/tiny-clip", "revision": commit}
+    assert from_hub.parameters["flava"] == {"model_id": "lab/tiny-flava", "revision": commit}
+    from_folders = run(lab, tiny_models)
+    assert [r["hybrid"] for r in from_hub.rows] == pytest.approx([r["hybrid"] for r in from_folders.rows], abs=1e-9)

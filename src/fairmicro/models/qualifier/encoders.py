@@ -200,13 +200,16 @@ def _hub_snapshot(kind: str, repo_id: str, revision: str | None) -> Path:
     hub = deps.require("huggingface_hub", COMMAND)
     patterns = ["*.json", "*.txt", "*.safetensors", "*.model"]
     with contextlib.suppress(Exception):  # not in the cache: try the Hub below
-        return Path(hub.snapshot_download(repo_id, revision=revision, local_files_only=True, allow_patterns=patterns))
+        return Path(hub.snapshot_download(repo_id, revision=revision, local_files_only=True))
     hint = (f"pass --{kind} a local folder with the model (saved with save_pretrained), or pre-download it "
             f"on a connected machine with `hf download {repo_id}`")
     if os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes", "on"} or not _hub_reachable():
         raise ModelError(f"--{kind} {repo_id}: not in the local Hugging Face cache and the Hub is not reachable; "
                          f"{hint}")
     try:
+        files = hub.HfApi().list_repo_files(repo_id, revision=revision)
+        if not any(name.endswith(".safetensors") for name in files):
+            patterns.append("*.bin")  # older checkpoints ship PyTorch pickles only
         return Path(hub.snapshot_download(repo_id, revision=revision, allow_patterns=patterns))
     except Exception as exc:  # unknown repo, gated model, network failure mid-way
         raise ModelError(f"--{kind} {repo_id}: cannot download it ({first_line(exc)}); {hint}") from exc
