@@ -55,6 +55,15 @@ def test_plugin_parameters_as_options_reach_the_run_record(textured):
     assert (plugin["levels"], plugin["distances"], plugin["select_k"], plugin["cv_folds"]) == (64, [1, 2], [4, "all"], 2)
     assert plugin["mode"] == "texture" and plugin["lbp_points"] == 12  # defaults recorded too
     assert "validation accuracy" in result.stdout
+    # predict dispatches on the run's task: a classifier predicts catalog images, not dataset splits
+    refused = cli("predict", run_id, "--dataset", str(dataset), "--out", str(cli.cwd / "masks"), check=False)
+    assert refused.returncode == 1 and "does not predict dataset splits" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    for args, fragment in ((["--accept", "abc"], "--accept 'abc'"), (["--bogus"], "unexpected argument '--bogus'")):
+        bad = cli("predict", run_id, *args, check=False)
+        assert bad.returncode in (1, 2) and fragment in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+    assert not (cli.cwd / "masks").exists()
+    assert [r["run_kind"] for r in cli.rows("SELECT run_kind FROM model_runs")] == ["train"]
 
 
 def test_plugins_lists_each_model_plugins_task_and_parameters(cli):

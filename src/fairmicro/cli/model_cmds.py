@@ -32,6 +32,8 @@ ShuffleOption = Annotated[
 ParamOption = Annotated[
     list[str], typer.Option("--param", "-p", help="Plugin parameter KEY=VALUE (JSON values); or --KEY VALUE.")
 ]
+ACCEPT_FLAG = "given"
+DEFAULT_ACCEPT = 0.9
 PLUGIN_ARGS = {"allow_extra_args": True, "ignore_unknown_options": True}
 
 
@@ -230,13 +232,10 @@ def evaluate(
 
 
 def predict(
+    ctx: typer.Context,
     run_id: Annotated[str, typer.Argument(help="A training run id.")],
     where: Annotated[str, typer.Option(help="Classification: SQL predicate over image_metadata choosing the images.")
                      ] = "label IS NULL",
-    accept: Annotated[float | None, typer.Option(
-        flag_value=1.0, metavar="[P]",
-        help="Classification: store suggestions at or above P as labels (default 0.9). "
-             "Dataset predictions: store them as predicted annotations.")] = None,
     dataset: DatasetOption = None,
     split: Annotated[str, typer.Option(help="Dataset predictions: the split to predict.")] = "test",
     out: Annotated[Path | None, typer.Option(help="Dataset predictions: folder for the files written.")] = None,
@@ -244,11 +243,16 @@ def predict(
     wait: WaitOption = None,
     runs_dir: RunsDirOption = None,
 ) -> None:
-    """Predict with a trained model: label catalog images (classification) or a dataset split (e.g. masks)."""
+    """Predict with a trained model: label catalog images (classification) or a dataset split (e.g. masks).
+
+    --accept [P]: classification stores suggestions at or above probability P as labels (default 0.9);
+    a dataset prediction (--dataset/--out) with --accept stores its outputs as predicted annotations.
+    """
     from fairmicro.models.runner import run_task
 
+    accept = _accept_option(ctx.args)
     if dataset is None and out is None and run_task(run_id, catalog) == "classification":
-        _predict_catalog(run_id, where, 0.9 if accept is None else accept, catalog)
+        _predict_catalog(run_id, where, _threshold(accept), catalog)
         return
     from fairmicro.models.runner import predict_dataset
 
@@ -257,6 +261,33 @@ def predict(
     _print_summary(result)
     if out is not None:
         typer.echo(f"written to: {out}")
+
+
+def _accept_option(tokens: list[str]) -> str | None:
+    """``--accept``, ``--accept P`` or ``--accept=P`` from the arguments typer left (None: not given)."""
+    accept, rest = None, list(tokens)
+    while rest:
+        token = rest.pop(0)
+        name, sep, value = token.partition("=")
+        if name != "--accept":
+            raise _usage_error(f"unexpected argument {token!r}; see `fairmicro predict --help`")
+        if sep:
+            accept = value
+        elif rest and not rest[0].startswith("--"):
+            accept = rest.pop(0)
+        else:
+            accept = ACCEPT_FLAG
+    return accept
+
+
+def _threshold(accept: str | None) -> float:
+    """``--accept`` of a classification predict: a probability (absent or bare: the default 0.9)."""
+    if accept in (None, ACCEPT_FLAG):
+        return DEFAULT_ACCEPT
+    try:
+        return float(accept)
+    except ValueError:
+        raise FairmicroError(f"--accept {accept!r} must be a probability between 0 and 1") from None
 
 
 def _predict_catalog(run_id: str, where: str, accept: float, catalog: Path | None) -> None:
@@ -306,7 +337,7 @@ def review(
 
 def register(app: typer.Typer) -> None:
     """Add the model commands to ``app``."""
-    for command in (train, pretrain, evaluate):
+    for command in (train, pretrain, evaluate, predict):
         app.command(context_settings=PLUGIN_ARGS)(command)
-    for command in (predict, runs, review):
+    for command in (runs, review):
         app.command()(command)

@@ -315,6 +315,8 @@ def predict_dataset(
     from fairmicro.builders.resolve import resolve_dataset
 
     source = model_source(run_id, None, catalog)
+    if type(source.task).predict_dataset is Task.predict_dataset:
+        source.task.predict_dataset(source.model, None, split=split, out=out)  # the task's one-line refusal
     ref = dataset_ref or (source.parent or {}).get("dataset_ref")
     resolved = resolve_dataset(ref, catalog=catalog)
     data = _split(resolved.dataset, split)
