@@ -74,6 +74,29 @@ def test_label_maps_pair_by_name_and_rerun_adds_nothing(cli, catalog_path, tmp_p
     assert cli.rows("SELECT count(*) AS n FROM mask_classes")[0]["n"] == 3
 
 
+def test_rerun_without_class_options_keeps_the_stored_class_map(cli, catalog_path, tmp_path):
+    """A careless nightly rerun without --mask-classes/--mask-colors must not rename the classes."""
+    write_set(tmp_path, ["a", "b"])
+    cli("ingest", str(tmp_path / "images"), "--masks", str(tmp_path / "masks"), "--mask-classes", "matrix,ferrite,pearlite")
+    rows = annotation_rows(cli)
+    again = cli("ingest", str(tmp_path / "images"), "--masks", str(tmp_path / "masks"), "--json")
+    assert json.loads(again.stdout)["masks"]["already_stored"] == 2
+    assert annotation_rows(cli) == rows
+    folder = tmp_path / "colour"
+    folder.mkdir()
+    labels = phases(1, classes=2)
+    overlay = np.repeat(micrograph(labels)[..., None], 3, axis=-1)
+    overlay[labels == 1] = (0, 0, 255)
+    Image.fromarray(micrograph(labels)).save(folder / "g.png")
+    Image.fromarray(overlay).save(folder / "g_mask.png")
+    pattern = ("--mask-pattern", "{stem}_mask")
+    cli("ingest", str(folder), "--masks", str(folder), *pattern, "--mask-colors", "gamma_prime=#0000ff")
+    colour_rows = annotation_rows(cli)
+    rerun = cli("ingest", str(folder), "--masks", str(folder), *pattern)  # would decode the RGB mask as a label map
+    assert rerun.returncode == 0, rerun.stderr
+    assert annotation_rows(cli) == colour_rows
+
+
 def test_colour_masks_drawn_over_grey_pair_by_suffix_in_the_image_folder(cli, catalog_path, tmp_path):
     folder = tmp_path / "images"
     folder.mkdir()

@@ -77,6 +77,7 @@ class MaskSummary:
     """What pairing did: counts, and one line per rejected mask and per mask without image."""
 
     paired: int = 0
+    unchanged: int = 0
     without_mask: int = 0
     rejected: list[str] = field(default_factory=list)
     orphans: list[str] = field(default_factory=list)
@@ -84,6 +85,7 @@ class MaskSummary:
     def lines(self) -> list[str]:
         """The human summary lines."""
         head = f"masks: {self.paired} paired, {self.without_mask} images without mask"
+        head += f", {self.unchanged} already stored" if self.unchanged else ""
         head += f", {len(self.rejected)} rejected" if self.rejected else ""
         head += f", {len(self.orphans)} mask files without image" if self.orphans else ""
         out = [head]
@@ -95,6 +97,7 @@ class MaskSummary:
         """JSON-ready form for ``--json``."""
         return {
             "paired": self.paired,
+            "already_stored": self.unchanged,
             "images_without_mask": self.without_mask,
             "rejected": list(self.rejected),
             "masks_without_image": list(self.orphans),
@@ -172,6 +175,9 @@ def ingest_masks(
     """
     pairs, without, problems, orphans = pair(images, masks, options)
     summary = MaskSummary(without_mask=without, rejected=problems, orphans=[str(m) for m in orphans])
+    if options.class_map is None:
+        kept = _drop_unchanged(catalog, pairs)
+        summary.unchanged, pairs = len(pairs) - len(kept), kept
     class_map = options.class_map or ClassMap.from_names([f"class_{i}" for i in range(MAX_CLASSES)])
     sizes = image_sizes(catalog, sorted({sha for _, sha, _ in pairs}))
     records: list[MaskRecord] = []
@@ -184,6 +190,30 @@ def ingest_masks(
         class_map = _named_by_value(records)
     summary.paired = add_masks(catalog, records, class_map) if records else 0
     return summary
+
+
+def _drop_unchanged(catalog: Catalog, pairs: list[tuple[Path, str, Path]]) -> list[tuple[Path, str, Path]]:
+    """Pairs whose mask is already stored for the image with the same content are left as they are.
+
+    Without --mask-classes/--mask-colors a rerun must not replace the class map the
+    masks were first stored with (names, colours) by provisional ``class_N`` names.
+    """
+    import hashlib
+
+    from fairmicro.catalog.masks import image_masks
+
+    stored = image_masks(catalog, sorted({sha for _, sha, _ in pairs}))
+    kept = []
+    for image, sha, mask in pairs:
+        ref = stored.get(sha)
+        if ref is not None:
+            try:
+                if hashlib.sha256(mask.read_bytes()).hexdigest() == ref.mask_sha256:
+                    continue
+            except OSError:
+                pass  # unreadable: check_mask names the problem
+        kept.append((image, sha, mask))
+    return kept
 
 
 def _named_by_value(records: Sequence[MaskRecord]) -> ClassMap:
