@@ -83,3 +83,26 @@ def test_a_build_without_any_mask_is_refused(make_catalog, tmp_path: Path) -> No
     ):
         build_dataset(catalog, config)
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("kind", ["predicted", "colour"])
+def test_predicted_and_colour_masks_do_not_guide_tiles(make_catalog, tmp_path: Path, kind: str) -> None:
+    """A model's predicted mask is not ground truth, and a colour map holds RGB values, not class values."""
+    catalog_path = make_catalog(specimens_per_class=2, shape=(32, 64), bar_rows=4)
+    _write_masks(catalog_path, tmp_path / "masks", register=True)
+    column, value = ("mask_source", "predicted") if kind == "predicted" else ("mask_encoding", "colour_map")
+    with Catalog.open(catalog_path) as catalog:
+        catalog.con.execute(f"UPDATE annotations SET {column} = ?", [value])
+    config = BuildConfig(
+        name="phases",
+        out=tmp_path / "out",
+        validate=False,
+        splits=SplitSpec((1.0,), allow_empty_class=True),
+        tiling=TilingSpec(tile=TILE, mask_guided=True, mask_classes={0: "matrix", 1: "graphite"}),
+    )
+    with (
+        Catalog.open(catalog_path) as catalog,
+        pytest.raises(DatasetBuildError, match=r"no rows \(.*have no mask"),
+    ):
+        build_dataset(catalog, config)
+    assert not (tmp_path / "out").exists()

@@ -37,9 +37,14 @@ class BuildsMixin:
         return tuple(rows[0]) if rows else None  # type: ignore[return-value]
 
     def newest_mask_paths(self) -> dict[str, str]:
-        """The newest mask annotation's file per image sha256."""
+        """The newest manual label-map mask's file per image sha256 (for mask-guided tiling).
+
+        Predicted masks are a model's opinion, not ground truth, and colour-map masks
+        hold RGB values rather than class values, so neither guides tiles.
+        """
         rows = self.query(
             "SELECT image_sha256, mask_path FROM annotations WHERE annotation_kind = ? AND mask_path IS NOT NULL "
+            "AND coalesce(mask_source, 'manual') = 'manual' AND coalesce(mask_encoding, 'label_map') = 'label_map' "
             "ORDER BY image_sha256, created_at DESC NULLS LAST, annotation_id", ["mask"]).rows
         masks: dict[str, str] = {}
         for sha, path in rows:
