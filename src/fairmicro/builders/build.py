@@ -20,7 +20,7 @@ import shlex
 import shutil
 import socket
 import uuid
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -30,7 +30,9 @@ from typing import Any
 import numpy as np
 
 from fairmicro import __version__
-from fairmicro.builders import card, croissant, hf, pixels, rocrate
+from fairmicro.builders import card, croissant, hf, rocrate
+from fairmicro.builders.card_grid import GridPicker
+from fairmicro.builders.card_sources import SourceFacts
 from fairmicro.builders.columns import LABEL_COLUMN, uses_lab_columns
 from fairmicro.builders.deps import require
 from fairmicro.builders.fingerprint import record_build
@@ -75,6 +77,7 @@ class BuildConfig:
     max_shard_bytes: int = hf.MAX_SHARD_BYTES
     rows_per_group: int = hf.ROWS_PER_GROUP
     task: str = "classification"  # or "segmentation" (image + mask rows, see builders.segmentation)
+    url: str | None = None  # the dataset's landing page (e.g. its Hub page), for Croissant `url` and the citation
 
     def __post_init__(self) -> None:
         # an unknown licence stops the build before anything is read or written
@@ -174,8 +177,9 @@ class _Collector:
         }
         self.features = features
         self.coverage: Counter[str] = Counter()
-        self.thumbs: dict[str, list[np.ndarray]] = defaultdict(list)
-        self.thumbed: set[str] = set()
+        self.grid = GridPicker()  # one representative tile per class for the card
+        self.sources = SourceFacts(label_column=config.label, task=config.task)
+        self.notes: list[str] = []  # warnings of the document writers (RO-Crate RECOMMENDED issues)
         self.grid_split = next(iter(config.splits.active))
         self.membership: list[tuple[str, str, int]] = []
 
@@ -189,14 +193,8 @@ class _Collector:
         stats = self.stats[split]
         stats.classes[label] += 1
         self.coverage.update(k for k, v in row.items() if v is not None)
-        sha = row["image_sha256"]
-        if (
-            split == self.grid_split
-            and len(self.thumbs[label]) < card.GRID_PER_CLASS
-            and sha not in self.thumbed
-        ):
-            self.thumbed.add(sha)  # one tile per image, for variety
-            self.thumbs[label].append(pixels.thumbnail(tile_pixels))
+        if split == self.grid_split:
+            self.grid.offer(label, tile_pixels, row)
 
     def close(self) -> list[SplitStats]:
         for writer in self.writers.values():
@@ -333,14 +331,14 @@ def _info(
         citation=config.citation,
         grid_file=grid,
         model_input=config.tiling.model_input(),
+        sources=sink.sources,
+        url=config.url,
     )
 
 
 def _write_documents(staging: Path, info: BuildInfo, sink: _Collector, validate: bool) -> None:
     if info.grid_file:
-        grid = card.sample_grid(sink.thumbs, info.class_names)
-        (staging / info.grid_file).parent.mkdir(parents=True, exist_ok=True)
-        (staging / info.grid_file).write_bytes(grid or b"")
+        info.grid_caption = card.write_grid(staging / info.grid_file, sink.grid, info.class_names)
     (staging / "README.md").write_text(card.render_card(info, sink.features), encoding="utf-8")
     croissant_path = croissant.write_croissant(staging, info)
     files = [
@@ -355,9 +353,10 @@ def _write_documents(staging: Path, info: BuildInfo, sink: _Collector, validate:
     problems = croissant.validate_croissant(croissant_path)
     if problems:
         raise DatasetBuildError(f"croissant.json does not validate: {problems[0]}")
-    problems = rocrate.validate_crate(staging)
+    problems, advice = rocrate.check_crate(staging)
     if problems:
         raise DatasetBuildError(f"ro-crate-metadata.json does not validate: {problems[0]}")
+    sink.notes += [f"ro-crate-metadata.json (RECOMMENDED): {note}" for note in advice]
 
 
 def _stream(
@@ -368,9 +367,12 @@ def _stream(
     on_image: Callable[[], None] | None,
 ) -> None:
     """Second pass: read, tile and write every planned image, in sha256 order."""
-    for row in iter_rows(catalog, config.selection, read_columns()):
+    for row in iter_rows(catalog, config.selection, [*read_columns(), "label_source"]):
         planned = plan.images.get(row["sha256"])
         if planned is not None:  # an image ingested since the plan is not in this build
+            refs = getattr(sink, "refs", None)  # segmentation: the mask's source is the annotation's
+            source = refs[row["sha256"]].source if refs else row.get("label_source")
+            sink.sources.add(row, planned.label, planned.split, source)
             written = sink.write_image(catalog, row, plan, config.tiling)
             sink.stats[planned.split].images += 1
             sink.membership.append((row["sha256"], planned.split, written))
@@ -451,7 +453,7 @@ def build_dataset(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    warnings = [*creator_note, *plan.warnings] + [f"split/class without rows: {cell}" for cell in empty]
+    warnings = [*creator_note, *plan.warnings, *sink.notes] + [f"split/class without rows: {cell}" for cell in empty]
     return BuildResult(config.out, dataset_id, info, warnings)
 
 
@@ -478,7 +480,7 @@ def _write_staging(
         )
     counts = {s.name: s.classes for s in splits}
     empty = [] if refs is not None else check_classes(counts, plan.class_names, config.splits, unit="rows")
-    grid = card.GRID_FILE if any(sink.thumbs.values()) else None
+    grid = card.GRID_FILE if any(sink.grid.candidates.values()) else None
     info = _info(config, plan, splits, sink, grid)
     _write_documents(staging, info, sink, config.validate)
     return sink, info, empty

@@ -1,28 +1,30 @@
-"""The dataset card (``README.md``): YAML header the Hub reads, and a body people read.
+"""The dataset card (``README.md``), built with ``huggingface_hub``'s ``DatasetCard``/``DatasetCardData``.
 
 The header carries ``license``, ``task_categories``, ``configs`` (so
-``datasets.load_dataset(DIR)`` finds the shards) and ``dataset_info`` with the
-features and split sizes. The body has the description, class histogram per
-split, a sample grid, the metadata coverage table (derived from the schema
-columns), the build command and the citation. No timestamps: the same build
-gives the same card.
+``datasets.load_dataset(DIR)`` finds the shards), ``dataset_info`` with the
+features and split sizes, and the ``fairmicro`` block (fingerprint, model input,
+a segmentation build's class map). The body follows the Hub's dataset-card
+template section by section (:mod:`fairmicro.builders.card_sections`), filled
+from the build and its source images; a sample grid shows one tile per class
+with a scale bar (:mod:`fairmicro.builders.card_grid`). No timestamps: the same
+build gives the same card.
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
-import numpy as np
 import yaml
 
+from fairmicro.builders.card_grid import GridPicker, grid_caption, render_grid
 from fairmicro.builders.columns import HF_DTYPES, dataset_columns, unit_label
+from fairmicro.builders.deps import require
 from fairmicro.builders.hf import DATA_DIR
 from fairmicro.builders.info import BuildInfo, hub_license
 
 GRID_FILE = "assets/sample_grid.png"
-GRID_PER_CLASS = 4
 _SIZES = (
     (1_000, "n<1K"),
     (10_000, "1K<n<10K"),
@@ -78,11 +80,9 @@ def _segmentation_header(header: dict[str, Any], info: BuildInfo) -> dict[str, A
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
-    lines += [
-        "| " + " | ".join(str(cell).replace("|", "\\|") for cell in row) + " |" for row in rows
-    ]
-    return "\n".join(lines)
+    from fairmicro.builders.card_sections import table
+
+    return table(header, rows)
 
 
 def histogram_table(info: BuildInfo) -> str:
@@ -126,82 +126,137 @@ def _one_line(text: str) -> str:
     return " ".join(text.split()).replace("`", "'").replace("<", "&lt;")
 
 
-def render_card(info: BuildInfo, features: Any) -> str:
-    """The full ``README.md`` text."""
-    segmentation = info.settings.get("task") == "segmentation"
+def card_data(info: BuildInfo, features: Any) -> Any:
+    """The header as ``huggingface_hub.DatasetCardData`` (a segmentation build's task and class map included)."""
+    hub = require("huggingface_hub")
     fields = card_header(info, features)
-    header = yaml.safe_dump(
-        _segmentation_header(fields, info) if segmentation else fields, sort_keys=False, allow_unicode=True, width=1000
+    if info.settings.get("task") == "segmentation":
+        fields = _segmentation_header(fields, info)
+    sources = info.sources.label_sources()
+    fields["annotations_creators"] = sorted(
+        {"machine-generated" if s == "predicted" else "expert-generated" for s in sources} or {"expert-generated"}
     )
+    fields["source_datasets"] = ["original"]
+    return hub.DatasetCardData(**fields)
+
+
+def render_card(info: BuildInfo, features: Any) -> str:
+    """The full ``README.md`` text: the Hub template's sections, filled from the build."""
+    from fairmicro.builders import card_sections as sec
+
+    hub = require("huggingface_hub")
+    segmentation = info.settings.get("task") == "segmentation"
     settings = yaml.safe_dump(info.settings, sort_keys=True, allow_unicode=True, width=1000).strip()
     grid = ""
     if info.grid_file:
         grid = (
-            f"\n## Sample tiles\n\n![Sample tiles, one row per class]({info.grid_file})\n\n"
-            f"Rows, top to bottom: {', '.join(info.class_names)} (up to {GRID_PER_CLASS} "
-            "tiles each from the first split, contrast-stretched for display).\n"
+            f"\n### Sample tiles\n\n![One representative tile per class, with a scale bar]({info.grid_file})\n\n"
+            "One tile per class (the class's most typical tile by intensity statistics, contrast-stretched "
+            f"for display), top to bottom:\n\n{info.grid_caption}\n"
         )
-    split_rows = [[s.name, s.rows, s.images, len(s.shards)] for s in info.splits]
-    return f"""---
-{header}---
-
-# {info.name}
+    histogram = _masks_section(info) if segmentation else histogram_table(info)
+    body = f"""
+# Dataset Card for {info.name}
 
 {info.description}
 
-- **Rows:** {info.rows} tiles from {info.images} images; label column `{info.label_column}`,
-  {len(info.class_names)} classes.
-- **Licence:** {info.license}. **Creators:** {", ".join(c.name for c in info.creators) or "not stated"}.
-- **Fingerprint:** `{info.fingerprint}` (same inputs and settings give the same fingerprint and
-  byte-identical shards).
+## Dataset Details
 
-## Usage
+### Dataset Description
 
-```python
-from datasets import load_dataset
+{sec.description_details(info)}
 
-dataset = load_dataset("path/to/this/folder")  # or the Hub repository id
-image = dataset["train"][0]["image"]  # PIL image; 16-bit micrographs stay 16-bit (mode "I;16")
-```
+### Dataset Sources
 
-## Splits and class histogram
+{sec.sources_links(info)}
 
-Splits are grouped by `{info.settings.get("split_by")}`: all images of one group are in one split,
-so no group leaks between train and test.
+## Uses
 
-{_table(["split", "rows", "source images", "shards"], split_rows)}
+### Direct Use
 
-{_masks_section(info) if segmentation else histogram_table(info)}
-{grid}
-## Fields and metadata coverage
+{sec.direct_use(info)}
 
-`image` holds the tile as a lossless PNG; `label` is a class index into the names above. The other
-columns come from the fairmicro schema (units in the column names) and, where the description
-names a specimen table, from the lab's own specimen table (numbers as float64, the rest as strings).
+### Out-of-Scope Use
 
-{coverage_table(info.coverage, info.rows)}
+{sec.out_of_scope(info)}
 
-## How it was built
+## Dataset Structure
 
-```
-{info.command}
-```
+{sec.structure(info, coverage_table(info.coverage, info.rows), histogram, grid)}
 
-Selection over the catalog's `image_metadata` view: `{info.where}`. Settings:
+## Dataset Creation
 
-```yaml
-{settings}
-```
+### Curation Rationale
 
-Built with fairmicro {info.version}. `ro-crate-metadata.json` (RO-Crate) lists every file with its
-sha256 and records the build; `croissant.json` describes the record set for ML tools.
+{sec.curation(info, settings)}
+
+### Source Data
+
+#### Data Collection and Processing
+
+{sec.collection(info)}
+
+#### Who are the source data producers?
+
+{sec.producers(info)}
+
+### Annotations
+
+#### Annotation process
+
+{sec.annotation(info)}
+
+#### Who are the annotators?
+
+{sec.annotators(info)}
+
+#### Personal and Sensitive Information
+
+Micrographs of material specimens: no personal data. Operator names and local file paths are not
+published; instrument serial numbers are (they identify the microscope, not a person).
+
+## Bias, Risks, and Limitations
+
+{sec.limitations(info)}
+
+### Recommendations
+
+{sec.recommendations()}
 
 ## Citation
+
+**BibTeX:**
 
 ```bibtex
 {info.bibtex()}
 ```
+
+**APA:**
+
+{sec.apa(info)}
+
+## Glossary
+
+- **tile**: a square cut of a micrograph (`tile_x_px`, `tile_y_px` give its corner), or the whole image.
+- **data bar**: the vendor's information strip below a micrograph; cropped before tiling.
+- **fingerprint**: sha256 over the selected images, labels, splits and settings; names the exact rows.
+- **label source**: how an image got its label (see Annotation process).
+
+## More Information
+
+Built with fairmicro {info.version}. `ro-crate-metadata.json` (RO-Crate) lists every file with its sha256,
+the source images, the instruments and the build; `croissant.json` (MLCommons Croissant) describes the
+records, the class names and the shard checksums for ML tools.
+
+## Dataset Card Authors
+
+Generated by fairmicro {info.version} from the catalog{f"; for {sec.people(info)}" if info.creators else ""}.
+
+## Dataset Card Contact
+
+{sec.contact(info)}
 """
+    return str(hub.DatasetCard(f"---\n{card_data(info, features).to_yaml()}\n---\n{body}"))
 
 
 def _masks_section(info: BuildInfo) -> str:
@@ -210,28 +265,9 @@ def _masks_section(info: BuildInfo) -> str:
     return card_body(info)
 
 
-def sample_grid(
-    thumbnails: Mapping[str, Sequence[np.ndarray]], class_names: Sequence[str]
-) -> bytes | None:
-    """A PNG with one row of thumbnails per class (None when there are none)."""
-    from PIL import Image, ImageDraw
-
-    filled = [name for name in class_names if thumbnails.get(name)]
-    if not filled:
-        return None
-    size = next(iter(thumbnails[filled[0]])).shape[0]
-    pad, label_width = 4, 120
-    width = label_width + GRID_PER_CLASS * (size + pad) + pad
-    height = len(filled) * (size + pad) + pad
-    canvas = Image.new("RGB", (width, height), "white")
-    draw = ImageDraw.Draw(canvas)
-    for row, name in enumerate(filled):
-        top = pad + row * (size + pad)
-        draw.text((pad, top + size // 2 - 6), name[:18], fill="black")
-        for col, thumb in enumerate(thumbnails[name][:GRID_PER_CLASS]):
-            canvas.paste(
-                Image.fromarray(thumb).convert("RGB"), (label_width + pad + col * (size + pad), top)
-            )
-    buffer = io.BytesIO()
-    canvas.save(buffer, format="PNG")
-    return buffer.getvalue()
+def write_grid(path: Path, picker: GridPicker, class_names: Sequence[str]) -> str:
+    """Write the sample grid PNG to ``path``; returns the card's caption for it."""
+    picks = picker.picks(class_names)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(render_grid(picks) or b"")
+    return grid_caption(picks)

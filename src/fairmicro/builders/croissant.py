@@ -24,6 +24,7 @@ from fairmicro.builders.columns import (
 from fairmicro.builders.deps import require
 from fairmicro.builders.hf import DATA_DIR
 from fairmicro.builders.info import BuildInfo, spdx_url
+from fairmicro.hashing import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,9 @@ CROISSANT_FILE = "croissant.json"
 FILE_SET = "parquet-files"
 RECORDS = "default"
 SPLITS = "splits"
+CLASSES = "classes"
+MASK_CLASSES = "mask_classes"
+LOCAL_URL = "./"  # relative: the folder holding croissant.json, wherever it is published
 
 
 def _source(mlc: Any, column: str, json_path: str | None = None) -> Any:
@@ -91,8 +95,52 @@ def croissant_fields(mlc: Any, info: BuildInfo) -> list[Any]:
     return fields
 
 
-def croissant_metadata(info: BuildInfo) -> dict[str, Any]:
-    """The Croissant JSON-LD of a build."""
+def class_record_set(mlc: Any, info: BuildInfo) -> Any:
+    """The class names as data: ``classes`` (index, name), or a segmentation build's ``mask_classes``."""
+    if info.settings.get("task") == "segmentation":
+        entries = list(info.settings.get("mask_classes") or [])  # type: ignore[call-overload]
+        columns = (("value", mlc.DataType.INTEGER), ("name", mlc.DataType.TEXT), ("colour", mlc.DataType.TEXT))
+        data = [{f"{MASK_CLASSES}/{k}": (e.get(k) if k != "colour" else e.get(k) or "") for k, _ in columns} for e in entries]
+        return _inline_set(mlc, MASK_CLASSES, "Mask class map: the class of each mask value.", columns, data)
+    columns = (("index", mlc.DataType.INTEGER), ("name", mlc.DataType.TEXT))
+    data = [{f"{CLASSES}/index": i, f"{CLASSES}/name": name} for i, name in enumerate(info.class_names)]
+    return _inline_set(mlc, CLASSES, f"Class names of `label` (from column {info.label_column!r}).", columns, data)
+
+
+def _inline_set(mlc: Any, name: str, description: str, columns: Any, data: list[dict[str, Any]]) -> Any:
+    return mlc.RecordSet(
+        id=name,
+        name=name,
+        description=description,
+        key=[f"{name}/{columns[0][0]}"],
+        fields=[mlc.Field(id=f"{name}/{c}", name=c, data_types=[t]) for c, t in columns],
+        data=data,
+    )
+
+
+def shard_objects(mlc: Any, folder: Path, info: BuildInfo) -> list[Any]:
+    """One ``FileObject`` per Parquet shard, with its size and sha256."""
+    return [
+        mlc.FileObject(
+            id=f"shard-{Path(shard).stem}",
+            name=Path(shard).name,
+            description=f"Parquet shard of split {shard.split('/')[-1].split('-')[0]}.",
+            content_url=shard,
+            content_size=f"{(folder / shard).stat().st_size} B",
+            encoding_formats=["application/x-parquet"],
+            sha256=sha256_file(folder / shard),
+        )
+        for shard in info.shard_files
+    ]
+
+
+def dataset_url(info: BuildInfo) -> str:
+    """Croissant's required ``url``: the dataset's page when known, else ``./`` (the folder holding the file)."""
+    return info.url or LOCAL_URL
+
+
+def croissant_metadata(info: BuildInfo, folder: Path | None = None) -> dict[str, Any]:
+    """The Croissant JSON-LD of a build (with shard checksums when ``folder`` holds the shards)."""
     mlc = require("mlcroissant")
     names = [s.name for s in info.splits if s.rows]
     files = mlc.FileSet(
@@ -128,8 +176,9 @@ def croissant_metadata(info: BuildInfo) -> dict[str, Any]:
         keywords=list(info.keywords),
         date_published=datetime.combine(info.built_on, time()),
         cite_as=info.bibtex(),
-        distribution=[files],
-        record_sets=[splits, records],
+        url=dataset_url(info),
+        distribution=[files, *(shard_objects(mlc, folder, info) if folder else [])],
+        record_sets=[splits, class_record_set(mlc, info), records],
     )
     return metadata.to_json()
 
@@ -138,7 +187,7 @@ def write_croissant(folder: Path, info: BuildInfo) -> Path:
     """Write ``croissant.json`` into ``folder``."""
     path = folder / CROISSANT_FILE
     path.write_text(
-        json.dumps(croissant_metadata(info), indent=2, ensure_ascii=False, default=str) + "\n",
+        json.dumps(croissant_metadata(info, folder), indent=2, ensure_ascii=False, default=str) + "\n",
         encoding="utf-8",
     )
     return path

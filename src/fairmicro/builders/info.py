@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from fairmicro.builders.card_sources import SourceFacts
 from fairmicro.errors import DatasetBuildError, first_line
 
 ORCID_URL = "https://orcid.org/"
@@ -313,6 +314,9 @@ class BuildInfo:
     citation: str | None = None
     grid_file: str | None = None
     model_input: dict[str, object] = field(default_factory=dict)
+    sources: SourceFacts = field(default_factory=SourceFacts)
+    grid_caption: str = ""
+    url: str | None = None  # the dataset's landing page (e.g. its Hub page), when known at build time
 
     @property
     def rows(self) -> int:
@@ -330,13 +334,27 @@ class BuildInfo:
         return [path for s in self.splits for path in s.shards]
 
     def bibtex(self) -> str:
-        """The citation: the one given, else a BibTeX entry for the dataset."""
+        """The citation: the one given, else a BibTeX ``@misc`` entry for the dataset.
+
+        Title, authors (the creators), year, version (the fingerprint's first
+        12 hex digits, which names the exact rows) and the URL when known.
+        """
         if self.citation:
             return self.citation
         key = re.sub(r"[^0-9A-Za-z]+", "_", self.name).strip("_") + f"_{self.built_on.year}"
-        authors = " and ".join(c.name for c in self.creators) or "{fairmicro}"
-        return (
-            f"@misc{{{key},\n  title = {{{self.name}}},\n  author = {{{authors}}},\n"
-            f"  year = {{{self.built_on.year}}},\n  note = {{Dataset fingerprint {self.fingerprint}, "
-            f"built with fairmicro {self.version}}}\n}}"
-        )
+        authors = " and ".join(_bibtex_text(c.name) for c in self.creators) or "{fairmicro}"
+        fields = [
+            ("title", f"{{{_bibtex_text(self.name)}}}"),
+            ("author", f"{{{authors}}}"),
+            ("year", f"{{{self.built_on.year}}}"),
+            ("version", f"{{{self.fingerprint[:12]}}}"),
+            *((("url", f"{{{self.url}}}"),) if self.url else ()),
+            ("note", f"{{Dataset fingerprint {self.fingerprint}, built with fairmicro {self.version}}}"),
+        ]
+        body = ",\n".join(f"  {name} = {value}" for name, value in fields)
+        return f"@misc{{{key},\n{body}\n}}"
+
+
+def _bibtex_text(text: str) -> str:
+    """``text`` safe inside a braced BibTeX value (braces and backslashes dropped)."""
+    return re.sub(r"[{}\\]", "", text)

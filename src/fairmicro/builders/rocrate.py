@@ -18,6 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from fairmicro.builders.card_sources import SourceFacts
 from fairmicro.builders.columns import (
     build_lab_columns,
     dataset_columns,
@@ -97,7 +98,30 @@ def crate_variables() -> list[dict[str, Any]]:
 
 
 def _person(creator: Creator) -> dict[str, Any]:
-    return {"@id": creator.ref, "@type": "Person", "name": creator.name}
+    person: dict[str, Any] = {"@id": creator.ref, "@type": "Person", "name": creator.name}
+    if creator.orcid:  # the ORCID record is how to reach a creator the catalog knows no e-mail of
+        person["contactPoint"] = _ref(_contact_ref(creator))
+    return person
+
+
+def _contact_ref(creator: Creator) -> str:
+    return "#contact-" + creator.ref.rsplit("/", 1)[-1].lstrip("#")
+
+
+def _contacts(creators: list[Creator]) -> list[dict[str, Any]]:
+    """A ``ContactPoint`` per creator with an ORCID iD (its ORCID record)."""
+    return [
+        {
+            "@id": _contact_ref(c),
+            "@type": "ContactPoint",
+            "name": f"Contact for {c.name}",
+            "description": "The creator's ORCID record.",
+            "contactType": "creator",
+            "url": c.orcid,
+        }
+        for c in creators
+        if c.orcid
+    ]
 
 
 def _action(info: BuildInfo, ended: datetime) -> list[dict[str, Any]]:
@@ -163,6 +187,10 @@ def crate_metadata(folder: Path, info: BuildInfo, files: list[str]) -> dict[str,
     if info.creators:
         root["creator"] = _one_or_many([_ref(c.ref) for c in info.creators])
         root["publisher"] = _ref(info.creators[0].ref)
+    sources = source_entities(info)
+    root.update(root_source_fields(info))
+    acquisitions = [_ref(e["@id"]) for e in sources if e["@type"] == "CreateAction"]
+    root["mentions"] = _one_or_many([root["mentions"], *acquisitions])  # the build first, then the acquisitions
     licence = {
         "@id": spdx_url(info.license),
         "@type": "CreativeWork",
@@ -188,9 +216,11 @@ def crate_metadata(folder: Path, info: BuildInfo, files: list[str]) -> dict[str,
         licence,
         identifier,
         *(_person(c) for c in info.creators),
+        *_contacts(info.creators),
         *(file_entity(folder, f) for f in files),
         *action,
         *variables,
+        *sources,
     ]
     return {"@context": f"https://w3id.org/ro/crate/{version}/context", "@graph": graph}
 
@@ -231,8 +261,20 @@ def _seed_context_cache(cache_path: Path, version: str) -> None:
     session.close()
 
 
+def check_crate(folder: Path) -> tuple[list[str], list[str]]:
+    """Validate ``folder`` once at RECOMMENDED: (REQUIRED problems, RECOMMENDED advice)."""
+    issues = _issues(folder, "RECOMMENDED")
+    problems = [text for severity, text in issues if severity == "REQUIRED"]
+    return problems, [text for severity, text in issues if severity != "REQUIRED"]
+
+
 def validate_crate(folder: Path, severity: str = "REQUIRED") -> list[str]:
     """Run ``rocrate-validator`` offline on ``folder``; returns the issues found at ``severity``."""
+    return [text for _, text in _issues(folder, severity)]
+
+
+def _issues(folder: Path, severity: str) -> list[tuple[str, str]]:
+    """(severity name, text) of every issue ``rocrate-validator`` finds offline at ``severity`` or above."""
     services = require("rocrate_validator.services")
     version = crate_version()
     with tempfile.TemporaryDirectory(prefix="fairmicro-rocrate-") as tmp:
@@ -248,6 +290,80 @@ def validate_crate(folder: Path, severity: str = "REQUIRED") -> list[str]:
         with contextlib.redirect_stdout(io.StringIO()):
             result = services.validate(settings)
     return [
-        f"{issue.check.identifier if issue.check else '?'}: {issue.message}"
+        (issue.severity.name, f"{issue.check.identifier if issue.check else '?'}: {issue.message}")
         for issue in result.get_issues()
     ]
+
+
+def root_source_fields(info: BuildInfo) -> dict[str, Any]:
+    """The root's ``temporalCoverage`` (acquisition period) and ``mentions`` of the acquisitions."""
+    fields: dict[str, Any] = {}
+    dates = info.sources.date_range()
+    if dates:
+        fields["temporalCoverage"] = f"{dates[0]}/{dates[1]}"
+    return fields
+
+
+def source_entities(info: BuildInfo) -> list[dict[str, Any]]:
+    """Instruments, one acquisition (``CreateAction``) per instrument, and every source image.
+
+    Source images are contextual entities (they are not in the crate) named by
+    their sha256, with file name, media type, size, acquisition time and label.
+    """
+    facts: SourceFacts = info.sources
+    entities: list[dict[str, Any]] = []
+    for instrument, count in facts.instruments():
+        images = [i for i in facts.images if i.instrument == instrument]
+        entities.append(_instrument(instrument, count))
+        entities.append(_acquisition(instrument, images, facts.instrument_dates(instrument)))
+        entities += [_source_image(image) for image in images]
+    return entities
+
+
+def _instrument(instrument: Any, count: int) -> dict[str, Any]:
+    entity = {
+        "@id": instrument.ref,
+        "@type": "IndividualProduct",
+        "name": instrument.name,
+        "description": f"Microscope that acquired {count} of the source images, as their vendor metadata names it.",
+    }
+    for key, value in (("manufacturer", instrument.vendor), ("model", instrument.model), ("serialNumber", instrument.serial)):
+        if value:
+            entity[key] = value
+    return entity
+
+
+def _acquisition(instrument: Any, images: list[Any], dates: tuple[str, str] | None) -> dict[str, Any]:
+    action: dict[str, Any] = {
+        "@id": f"{instrument.ref}-acquisition",
+        "@type": "CreateAction",
+        "name": f"Image acquisition on {instrument.name}",
+        "description": f"{len(images)} source image(s) acquired on {instrument.name}.",
+        "instrument": _ref(instrument.ref),
+        "result": _one_or_many([_ref(_image_ref(i.sha256)) for i in images]),
+    }
+    if dates:
+        action["startTime"], action["endTime"] = dates
+    return action
+
+
+def _image_ref(sha256: str) -> str:
+    return f"#source-image-{sha256}"
+
+
+def _source_image(image: Any) -> dict[str, Any]:
+    label = f"label {image.label!r}" + (f" ({image.label_source})" if image.label_source else "")
+    entity: dict[str, Any] = {
+        "@id": _image_ref(image.sha256),
+        "@type": "ImageObject",
+        "name": image.name,
+        "description": f"Source image on {image.instrument.name}, {label}, in split {image.split}.",
+        "sha256": image.sha256,
+        "identifier": f"sha256:{image.sha256}",
+        "encodingFormat": image.media_type,
+    }
+    if image.size_bytes is not None:
+        entity["contentSize"] = str(image.size_bytes)
+    if image.acquired_at:
+        entity["dateCreated"] = image.acquired_at
+    return entity
