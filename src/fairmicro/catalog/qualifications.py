@@ -39,6 +39,24 @@ def cached_embeddings(
     return {sha: json.loads(text) for sha, text in result.rows}
 
 
+def cached_embedding_pairs(
+    catalog: Catalog, model_id: str, revision: str, pairs: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], list[float]]:
+    """The cached embeddings of one model for (image sha256, preprocessing recipe) pairs, by pair.
+
+    Lets one run mix recipes (raw images and drawn masks) in one look-up; only exact pairs match.
+    """
+    wanted = set(pairs)
+    if not wanted:
+        return {}
+    result = catalog.query(
+        f"SELECT image_sha256, preprocessing, embedding FROM {EMBEDDINGS} WHERE model_id = ? AND model_revision = ? "
+        f"AND image_sha256 IN {JSON_TEXTS} AND preprocessing IN {JSON_TEXTS}",
+        [model_id, revision, json_texts(sorted({s for s, _ in wanted})), json_texts(sorted({p for _, p in wanted}))],
+    )
+    return {(sha, recipe): json.loads(text) for sha, recipe, text in result.rows if (sha, recipe) in wanted}
+
+
 def store_embeddings(catalog: Catalog, records: Sequence[models.ImageEmbedding]) -> None:
     """Cache embeddings (an embedding already cached is kept)."""
     catalog.insert(EMBEDDINGS, list(records))

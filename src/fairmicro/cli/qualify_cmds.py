@@ -32,6 +32,11 @@ def qualify(
     output_format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
     explain: Annotated[bool, typer.Option(help="Print the prompts, references and statistics behind decisions.")] =
         False,
+    render_masks: Annotated[bool, typer.Option(
+        "--render-masks", help="Score each image's stored mask drawn in its class colours (images without one "
+        "are skipped).")] = False,
+    mask_source: Annotated[str, typer.Option(
+        help="With --render-masks: any (manual, else newest predicted), manual or predicted.")] = "any",
     catalog: CatalogOption = None,
     wait: WaitOption = None,
 ) -> None:
@@ -42,7 +47,9 @@ def qualify(
         raise FairmicroError(f"--format {output_format!r}: choose one of {', '.join(FORMATS)}")
     result = run_qualify(assessments, where, catalog=catalog, clip=clip, flava=flava, fusion=fusion,
                          weights=weights, threshold=threshold, calibration=calibration, normalise=normalise,
-                         top_k=top_k)
+                         top_k=top_k, render_masks=render_masks, mask_source=mask_source)
+    for skipped in result.skipped:
+        typer.echo(f"warning: skipped {skipped.path}: {skipped.reason}", err=True)
     to_stderr = output_format == "json"
     if output_format == "json":
         from fairmicro.models.qualifier.run import results_as_json
@@ -73,7 +80,9 @@ def _summary(result: Any) -> str:
         how = f"z-scores normalised over the calibration selection ({metrics['calibration']['images']} images)"
     embedded = ", ".join(f"{kind} {c['computed']} computed/{c['cached']} cached"
                          for kind, c in metrics["embeddings"].items())
-    return f"run {result.run_id}: accepted {accepted}; {how}; embeddings {embedded}"
+    drawn = "" if not result.parameters.get("render_masks") else \
+        f"; stored masks drawn in class colours, {len(result.skipped)} image(s) skipped without a mask"
+    return f"run {result.run_id}: accepted {accepted}; {how}; embeddings {embedded}{drawn}"
 
 
 def _explanation(result: Any) -> list[str]:

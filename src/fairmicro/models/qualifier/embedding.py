@@ -3,7 +3,9 @@
 CLIP embeds the scored and calibration images; FLAVA embeds those and every
 reference image. An embedding is looked up per (image sha256, model id, model
 revision, preprocessing recipe); only the missing ones are computed, a batch
-of images at a time, each image read and decoded once for both models.
+of images at a time, each image read and decoded once for both models. Under
+``--render-masks`` an image with a stored mask is embedded as its drawn mask,
+cached under the mask's own recipe (:func:`fairmicro.models.qualifier.render.recipe`).
 """
 
 from __future__ import annotations
@@ -14,10 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from fairmicro.catalog.qualifications import cached_embeddings
+from fairmicro.catalog.qualifications import cached_embedding_pairs
 from fairmicro.catalog.store import utcnow
 from fairmicro.models.qualifier.encoders import BATCH, Encoder
-from fairmicro.models.qualifier.images import PREPROCESSING, load_rgb
 
 if TYPE_CHECKING:
     from fairmicro.catalog import Catalog
@@ -53,9 +54,7 @@ def embed(catalog: Catalog, images: Plan, encoders: dict[str, Encoder]) -> Embed
         If an image that has to be embedded cannot be read or decoded.
     """
     wanted = needed(images)
-    vectors = {kind: {sha: np.asarray(v, dtype=np.float64) for sha, v in
-                      cached_embeddings(catalog, enc.model_id, enc.revision, PREPROCESSING, wanted[kind]).items()}
-               for kind, enc in encoders.items()}
+    vectors = {kind: _cached(catalog, enc, images, wanted[kind]) for kind, enc in encoders.items()}
     missing = {kind: wanted[kind] - set(vectors[kind]) for kind in encoders}
     result = Embeddings(vectors, {kind: {"computed": len(missing[kind]), "cached": len(vectors[kind])}
                                   for kind in encoders})
@@ -64,16 +63,23 @@ def embed(catalog: Catalog, images: Plan, encoders: dict[str, Encoder]) -> Embed
     now = utcnow()
     for start in range(0, len(todo), BATCH):
         chunk = todo[start : start + BATCH]
-        pictures = {sha: load_rgb(catalog, refs[sha]) for sha in chunk}
+        pictures = {sha: images.picture(catalog, refs[sha]) for sha in chunk}
         for kind, encoder in encoders.items():
             shas = [sha for sha in chunk if sha in missing[kind]]
             if shas:
                 rows = encoder.image_embeddings([pictures[sha] for sha in shas])
-                _keep(result, encoder, dict(zip(shas, rows, strict=True)), now)
+                _keep(result, encoder, dict(zip(shas, rows, strict=True)), images, now)
     return result
 
 
-def _keep(result: Embeddings, encoder: Encoder, computed: dict[str, np.ndarray], now: datetime) -> None:
+def _cached(catalog: Catalog, encoder: Encoder, images: Plan, shas: set[str]) -> dict[str, np.ndarray]:
+    keys = {sha: (sha, images.recipe(sha)) for sha in shas}
+    found = cached_embedding_pairs(catalog, encoder.model_id, encoder.revision, keys.values())
+    return {sha: np.asarray(found[key], dtype=np.float64) for sha, key in keys.items() if key in found}
+
+
+def _keep(result: Embeddings, encoder: Encoder, computed: dict[str, np.ndarray], images: Plan,
+          now: datetime) -> None:
     import json
 
     from fairmicro.schema import models
@@ -81,7 +87,7 @@ def _keep(result: Embeddings, encoder: Encoder, computed: dict[str, np.ndarray],
     result.vectors[encoder.kind].update(computed)
     result.new_records.extend(
         models.ImageEmbedding(image_sha256=sha, model_id=encoder.model_id, model_revision=encoder.revision,
-                              preprocessing=PREPROCESSING, embedding=json.dumps([float(x) for x in vector]),
+                              preprocessing=images.recipe(sha), embedding=json.dumps([float(x) for x in vector]),
                               created_at=now)
         for sha, vector in computed.items()
     )

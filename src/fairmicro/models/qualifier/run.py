@@ -27,6 +27,7 @@ from fairmicro.models.qualifier import scoring
 from fairmicro.models.qualifier.assessments import AssessmentSet, load_assessments
 from fairmicro.models.qualifier.embedding import Embeddings, embed
 from fairmicro.models.qualifier.encoders import DEFAULT_CLIP, DEFAULT_FLAVA, Encoder, load_encoder
+from fairmicro.models.qualifier.render import Skipped, check_source, with_masks
 from fairmicro.models.qualifier.selection import Plan, plan
 
 PLUGIN = "qualifier"
@@ -48,6 +49,8 @@ class Options:
     calibration: str | None
     normalisation: str
     top_k: int
+    render_masks: bool = False
+    mask_source: str = "any"
 
 
 @dataclass
@@ -59,11 +62,13 @@ class QualifyResult:
     metrics: dict[str, Any]
     parameters: dict[str, Any]
     explanations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    skipped: list[Skipped] = field(default_factory=list)
 
 
 def check_options(
     where: str, clip: str, flava: str, fusion: str, weights: str | Sequence[float] | None, threshold: float,
-    calibration: str | None, normalise: str | None, top_k: int,
+    calibration: str | None, normalise: str | None, top_k: int, render_masks: bool = False,
+    mask_source: str = "any",
 ) -> Options:
     """Every option checked before anything is read.
 
@@ -85,8 +90,12 @@ def check_options(
         raise ModelError(f"--top-k {top_k}: expected a whole number of reference images, 1 or more")
     if not where.strip():
         raise ModelError("--where: empty selection; give an SQL predicate over image_metadata (e.g. TRUE)")
+    check_source(mask_source)
+    if mask_source != "any" and not render_masks:
+        raise ModelError(f"--mask-source {mask_source} only applies with --render-masks")
     mode = "calibration" if calibration is not None else "batch"
-    return Options(where, clip, flava, fusion, fused, scoring.check_threshold(threshold), calibration, mode, top_k)
+    return Options(where, clip, flava, fusion, fused, scoring.check_threshold(threshold), calibration, mode, top_k,
+                   bool(render_masks), mask_source)
 
 
 def qualify(
@@ -102,6 +111,8 @@ def qualify(
     calibration: str | None = None,
     normalise: str | None = None,
     top_k: int = 3,
+    render_masks: bool = False,
+    mask_source: str = "any",
 ) -> QualifyResult:
     """Score catalog images against expert assessments with CLIP and FLAVA (Safdar et al.), zero-shot.
 
@@ -128,6 +139,13 @@ def qualify(
         did) or ``"calibration"`` (needs ``calibration``).
     top_k
         Nearest reference images listed per result.
+    render_masks
+        Score each image's stored segmentation mask drawn in its class colours instead of the image
+        (:mod:`fairmicro.models.qualifier.render`); images without a mask are skipped and listed in
+        ``QualifyResult.skipped``.
+    mask_source
+        With ``render_masks``: ``any`` (the manual mask, else the newest predicted one), ``manual`` or
+        ``predicted``.
 
     Returns
     -------
@@ -139,16 +157,21 @@ def qualify(
     FairmicroError
         One-line errors for bad options, assessment files, selections and models; nothing is written then.
     """
-    options = check_options(where, clip, flava, fusion, weights, threshold, calibration, normalise, top_k)
+    options = check_options(where, clip, flava, fusion, weights, threshold, calibration, normalise, top_k,
+                            render_masks, mask_source)
     assessment_set = load_assessments(assessments)
     with Catalog.open_for_reading(catalog) as reader:
-        images = plan(reader, assessment_set, options.where, options.calibration)
+        images, skipped = plan(reader, assessment_set, options.where, options.calibration), []
+        if options.render_masks:
+            images, skipped = with_masks(reader, images, options.mask_source)
         encoders = {"clip": load_encoder("clip", options.clip), "flava": load_encoder("flava", options.flava)}
-        return _run(reader, assessment_set, images, encoders, options)
+        result = _run(reader, assessment_set, images, encoders, options, skipped)
+    result.skipped = skipped
+    return result
 
 
 def _run(reader: Catalog, assessment_set: AssessmentSet, images: Plan, encoders: dict[str, Encoder],
-         options: Options) -> QualifyResult:
+         options: Options, skipped: list[Skipped]) -> QualifyResult:
     from fairmicro.models.provenance import new_run_id
 
     run_id, started = new_run_id(PLUGIN), utcnow()
@@ -160,6 +183,8 @@ def _run(reader: Catalog, assessment_set: AssessmentSet, images: Plan, encoders:
         _record_failure(reader, run_id, parameters, started, first_line(exc))
         raise
     metrics["embeddings"] = embeddings.counts
+    if options.render_masks:
+        metrics["render_masks"] = {"drawn": len(images.masks), "skipped": [vars(s) for s in skipped]}
     with reader.writing() as writer, writer.transaction():
         writer.insert("model_runs", [_run_record(run_id, parameters, metrics, started, "succeeded")])
         store.add_qualifications(writer, [_qualification(run_id, row) for row in rows])
@@ -198,6 +223,7 @@ def _parameters(assessment_set: AssessmentSet, encoders: dict[str, Encoder], opt
         "fusion": options.fusion, "weights": list(options.weights) if options.fusion == "weighted" else None,
         "threshold": options.threshold, "normalisation": options.normalisation,
         "calibration": options.calibration, "top_k": options.top_k, "transformers": _version("transformers"),
+        "render_masks": options.render_masks, "mask_source": options.mask_source if options.render_masks else None,
     }
 
 

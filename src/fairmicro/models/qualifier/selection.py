@@ -10,8 +10,8 @@ assessment file's key.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from fairmicro.builders.selection import Selection, iter_rows
 from fairmicro.catalog.qualifications import catalog_rows
@@ -26,11 +26,31 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Plan:
-    """The images of one run: scored, calibration (None: the batch) and references per assessment and side."""
+    """The images of one run: scored, calibration (None: the batch) and references per assessment and side.
+
+    ``masks`` (``--render-masks``): image sha256 -> the stored mask drawn in place of that image.
+    """
 
     scored: list[ImageRef]
     calibration: list[ImageRef] | None
     references: dict[tuple[str, str], list[ImageRef]]
+    masks: dict[str, Any] = field(default_factory=dict)
+
+    def recipe(self, sha: str) -> str:
+        """The embedding cache's preprocessing text of an image: the raw image's, or its drawn mask's."""
+        if sha in self.masks:
+            from fairmicro.models.qualifier.render import recipe
+
+            return recipe(self.masks[sha])
+        return images.PREPROCESSING
+
+    def picture(self, catalog: Catalog, ref: ImageRef) -> Any:
+        """The RGB picture the models read for an image (its drawn mask under ``--render-masks``)."""
+        if ref.sha256 in self.masks:
+            from fairmicro.models.qualifier.render import picture
+
+            return picture(self.masks[ref.sha256])
+        return images.load_rgb(catalog, ref)
 
     def all_images(self) -> dict[str, ImageRef]:
         """Every image of the run by sha256 (the first reference to it wins)."""
