@@ -1,14 +1,41 @@
-"""fairmicro: microscope images to FAIR, queryable, publishable ML datasets."""
+"""fairmicro: microscope images to FAIR, queryable, publishable ML datasets.
+
+``import fairmicro as fm`` gives the library API (docs/api.md): ``fm.Catalog``,
+``fm.build``, ``fm.publish``, ``fm.train``, ``fm.pretrain``, ``fm.evaluate``,
+``fm.predict``, ``fm.qualify``, ``fm.runs``. Each name is imported on first
+use, so ``import fairmicro`` (and ``fairmicro query``) stays cheap.
+"""
 
 from __future__ import annotations
 
-__all__ = ["__version__"]
+from typing import TYPE_CHECKING, Any
+
+from fairmicro.api import EXPORTS
+
+if TYPE_CHECKING:
+    from fairmicro.api.catalog import Catalog
+    from fairmicro.api.ingest import IngestReport
+    from fairmicro.api.pipeline import BuildReport, build, publish
+    from fairmicro.api.runs import evaluate, predict, pretrain, qualify, runs, train
+    from fairmicro.catalog.store import QueryResult
+    from fairmicro.errors import FairmicroError
+
+__all__ = [
+    "BuildReport", "Catalog", "FairmicroError", "IngestReport", "QueryResult", "__version__", "build", "evaluate",
+    "predict", "pretrain", "publish", "qualify", "runs", "train",
+]
 
 
-def __getattr__(name: str) -> str:
-    # importlib.metadata costs a noticeable share of start-up: read the version only when asked
+def __getattr__(name: str) -> Any:
+    if name in EXPORTS:
+        import importlib
+
+        value = getattr(importlib.import_module(EXPORTS[name]), name)
+        globals()[name] = value  # later lookups no longer reach __getattr__
+        return value
     if name != "__version__":
         raise AttributeError(f"module 'fairmicro' has no attribute {name!r}")
+    # importlib.metadata costs a noticeable share of start-up: read the version only when asked
     from importlib.metadata import PackageNotFoundError, version
 
     try:
@@ -17,3 +44,7 @@ def __getattr__(name: str) -> str:
         found = "0.0.0+unknown"
     globals()["__version__"] = found  # read once: later lookups no longer reach __getattr__
     return found
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

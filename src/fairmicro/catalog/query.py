@@ -16,6 +16,8 @@ Two layers keep ``fairmicro query`` from touching anything but the catalog:
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import duckdb
 
@@ -126,13 +128,23 @@ def check_statements(catalog: Catalog, sql: str, *, write: bool = False, unsafe:
     return [statement.query for statement in statements]
 
 
-def run_query(catalog: Catalog, sql: str, *, write: bool = False, unsafe: bool = False) -> QueryResult:
+def run_query(
+    catalog: Catalog,
+    sql: str,
+    *,
+    write: bool = False,
+    unsafe: bool = False,
+    params: Sequence[Any] | Mapping[str, Any] | None = None,
+) -> QueryResult:
     """Run ``sql`` on a sandboxed connection; unless ``write``, anything but SELECT/EXPLAIN is refused.
 
     With several statements the result of the last one is returned.
 
     Parameters
     ----------
+    params
+        Values bound to the ``?`` (or ``$name``) placeholders of ``sql``, which
+        must then be one statement.
     write
         Allow statements that change the catalog's tables (the catalog must be open read-write).
     unsafe
@@ -149,12 +161,14 @@ def run_query(catalog: Catalog, sql: str, *, write: bool = False, unsafe: bool =
         When the query does not parse or fails.
     """
     statements = check_statements(catalog, sql, write=write, unsafe=unsafe)
+    if params is not None and len(statements) > 1:
+        raise FairmicroError(f"query has {len(statements)} statements; bound parameters need exactly one")
     if not unsafe:
         sandbox(catalog.con, read_only=catalog.read_only)
     result = QueryResult([], [])
     try:
         for statement in statements:
-            result = catalog.query(statement)
+            result = catalog.query(statement, params)  # type: ignore[arg-type]  # DuckDB binds a dict by name
     except duckdb.PermissionException as exc:
         raise SandboxError(
             f"refused: the query tried to reach files, the network or extensions outside the catalog "

@@ -1,0 +1,27 @@
+"""The public library API: what ``import fairmicro as fm`` exports (see docs/api.md).
+
+``fm.Catalog`` (open, ingest, query), ``fm.build``, ``fm.publish``, ``fm.train``,
+``fm.pretrain``, ``fm.evaluate``, ``fm.predict``, ``fm.qualify`` and ``fm.runs``.
+The CLI's ``ingest`` and ``query`` run through the same functions. Importing
+this package imports none of the modules behind it: :mod:`fairmicro` loads
+each name on first use.
+"""
+
+from __future__ import annotations
+
+EXPORTS: dict[str, str] = {
+    "Catalog": "fairmicro.api.catalog",
+    "IngestReport": "fairmicro.api.ingest",
+    "BuildReport": "fairmicro.api.pipeline",
+    "build": "fairmicro.api.pipeline",
+    "publish": "fairmicro.api.pipeline",
+    "train": "fairmicro.api.runs",
+    "pretrain": "fairmicro.api.runs",
+    "evaluate": "fairmicro.api.runs",
+    "predict": "fairmicro.api.runs",
+    "qualify": "fairmicro.api.runs",
+    "runs": "fairmicro.api.runs",
+    "QueryResult": "fairmicro.catalog.store",
+    "FairmicroError": "fairmicro.errors",
+}
+"""Public name -> the module that defines it."""
