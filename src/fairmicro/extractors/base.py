@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     import tifffile
     from PIL import Image as PILImage
 
+    from fairmicro.extractors.ifd import FirstPage
+
 
 @dataclass
 class SourceFile:
@@ -41,6 +43,7 @@ class SourceFile:
     tiff: tifffile.TiffFile | None = None
     pil: PILImage.Image | None = None
     size: int | None = None  # bytes: of the data read, or from fstat when opened (None: ask the file system)
+    ifd: FirstPage | None = None  # a plain single-page TIFF read without tifffile (``tiff`` then opens on first use)
     _names: frozenset[str] | Literal[False] | None = field(default=None, init=False, repr=False, compare=False)
 
     def sidecar(self, *suffixes: str) -> Path | None:

@@ -44,7 +44,7 @@ from fairmicro.extractors.frame import (
     square_from,
 )
 from fairmicro.extractors.source import base_extraction
-from fairmicro.extractors.tagblock import read_block
+from fairmicro.extractors.tagblock import source_block
 from fairmicro.extractors.units import parse_number
 from fairmicro.extractors.vendortext import restore_damaged_keys
 
@@ -142,10 +142,8 @@ def _get(block: dict[str, Any], key: str) -> Any:
 
 def _block(source: SourceFile) -> tuple[dict[str, Any], str | None]:
     """The first FEI tag that holds a block."""
-    assert source.tiff is not None
-    page = source.tiff.pages.first
     for code in FEI_TAGS:
-        block, problem = read_block(page, code)
+        block, problem = source_block(source, code)
         if block:
             return block, problem
     return {}, None
@@ -161,9 +159,12 @@ class FeiExtractor(Extractor):
     def sniff(self, source: SourceFile) -> bool:
         """A TIFF whose first page carries a non-empty FEI block."""
         try:
-            if source.tiff is None:
+            if source.ifd is not None:
+                tags: Any = source.ifd.entries
+            elif source.tiff is None:
                 return False
-            tags = source.tiff.pages.first.tags
+            else:
+                tags = source.tiff.pages.first.tags
             return any(code in tags for code in FEI_TAGS) and bool(_block(source)[0])
         except Exception:  # sniff must never raise
             return False

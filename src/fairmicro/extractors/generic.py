@@ -105,7 +105,7 @@ class GenericExtractor(Extractor):
 
     def sniff(self, source: SourceFile) -> bool:
         """Every opened image qualifies."""
-        return source.tiff is not None or source.pil is not None
+        return source.ifd is not None or source.tiff is not None or source.pil is not None
 
     def extract(self, source: SourceFile) -> Extraction:
         """Image facts plus whatever calibration the standard tags carry."""

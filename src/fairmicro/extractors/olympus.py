@@ -64,6 +64,8 @@ def _calibrated(value: Any) -> bool:
 
 def calibrated_page(source: SourceFile) -> int | None:
     """Index of the page to catalogue: the first calibrated SIS page, else the first SIS page."""
+    if source.ifd is not None:
+        return None  # the fast path reads no file with SIS tags (nor a second page)
     if source.tiff is None:
         return None
     pages = list(islice(source.tiff.pages, MAX_PAGES))

@@ -8,11 +8,13 @@ import math
 import os
 import stat
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fairmicro.errors import UnreadableFileError, first_line
+from fairmicro.extractors.ifd import FirstPage, Read, bytes_reader, file_reader, read_first_page
 from fairmicro.files import NotARegularFileError, read_head
 
 if TYPE_CHECKING:  # base imports the pydantic models; `query` needs only IMAGE_SUFFIXES from here
@@ -65,15 +67,17 @@ def open_source(path: Path, data: bytes | None = None) -> Iterator[SourceFile]:
     ``data``, the file's bytes when the caller has read them already (ingest
     hashes each file while reading it), is parsed in memory instead: the file
     is not opened again. A TIFF on disk is opened once: its signature and its
-    tags are read through the same handle.
+    tags are read through the same handle. A plain single-page TIFF is read
+    by :mod:`~fairmicro.extractors.ifd` (``source.ifd``); tifffile then opens
+    it only if an extractor asks for ``source.tiff``.
     """
     from fairmicro.extractors.base import SourceFile
 
     if data is not None:
         file_format = sniff_format(path, data[:16])
         if file_format == "tiff":
-            with _open_tiff(path, io.BytesIO(data)) as tiff:
-                yield SourceFile(path=path, file_format=file_format, tiff=tiff, size=len(data))
+            with _tiff_source(path, lambda: io.BytesIO(data), bytes_reader(data), len(data)) as source:
+                yield source
             return
         with _open_pil(path, io.BytesIO(data), file_format) as pil:
             yield SourceFile(path=path, file_format=file_format, pil=pil, size=len(data))
@@ -81,12 +85,63 @@ def open_source(path: Path, data: bytes | None = None) -> Iterator[SourceFile]:
     with _open_regular(path) as (handle, size):
         file_format = sniff_format(path, _read(handle, path, 16))
         if file_format == "tiff":
-            handle.seek(0)
-            with _open_tiff(path, handle) as tiff:
-                yield SourceFile(path=path, file_format=file_format, tiff=tiff, size=size)
+
+            def rewound() -> io.IOBase:
+                handle.seek(0)
+                return handle
+
+            with _tiff_source(path, rewound, file_reader(handle.fileno()), size) as source:
+                yield source
             return
     with _open_pil(path, path, file_format) as pil:
         yield SourceFile(path=path, file_format=file_format, pil=pil)
+
+
+@contextlib.contextmanager
+def _tiff_source(path: Path, stream: Callable[[], io.IOBase], read: Read, size: int) -> Iterator[SourceFile]:
+    """The fast path's source when :func:`read_first_page` is sure of the file, else tifffile's."""
+    from fairmicro.extractors.base import SourceFile
+
+    page = read_first_page(read, size)
+    with contextlib.ExitStack() as stack:
+        if page is None:
+            tiff = stack.enter_context(_open_tiff(path, stream()))
+            yield SourceFile(path=path, file_format="tiff", tiff=tiff, size=size)
+            return
+        source = _lazy_source_class()(path=path, file_format="tiff", size=size, ifd=page)
+        source.opener = lambda: stack.enter_context(_open_tiff(path, stream()))
+        yield source
+
+
+@lru_cache(maxsize=1)
+def _lazy_source_class() -> type:
+    from fairmicro.extractors.base import SourceFile
+
+    class LazyTiffSource(SourceFile):
+        """A source whose ``tiff`` is opened by tifffile on first use (an open failure is raised every time)."""
+
+        opener: Callable[[], Any] | None = None
+        _opened: Any = None
+        _failure: BaseException | None = None
+
+        @property  # type: ignore[override]
+        def tiff(self) -> Any:
+            if self._failure is not None:
+                raise self._failure
+            if self._opened is None and self.opener is not None:
+                opener, self.opener = self.opener, None
+                try:
+                    self._opened = opener()
+                except UnreadableFileError as exc:
+                    self._failure = exc
+                    raise
+            return self._opened
+
+        @tiff.setter
+        def tiff(self, value: Any) -> None:
+            self._opened = value
+
+    return LazyTiffSource
 
 
 @contextlib.contextmanager
@@ -152,7 +207,9 @@ def verify_pixels(source: SourceFile, page_index: int) -> None:
     deflate file may declare gigabytes of pixels.
     """
     try:
-        if source.tiff is not None:
+        if source.ifd is not None and page_index == 0:
+            _verify_first_page(source, source.ifd)
+        elif source.tiff is not None:
             page = source.tiff.pages[page_index]
             _check_tiff_extent(source, page)
             _decode_tiff_segments(page)
@@ -203,9 +260,20 @@ def _check_uncompressed(page: Any) -> None:
         sizes = (expected for _ in counts)
     else:
         sizes = _strip_sizes(page, len(counts))
+    _check_counts(counts, sizes)
+
+
+def _check_counts(counts: Any, sizes: Iterator[int]) -> None:
     for index, (count, expected) in enumerate(zip(counts, sizes)):
         if 0 < count < expected:
             raise ValueError(f"uncompressed segment {index} holds {count} bytes, expected {expected}")
+
+
+def _verify_first_page(source: SourceFile, page: FirstPage) -> None:
+    """The checks of :func:`verify_pixels` on a page of the fast path (uncompressed strips, as tifffile's)."""
+    _check_extent(source, page.offsets, page.counts)
+    full, last, strips = page.strip_nbytes(0), page.strip_nbytes(-1), len(page.counts)
+    _check_counts(page.counts, (last if index == strips - 1 else full for index in range(strips)))
 
 
 def _strip_sizes(page: Any, count: int) -> Iterator[int]:
@@ -269,9 +337,13 @@ def _inflated_size(handle: Any, offset: int, count: int) -> int:
     return produced
 
 
-def _check_tiff_extent(source: SourceFile, page: object) -> None:
+def _check_tiff_extent(source: SourceFile, page: Any) -> None:
+    _check_extent(source, page.dataoffsets, page.databytecounts)
+
+
+def _check_extent(source: SourceFile, offsets: Any, counts: Any) -> None:
     size = source.size if source.size is not None else source.path.stat().st_size  # a SourceFile made elsewhere
-    ends = [o + n for o, n in zip(page.dataoffsets, page.databytecounts, strict=False)]
+    ends = [o + n for o, n in zip(offsets, counts, strict=False)]
     if not ends or max(ends) > size:
         raise UnreadableFileError(
             f"{source.path}: truncated (pixel data runs to byte {max(ends, default=0)}, file has {size})"
@@ -282,6 +354,10 @@ def base_extraction(source: SourceFile, page_index: int = 0) -> Extraction:
     """The image facts every extractor starts from (size, depth, channels, pages)."""
     from fairmicro.extractors.base import Extraction
 
+    if source.ifd is not None and page_index == 0:
+        page = source.ifd
+        return Extraction(file_format="tiff", width_px=page.width, height_px=page.length, bit_depth=page.bits,
+                          channels=page.samples)
     if source.tiff is not None:
         page = source.tiff.pages[page_index]
         return Extraction(

@@ -16,9 +16,12 @@ from __future__ import annotations
 import io
 import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fairmicro.extractors.vendortext import count_nuls, mark_nuls
+
+if TYPE_CHECKING:
+    from fairmicro.extractors.base import SourceFile
 
 PARSERS = {34118: "read_cz_sem", 34680: "read_fei_metadata", 34682: "read_fei_metadata"}
 
@@ -76,6 +79,49 @@ def read_block(page: Any, code: int) -> tuple[dict[str, Any], str | None]:
     return blocks[code]
 
 
+def source_block(source: SourceFile, code: int) -> tuple[dict[str, Any], str | None]:
+    """:func:`read_block` of the first page of ``source``, read by the fast path when it has the file."""
+    page = source.ifd
+    if page is None:
+        assert source.tiff is not None
+        return read_block(source.tiff.pages.first, code)
+    if code not in page.blocks:
+        page.blocks[code] = _read_raw_block(page.raw(code), code, page.byteorder)
+    return page.blocks[code]
+
+
+class _Bytes:
+    """The one method of a file handle tifffile's block readers use."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def read(self, size: int = -1) -> bytes:
+        return self.data if size < 0 else self.data[:size]
+
+
+def _read_raw_block(raw: bytes | None, code: int, byteorder: str) -> tuple[dict[str, Any], str | None]:
+    """As :func:`_read_block` on the stored bytes of a text tag: tifffile's own parse when it is whole."""
+    if raw is None:
+        return {}, None
+    if b"\0" not in raw.rstrip(b"\0"):
+        reader: Callable[..., Any] = getattr(tifffile_module(), PARSERS[code])
+        try:
+            value = reader(_Bytes(raw), byteorder, 1, len(raw), 4)
+        except Exception:  # noqa: BLE001 - as tifffile: a failing parser leaves the raw bytes, read again below
+            value = None
+        if isinstance(value, dict):
+            return value, None
+    return _parse_text(raw, code, byteorder)
+
+
+def tifffile_module() -> Any:
+    """``tifffile.tifffile``, imported on first use."""
+    import tifffile
+
+    return tifffile.tifffile
+
+
 def _read_block(page: Any, code: int) -> tuple[dict[str, Any], str | None]:
     tag = page.tags.get(code)
     if tag is None:
@@ -88,8 +134,12 @@ def _read_block(page: Any, code: int) -> tuple[dict[str, Any], str | None]:
         if not isinstance(value, (bytes, bytearray)):
             return {}, f"tag {code} holds a {type(value).__name__}, not a text block"
         raw = bytes(value)
+    return _parse_text(raw, code, page.parent.byteorder)
+
+
+def _parse_text(raw: bytes, code: int, byteorder: str) -> tuple[dict[str, Any], str | None]:
     text, replaced = tag_text(raw)
-    block = _reparse(text, code, page.parent.byteorder)
+    block = _reparse(text, code, byteorder)
     problems = []
     if replaced:
         problems.append(f"tag {code} held bytes that are not text; they were replaced before parsing")

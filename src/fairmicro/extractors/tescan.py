@@ -99,12 +99,22 @@ def _parse_blocks(data: bytes, byteorder: str) -> Sections | None:
 
 def _tag_bytes(source: SourceFile) -> bytes | None:
     """The raw tag 50431 bytes (read from the file, not cut at a NUL) when they carry TESCAN text."""
-    if source.tiff is None:
+    if source.ifd is not None:
+        value = source.ifd.raw(TESCAN_TAG)
+    elif source.tiff is None:
         return None
-    value = raw_tag_bytes(source.tiff.pages.first, TESCAN_TAG)
+    else:
+        value = raw_tag_bytes(source.tiff.pages.first, TESCAN_TAG)
     if value is not None and any(signature in value for signature in TAG_SIGNATURES):
         return value
     return None
+
+
+def _byteorder(source: SourceFile) -> str:
+    if source.ifd is not None:
+        return source.ifd.byteorder
+    assert source.tiff is not None
+    return source.tiff.byteorder
 
 
 class TescanExtractor(SidecarExtractor):
@@ -133,11 +143,7 @@ class TescanExtractor(SidecarExtractor):
     def find_block(self, source: SourceFile) -> tuple[str, Block] | None:
         """The tag's text if present, else the sidecar's."""
         data = _tag_bytes(source)
-        sections = (
-            parse_tag(data, source.tiff.byteorder)
-            if data is not None and source.tiff is not None
-            else {}
-        )
+        sections = parse_tag(data, _byteorder(source)) if data is not None else {}
         if sections:
             return f"TIFF tag {TESCAN_TAG}", sections
         found = super().find_block(source)

@@ -46,7 +46,7 @@ from fairmicro.extractors.frame import (
     square,
 )
 from fairmicro.extractors.source import base_extraction
-from fairmicro.extractors.tagblock import read_block
+from fairmicro.extractors.tagblock import source_block
 from fairmicro.extractors.vendortext import restore_damaged_keys
 
 CZ_SEM_TAG = 34118
@@ -106,15 +106,16 @@ class ZeissExtractor(Extractor):
     def sniff(self, source: SourceFile) -> bool:
         """A TIFF whose first page carries tag 34118."""
         try:
+            if source.ifd is not None:
+                return CZ_SEM_TAG in source.ifd.entries
             return source.tiff is not None and CZ_SEM_TAG in source.tiff.pages.first.tags
         except Exception:  # sniff must never raise
             return False
 
     def extract(self, source: SourceFile) -> Extraction:
         """Map the CZ_SEM block."""
-        assert source.tiff is not None
         extraction = base_extraction(source)
-        block, problem = read_block(source.tiff.pages.first, CZ_SEM_TAG)
+        block, problem = source_block(source, CZ_SEM_TAG)
         if problem:
             extraction.warn("vendor_metadata", problem)
         extraction.vendor = "Zeiss"
