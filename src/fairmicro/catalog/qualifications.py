@@ -91,3 +91,24 @@ def catalog_rows(catalog: Catalog, shas: Iterable[str], columns: Sequence[str]) 
     result = catalog.query(f"SELECT {names} FROM image_metadata WHERE sha256 IN {JSON_TEXTS}", [json_texts(wanted)])
     rows = [dict(zip(result.columns, row, strict=True)) for row in result.rows]
     return {row["sha256"]: row for row in rows}
+
+
+def metadata_columns(catalog: Catalog) -> list[str]:
+    """The columns of ``image_metadata`` (what ``--labels`` may name)."""
+    return catalog.columns("image_metadata")
+
+
+def column_values(catalog: Catalog, shas: Iterable[str], column: str) -> dict[str, Any]:
+    """One ``image_metadata`` column's value per image, for those ``shas`` the catalog holds.
+
+    ``column`` must be one of :func:`metadata_columns` (it is quoted as an identifier, never bound).
+    """
+    if column not in metadata_columns(catalog):
+        raise KeyError(column)
+    wanted = sorted(set(shas))
+    if not wanted:
+        return {}
+    quoted = '"' + column.replace('"', '""') + '"'
+    result = catalog.query(f"SELECT sha256, {quoted} FROM image_metadata WHERE sha256 IN {JSON_TEXTS}",
+                           [json_texts(wanted)])
+    return dict(result.rows)

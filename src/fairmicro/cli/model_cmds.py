@@ -218,13 +218,21 @@ def evaluate(
     catalog: CatalogOption = None,
     wait: WaitOption = None,
     runs_dir: RunsDirOption = None,
+    labels: Annotated[str | None, typer.Option(
+        help="Qualify runs: compare decisions with this image_metadata column (docs/qualify.md).")] = None,
 ) -> None:
     """Score a trained model on a dataset split (default: the dataset it was trained on).
 
     A zero-shot plugin is scored by name, without a training run: `fairmicro evaluate PLUGIN --dataset D`.
+    A qualify run is compared with labelled images: `fairmicro evaluate RUN_ID --labels COLUMN`.
     """
     from fairmicro.models.runner import evaluate as run_evaluate
 
+    if labels is not None:
+        from fairmicro.cli.qualify_cmds import evaluate_labels
+
+        evaluate_labels(run_id, labels, dataset=dataset, extra=ctx.args, catalog=catalog, runs_dir=runs_dir)
+        return
     extra = _plugin_only(run_id, ctx.args)
     result = run_evaluate(run_id, dataset, split, shuffle_metadata_check=shuffle_metadata, catalog=catalog,
                           runs_dir=runs_dir, params=_params(param, extra) or None)

@@ -109,3 +109,22 @@ def _explanation(result: Any) -> list[str]:
 def register(app: typer.Typer) -> None:
     """Add ``qualify`` to ``app``."""
     app.command()(qualify)
+
+
+def evaluate_labels(run_id: str, labels: str, *, dataset: str | None, extra: list[str], catalog: Any,
+                    runs_dir: Any) -> None:
+    """``fairmicro evaluate RUN_ID --labels COLUMN`` for a qualify run (dispatched from ``evaluate``)."""
+    from fairmicro.models.qualifier.evaluation import evaluate_labels as run_evaluation
+
+    if dataset is not None:
+        raise FairmicroError("--labels compares a qualify run with a catalog column; --dataset does not apply")
+    if extra:
+        raise FairmicroError(f"unexpected {' '.join(extra)!r}: evaluate RUN_ID --labels COLUMN takes no other options")
+    if not labels.strip():
+        raise FairmicroError("--labels: empty column name; name the image_metadata column holding the labels")
+    result = run_evaluation(run_id, labels, catalog=catalog, runs_dir=runs_dir)
+    lines = result.summary or ["finished"]
+    typer.echo(f"run {result.run_id}: {lines[0]}")
+    for line in lines[1:]:
+        typer.echo(line)
+    typer.echo(f"artifacts: {result.folder}")
