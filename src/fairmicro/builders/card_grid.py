@@ -18,6 +18,7 @@ import io
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -156,12 +157,25 @@ def _draw_bar(draw: object, left: int, bottom: int, pick: Pick) -> None:
     assert pick.bar_px and pick.bar_nm
     text = length_label(pick.bar_nm)
     font = _font(11)
-    text_width = int(draw.textlength(text, font=font))  # type: ignore[attr-defined]
+    text_width = int(draw.textlength(text.replace("µ", "u"), font=font))  # type: ignore[attr-defined]
     box_right = left + max(pick.bar_px, text_width) + 2 * 3
     draw.rectangle((left, bottom - BOX_HEIGHT, box_right, bottom), fill="black")  # type: ignore[attr-defined]
     bar_top = bottom - 3 - BAR_ROWS
     draw.rectangle((left + 3, bar_top, left + 3 + pick.bar_px - 1, bar_top + BAR_ROWS - 1), fill="white")  # type: ignore[attr-defined]
-    draw.text((left + 3, bottom - BOX_HEIGHT + 1), text, fill="white", font=font)  # type: ignore[attr-defined]
+    _draw_label(draw, (left + 3, bottom - BOX_HEIGHT + 1), text, font)
+
+
+def _draw_label(draw: Any, xy: tuple[int, int], text: str, font: Any) -> None:
+    """White ``text`` at ``xy``; a µ (missing from Pillow's built-in font) is drawn as a u with a tail."""
+    x, y = xy
+    for index, part in enumerate(text.split("µ")):
+        if index:  # a µ before this part
+            draw.text((x, y), "u", fill="white", font=font)
+            left, _top, _right, bottom = draw.textbbox((x, y), "u", font=font)
+            draw.line((left, bottom - 1, left, bottom + 2), fill="white")
+            x += int(draw.textlength("u", font=font))
+        draw.text((x, y), part, fill="white", font=font)
+        x += int(draw.textlength(part, font=font))
 
 
 def render_grid(picks: Sequence[Pick]) -> bytes | None:
