@@ -1,8 +1,8 @@
 """The one seam through which every catalog access goes.
 
-Today a catalog is one DuckDB file. A shared multi-writer lab catalog
-(DuckLake over PostgreSQL) will plug in here: callers only ever receive a
-DB-API style DuckDB connection from :func:`connect`.
+A catalog is one DuckDB file, or a shared multi-writer lab catalog
+(``ducklake:postgres:...``, see :mod:`fairmicro.catalog.ducklake`): callers
+only ever receive a DB-API style DuckDB connection from :func:`connect`.
 
 A DuckDB file is held by one writing process, or by any number of reading
 processes, at a time. :func:`connect` waits (bounded by the wait policy,
@@ -107,6 +107,10 @@ def connect(path: Path, *, read_only: bool, wait: float | None = None) -> duckdb
         If the file is missing (read-only), is not a DuckDB database, or is
         still held by another process when the wait is over.
     """
+    if str(path).startswith("ducklake:"):
+        from fairmicro.catalog.ducklake import connect_lake
+
+        return connect_lake(str(path), read_only=read_only)  # type: ignore[return-value]  # quacks the same
     _check_path(path, read_only)
     timeout = WAIT.timeout() if wait is None else wait
     deadline = time.monotonic() + timeout

@@ -7,6 +7,7 @@ add a new one (tests fail if the migrated catalog drifts from the schema).
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime
 from importlib import resources
 
@@ -47,7 +48,26 @@ def pending_migrations(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Apply pending migrations; returns the names applied."""
+    """Apply pending migrations; returns the names applied.
+
+    On a shared (DuckLake) catalog two processes may start together: a
+    migration that conflicts with the other's is retried, and then finds
+    itself recorded (see :func:`fairmicro.catalog.backend.atomic`).
+    """
+    if hasattr(con, "snapshot"):  # a LakeConnection
+        from fairmicro.catalog.backend import backoff, is_conflict
+
+        for attempt in range(1, 13):
+            try:
+                return _migrate(con)
+            except (duckdb.Error, CatalogError) as exc:
+                if attempt == 12 or not is_conflict(exc):
+                    raise
+                backoff(attempt)
+    return _migrate(con)
+
+
+def _migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
     con.execute(LEDGER)
     done = set(applied_migrations(con))
     applied = []
@@ -62,7 +82,8 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
             )
             con.execute("COMMIT")
         except duckdb.Error as exc:
-            con.execute("ROLLBACK")
+            with contextlib.suppress(duckdb.Error):  # a failed COMMIT has ended the transaction already
+                con.execute("ROLLBACK")
             raise CatalogError(f"migration {name} failed: {first_line(exc)}") from exc
         applied.append(name)
     return applied

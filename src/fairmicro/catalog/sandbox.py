@@ -19,6 +19,12 @@ catalog included. A writable connection needs the file system for its WAL, so
 there the catalog's own files stay reachable and the statement check of
 :mod:`fairmicro.catalog.query` (which refuses ``COPY``/``EXPORT``) is the
 second layer.
+
+On a shared (DuckLake) catalog the data files live under the lake's data
+path, which the engine must keep reading: that folder alone is allowed before
+external access is switched off, and the connection refuses statements that
+reach the lake's PostgreSQL metadata database or the postgres scanner's
+pass-through functions (:class:`fairmicro.catalog.ducklake.LakeConnection`).
 """
 
 from __future__ import annotations
@@ -66,9 +72,18 @@ def sandbox(con: duckdb.DuckDBPyConnection, *, read_only: bool) -> None:
     CatalogError
         If the configuration was locked by someone else before it was confined.
     """
+    lake = hasattr(con, "sandboxed")  # a LakeConnection
+    if lake:
+        con.sandboxed = True  # type: ignore[attr-defined]
     if is_sandboxed(con):
         return
-    statements = (*_SETTINGS, *((_NO_FILES,) if read_only else ()), _LOCK)
+    statements = (*_SETTINGS, *((_NO_FILES,) if read_only and not lake else ()), _LOCK)
+    if lake:
+        allowed = con.data_path()  # type: ignore[attr-defined]
+        # ATTACH has used the secret manager, which then refuses changes to its settings; with external
+        # access off (only the data path allowed) no secret can be written to disk anyway.
+        statements = tuple(s for s in statements if "persistent_secrets" not in s)
+        statements = (f"SET allowed_directories = ['{allowed.replace(chr(39), chr(39) * 2)}']", *statements)
     try:
         for statement in statements:
             con.execute(statement)
