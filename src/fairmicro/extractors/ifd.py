@@ -19,7 +19,7 @@ import math
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 Read = Callable[[int, int], bytes]  # (offset, size) -> at most size bytes at offset
 
@@ -43,39 +43,33 @@ MAX_STRIPS = 1 << 20
 MAX_TAG_BYTES = 64 << 20  # a vendor block larger than this is left to tifffile
 
 
-@dataclass(frozen=True)
-class Layout:
-    """Byte order and offset sizes of a classic TIFF or a BigTIFF."""
+class Layout(NamedTuple):
+    """Byte order and field formats of a classic TIFF or a BigTIFF."""
 
     byteorder: str  # "<" or ">"
     bigtiff: bool
+    count_format: str  # the IFD's entry count
+    offset_format: str  # an offset (the next-IFD link, an out-of-line value)
+    entry_format: str  # code, type, count, value field
+    count_size: int
+    entry_size: int
+    inline_size: int  # values up to this many bytes are stored in the entry itself
 
-    @property
-    def count_format(self) -> str:
-        return self.byteorder + ("Q" if self.bigtiff else "H")
-
-    @property
-    def offset_format(self) -> str:
-        return self.byteorder + ("Q" if self.bigtiff else "I")
-
-    @property
-    def entry_size(self) -> int:
-        return 20 if self.bigtiff else 12
-
-    @property
-    def inline_size(self) -> int:
-        return 8 if self.bigtiff else 4
+    @classmethod
+    def of(cls, byteorder: str, bigtiff: bool) -> Layout:
+        if bigtiff:
+            return cls(byteorder, True, byteorder + "Q", byteorder + "Q", byteorder + "HHQ8s", 8, 20, 8)
+        return cls(byteorder, False, byteorder + "H", byteorder + "I", byteorder + "HHI4s", 2, 12, 4)
 
 
-@dataclass(frozen=True)
-class Entry:
-    """One IFD entry: where its value lies in the file (inline values: in the entry itself)."""
+class Entry(NamedTuple):
+    """One IFD entry: where its value lies in the file, and the value itself when stored inline."""
 
-    code: int
     dtype: int
     count: int
     offset: int
     nbytes: int
+    inline: bytes | None
 
 
 @dataclass
@@ -106,7 +100,7 @@ class FirstPage:
         entry = self.entries.get(code)
         if entry is None:
             return None
-        return self.read(entry.offset, entry.nbytes)
+        return entry.inline if entry.inline is not None else self.read(entry.offset, entry.nbytes)
 
     def strip_nbytes(self, index: int) -> int:
         """Decoded bytes of strip ``index`` (the last strip may be short); ``-1`` is the last strip."""
@@ -119,7 +113,7 @@ class FirstPage:
 def read_first_page(read: Read, size: int) -> FirstPage | None:
     """The single page of a plain TIFF read through ``read``, or ``None`` when tifffile must decide."""
     try:
-        return _read_first_page(read, size)
+        return _read_first_page(_windowed(read), size)
     except (struct.error, ValueError, OverflowError, MemoryError, OSError, IndexError, TypeError):
         return None
 
@@ -131,9 +125,9 @@ def _layout(head: bytes) -> tuple[Layout, int] | None:
     byteorder = "<" if head[:2] == b"II" else ">"
     version = struct.unpack_from(byteorder + "H", head, 2)[0]
     if version == 42:
-        return Layout(byteorder, False), struct.unpack_from(byteorder + "I", head, 4)[0]
+        return Layout.of(byteorder, False), struct.unpack_from(byteorder + "I", head, 4)[0]
     if version == 43 and len(head) >= 16 and struct.unpack_from(byteorder + "HH", head, 4) == (8, 0):
-        return Layout(byteorder, True), struct.unpack_from(byteorder + "Q", head, 8)[0]
+        return Layout.of(byteorder, True), struct.unpack_from(byteorder + "Q", head, 8)[0]
     return None
 
 
@@ -150,56 +144,54 @@ def _read_first_page(read: Read, size: int) -> FirstPage | None:
 
 def _read_entries(read: Read, size: int, layout: Layout, ifd_offset: int) -> dict[int, Entry] | None:
     """The entries of the first IFD; ``None`` if it is malformed or another IFD follows."""
-    count_size = 8 if layout.bigtiff else 2
+    count_size, entry_size, inline_size = layout.count_size, layout.entry_size, layout.inline_size
     if ifd_offset < (16 if layout.bigtiff else 8) or ifd_offset + count_size > size:
         return None
     tag_count = struct.unpack(layout.count_format, read(ifd_offset, count_size))[0]
-    entry_size, offset_size = layout.entry_size, layout.inline_size
-    end = ifd_offset + count_size + tag_count * entry_size + offset_size
-    if not 0 < tag_count <= MAX_TAGS or end > size:
+    table_size = tag_count * entry_size
+    if not 0 < tag_count <= MAX_TAGS or ifd_offset + count_size + table_size + inline_size > size:
         return None
-    data = read(ifd_offset + count_size, tag_count * entry_size + offset_size)
-    if len(data) != tag_count * entry_size + offset_size:
+    data = read(ifd_offset + count_size, table_size + inline_size)
+    if len(data) != table_size + inline_size:
         return None
-    if struct.unpack_from(layout.offset_format, data, tag_count * entry_size)[0] != 0:
+    if struct.unpack_from(layout.offset_format, data, table_size)[0] != 0:
         return None  # another page follows (or a damaged link): tifffile counts and reads the pages
     entries: dict[int, Entry] = {}
-    for index in range(tag_count):
-        position = index * entry_size
-        entry = _entry(data, position, ifd_offset + count_size + position, layout, size)
-        if entry is None or entry.code in entries:
+    position = ifd_offset + count_size + entry_size - inline_size  # where the first value field lies
+    for code, dtype, count, value in struct.iter_unpack(layout.entry_format, data[:table_size]):
+        entry = _entry(code, dtype, count, value, position, layout, size)
+        if entry is None or code in entries:
             return None
-        entries[entry.code] = entry
+        entries[code] = entry
+        position += entry_size
     return entries
 
 
-def _entry(data: bytes, position: int, file_position: int, layout: Layout, size: int) -> Entry | None:
-    head = layout.byteorder + ("HHQ" if layout.bigtiff else "HHI")
-    code, dtype, count = struct.unpack_from(head, data, position)
+def _entry(code: int, dtype: int, count: int, value: bytes, position: int, layout: Layout, size: int) -> Entry | None:
+    """One entry; ``position`` is where its value field lies in the file."""
     item = ITEM_SIZES.get(dtype)
     if item is None:
         return None
     nbytes = count * item
-    value_position = position + (12 if layout.bigtiff else 8)
     if code in POINTER_TAGS:
-        return Entry(code, dtype, count, file_position + value_position - position, nbytes)
+        return Entry(dtype, count, position, nbytes, None)
     if nbytes <= layout.inline_size:
         if code in OFFSET_READ_TAGS:
             return None  # tifffile would read the inline bytes as an offset
-        return Entry(code, dtype, count, file_position + value_position - position, nbytes)
-    offset = struct.unpack_from(layout.offset_format, data, value_position)[0]
+        return Entry(dtype, count, position, nbytes, value[:nbytes])
+    offset = struct.unpack(layout.offset_format, value)[0]
     if offset < 8 or offset + nbytes > size or nbytes > MAX_TAG_BYTES:
         return None
     if code in VENDOR_TAGS and dtype not in TEXT_TYPES:
         return None
-    return Entry(code, dtype, count, offset, nbytes)
+    return Entry(dtype, count, offset, nbytes, None)
 
 
 def _values(read: Read, layout: Layout, entry: Entry | None, limit: int = MAX_STRIPS) -> tuple[int, ...] | None:
     """The unsigned integer values of an entry (``None`` if absent, not integers, or too many)."""
     if entry is None or entry.dtype not in INTEGER_FORMATS or not 0 < entry.count <= limit:
         return None
-    data = read(entry.offset, entry.nbytes)
+    data = entry.inline if entry.inline is not None else read(entry.offset, entry.nbytes)
     if len(data) != entry.nbytes:
         return None
     return struct.unpack(f"{layout.byteorder}{entry.count}{INTEGER_FORMATS[entry.dtype]}", data)
@@ -261,6 +253,25 @@ def _facts(read: Read, layout: Layout, entries: dict[int, Entry]) -> tuple[int, 
     if not rows:
         return None
     return width, length, samples, bits, min(rows, length)
+
+
+WINDOW = 64 << 10  # bytes read at once: the header, an IFD and its values are usually together
+
+
+def _windowed(read: Read) -> Read:
+    """``read`` that serves small reads from the last window of :data:`WINDOW` bytes it fetched."""
+    window = [-1, b""]
+
+    def cached(offset: int, size: int) -> bytes:
+        start, data = window
+        if start <= offset and offset + size <= start + len(data):
+            return data[offset - start : offset - start + size]
+        if size > WINDOW or offset < 0:
+            return read(offset, size)
+        window[0], window[1] = offset, read(offset, WINDOW)
+        return window[1][:size]
+
+    return cached
 
 
 def bytes_reader(data: bytes | memoryview) -> Read:

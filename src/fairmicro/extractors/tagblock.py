@@ -18,6 +18,7 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from fairmicro.extractors.blocktext import PARSERS as FAST_PARSERS
 from fairmicro.extractors.vendortext import count_nuls, mark_nuls
 
 if TYPE_CHECKING:
@@ -105,7 +106,7 @@ def _read_raw_block(raw: bytes | None, code: int, byteorder: str) -> tuple[dict[
     if raw is None:
         return {}, None
     if b"\0" not in raw.rstrip(b"\0"):
-        reader: Callable[..., Any] = getattr(tifffile_module(), PARSERS[code])
+        reader = FAST_PARSERS[code]  # tifffile's parsers with a faster astype
         try:
             value = reader(_Bytes(raw), byteorder, 1, len(raw), 4)
         except Exception:  # noqa: BLE001 - as tifffile: a failing parser leaves the raw bytes, read again below
@@ -113,13 +114,6 @@ def _read_raw_block(raw: bytes | None, code: int, byteorder: str) -> tuple[dict[
         if isinstance(value, dict):
             return value, None
     return _parse_text(raw, code, byteorder)
-
-
-def tifffile_module() -> Any:
-    """``tifffile.tifffile``, imported on first use."""
-    import tifffile
-
-    return tifffile.tifffile
 
 
 def _read_block(page: Any, code: int) -> tuple[dict[str, Any], str | None]:
