@@ -221,6 +221,7 @@ def qualify(
     calibration: str | None = None,
     normalise: str | None = None,
     top_k: int = 3,
+    **options: Any,
 ) -> QualifyResult:
     """Score catalog images against expert assessments with CLIP and FLAVA, zero-shot (``fairmicro qualify``).
 
@@ -238,6 +239,8 @@ def qualify(
         SQL predicate of the images mu and sigma come from; or ``"batch"`` (over the scored images).
     top_k
         Nearest reference images listed per result.
+    **options
+        Any further option of :func:`fairmicro.models.qualifier.qualify`, passed on as it is.
 
     Returns
     -------
@@ -248,7 +251,7 @@ def qualify(
 
     return run_qualify(os.fspath(assessments), where, catalog=catalog_path(catalog), clip=clip, flava=flava,
                        fusion=fusion, weights=weights, threshold=threshold, calibration=calibration,
-                       normalise=normalise, top_k=top_k)
+                       normalise=normalise, top_k=top_k, **options)
 
 
 def runs(catalog: CatalogRef = None) -> QueryResult:
