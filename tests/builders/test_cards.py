@@ -242,3 +242,23 @@ def test_croissant_has_url_creator_shard_checksums_and_class_names(built) -> Non
     assert [(r["classes/index"], r["classes/name"]) for r in records] == [
         (i, name) for i, name in enumerate(CLASSES)
     ]
+
+
+def test_a_segmentation_build_states_its_mask_class_map_and_mask_sources(cli: Cli, tmp_path: Path) -> None:
+    import mlcroissant as mlc
+
+    from fairmicro.builders.croissant import validate_croissant
+    from tests.catalog.test_masks_ingest import write_set
+
+    write_set(tmp_path, ["a", "b"])
+    cli("ingest", str(tmp_path / "images"), "--masks", str(tmp_path / "masks"), "--mask-classes", "bg,ferrite,pearlite")
+    cli("build", "seg", "--task", "segmentation", "--license", "MIT", "--out", "out", "--no-validate")
+    out = tmp_path / "out"
+    assert validate_croissant(out / "croissant.json") == []
+    records = list(mlc.Dataset(jsonld=out / "croissant.json").records("mask_classes"))
+    assert [(r["mask_classes/value"], r["mask_classes/name"]) for r in records] == [
+        (0, "bg"), (1, "ferrite"), (2, "pearlite")
+    ]
+    sections = _sections(_card(out))
+    assert "| ferrite | 1 |" in sections["## Masks"]  # the class map + pixel-fraction block is kept
+    assert "drawn by a person" in sections["#### Annotation process"] and ": 2 image(s)" in sections["#### Annotation process"]

@@ -185,3 +185,13 @@ def test_no_local_path_user_or_host_reaches_any_built_file(cli_built: Cli, tmp_p
                 assert word not in text, f"{path.relative_to(out)} names {word!r}"
     assert "--out ds" in (out / "README.md").read_text(encoding="utf-8")
     assert "<local>/" in (out / "README.md").read_text(encoding="utf-8")  # the selection, redacted
+
+
+@pytest.mark.slow
+def test_without_creator_a_validated_build_succeeds_and_warns_what_the_crate_lacks(cli_built: Cli) -> None:
+    result = cli_built("build", "d", "--license", "MIT", "--out", "out")  # validation on, RECOMMENDED
+    assert "ro-crate-metadata.json (RECOMMENDED)" in result.stdout and "publisher" in result.stdout
+    root = _graph(cli_built.cwd / "out")["./"]
+    assert "publisher" not in root and "creator" not in root  # no invented author
+    card = (cli_built.cwd / "out" / "README.md").read_text(encoding="utf-8")
+    assert "--creator 'Name <ORCID iD>'" in card.split("## Dataset Card Contact")[1]
