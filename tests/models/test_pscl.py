@@ -16,7 +16,7 @@ from fairmicro.models.pscl.contrast import info_nce, prototypes, select_by_proto
 from fairmicro.models.pscl.net import Segmenter, UNet
 from fairmicro.models.pscl.synthetic import micrograph
 
-TINY = ("--epochs", "1", "--base-channels", "4", "--crop", "32", "--batch-size", "2")
+TINY = ("--epochs", "1", "--min-steps", "0", "--base-channels", "4", "--crop", "32", "--batch-size", "2")
 TINY_SEG = ("--epochs", "1", "--steps-per-epoch", "2", "--crop", "32", "--batch-size", "2", "--repeats", "2")
 
 

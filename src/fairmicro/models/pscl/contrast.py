@@ -21,16 +21,19 @@ NO_MATCH = -1  # label of queue entries that are negatives only
 
 def info_nce(
     anchors: torch.Tensor, anchor_labels: torch.Tensor, keys: torch.Tensor, key_labels: torch.Tensor,
-    temperature: float, exclude_self: bool = False,
+    temperature: float, exclude_self: bool = False, exclude: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Supervised InfoNCE: mean over anchors of -mean log p(positive) among all keys.
 
     ``exclude_self`` when ``keys`` is ``anchors`` (SimCLR): an anchor is neither
-    its own positive nor in its own denominator. Anchors without any positive are
-    left out; with none at all the loss is 0.
+    its own positive nor in its own denominator. ``exclude`` (anchors x keys,
+    bool) leaves further keys out of an anchor's denominator. Anchors without any
+    positive are left out; with none at all the loss is 0.
     """
     logits = anchors @ keys.T / temperature
     positive = anchor_labels[:, None] == key_labels[None, :]
+    if exclude is not None:
+        logits = logits.masked_fill(exclude & ~positive, float("-inf"))
     if exclude_self:
         eye = torch.eye(len(anchors), dtype=torch.bool, device=anchors.device)
         logits = logits.masked_fill(eye, float("-inf"))
@@ -42,6 +45,45 @@ def info_nce(
         return logits.new_zeros(())
     summed = torch.where(positive, log_prob, torch.zeros_like(log_prob)).sum(dim=1)
     return -(summed[keep] / counts[keep]).mean()
+
+
+def patch_nce(
+    anchors: torch.Tensor, ids: torch.Tensor, classes: torch.Tensor, keys: torch.Tensor, key_ids: torch.Tensor,
+    key_classes: torch.Tensor, temperature: float, exclude_self: bool = False,
+) -> torch.Tensor:
+    """Patch-level InfoNCE of PSCL: the positive is the same patch in the other view (same ``id``);
+    negatives are patches of *other* classes; other patches of the anchor's own class are left out
+    of the denominator (they are neither pushed away nor pulled in).
+    """
+    same_class = classes[:, None] == key_classes[None, :]
+    return info_nce(anchors, ids, keys, key_ids, temperature, exclude_self=exclude_self, exclude=same_class)
+
+
+def select_labelled(
+    embedding: torch.Tensor, mask: torch.Tensor, protos: torch.Tensor, proto_ids: torch.Tensor, k: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Top-``k`` locations per class of a *labelled* crop, within the class's true region.
+
+    ``embedding`` is ``D x h x w`` (normalised), ``mask`` any size (resized).
+    Locations are ranked by similarity to their class prototype; a class without a
+    prototype yet ranks its locations at random. Returns ``(location index, class id)``.
+    """
+    labels = resize_mask(mask, tuple(embedding.shape[-2:])).flatten().to(embedding.device)
+    flat = embedding.flatten(1)
+    where_all, class_all = [], []
+    for cls in labels.unique().tolist():
+        if cls == IGNORE:
+            continue
+        where = torch.nonzero(labels == cls).flatten()
+        match = (proto_ids == cls).nonzero().flatten()
+        score = protos[match[0]] @ flat[:, where] if len(match) else torch.rand(len(where), device=flat.device)
+        where = where[score.topk(min(k, len(where))).indices]
+        where_all.append(where)
+        class_all.append(torch.full_like(where, cls))
+    if not where_all:
+        empty = torch.zeros(0, dtype=torch.long, device=embedding.device)
+        return empty, empty
+    return torch.cat(where_all), torch.cat(class_all)
 
 
 def resize_mask(mask: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:

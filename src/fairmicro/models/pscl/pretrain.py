@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from fairmicro.models.pscl import contrast
-from fairmicro.models.pscl.augment import Symmetry, photometric, random_crop
+from fairmicro.models.pscl.augment import Symmetry, pad_to, photometric, random_crop
 from fairmicro.models.pscl.net import PretrainNet, pad_to_multiple
 
 TOP_K = {"simclr": 4, "moco": 30}
@@ -29,6 +29,7 @@ class PretrainConfig:
 
     variant: str = "simclr"
     epochs: int = 100
+    min_steps: int = 0
     batch_size: int = 8
     crop: int = 128
     base_channels: int = 32
@@ -50,6 +51,14 @@ class Labelled:
     image: np.ndarray
     mask: np.ndarray
     n_classes: int
+
+
+@dataclass
+class _Step:
+    """The labelled crop's label map when the batch starts with one (row 0), else None."""
+
+    mask: torch.Tensor | None = None
+    n_classes: int = 0
 
 
 @dataclass
@@ -87,14 +96,37 @@ def _prototypes(net: PretrainNet, labelled: Labelled, device: torch.device) -> l
     return [contrast.prototypes(p[0], mask, labelled.n_classes) for p in patches]
 
 
-def _sample(state: _State, scale: int, mean: torch.Tensor, k: int, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
-    if state.protos is not None and len(state.protos[scale][0]):
-        protos, ids = state.protos[scale]
-        return contrast.select_by_prototype(mean.detach(), protos, ids, k)
-    return contrast.select_random(mean, k * 2, generator)
+def _update_prototypes(state: _State, scale: int, embedding: torch.Tensor, mask: torch.Tensor, n_classes: int) -> None:
+    """Replace the prototypes of the classes present in this step's labelled crop by their current mean."""
+    found, ids = contrast.prototypes(embedding.detach(), mask, n_classes)
+    old, old_ids = state.protos[scale]
+    keep = [i for i, c in enumerate(old_ids.tolist()) if c not in ids.tolist()]
+    state.protos[scale] = (torch.cat([old[keep], found.to(old.device)]), torch.cat([old_ids[keep], ids]))
 
 
-def _simclr_loss(state: _State, views: list, cfg: PretrainConfig, k: int, generator: torch.Generator) -> tuple:
+def _sample(state: _State, scale: int, mean: torch.Tensor, step: _Step, k: int,
+            generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Sampled patches as flat ``(patch id, class)``; ``id = image * locations + location``."""
+    locations = mean.shape[-2] * mean.shape[-1]
+    if step.mask is None or state.protos is None:
+        image, where, _ = contrast.select_random(mean, k * 2, generator)
+        ids = image * locations + where
+        return ids, ids
+    _update_prototypes(state, scale, mean[0], step.mask, step.n_classes)
+    protos, proto_ids = state.protos[scale]
+    where_l, class_l = contrast.select_labelled(mean[0], step.mask, protos, proto_ids, k)
+    image, where, classes = contrast.select_by_prototype(mean[1:], protos, proto_ids, k)
+    ids = torch.cat([where_l, (image + 1) * locations + where])
+    return ids, torch.cat([class_l, classes])
+
+
+def _at(embedding: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+    locations = embedding.shape[-2] * embedding.shape[-1]
+    return contrast.gather(embedding, ids // locations, ids % locations)
+
+
+def _simclr_loss(state: _State, views: list, step: _Step, cfg: PretrainConfig, k: int,
+                 generator: torch.Generator) -> tuple:
     (img1, patches1), (img2, patches2) = (_embed(state.net, b, s) for b, s in views)
     batch = len(img1)
     ids = torch.arange(batch, device=img1.device).repeat(2)
@@ -102,14 +134,16 @@ def _simclr_loss(state: _State, views: list, cfg: PretrainConfig, k: int, genera
     image_loss = contrast.info_nce(both, ids, both, ids, cfg.temperature, exclude_self=True)
     patch_losses = []
     for scale, (p1, p2) in enumerate(zip(patches1, patches2, strict=True)):
-        image, where, labels = _sample(state, scale, (p1 + p2) / 2, k, generator)
-        anchors = torch.cat([contrast.gather(p1, image, where), contrast.gather(p2, image, where)])
-        labels = labels.repeat(2)
-        patch_losses.append(contrast.info_nce(anchors, labels, anchors, labels, cfg.temperature, exclude_self=True))
+        patch_ids, classes = _sample(state, scale, ((p1 + p2) / 2).detach(), step, k, generator)
+        anchors = torch.cat([_at(p1, patch_ids), _at(p2, patch_ids)])
+        patch_ids, classes = patch_ids.repeat(2), classes.repeat(2)
+        patch_losses.append(contrast.patch_nce(anchors, patch_ids, classes, anchors, patch_ids, classes,
+                                               cfg.temperature, exclude_self=True))
     return image_loss, torch.stack(patch_losses).mean()
 
 
-def _moco_loss(state: _State, views: list, cfg: PretrainConfig, k: int, generator: torch.Generator) -> tuple:
+def _moco_loss(state: _State, views: list, step: _Step, cfg: PretrainConfig, k: int,
+               generator: torch.Generator) -> tuple:
     (batch1, sym1), (batch2, sym2) = views
     q_img, q_patches = _embed(state.net, batch1, sym1)
     with torch.no_grad():
@@ -120,15 +154,16 @@ def _moco_loss(state: _State, views: list, cfg: PretrainConfig, k: int, generato
                                    torch.cat([ids, torch.full_like(queue.labels, contrast.NO_MATCH)]), cfg.temperature)
     queue.push(k_img, ids)
     patch_losses = []
-    masked = state.protos is not None
+    masked = step.mask is not None and state.protos is not None
     for scale, (qp, kp) in enumerate(zip(q_patches, k_patches, strict=True)):
-        image, where, labels = _sample(state, scale, (qp.detach() + kp) / 2, k, generator)
-        anchors, keys = contrast.gather(qp, image, where), contrast.gather(kp, image, where)
+        patch_ids, classes = _sample(state, scale, (qp.detach() + kp) / 2, step, k, generator)
+        anchors, keys = _at(qp, patch_ids), _at(kp, patch_ids)
         scale_queue = state.queues[scale + 1]
-        queued = scale_queue.labels if masked else torch.full_like(scale_queue.labels, contrast.NO_MATCH)
-        patch_losses.append(contrast.info_nce(anchors, labels, torch.cat([keys, scale_queue.keys]),
-                                              torch.cat([labels, queued]), cfg.temperature))
-        scale_queue.push(keys, labels)
+        no_match = torch.full_like(scale_queue.labels, contrast.NO_MATCH)
+        patch_losses.append(contrast.patch_nce(
+            anchors, patch_ids, classes, torch.cat([keys, scale_queue.keys]), torch.cat([patch_ids, no_match]),
+            torch.cat([classes, scale_queue.labels]), cfg.temperature))
+        scale_queue.push(keys, classes if masked else torch.full_like(classes, contrast.NO_MATCH))
     return image_loss, torch.stack(patch_losses).mean()
 
 
@@ -138,13 +173,38 @@ def _momentum_update(state: _State, momentum: float) -> None:
         k.mul_(momentum).add_(q.detach(), alpha=1 - momentum)
 
 
-def _batches(images: list[np.ndarray], cfg: PretrainConfig, generator: torch.Generator):
-    steps = max(1, math.ceil(len(images) / cfg.batch_size))
+def steps_per_epoch(n_images: int, cfg: PretrainConfig) -> int:
+    """Optimiser steps per epoch: one pass over the images, and at least ``min_steps`` over all epochs."""
+    natural = max(1, math.ceil(n_images / cfg.batch_size))
+    return max(natural, math.ceil(cfg.min_steps / cfg.epochs))
+
+
+def _labelled_crop(labelled: Labelled, size: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """A crop of the labelled image centred on a pixel of a class drawn uniformly (rare classes get seen)."""
+    mask = torch.from_numpy(labelled.mask.astype(np.int64))
+    image, mask = pad_to(torch.from_numpy(labelled.image), mask, size)
+    classes = [c for c in torch.unique(mask).tolist() if c != contrast.IGNORE]
+    if not classes:
+        return random_crop(image, mask, size, generator)
+    where = torch.nonzero(mask == classes[int(torch.randint(len(classes), (1,), generator=generator))])
+    y, x = where[int(torch.randint(len(where), (1,), generator=generator))].tolist()
+    top = min(max(0, y - size // 2), image.shape[-2] - size)
+    left = min(max(0, x - size // 2), image.shape[-1] - size)
+    return image[:, top : top + size, left : left + size], mask[top : top + size, left : left + size]
+
+
+def _batches(images: list[np.ndarray], cfg: PretrainConfig, labelled: Labelled | None, generator: torch.Generator):
+    steps = steps_per_epoch(len(images), cfg)
     order = torch.randperm(len(images), generator=generator).tolist()
     cycle = [order[i % len(order)] for i in range(steps * cfg.batch_size)]
     for step in range(steps):
         chosen = cycle[step * cfg.batch_size : (step + 1) * cfg.batch_size]
-        yield torch.stack([random_crop(torch.from_numpy(images[i]), None, cfg.crop, generator)[0] for i in chosen])
+        crops = [random_crop(torch.from_numpy(images[i]), None, cfg.crop, generator)[0] for i in chosen]
+        if labelled is None:
+            yield torch.stack(crops), _Step()
+            continue
+        image, mask = _labelled_crop(labelled, cfg.crop, generator)
+        yield torch.stack([image, *crops]), _Step(mask, labelled.n_classes)
 
 
 def _new_state(in_channels: int, cfg: PretrainConfig, device: torch.device, generator: torch.Generator) -> _State:
@@ -171,14 +231,15 @@ def pretrain(
     k = cfg.top_k or TOP_K[cfg.variant]
     loss_fn = _moco_loss if cfg.variant == "moco" else _simclr_loss
     history: dict[str, list[float]] = {"loss": [], "image_loss": [], "patch_loss": []}
+    if labelled is not None:
+        state.protos = _prototypes(state.key_net or state.net, labelled, device)
     for _ in range(cfg.epochs):
-        if labelled is not None:
-            state.protos = _prototypes(state.key_net or state.net, labelled, device)
         sums = np.zeros(3)
         count = 0
-        for crops in _batches(images, cfg, generator):
+        for crops, step in _batches(images, cfg, labelled, generator):
             views = [(b.to(device), s) for b, s in _views(crops, generator)]
-            image_loss, patch_loss = loss_fn(state, views, cfg, k, generator)
+            step.mask = None if step.mask is None else step.mask.to(device)
+            image_loss, patch_loss = loss_fn(state, views, step, cfg, k, generator)
             loss = cfg.image_weight * image_loss + (1 - cfg.image_weight) * patch_loss
             optimizer.zero_grad()
             loss.backward()

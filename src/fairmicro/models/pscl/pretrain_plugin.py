@@ -18,6 +18,7 @@ from fairmicro.errors import ModelError
 from fairmicro.models.base import ModelPlugin, PluginParams
 
 WEIGHTS = "unet.pt"
+MIN_STEPS = 200  # see docs/pscl.md: below this the pretrained encoder did not beat random weights
 CONFIG = "pscl.json"
 
 
@@ -26,6 +27,7 @@ class PsclParams(PluginParams):
 
     variant: Literal["simclr", "moco"] = Field("simclr", description="Contrastive framework: simclr or moco.")
     epochs: int = Field(100, ge=1, description="Passes over the training images.")
+    min_steps: int = Field(MIN_STEPS, ge=0, description="Fewest optimiser steps in all (tiny sets: epochs get longer).")
     batch_size: int = Field(8, ge=1, description="Crops per step.")
     crop: int = Field(128, ge=16, description="Side of the random crops (rounded down to a multiple of 16).")
     base_channels: int = Field(32, ge=1, description="UNet width of the first level (levels: x1, x2, x4, x8).")
