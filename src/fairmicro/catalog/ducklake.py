@@ -42,6 +42,7 @@ METADATA = f"__ducklake_metadata_{ALIAS}"
 EXTENSIONS = ("postgres_scanner", "ducklake")
 WRITE_TOKEN = "UPDATE schema_migrations SET applied_at = applied_at WHERE name = '0001_initial'"
 CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+_INIT_RACE = re.compile(r"Failed to initialize DuckLake|duplicate key|already exists|conflict", re.IGNORECASE)
 _BEGIN = re.compile(r"^\s*BEGIN\b", re.IGNORECASE)
 _DDL = re.compile(r"\bCREATE\b", re.IGNORECASE)
 # Routes out of the lake that external-access-off does not close: the attached metadata database
@@ -114,18 +115,25 @@ def connect_lake(location: str, *, read_only: bool) -> LakeConnection:
         One line naming the catalog when an extension is missing, PostgreSQL
         cannot be reached or the data path does not match the catalog's.
     """
+    from fairmicro.catalog.backend import RETRIES, backoff
+
     files = [extension_file(name) for name in EXTENSIONS]
-    con = duckdb.connect(config=CONFIG)
-    try:
-        for file in files:
-            con.execute(f"LOAD '{_escaped(str(file))}'")
-        options = _attach_options(read_only)
-        con.execute(f"ATTACH '{_escaped(location)}' AS {ALIAS}" + (f" ({', '.join(options)})" if options else ""))
-        con.execute(f"USE {ALIAS}")
-    except duckdb.Error as exc:
-        con.close()
-        raise CatalogError(f"{_shown(location)}: cannot open the DuckLake catalog ({first_line(exc)})") from exc
-    return LakeConnection(con, location, read_only)
+    for attempt in range(1, RETRIES + 1):
+        con = duckdb.connect(config=CONFIG)
+        try:
+            for file in files:
+                con.execute(f"LOAD '{_escaped(str(file))}'")
+            options = _attach_options(read_only)
+            con.execute(f"ATTACH '{_escaped(location)}' AS {ALIAS}" + (f" ({', '.join(options)})" if options else ""))
+            con.execute(f"USE {ALIAS}")
+            return LakeConnection(con, location, read_only)
+        except duckdb.Error as exc:
+            con.close()
+            if attempt < RETRIES and _INIT_RACE.search(str(exc)):
+                backoff(attempt)  # another process is creating the lake's metadata tables right now
+                continue
+            raise CatalogError(f"{_shown(location)}: cannot open the DuckLake catalog ({first_line(exc)})") from exc
+    raise AssertionError("unreachable")
 
 
 def _attach_options(read_only: bool) -> list[str]:

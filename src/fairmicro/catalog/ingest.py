@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
+from fairmicro.catalog.backend import atomic
 from fairmicro.catalog.connection import connect, others_waiting
 from fairmicro.catalog.store import Catalog, utcnow
 from fairmicro.catalog.walk import collect_files, json_text, not_regular, not_utf8
@@ -253,10 +254,12 @@ class Ingestor:
         if table is None:
             return
         summary.warnings.extend(table.warnings)
-        with self.catalog.transaction():  # the table's specimens and lab columns, all or nothing
+        def work() -> None:  # the table's specimens and lab columns, all or nothing
             self.catalog.upsert_specimens(table.specimens.values())
             self.catalog.upsert_specimen_columns(table.columns)
             self.catalog.refresh_image_metadata()
+
+        atomic(self.catalog, work, what="specimen table")
 
     @staticmethod
     def _count(outcome: FileOutcome, summary: IngestSummary) -> None:
@@ -304,10 +307,15 @@ class Ingestor:
     def _commit(self, decide: Callable[[], list[FileOutcome]]) -> list[FileOutcome]:
         """Decide outcomes and write them in one transaction (existence checked inside it)."""
         catalog = self.catalog
+
+        def work() -> list[FileOutcome]:  # run again after a shared catalog's write conflict
+            self.batch = _Batch(catalog)
+            outcomes = decide()
+            self.batch.write()
+            return outcomes
+
         try:
-            with catalog.transaction():
-                outcomes = decide()
-                self.batch.write()
+            outcomes = atomic(catalog, work, what="batch")
         except duckdb.Error as exc:
             raise CatalogError(f"{catalog.path}: batch write failed, nothing of it was kept ({first_line(exc)})") from exc
         return outcomes

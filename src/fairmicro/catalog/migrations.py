@@ -61,7 +61,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
             try:
                 return _migrate(con)
             except (duckdb.Error, CatalogError) as exc:
-                if attempt == 12 or not is_conflict(exc):
+                if attempt == 12 or not (is_conflict(exc) or "already exists" in str(exc)):
                     raise
                 backoff(attempt)
     return _migrate(con)
@@ -76,6 +76,9 @@ def _migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
             continue
         try:
             con.execute("BEGIN TRANSACTION")
+            if _recorded(con, name):  # another process applied it since the ledger was read (a shared catalog)
+                con.execute("ROLLBACK")
+                continue
             con.execute(sql)
             execute_bound(
                 con, "INSERT INTO schema_migrations VALUES (?, ?)", [name, datetime.now(UTC).replace(tzinfo=None)]
@@ -87,3 +90,8 @@ def _migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
             raise CatalogError(f"migration {name} failed: {first_line(exc)}") from exc
         applied.append(name)
     return applied
+
+
+def _recorded(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    row = execute_bound(con, "SELECT count(*) FROM schema_migrations WHERE name = ?", [name]).fetchone()
+    return bool(row and row[0])
