@@ -7,7 +7,7 @@ import json
 import duckdb
 import pytest
 
-from fairmicro.builders.selection import ATTRIBUTE_SQL, Selection, attribute_path
+from fairmicro.catalog.selection import ATTRIBUTE_SQL, Selection, attribute_path
 
 ODD_KEYS = [
     "batch",

@@ -48,7 +48,7 @@ from fairmicro.builders.info import (
 )
 from fairmicro.builders.model_input import input_rows, read_columns
 from fairmicro.builders.plan import Plan, plan_build
-from fairmicro.builders.selection import Selection, check_selection, iter_rows
+from fairmicro.catalog.selection import Selection, check_selection, iter_rows
 from fairmicro.builders.splits import SplitSpec, check_classes
 from fairmicro.builders.tiling import TilingSpec
 from fairmicro.catalog.store import Catalog

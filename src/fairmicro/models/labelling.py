@@ -128,7 +128,7 @@ def _suggest(model: ModelPlugin, catalog: Catalog, rows: list[dict[str, Any]], s
 
 def _selected(catalog: Catalog, where: str, model: ModelPlugin) -> list[dict[str, Any]]:
     from fairmicro.builders.model_input import metadata_row, read_columns
-    from fairmicro.builders.selection import Selection, check_selection, iter_rows, resolve_columns
+    from fairmicro.catalog.selection import Selection, check_selection, iter_rows, resolve_columns
 
     selection = Selection(where)
     check_selection(catalog, selection)

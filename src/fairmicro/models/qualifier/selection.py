@@ -2,7 +2,7 @@
 
 Every SQL text (``--where``, ``--calibration`` and each assessment's
 ``where``) is the user's own and runs through the builders' selection
-(:func:`fairmicro.builders.selection.iter_rows`): checked to be one boolean
+(:func:`fairmicro.catalog.selection.iter_rows`): checked to be one boolean
 expression, then run on the sandboxed catalog connection (no file, network or
 extension access). Errors keep their class and name the option or the
 assessment file's key.
@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from fairmicro.builders.selection import Selection, iter_rows
+from fairmicro.catalog.selection import Selection, iter_rows
 from fairmicro.catalog.qualifications import catalog_rows
 from fairmicro.errors import FairmicroError, ModelError, first_line
 from fairmicro.models.qualifier import images
