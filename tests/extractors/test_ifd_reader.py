@@ -258,3 +258,20 @@ def test_fast_block_parsers_on_samples() -> None:
         expected = getattr(tifffile.tifffile, tagblock.PARSERS[code])(tifffile.FileHandle(io.BytesIO(raw)), "<", 1,
                                                                       len(raw), 4)
         assert repr(blocktext.PARSERS[code](tagblock._Bytes(raw), "<", 1, len(raw), 4)) == repr(expected)
+
+
+@pytest.mark.parametrize("name", ["zeiss", "fei", "tescan-blocks", "jeol-pair", "hitachi-pair", "tescan-pair"])
+def test_vendor_files_on_the_fast_path_never_open_tifffile(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, name: str
+) -> None:
+    """The speed of the fast path: tifffile is not asked to open a plain vendor TIFF at all."""
+    writer = {case[0]: case[1] for case in CASES}[name]
+    path = writer(tmp_path / f"{name}.tif")
+
+    def refuse(*args: object) -> None:
+        raise AssertionError("tifffile opened a file the fast reader took")
+
+    monkeypatch.setattr(source, "_open_tiff", refuse)
+    extractor, extraction = extract_file(path)
+    assert extraction.width_px > 0 and extractor.name != "generic"
+    extract_file(path, data=path.read_bytes())

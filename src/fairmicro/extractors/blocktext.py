@@ -14,26 +14,31 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-_INTEGER = re.compile(r"[+-]?[0-9]+")
-_DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+# group 1: an integer int() reads; otherwise a decimal number float() reads and int() rejects (point or exponent)
+_NUMBER = re.compile(r"[+-]?(?:([0-9]+)|[0-9]+\.?[0-9]*(?:[eE][+-]?[0-9]+)?|\.[0-9]+(?:[eE][+-]?[0-9]+)?)")
 _DIGIT = re.compile(r"\d")  # any Unicode decimal digit: int() and float() accept them all
 _SPECIAL = frozenset({"nan", "inf", "infinity"})
 
 
-def _tifffile() -> Any:
-    import tifffile
+_MODULE: list[Any] = []
 
-    return tifffile.tifffile
+
+def _tifffile() -> Any:
+    """``tifffile.tifffile``, imported on first use."""
+    if not _MODULE:
+        import tifffile
+
+        _MODULE.append(tifffile.tifffile)
+    return _MODULE[0]
 
 
 def astype(value: Any, types: Sequence[Callable[..., Any]] | None = None) -> Any:
     """tifffile's ``astype`` (int, then float, then bool, then text) for ``str`` values, faster."""
     numbers_only = types is not None and tuple(types) == (int, float)
     if type(value) is str and (types is None or numbers_only):
-        if _INTEGER.fullmatch(value):
-            return int(value)
-        if _DECIMAL.fullmatch(value):
-            return float(value)  # int() rejects it: it has a point or an exponent
+        match = _NUMBER.fullmatch(value)
+        if match is not None:
+            return int(value) if match.group(1) is not None else float(value)
         if not _DIGIT.search(value):
             word = value.strip().lower()
             if word.lstrip("+-") not in _SPECIAL:  # int() and float() both fail on it

@@ -90,11 +90,6 @@ class FirstPage:
     read: Read = field(repr=False)
     blocks: dict[int, Any] = field(default_factory=dict, repr=False)  # parsed vendor blocks of this file
 
-    @property
-    def codes(self) -> frozenset[int]:
-        """The tag codes of the page."""
-        return frozenset(self.entries)
-
     def raw(self, code: int) -> bytes | None:
         """The stored bytes of tag ``code`` (``None`` when absent)."""
         entry = self.entries.get(code)
@@ -137,7 +132,7 @@ def _read_first_page(read: Read, size: int) -> FirstPage | None:
         return None
     layout, ifd_offset = found
     entries = _read_entries(read, size, layout, ifd_offset)
-    if entries is None or not entries.keys() <= ALLOWED_TAGS:
+    if entries is None:
         return None
     return _page(read, size, layout, entries)
 
@@ -158,33 +153,27 @@ def _read_entries(read: Read, size: int, layout: Layout, ifd_offset: int) -> dic
         return None  # another page follows (or a damaged link): tifffile counts and reads the pages
     entries: dict[int, Entry] = {}
     position = ifd_offset + count_size + entry_size - inline_size  # where the first value field lies
+    offset_format = layout.offset_format
     for code, dtype, count, value in struct.iter_unpack(layout.entry_format, data[:table_size]):
-        entry = _entry(code, dtype, count, value, position, layout, size)
-        if entry is None or code in entries:
-            return None
-        entries[code] = entry
+        item = ITEM_SIZES.get(dtype)
+        if item is None or code in entries or code not in ALLOWED_TAGS:
+            return None  # a type tifffile drops, a duplicate, or a tag this reader does not know
+        nbytes = count * item
+        if code in POINTER_TAGS:
+            entries[code] = Entry(dtype, count, position, nbytes, None)
+        elif nbytes <= inline_size:
+            if code in OFFSET_READ_TAGS:
+                return None  # tifffile would read the inline bytes as an offset
+            entries[code] = Entry(dtype, count, position, nbytes, value[:nbytes])
+        else:
+            offset = struct.unpack(offset_format, value)[0]
+            if offset < 8 or offset + nbytes > size or nbytes > MAX_TAG_BYTES:
+                return None
+            if code in VENDOR_TAGS and dtype not in TEXT_TYPES:
+                return None  # tifffile's parsers read ``count`` bytes, not ``count`` values
+            entries[code] = Entry(dtype, count, offset, nbytes, None)
         position += entry_size
     return entries
-
-
-def _entry(code: int, dtype: int, count: int, value: bytes, position: int, layout: Layout, size: int) -> Entry | None:
-    """One entry; ``position`` is where its value field lies in the file."""
-    item = ITEM_SIZES.get(dtype)
-    if item is None:
-        return None
-    nbytes = count * item
-    if code in POINTER_TAGS:
-        return Entry(dtype, count, position, nbytes, None)
-    if nbytes <= layout.inline_size:
-        if code in OFFSET_READ_TAGS:
-            return None  # tifffile would read the inline bytes as an offset
-        return Entry(dtype, count, position, nbytes, value[:nbytes])
-    offset = struct.unpack(layout.offset_format, value)[0]
-    if offset < 8 or offset + nbytes > size or nbytes > MAX_TAG_BYTES:
-        return None
-    if code in VENDOR_TAGS and dtype not in TEXT_TYPES:
-        return None
-    return Entry(dtype, count, offset, nbytes, None)
 
 
 def _values(read: Read, layout: Layout, entry: Entry | None, limit: int = MAX_STRIPS) -> tuple[int, ...] | None:
