@@ -35,30 +35,39 @@ def _state(location: str) -> dict[str, int]:
     return dict(zip(keys, row, strict=True))
 
 
+def _wait_for_first_batch(folder: Path, victim: object, timeout: float = 120) -> None:
+    """Until some writer has committed a batch (its data file exists), while the victim still runs."""
+    deadline = time.monotonic() + timeout
+    while not (folder.is_dir() and any(folder.iterdir())) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    assert victim.poll() is None, "the victim finished before it could be killed"  # type: ignore[attr-defined]
+
+
 def test_four_writers_and_a_kill_keep_every_file_once(lake: Lake, tmp_path: Path) -> None:
-    shared = write_images(tmp_path / "shared", range(0, 60))
-    a = write_images(tmp_path / "a", range(60, 100))
+    shared = write_images(tmp_path / "shared", range(0, 24))
+    a = write_images(tmp_path / "a", range(24, 40))
     shutil.copytree(shared, a / "copy")  # the same images at other paths
-    b = write_images(tmp_path / "b", range(100, 140))
+    b = write_images(tmp_path / "b", range(40, 56))
     procs = [
-        lake.start("ingest", str(shared), str(a), "--batch-size", "10"),
-        lake.start("ingest", str(shared), str(b), "--batch-size", "10"),
-        lake.start("ingest", str(a), str(b), "--batch-size", "10"),
-        lake.start("ingest", str(b), str(shared), "--batch-size", "10"),
+        lake.start("ingest", str(shared), str(a), "--batch-size", "6"),
+        lake.start("ingest", str(shared), str(b), "--batch-size", "6"),
+        lake.start("ingest", str(a), str(b), "--batch-size", "6"),
+        lake.start("ingest", str(b), str(shared), "--batch-size", "6"),
     ]
     victim = procs[3]
-    time.sleep(6)  # starting, migrating together, then writing
+    _wait_for_first_batch(lake.data_path / "main" / "image_files", victim)
     victim.send_signal(signal.SIGKILL)
     for proc in procs[:3]:
         _, err = proc.communicate(timeout=240)
         assert proc.returncode == 0, err
     victim.wait()
-    rerun = lake("ingest", str(b), str(shared), "--batch-size", "10")
+    rerun = lake("ingest", str(b), str(shared), "--batch-size", "6")
     assert "rejected 0" in rerun.stdout + rerun.stderr or rerun.returncode == 0
     state = _state(lake.location)
-    files = 60 + 40 + 60 + 40  # shared, a, a/copy, b: every path once
+    files = 24 + 16 + 24 + 16  # shared, a, a/copy, b: every path once
     assert state == {
-        "images": 140, "distinct_sha": 140, "conditions": 140, "distinct_conditions": 140,
+        "images": 56, "distinct_sha": 56, "conditions": 56, "distinct_conditions": 56,
         "files": files, "distinct_paths": files, "orphan_files": 0, "images_without_file": 0,
         "migrations": state["distinct_migrations"], "distinct_migrations": state["distinct_migrations"],
     }
