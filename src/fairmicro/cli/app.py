@@ -35,10 +35,7 @@ def _run(argv: list[str]) -> int:
 
     parsed = fast.parse(argv)
     if parsed is None:
-        from fairmicro.cli.commands import app
-
-        app()  # reads sys.argv itself, and names the program as the user called it
-        return 0
+        return _run_typer()
     from fairmicro.cli import lean_cmds
 
     _state["debug"] = parsed.debug
@@ -50,6 +47,48 @@ def _run(argv: list[str]) -> int:
 
         set_wait(wait)
     return getattr(lean_cmds, _FAST_COMMANDS[parsed.command])(**values)
+
+
+def _click_errors() -> Any:
+    """The click exceptions typer raises (recent typer vendors click as ``typer._click``)."""
+    try:
+        from typer._click import exceptions
+    except ImportError:  # pragma: no cover - typer that depends on click
+        from click import exceptions
+    return exceptions
+
+
+def _run_typer() -> int:
+    """The typer app on ``sys.argv`` (it names the program as the user called it); usage errors are two lines."""
+    import typer
+
+    from fairmicro.cli.commands import app
+
+    errors = _click_errors()
+    try:
+        code = app(standalone_mode=False)
+    except errors.NoArgsIsHelpError as exc:  # bare `fairmicro`: the help, as --help prints it
+        sys.stdout.write(exc.format_message() + "\n")
+        return 0
+    except errors.UsageError as exc:
+        sys.stderr.write(usage_error_lines(exc.format_message(), exc.ctx))
+        return exc.exit_code
+    except errors.ClickException as exc:
+        sys.stderr.write(f"error: {' '.join(exc.format_message().split())}\n")
+        return exc.exit_code
+    except typer.Abort:
+        sys.stderr.write("\nAborted!\n")
+        return 1
+    return code if isinstance(code, int) else 0
+
+
+def usage_error_lines(message: str, ctx: Any) -> str:
+    """A usage error as users see it: one ``error:`` line, then the usage with where to get help."""
+    lines = f"error: {' '.join(message.split())}\n"
+    if ctx is not None:
+        usage = " ".join(ctx.get_usage().split())
+        lines += f"{usage} (see '{ctx.command_path} --help')\n"
+    return lines
 
 
 def _fail(message: str) -> NoReturn:

@@ -11,7 +11,7 @@ other command come here.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -26,6 +26,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: never cuts an option name at 80 columns, never eats [@REV] as markup
 )
 stdout = Console(soft_wrap=True)
 stderr = Console(stderr=True, soft_wrap=True)
@@ -60,15 +61,15 @@ def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Image files and folders (searched recursively).")],
     catalog: CatalogOption = None,
     specimens: Annotated[
-        Optional[Path], typer.Option(help="Specimen table (CSV, TSV or XLSX) with a specimen_id or file-name column.")
+        Path | None, typer.Option(help="Specimen table (CSV, TSV or XLSX) with a specimen_id or file-name column.")
     ] = None,
     specimen_pattern: Annotated[
-        Optional[str], typer.Option(help="Regex with a (?P<specimen_id>...) group, searched in each file name.")
+        str | None, typer.Option(help="Regex with a (?P<specimen_id>...) group, searched in each file name.")
     ] = None,
     label_from_folder: Annotated[bool, typer.Option(help="Use the parent folder name as the image label.")] = False,
-    label_column: Annotated[Optional[str], typer.Option(help="Column of the specimen table holding the label.")] = None,
+    label_column: Annotated[str | None, typer.Option(help="Column of the specimen table holding the label.")] = None,
     column_map: Annotated[
-        Optional[list[str]],
+        list[str] | None,
         typer.Option(
             "--map",
             metavar="SOURCE=SLOT",
@@ -77,7 +78,7 @@ def ingest(
         ),
     ] = None,
     map_file: Annotated[
-        Optional[Path], typer.Option(help="YAML file of 'SOURCE: slot' lines, like --map.")
+        Path | None, typer.Option(help="YAML file of 'SOURCE: slot' lines, like --map.")
     ] = None,
     strict: Annotated[bool, typer.Option(help="Treat every warning as a rejection; exit 1 on any problem.")] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
@@ -89,18 +90,18 @@ def ingest(
         ),
     ] = 1,
     masks: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option(help="Folder of segmentation masks, named like their images (or see --mask-pattern)."),
     ] = None,
     mask_pattern: Annotated[
-        Optional[str], typer.Option(help="Mask name from the image's stem, e.g. '{stem}_mask'.")
+        str | None, typer.Option(help="Mask name from the image's stem, e.g. '{stem}_mask'.")
     ] = None,
     mask_classes: Annotated[
-        Optional[str],
+        str | None,
         typer.Option(help="Label-map masks: class names by value, e.g. background,oxide,crack."),
     ] = None,
     mask_colors: Annotated[
-        Optional[str],
+        str | None,
         typer.Option(
             help="Colour-map masks: NAME=#RRGGBB,... (any other colour is background, class 0)."
         ),
