@@ -141,6 +141,9 @@ def _lazy_source_class() -> type:
         def tiff(self, value: Any) -> None:
             self._opened = value
 
+        def __repr__(self) -> str:  # the dataclass repr would read ``tiff`` and open the file
+            return f"LazyTiffSource(path={self.path!r}, size={self.size}, tiff_opened={self._opened is not None})"
+
     return LazyTiffSource
 
 
