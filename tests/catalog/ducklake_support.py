@@ -17,8 +17,8 @@ from fairmicro.testing.samples import texture, write_fei_tiff
 _numbers = itertools.count()
 
 
-@pytest.fixture(scope="session")
-def pg_dsn() -> Iterator[str]:
+@pytest.fixture(scope="session", name="pg_dsn")
+def pg_dsn_fixture() -> Iterator[str]:
     """A PostgreSQL server for the session (started as user postgres when root), removed afterwards."""
     reason = unavailable_reason()
     if reason:
@@ -47,7 +47,7 @@ class Lake:
         )
 
     def __call__(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(
+        result = subprocess.run(  # noqa: PLW1510  (checked below)
             [sys.executable, "-m", "fairmicro", *args],
             capture_output=True, text=True, env=self.env(), cwd=self.folder, timeout=300,
         )
@@ -56,8 +56,8 @@ class Lake:
         return result
 
 
-@pytest.fixture
-def lake(pg_dsn: str, tmp_path: Path) -> Lake:
+@pytest.fixture(name="lake")
+def lake_fixture(pg_dsn: str, tmp_path: Path) -> Lake:
     """A fresh shared catalog for one test."""
     return Lake(pg_dsn, tmp_path)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from fairmicro.catalog import Catalog
-from tests.catalog.ducklake_support import Lake, lake, pg_dsn, write_images  # noqa: F401  (fixtures)
+from tests.catalog.ducklake_support import Lake, lake_fixture, pg_dsn_fixture, write_images  # noqa: F401  (fixtures lake, pg_dsn)
 
 pytestmark = pytest.mark.slow
 
@@ -45,7 +45,7 @@ def _wait_for_first_batch(folder: Path, victim: object, timeout: float = 120) ->
 
 
 def test_four_writers_and_a_kill_keep_every_file_once(lake: Lake, tmp_path: Path) -> None:
-    shared = write_images(tmp_path / "shared", range(0, 24))
+    shared = write_images(tmp_path / "shared", range(24))
     a = write_images(tmp_path / "a", range(24, 40))
     shutil.copytree(shared, a / "copy")  # the same images at other paths
     b = write_images(tmp_path / "b", range(40, 56))

@@ -48,9 +48,10 @@ from fairmicro.builders.info import (
 )
 from fairmicro.builders.model_input import input_rows, read_columns
 from fairmicro.builders.plan import Plan, plan_build
-from fairmicro.catalog.selection import Selection, check_selection, iter_rows
 from fairmicro.builders.splits import SplitSpec, check_classes
 from fairmicro.builders.tiling import TilingSpec
+from fairmicro.catalog.backend import snapshot_of
+from fairmicro.catalog.selection import Selection, check_selection, iter_rows
 from fairmicro.catalog.store import Catalog
 from fairmicro.errors import DatasetBuildError
 
@@ -380,14 +381,15 @@ def _stream(
             on_image()
 
 
-def _record(catalog: Catalog, config: BuildConfig, info: BuildInfo, sink: _Collector) -> str:
+def _record(catalog: Catalog, config: BuildConfig, info: BuildInfo, sink: _Collector, snapshot: int | None) -> str:
     counts = {s.name: s.to_dict() for s in info.splits}
+    extra = {} if snapshot is None else {"catalog_snapshot": snapshot}  # `build --at-snapshot N` reads it again
     return record_build(
         catalog,
         name=config.name,
         fingerprint_hex=info.fingerprint,
         selection_sql=config.selection.where,
-        parameters={**info.settings, "command": info.command},
+        parameters={**info.settings, "command": info.command, **extra},
         counts=counts,
         output_path=str(config.out.resolve()),
         version=__version__,
@@ -447,9 +449,10 @@ def build_dataset(
         sink, info, empty = _write_staging(catalog, config, plan, staging, on_image, refs)
         # Opened for writing only now (a read-only catalog waits here like any writer); the folder
         # moves into place only once the build can be recorded.
+        snapshot = snapshot_of(catalog)  # the shared catalog's state this build read (None for a file)
         with catalog.writing() as writer:
             _publish_folder(staging, config.out)
-            dataset_id = _record(writer, config, info, sink)
+            dataset_id = _record(writer, config, info, sink, snapshot)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

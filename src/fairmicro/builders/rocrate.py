@@ -12,6 +12,7 @@ import contextlib
 import io
 import json
 import logging
+import os
 import tempfile
 from datetime import UTC, datetime
 from importlib import resources
@@ -165,10 +166,18 @@ def _action(info: BuildInfo, ended: datetime) -> list[dict[str, Any]]:
     return [action, software, selection, *parameters]
 
 
+def _build_time() -> datetime:
+    """Now, or ``$SOURCE_DATE_EPOCH`` (reproducible builds; set by a build of a pinned catalog snapshot)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
+    if epoch.isdigit():
+        return datetime.fromtimestamp(int(epoch), UTC)
+    return datetime.now(UTC).replace(microsecond=0)
+
+
 def crate_metadata(folder: Path, info: BuildInfo, files: list[str]) -> dict[str, Any]:
     """The crate's JSON-LD for the files already written in ``folder``."""
     version = crate_version()
-    ended = datetime.now(UTC).replace(microsecond=0)
+    ended = _build_time()
     action = _action(info, ended)
     variables = crate_variables()
     root: dict[str, Any] = {

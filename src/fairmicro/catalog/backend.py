@@ -18,6 +18,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 import duckdb
@@ -84,3 +85,40 @@ def atomic(catalog: Catalog, work: Callable[[], T], *, what: str = "write") -> T
 def snapshot_of(catalog: Catalog) -> int | None:
     """The DuckLake snapshot ``catalog`` reads, or None for a catalog file."""
     return catalog.con.snapshot() if is_shared(catalog) else None
+
+
+def pin_snapshot(location: str | Path, at: int | None) -> tuple[int, int] | None:
+    """Make this process read the shared catalog at snapshot ``at`` (None: the latest, fixed now).
+
+    A build reads one state of the catalog from its first query to its last,
+    whatever other writers commit meanwhile, and records which; ``--at-snapshot``
+    reads an earlier one. Returns the snapshot and the Unix time it was
+    committed (a build dates itself by it, so a rebuild gives the same bytes);
+    None for a catalog file.
+
+    Raises
+    ------
+    CatalogError
+        For ``at`` on a catalog file, which keeps no history.
+    """
+    from fairmicro.catalog.ducklake import connect_lake, is_lake, set_snapshot, shown_location
+
+    if not is_lake(location):
+        if at is not None:
+            raise CatalogError(
+                f"{location}: --at-snapshot needs a shared DuckLake catalog (--catalog ducklake:...); "
+                "a catalog file keeps no snapshots"
+            )
+        return None
+    with connect_lake(str(location), read_only=True) as con:
+        at = con.snapshot() if at is None else at
+        row = con.execute(
+            "SELECT epoch(snapshot_time)::BIGINT FROM ducklake_snapshots('lake') WHERE snapshot_id = ?", [at]
+        ).fetchone()
+    if row is None:
+        raise CatalogError(
+            f"{shown_location(str(location))}: the catalog has no snapshot {at}; each build records the one it "
+            "read (`fairmicro query \"SELECT name, parameters FROM datasets\"`, key catalog_snapshot)"
+        )
+    set_snapshot(at)
+    return at, int(row[0])

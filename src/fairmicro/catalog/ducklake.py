@@ -132,7 +132,7 @@ def connect_lake(location: str, *, read_only: bool) -> LakeConnection:
             if attempt < RETRIES and _INIT_RACE.search(str(exc)):
                 backoff(attempt)  # another process is creating the lake's metadata tables right now
                 continue
-            raise CatalogError(f"{_shown(location)}: cannot open the DuckLake catalog ({first_line(exc)})") from exc
+            raise CatalogError(f"{shown_location(location)}: cannot open the DuckLake catalog ({first_line(exc)})") from exc
     raise AssertionError("unreachable")
 
 
@@ -150,7 +150,7 @@ def _attach_options(read_only: bool) -> list[str]:
     return options
 
 
-def _shown(location: str) -> str:
+def shown_location(location: str) -> str:
     """The location without a password, for messages."""
     return re.sub(r"password=\S+", "password=***", location)
 

@@ -5,6 +5,7 @@ annotations, and the shared ``CatalogOption``/``WaitOption`` are imported inside
 """
 
 import json
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -164,6 +165,13 @@ def register(app: typer.Typer) -> None:
         json_output: Annotated[
             bool, typer.Option("--json", help="Print the summary as JSON.")
         ] = False,
+        at_snapshot: Annotated[
+            int | None,
+            typer.Option(
+                "--at-snapshot", min=0, metavar="N",
+                help="Read a shared (DuckLake) catalog as it was at snapshot N (a build records the one it read).",
+            ),
+        ] = None,
         catalog: CatalogOption = None,
         wait: WaitOption = None,
     ) -> None:
@@ -177,6 +185,8 @@ def register(app: typer.Typer) -> None:
             build_dataset,
         )
         from fairmicro.catalog import Catalog
+        from fairmicro.catalog.backend import pin_snapshot
+        from fairmicro.catalog.connection import resolve_catalog_path
 
         config = BuildConfig(
             name=name,
@@ -206,6 +216,9 @@ def register(app: typer.Typer) -> None:
             task=task,
         )
         # read-only while building (queries keep their turns); writable only to record the build
+        pinned = pin_snapshot(resolve_catalog_path(catalog), at_snapshot)  # one state of a shared catalog
+        if pinned:  # dated by the snapshot it read: a rebuild from it gives the same bytes
+            os.environ.setdefault("SOURCE_DATE_EPOCH", str(pinned[1]))
         with Catalog.open_for_reading(catalog) as cat:
             result = build_dataset(cat, config)
         if json_output:
