@@ -33,6 +33,8 @@ def _run(argv: list[str]) -> int:
     """Run one command line; returns the exit code (typer's own exits are raised as SystemExit)."""
     from fairmicro.cli import fast
 
+    argv = fast.take_data_path(argv)
+    sys.argv[1:] = argv  # typer reads sys.argv itself
     parsed = fast.parse(argv)
     if parsed is None:
         return _run_typer()

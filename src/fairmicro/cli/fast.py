@@ -198,3 +198,29 @@ def parse(argv: Sequence[str]) -> Parsed | None:
     if values is None:
         return None
     return Parsed(argv[index], debug=index > 0, values=values)
+
+
+def take_data_path(argv: list[str]) -> list[str]:
+    """``argv`` without ``--data-path DIR`` (any command, anywhere), which sets the shared catalog's data path.
+
+    ``--data-path`` belongs with ``--catalog ducklake:...`` on every command
+    (see :mod:`fairmicro.catalog.ducklake`); it is taken here once, before any
+    command parses its own options, and stands for ``$FAIRMICRO_DATA_PATH``.
+    """
+    rest: list[str] = []
+    tokens = iter(argv)
+    for token in tokens:
+        if token == "--":
+            rest.append(token)
+            rest.extend(tokens)
+            break
+        name, has_value, value = token.partition("=")
+        if name != "--data-path":
+            rest.append(token)
+            continue
+        value = value if has_value else next(tokens, "")
+        if value:
+            from fairmicro.catalog.ducklake import set_data_path
+
+            set_data_path(value)
+    return rest

@@ -12,7 +12,8 @@ CatalogOption = Annotated[
     typer.Option(
         "--catalog",
         envvar="FAIRMICRO_CATALOG",
-        help="Catalog file (default ./fairmicro.duckdb).",
+        help="Catalog file (default ./fairmicro.duckdb), or a shared catalog "
+        "'ducklake:postgres:dbname=... host=... user=...' with --data-path DIR ($FAIRMICRO_DATA_PATH).",
         show_default=False,
     ),
 ]
