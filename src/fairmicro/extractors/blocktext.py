@@ -32,21 +32,29 @@ def _tifffile() -> Any:
     return _MODULE[0]
 
 
+_NUMBERS = (int, float)
+
+
 def astype(value: Any, types: Sequence[Callable[..., Any]] | None = None) -> Any:
     """tifffile's ``astype`` (int, then float, then bool, then text) for ``str`` values, faster."""
-    numbers_only = types is not None and tuple(types) == (int, float)
-    if type(value) is str and (types is None or numbers_only):
-        match = _NUMBER.fullmatch(value)
-        if match is not None:
-            return int(value) if match.group(1) is not None else float(value)
-        if not _DIGIT.search(value):
-            word = value.strip().lower()
-            if word.lstrip("+-") not in _SPECIAL:  # int() and float() both fail on it
-                if numbers_only:
-                    return value
-                # asbool accepts only "true"/"false"; bytes2str returns a str unchanged
-                return True if word == "true" else False if word == "false" else value
+    if type(value) is str and (types is None or types == _NUMBERS):
+        return _convert(value, types is None)
     return _tifffile().astype(value, types)
+
+
+def _convert(value: str, to_bool: bool) -> Any:
+    """``astype(value)`` (``to_bool``) or ``astype(value, (int, float))`` of a ``str``."""
+    match = _NUMBER.fullmatch(value)
+    if match is not None:
+        return int(value) if match.group(1) is not None else float(value)
+    if not _DIGIT.search(value):
+        word = value.strip().lower()
+        if word.lstrip("+-") not in _SPECIAL:  # int() and float() both fail on it
+            if not to_bool:
+                return value
+            # asbool accepts only "true"/"false"; bytes2str returns a str unchanged
+            return True if word == "true" else False if word == "false" else value
+    return _tifffile().astype(value, None if to_bool else _NUMBERS)
 
 
 def _text(fh: Any, count: int) -> str:
@@ -67,7 +75,7 @@ def read_fei_metadata(fh: Any, byteorder: str, dtype: int, count: int, offsetsiz
             key, value = line.split("=", 1)
         except ValueError:
             continue
-        section[key.strip()] = astype(value.strip())
+        section[key.strip()] = _convert(value.strip(), True)
     return result
 
 
@@ -85,7 +93,7 @@ def read_cz_sem(fh: Any, byteorder: str, dtype: int, count: int, offsetsize: int
             result[key] = entry
             key = None
         else:
-            result[""] += (astype(line, (int, float)),)
+            result[""] += (_convert(line, False),)
     return result
 
 
@@ -102,12 +110,12 @@ def _cz_sem_entry(line: str) -> tuple[Any, ...] | None:
     unit = ""
     try:
         v, u = value.split()
-        number = astype(v, (int, float))
+        number = _convert(v, False)
         if number != v:
             value = number
             unit = u
     except (ValueError, TypeError):
-        number = astype(value, (int, float))
+        number = _convert(value, False)
         if number != value:
             value = number
         if value in {"No", "Off"}:
