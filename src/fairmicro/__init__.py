@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from fairmicro.api.ingest import IngestReport
     from fairmicro.api.pipeline import BuildReport, build, publish
     from fairmicro.api.runs import evaluate, predict, pretrain, qualify, runs, train
-    from fairmicro.catalog.store import QueryResult
+    from fairmicro.catalog.frames import QueryResult
     from fairmicro.errors import FairmicroError
 
 __all__ = [

@@ -21,7 +21,7 @@ EXPORTS: dict[str, str] = {
     "predict": "fairmicro.api.runs",
     "qualify": "fairmicro.api.runs",
     "runs": "fairmicro.api.runs",
-    "QueryResult": "fairmicro.catalog.store",
+    "QueryResult": "fairmicro.catalog.frames",
     "FairmicroError": "fairmicro.errors",
 }
 """Public name -> the module that defines it."""

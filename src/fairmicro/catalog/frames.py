@@ -1,7 +1,6 @@
-"""Query results as Arrow tables and pandas/Polars data frames, typed by the engine's column types.
+"""Query results: :class:`QueryResult` and its Arrow, pandas and Polars forms.
 
-A :class:`~fairmicro.catalog.store.QueryResult` holds Python rows (what the CLI
-prints) and the DuckDB type of each column. Building the Arrow table from those
+A :class:`QueryResult` holds Python rows (what the CLI prints) and the DuckDB type of each column. Building the Arrow table from those
 types, not from the values, keeps an all-NULL ``DOUBLE`` column a float column
 and a ``TIMESTAMP`` column a datetime column. pyarrow, pandas and polars are
 imported here only, when a frame is asked for.
@@ -11,7 +10,8 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any
 from fairmicro.errors import FairmicroError
 
 if TYPE_CHECKING:
+    import pandas
+    import polars
     import pyarrow as pa
-
-    from fairmicro.catalog.store import QueryResult
 
 _DECIMAL = re.compile(r"DECIMAL\((\d+),\s*(\d+)\)")
 _SIMPLE: dict[str, Callable[[ModuleType], Any]] = {
@@ -157,3 +157,40 @@ def html_table(result: QueryResult) -> str:
     more = len(result.rows) - SHOWN_ROWS
     note = f"<p>{len(result.rows)} row(s)" + (f", first {SHOWN_ROWS} shown" if more > 0 else "") + "</p>"
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{note}"
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """Column names and rows of a query, and the engine's type of each column (e.g. ``"TIMESTAMP"``).
+
+    Iterating gives the rows; :meth:`df`, :meth:`arrow` and :meth:`pl` return
+    typed data frames (built through Arrow, typed by ``types``).
+    """
+
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+    types: list[str] | None = field(default=None, compare=False)
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __repr__(self) -> str:
+        return describe(self)
+
+    def _repr_html_(self) -> str:
+        return html_table(self)
+
+    def arrow(self) -> pa.Table:
+        """The result as a ``pyarrow.Table``, columns typed as the query typed them."""
+        return to_arrow(self)
+
+    def df(self) -> pandas.DataFrame:
+        """The result as a ``pandas.DataFrame`` (timestamps as ``datetime64``, numbers as numbers)."""
+        return to_pandas(self)
+
+    def pl(self) -> polars.DataFrame:
+        """The result as a ``polars.DataFrame`` (needs ``pip install polars``)."""
+        return to_polars(self)

@@ -6,7 +6,7 @@ import contextlib
 import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,15 +19,13 @@ from fairmicro.catalog.builds import BuildsMixin
 from fairmicro.catalog.bulk import JSON_TEXTS as _JSON_TEXTS
 from fairmicro.catalog.bulk import insert_json, json_columns, json_texts
 from fairmicro.catalog.connection import connect, resolve_catalog_path
+from fairmicro.catalog.frames import QueryResult
 from fairmicro.catalog.migrations import available_migrations, migrate
 from fairmicro.catalog.runs import RunsMixin
 from fairmicro.errors import CatalogError
 from fairmicro.schema.derive import schema_facts
 
 if TYPE_CHECKING:
-    import pandas
-    import polars
-    import pyarrow
     import pydantic
 
     from fairmicro.catalog.records import ImageBundle
@@ -39,53 +37,6 @@ else:  # `query` never needs the generated pydantic models: load them on first u
 def utcnow() -> datetime:
     """Naive UTC now, as stored in TIMESTAMP columns."""
     return datetime.now(UTC).replace(tzinfo=None)
-
-
-@dataclass(frozen=True)
-class QueryResult:
-    """Column names and rows of a query, and the engine's type of each column (e.g. ``"TIMESTAMP"``).
-
-    Iterating gives the rows; :meth:`df`, :meth:`arrow` and :meth:`pl` return
-    typed data frames (see :mod:`fairmicro.catalog.frames`).
-    """
-
-    columns: list[str]
-    rows: list[tuple[Any, ...]]
-    types: list[str] | None = field(default=None, compare=False)
-
-    def __iter__(self) -> Iterator[tuple[Any, ...]]:
-        return iter(self.rows)
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def __repr__(self) -> str:
-        from fairmicro.catalog.frames import describe
-
-        return describe(self)
-
-    def _repr_html_(self) -> str:
-        from fairmicro.catalog.frames import html_table
-
-        return html_table(self)
-
-    def arrow(self) -> pyarrow.Table:
-        """The result as a ``pyarrow.Table``, columns typed as the query typed them."""
-        from fairmicro.catalog.frames import to_arrow
-
-        return to_arrow(self)
-
-    def df(self) -> pandas.DataFrame:
-        """The result as a ``pandas.DataFrame`` (timestamps as ``datetime64``, numbers as numbers)."""
-        from fairmicro.catalog.frames import to_pandas
-
-        return to_pandas(self)
-
-    def pl(self) -> polars.DataFrame:
-        """The result as a ``polars.DataFrame`` (needs ``pip install polars``)."""
-        from fairmicro.catalog.frames import to_polars
-
-        return to_polars(self)
 
 
 @dataclass(frozen=True)
