@@ -191,6 +191,8 @@ def _single(read: Read, layout: Layout, entries: dict[int, Entry], code: int, de
     entry = entries.get(code)
     if entry is None:
         return default
+    if entry.count == 1 and entry.inline is not None and entry.dtype in INTEGER_FORMATS:
+        return int.from_bytes(entry.inline, "little" if layout.byteorder == "<" else "big")  # an unsigned value
     values = _values(read, layout, entry, 1)
     return values[0] if values else None
 
