@@ -252,9 +252,7 @@ def ingest_files(
 
         found, mask_files = split_files(found, roots, masks)
     if not found.files:
-        from fairmicro.cli.output import (
-            no_files_message,  # the message text lives with the CLI's output
-        )
+        from fairmicro.catalog.walk import no_files_message
 
         raise FairmicroError(no_files_message(roots, found.skipped))
     seen: list[tuple[Path, str]] = []  # (path, sha256) of every image this ingest has in the catalog

@@ -13,7 +13,7 @@ import errno
 import os
 import stat
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -161,3 +161,14 @@ def json_text(text: str) -> str:
     return "".join(f"\\x{ord(c) - 0xDC00:02x}" if 0xDC80 <= ord(c) <= 0xDCFF else c for c in text).encode(
         "utf-8", "backslashreplace"
     ).decode("utf-8")
+
+
+def no_files_message(paths: Sequence[Path], skipped: Sequence[tuple[str, str]]) -> str:
+    """The one-line error when the inputs hold no image file to ingest."""
+    suffixes = ", ".join(sorted(IMAGE_SUFFIXES))
+    message = f"no image files ({suffixes}) under {', '.join(display(p) for p in paths)}"
+    if skipped:
+        path, reason = skipped[0]
+        more = f" and {len(skipped) - 1} more" if len(skipped) > 1 else ""
+        message += f"; skipped {display(path)}: {reason}{more}"
+    return message
