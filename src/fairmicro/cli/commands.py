@@ -18,7 +18,7 @@ from rich.console import Console
 
 from fairmicro.cli import lean_cmds
 from fairmicro.cli.app import _state
-from fairmicro.cli.options import CatalogOption, FormatOption, WaitOption
+from fairmicro.cli.options import CatalogOption, FormatOption, JsonOption, WaitOption
 
 app = typer.Typer(
     name="fairmicro",
@@ -81,7 +81,8 @@ def ingest(
         Path | None, typer.Option(help="YAML file of 'SOURCE: slot' lines, like --map.")
     ] = None,
     strict: Annotated[bool, typer.Option(help="Treat every warning as a rejection; exit 1 on any problem.")] = False,
-    json_output: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
+    json_output: JsonOption = False,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress display on stderr.")] = False,
     batch_size: Annotated[int, typer.Option(min=1, help="Files per committed transaction.")] = 200,
     jobs: Annotated[
         int,
@@ -111,7 +112,7 @@ def ingest(
     """Extract, validate and catalogue images; incremental and content-hashed."""
     _exit(lean_cmds.ingest_command(
         paths, catalog, specimens, specimen_pattern, label_from_folder, label_column, column_map, map_file,
-        strict, json_output, batch_size, jobs, masks, mask_pattern, mask_classes, mask_colors,
+        strict, json_output, batch_size, jobs, masks, mask_pattern, mask_classes, mask_colors, quiet,
     ))
 
 
@@ -120,6 +121,7 @@ def query(
     sql: Annotated[str, typer.Argument(help="SQL over image_metadata and the catalog tables (docs/catalog.md).")],
     catalog: CatalogOption = None,
     output_format: FormatOption = "table",
+    json_output: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
     write: Annotated[bool, typer.Option(help="Allow statements that change the catalog's tables.")] = False,
     unsafe: Annotated[
         bool, typer.Option(help="Lift the sandbox: let SQL read and write files, load extensions, change settings.")
@@ -127,13 +129,13 @@ def query(
     wait: WaitOption = None,
 ) -> None:
     """Run SQL against the catalog (read-only and sandboxed unless --write / --unsafe)."""
-    _exit(lean_cmds.query_command(sql, catalog, output_format, write, unsafe))
+    _exit(lean_cmds.query_command(sql, catalog, output_format, write, unsafe, json_output))
 
 
 @app.command()
-def plugins() -> None:
+def plugins(json_output: JsonOption = False) -> None:
     """List registered extractors (in the order they are tried) and model plugins."""
-    _exit(lean_cmds.plugins_command())
+    _exit(lean_cmds.plugins_command(json_output))
 
 
 def _register_command_groups() -> None:

@@ -66,12 +66,13 @@ COMMANDS = {
         (
             _CATALOG,
             Opt("output_format", "--format"),
+            Opt("json_output", "--json", "flag"),
             Opt("write", "--write", "flag", off="--no-write"),
             Opt("unsafe", "--unsafe", "flag", off="--no-unsafe"),
             _WAIT,
         ),
         argument="sql",
-        defaults={"output_format": "table", "write": False, "unsafe": False},
+        defaults={"output_format": "table", "json_output": False, "write": False, "unsafe": False},
     ),
     "ingest": Command(
         "ingest",
@@ -85,6 +86,7 @@ COMMANDS = {
             Opt("map_file", "--map-file", "path"),
             Opt("strict", "--strict", "flag", off="--no-strict"),
             Opt("json_output", "--json", "flag"),
+            Opt("quiet", "--quiet", "flag"),
             Opt("batch_size", "--batch-size", "int", minimum=1),
             Opt("jobs", "--jobs", "int", minimum=0),
             Opt("masks", "--masks", "path"),
@@ -95,9 +97,12 @@ COMMANDS = {
         ),
         argument="paths",
         many=True,
-        defaults={"label_from_folder": False, "strict": False, "json_output": False, "batch_size": 200, "jobs": 1},
+        defaults={
+            "label_from_folder": False, "strict": False, "json_output": False, "quiet": False, "batch_size": 200,
+            "jobs": 1,
+        },
     ),
-    "plugins": Command("plugins", ()),
+    "plugins": Command("plugins", (Opt("json_output", "--json", "flag"),), defaults={"json_output": False}),
 }
 
 

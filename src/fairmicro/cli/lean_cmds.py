@@ -62,6 +62,7 @@ def ingest_command(
     mask_pattern: str | None = None,
     mask_classes: str | None = None,
     mask_colors: str | None = None,
+    quiet: bool = False,
 ) -> int:
     """Run ``fairmicro ingest``; returns the exit code (1: nothing ingested, a mask rejected, or ``--strict`` and a problem)."""
     from fairmicro.api.ingest import ingest_files, ingest_options, mask_options
@@ -71,7 +72,7 @@ def ingest_command(
     )
     masks_wanted = mask_options(masks, mask_pattern, mask_classes, mask_colors)
     report = ingest_files(
-        catalog, paths, options, masks_wanted, progress=lambda total: _progress(total, quiet=json_output)
+        catalog, paths, options, masks_wanted, progress=lambda total: _progress(total, quiet=json_output or quiet)
     )
     if json_output:
         sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False) + "\n")
@@ -107,11 +108,13 @@ def query_command(
     output_format: str = "table",
     write: bool = False,
     unsafe: bool = False,
+    json_output: bool = False,
 ) -> int:
     """Run ``fairmicro query``: SQL against the catalog, read-only and sandboxed unless asked otherwise."""
     from fairmicro.api.catalog import query_catalog
     from fairmicro.cli.output import FORMATS, render_result
 
+    output_format = "json" if json_output else output_format
     if output_format not in FORMATS:  # before opening (and possibly waiting for) the catalog
         raise FairmicroError(f"--format {output_format!r}: choose one of {', '.join(FORMATS)}")
     if unsafe:
@@ -121,18 +124,42 @@ def query_command(
     return 0
 
 
-def plugins_command() -> int:
+def plugins_command(json_output: bool = False) -> int:
     """Run ``fairmicro plugins``: extractors in the order they are tried, then model plugins."""
     from fairmicro.extractors.registry import registered_extractors
+
+    extractors = [
+        {"name": e.name, "priority": e.priority, "entry": f"{type(e).__module__}:{type(e).__qualname__}",
+         "version": e.version}
+        for e in registered_extractors()
+    ]
+    if json_output:
+        from fairmicro.cli.output import write_json
+
+        write_json({"extractors": extractors, "models": _model_records()})
+        return 0
     from fairmicro.models.registry import describe_plugins
 
-    lines = []
-    for extractor in registered_extractors():
-        kind = type(extractor)
-        lines.append(
-            f"extractor  {extractor.name:<10} priority {extractor.priority:>4}  "
-            f"{kind.__module__}:{kind.__qualname__}  {extractor.version}"
-        )
+    lines = [f"extractor  {e['name']:<10} priority {e['priority']:>4}  {e['entry']}  {e['version']}" for e in extractors]
     lines.extend(describe_plugins())  # each model plugin's task and parameters
     sys.stdout.write("".join(line + "\n" for line in lines))
     return 0
+
+
+def _model_records() -> list[dict[str, object]]:
+    """Each model plugin as JSON: name, entry point, task and parameter defaults (or why it cannot load)."""
+    from fairmicro.models.base import param_fields
+    from fairmicro.models.registry import get_plugin, plugin_entry_points
+
+    records: list[dict[str, object]] = []
+    for name, entry in sorted(plugin_entry_points().items()):
+        record: dict[str, object] = {"name": name, "entry": entry.value}
+        try:
+            plugin = get_plugin(name)
+        except (FairmicroError, ImportError) as exc:
+            record["unavailable"] = str(exc).splitlines()[0]
+        else:
+            defaults = {key: default for key, (default, _) in param_fields(plugin).items()}
+            record.update(task=plugin.task, parameters=defaults)
+        records.append(record)
+    return records

@@ -10,14 +10,17 @@ any run is recorded.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, get_args, get_origin
 
 import typer
 
-from fairmicro.cli.options import CatalogOption, FormatOption, WaitOption
+from fairmicro.cli.options import CatalogOption, JsonOption, QuietOption, WaitOption
+from fairmicro.cli.output import activity, deprecated, stdout_to_stderr, write_json
 from fairmicro.errors import FairmicroError
 
 DatasetOption = Annotated[
@@ -137,12 +140,26 @@ def _plugin_only(run_or_plugin: str, tokens: list[str]) -> dict[str, Any]:
 
 def _print_summary(result: Any) -> None:
     """The task's lines for a finished run; the first names the run."""
-    from fairmicro.cli.commands import stdout
-
     lines = result.summary or ["finished"]
-    stdout.print(f"run {result.run_id}: {lines[0]}", highlight=False, markup=False, soft_wrap=True)
-    for line in lines[1:]:
-        stdout.print(line, highlight=False, markup=False, soft_wrap=True)
+    sys.stdout.write(f"run {result.run_id}: {lines[0]}\n" + "".join(f"{line}\n" for line in lines[1:]))
+
+
+def _finish(result: Any, json_output: bool, **extra: Any) -> None:
+    """A finished run: one JSON document, or its summary lines and the ``extra`` facts (``artifacts: ...``)."""
+    if json_output:
+        write_json({"run_id": result.run_id, "task": result.task, "metrics": result.metrics,
+                    "folder": str(result.folder), "summary": result.summary, **extra})
+        return
+    _print_summary(result)
+    for key, value in extra.items():
+        sys.stdout.write(f"{key.replace('_', ' ')}: {value}\n")
+
+
+@contextlib.contextmanager
+def _running(label: str, json_output: bool, quiet: bool) -> Iterator[None]:
+    """A progress line on a terminal's stderr; with ``--json`` library prints go to stderr, not into the document."""
+    with activity(label, quiet=json_output or quiet), stdout_to_stderr(json_output):
+        yield
 
 
 def _need_dataset(dataset: str | None) -> str:
@@ -163,10 +180,12 @@ def train(
     backbone: Annotated[str | None, typer.Option(help="hybrid-cnn backbone, e.g. resnet50.")] = None,
     weights: Annotated[str | None, typer.Option(help="hybrid-cnn weights: imagenet, none or a path.")] = None,
     epochs: Annotated[int | None, typer.Option(help="Epochs (epoch-trained plugins).")] = None,
-    no_metadata: Annotated[bool, typer.Option("--no-metadata", help="Image-only model.")] = False,
+    no_metadata: Annotated[bool, typer.Option("--no-metadata", hidden=True)] = False,  # deprecated
     seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
     shuffle_metadata: ShuffleOption = False,
     runs_dir: RunsDirOption = None,
+    json_output: JsonOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Train a model plugin on a dataset; the run and its artifacts land in the catalog.
 
@@ -177,13 +196,15 @@ def train(
 
     dataset = _need_dataset(dataset)
     extra = extra_params(plugin, ctx.args)
+    if no_metadata:
+        deprecated("--no-metadata", "--metadata none")
     chosen = "none" if no_metadata else metadata
     explicit = {"mode": mode, "backbone": backbone, "weights": weights, "epochs": epochs, "seed": seed,
                 "metadata": None if chosen is None else parse_metadata_option(chosen), **extra}
-    result = run_train(plugin, dataset, _params(param, explicit), catalog=catalog, runs_dir=runs_dir,
-                       shuffle_metadata_check=shuffle_metadata)
-    _print_summary(result)
-    typer.echo(f"artifacts: {result.folder}")
+    with _running(f"train {plugin}", json_output, quiet):
+        result = run_train(plugin, dataset, _params(param, explicit), catalog=catalog, runs_dir=runs_dir,
+                           shuffle_metadata_check=shuffle_metadata)
+    _finish(result, json_output, artifacts=result.folder)
 
 
 def pretrain(
@@ -194,6 +215,8 @@ def pretrain(
     wait: WaitOption = None,
     param: ParamOption = [],  # noqa: B006
     runs_dir: RunsDirOption = None,
+    json_output: JsonOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Pretrain a plugin on unlabelled images of any dataset (no labels needed); a run of kind pretrain.
 
@@ -203,9 +226,9 @@ def pretrain(
 
     dataset = _need_dataset(dataset)
     extra = extra_params(plugin, ctx.args)
-    result = run_pretrain(plugin, dataset, _params(param, extra), catalog=catalog, runs_dir=runs_dir)
-    _print_summary(result)
-    typer.echo(f"artifacts: {result.folder}")
+    with _running(f"pretrain {plugin}", json_output, quiet):
+        result = run_pretrain(plugin, dataset, _params(param, extra), catalog=catalog, runs_dir=runs_dir)
+    _finish(result, json_output, artifacts=result.folder)
 
 
 def evaluate(
@@ -220,6 +243,8 @@ def evaluate(
     runs_dir: RunsDirOption = None,
     labels: Annotated[str | None, typer.Option(
         help="Qualify runs: compare decisions with this image_metadata column (docs/qualify.md).")] = None,
+    json_output: JsonOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Score a trained model on a dataset split (default: the dataset it was trained on).
 
@@ -231,12 +256,16 @@ def evaluate(
     if labels is not None:
         from fairmicro.cli.qualify_cmds import evaluate_labels
 
-        evaluate_labels(run_id, labels, dataset=dataset, extra=ctx.args, catalog=catalog, runs_dir=runs_dir)
+        with _running(f"evaluate {run_id}", json_output, quiet):
+            result = evaluate_labels(run_id, labels, dataset=dataset, extra=ctx.args, catalog=catalog,
+                                     runs_dir=runs_dir)
+        _finish(result, json_output, artifacts=result.folder)
         return
     extra = _plugin_only(run_id, ctx.args)
-    result = run_evaluate(run_id, dataset, split, shuffle_metadata_check=shuffle_metadata, catalog=catalog,
-                          runs_dir=runs_dir, params=_params(param, extra) or None)
-    _print_summary(result)
+    with _running(f"evaluate {run_id}", json_output, quiet):
+        result = run_evaluate(run_id, dataset, split, shuffle_metadata_check=shuffle_metadata, catalog=catalog,
+                              runs_dir=runs_dir, params=_params(param, extra) or None)
+    _finish(result, json_output)
 
 
 def predict(
@@ -244,31 +273,42 @@ def predict(
     run_id: Annotated[str, typer.Argument(help="A training run id.")],
     where: Annotated[str, typer.Option(help="Classification: SQL predicate over image_metadata choosing the images.")
                      ] = "label IS NULL",
+    threshold: Annotated[float | None, typer.Option(
+        min=0, max=1, metavar="P", help="Classification: store suggestions with probability >= P as labels "
+        f"(default {DEFAULT_ACCEPT}); the rest wait for `fairmicro review`.", show_default=False)] = None,
     dataset: DatasetOption = None,
     split: Annotated[str, typer.Option(help="Dataset predictions: the split to predict.")] = "test",
     out: Annotated[Path | None, typer.Option(help="Dataset predictions: folder for the files written.")] = None,
+    annotate: Annotated[bool, typer.Option(
+        "--annotate", help="Dataset predictions: store the outputs in the catalog as predicted annotations.")] = False,
     catalog: CatalogOption = None,
     wait: WaitOption = None,
     runs_dir: RunsDirOption = None,
+    json_output: JsonOption = False,
+    quiet: QuietOption = False,
 ) -> None:
-    """Predict with a trained model: label catalog images (classification) or a dataset split (e.g. masks).
-
-    --accept [P]: classification stores suggestions at or above probability P as labels (default 0.9);
-    a dataset prediction (--dataset/--out) with --accept stores its outputs as predicted annotations.
-    """
+    """Predict with a trained model: label catalog images (classification) or a dataset split (e.g. masks)."""
     from fairmicro.models.runner import run_task
 
-    accept = _accept_option(ctx.args)
+    accept = _accept_option(ctx.args)  # the deprecated spelling of --threshold P / --annotate
+    if accept is not None:
+        threshold = _threshold(accept) if threshold is None else threshold  # a bad value: the error alone
+        deprecated("--accept", "--threshold P (classification) or --annotate (dataset predictions)")
+        annotate = True
     if dataset is None and out is None and run_task(run_id, catalog) == "classification":
-        _predict_catalog(run_id, where, _threshold(accept), catalog)
+        from fairmicro.models.labelling import predict_catalog
+
+        chosen = DEFAULT_ACCEPT if threshold is None else threshold
+        with _running(f"predict {run_id}", json_output, quiet):
+            labelled = predict_catalog(run_id, where, chosen, catalog=catalog)
+        _report_labelling(labelled, chosen, json_output)
         return
     from fairmicro.models.runner import predict_dataset
 
-    result = predict_dataset(run_id, dataset, split, out=out, accept=accept is not None, catalog=catalog,
-                             runs_dir=runs_dir)
-    _print_summary(result)
-    if out is not None:
-        typer.echo(f"written to: {out}")
+    with _running(f"predict {run_id}", json_output, quiet):
+        result = predict_dataset(run_id, dataset, split, out=out, accept=annotate, catalog=catalog,
+                                 runs_dir=runs_dir)
+    _finish(result, json_output, **({} if out is None else {"written_to": out}))
 
 
 def _accept_option(tokens: list[str]) -> str | None:
@@ -288,64 +328,37 @@ def _accept_option(tokens: list[str]) -> str | None:
     return accept
 
 
-def _threshold(accept: str | None) -> float:
-    """``--accept`` of a classification predict: a probability (absent or bare: the default 0.9)."""
-    if accept in (None, ACCEPT_FLAG):
+def _threshold(accept: str) -> float:
+    """The probability of a deprecated ``--accept [P]`` (bare: the default)."""
+    if accept == ACCEPT_FLAG:
         return DEFAULT_ACCEPT
     try:
-        return float(accept)
+        value = float(accept)
     except ValueError:
-        raise FairmicroError(f"--accept {accept!r} must be a probability between 0 and 1") from None
+        value = -1.0
+    if not 0 <= value <= 1:
+        raise FairmicroError(f"--accept {accept!r} must be a probability between 0 and 1")
+    return value
 
 
-def _predict_catalog(run_id: str, where: str, accept: float, catalog: Path | None) -> None:
-    from fairmicro.models.labelling import predict_catalog
-
-    result = predict_catalog(run_id, where, accept, catalog=catalog)
-    typer.echo(f"run {result.run_id}: {result.predicted} image(s) predicted, {result.accepted} labelled "
-               f"(p >= {accept}), {result.queued} queued for review (`fairmicro review`)")
+def _report_labelling(result: Any, accept: float, json_output: bool) -> None:
+    """What a classification predict did: labelled, queued for review, skipped."""
     for note in result.skipped:
-        typer.echo(f"warning: skipped {note}", err=True)
-
-
-def runs(
-    catalog: CatalogOption = None,
-    wait: WaitOption = None,
-    output_format: FormatOption = "table",
-) -> None:
-    """List model runs with their task and main metric."""
-    from fairmicro.cli.output import render_result
-    from fairmicro.models.provenance import list_runs
-
-    render_result(list_runs(catalog), output_format)
-
-
-def review(
-    image: Annotated[str | None, typer.Argument(help="sha256 (prefix) of the image to decide on.")] = None,
-    accept: Annotated[bool, typer.Option("--accept", help="Confirm the model's suggestion.")] = False,
-    label: Annotated[str | None, typer.Option(help="The correct label (one the catalog or model knows).")] = None,
-    new_label: Annotated[bool, typer.Option("--new-label", help="Allow a label no image has yet (a new class).")] = False,
-    catalog: CatalogOption = None,
-    wait: WaitOption = None,
-) -> None:
-    """List suggestions waiting for review, or confirm/correct one (stored as a manual label)."""
-    from fairmicro.cli.output import render_result
-    from fairmicro.models.labelling import pending_reviews, set_manual_label
-
-    if image is None:
-        render_result(pending_reviews(catalog), "table")
+        sys.stderr.write(f"warning: skipped {note}\n")
+    if json_output:
+        write_json({"run_id": result.run_id, "task": "classification", "predicted": result.predicted,
+                    "accepted": result.accepted, "queued": result.queued, "threshold": accept,
+                    "skipped": list(result.skipped)})
         return
-    if accept == (label is not None):
-        raise FairmicroError("give exactly one of --accept or --label LABEL")
-    if new_label and label is None:
-        raise FairmicroError("--new-label needs --label LABEL")
-    sha, chosen = set_manual_label(image, label, catalog=catalog, new_label=new_label)
-    typer.echo(f"{sha[:12]}: manual label {chosen!r}")
+    sys.stdout.write(f"run {result.run_id}: {result.predicted} image(s) predicted, {result.accepted} labelled "
+                     f"(p >= {accept}), {result.queued} queued for review (`fairmicro review`)\n")
 
 
 def register(app: typer.Typer) -> None:
     """Add the model commands to ``app``."""
     for command in (train, pretrain, evaluate, predict):
         app.command(context_settings=PLUGIN_ARGS)(command)
+    from fairmicro.cli.labelling_cmds import review, runs
+
     for command in (runs, review):
         app.command()(command)

@@ -40,3 +40,7 @@ WaitOption = Annotated[
         show_default=False,
     ),
 ]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print one JSON document on stdout and nothing else (no progress).")
+]
+QuietOption = Annotated[bool, typer.Option("--quiet", help="No progress display on stderr.")]

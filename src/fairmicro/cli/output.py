@@ -7,12 +7,14 @@ writes (rich costs a noticeable share of the command's start-up).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
+import math
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -157,3 +159,81 @@ def no_files_message(paths: Sequence[Path], skipped: Sequence[tuple[str, str]]) 
         more = f" and {len(skipped) - 1} more" if len(skipped) > 1 else ""
         message += f"; skipped {display(path)}: {reason}{more}"
     return message
+
+
+def _jsonable(value: Any) -> Any:
+    """JSON for the values commands report (paths, dates, numpy numbers, dataclasses)."""
+    import dataclasses
+
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    for method in ("tolist", "item"):  # numpy arrays and scalars
+        if callable(getattr(value, method, None)):
+            return getattr(value, method)()
+    return str(value)  # Path and anything else: its text
+
+
+def write_json(document: Any, file: TextIO | None = None) -> None:
+    """``document`` as one strict JSON document (one line; NaN as null): what ``--json`` prints on stdout."""
+    plain = json.loads(json.dumps(document, default=_jsonable))  # numpy, paths, dates -> JSON values
+    text = json.dumps(_no_nan(plain), ensure_ascii=False, allow_nan=False)
+    (sys.stdout if file is None else file).write(text + "\n")
+
+
+def _no_nan(value: Any) -> Any:
+    """NaN and infinities as null (strict JSON has neither)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _no_nan(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_no_nan(v) for v in value]
+    return value
+
+
+@contextlib.contextmanager
+def stdout_to_stderr(enabled: bool = True) -> Iterator[None]:
+    """While a ``--json`` command runs, whatever a library prints goes to stderr: stdout holds only the document."""
+    if not enabled:
+        yield
+        return
+    with contextlib.redirect_stdout(sys.stderr):
+        yield
+
+
+@contextlib.contextmanager
+def activity(label: str, quiet: bool = False, total: int | None = None) -> Iterator[Callable[[], None]]:
+    """A rich progress line on stderr (spinner, count, elapsed time); yields the callback advancing it.
+
+    Off (a no-op callback) with ``quiet`` (``--json``/``--quiet``) or when stderr is not a terminal.
+    """
+    if quiet or not is_terminal(sys.stderr):
+        yield lambda: None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    counted = (BarColumn(), MofNCompleteColumn()) if total else (TextColumn("{task.completed} done"),)
+    columns = (SpinnerColumn(), TextColumn(label), *counted, TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True, soft_wrap=True), transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda: bar.advance(task)
+
+
+def deprecated(old: str, new: str) -> None:
+    """The one stderr line an old option spelling gets (it still works)."""
+    sys.stderr.write(f"warning: {old} is deprecated; use {new}\n")
+    sys.stderr.flush()

@@ -6,7 +6,8 @@ from typing import Annotated, Any
 
 import typer
 
-from fairmicro.cli.options import CatalogOption, WaitOption
+from fairmicro.cli.options import CatalogOption, QuietOption, WaitOption
+from fairmicro.cli.output import activity, stdout_to_stderr
 from fairmicro.errors import FairmicroError
 
 FORMATS = ("table", "json")
@@ -39,15 +40,20 @@ def qualify(
         help="With --render-masks: any (manual, else newest predicted), manual or predicted.")] = "any",
     catalog: CatalogOption = None,
     wait: WaitOption = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Same as --format json (the summary goes to stderr).")
+                           ] = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Score catalog images against expert assessments with CLIP and FLAVA (zero-shot, Safdar et al.)."""
     from fairmicro.models.qualifier import qualify as run_qualify
 
+    output_format = "json" if json_output else output_format
     if output_format not in FORMATS:
         raise FairmicroError(f"--format {output_format!r}: choose one of {', '.join(FORMATS)}")
-    result = run_qualify(assessments, where, catalog=catalog, clip=clip, flava=flava, fusion=fusion,
-                         weights=weights, threshold=threshold, calibration=calibration, normalise=normalise,
-                         top_k=top_k, render_masks=render_masks, mask_source=mask_source)
+    with activity("qualify", quiet=quiet or output_format == "json"), stdout_to_stderr(output_format == "json"):
+        result = run_qualify(assessments, where, catalog=catalog, clip=clip, flava=flava, fusion=fusion,
+                             weights=weights, threshold=threshold, calibration=calibration, normalise=normalise,
+                             top_k=top_k, render_masks=render_masks, mask_source=mask_source)
     for skipped in result.skipped:
         typer.echo(f"warning: skipped {skipped.path}: {skipped.reason}", err=True)
     to_stderr = output_format == "json"
@@ -112,7 +118,7 @@ def register(app: typer.Typer) -> None:
 
 
 def evaluate_labels(run_id: str, labels: str, *, dataset: str | None, extra: list[str], catalog: Any,
-                    runs_dir: Any) -> None:
+                    runs_dir: Any) -> Any:
     """``fairmicro evaluate RUN_ID --labels COLUMN`` for a qualify run (dispatched from ``evaluate``)."""
     from fairmicro.models.qualifier.evaluation import evaluate_labels as run_evaluation
 
@@ -122,9 +128,4 @@ def evaluate_labels(run_id: str, labels: str, *, dataset: str | None, extra: lis
         raise FairmicroError(f"unexpected {' '.join(extra)!r}: evaluate RUN_ID --labels COLUMN takes no other options")
     if not labels.strip():
         raise FairmicroError("--labels: empty column name; name the image_metadata column holding the labels")
-    result = run_evaluation(run_id, labels, catalog=catalog, runs_dir=runs_dir)
-    lines = result.summary or ["finished"]
-    typer.echo(f"run {result.run_id}: {lines[0]}")
-    for line in lines[1:]:
-        typer.echo(line)
-    typer.echo(f"artifacts: {result.folder}")
+    return run_evaluation(run_id, labels, catalog=catalog, runs_dir=runs_dir)  # `evaluate` prints it

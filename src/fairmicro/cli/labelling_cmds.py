@@ -1,0 +1,52 @@
+"""``fairmicro runs`` and ``fairmicro review``: the recorded runs, and the suggestions waiting for a person."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from fairmicro.cli.options import CatalogOption, FormatOption, JsonOption, WaitOption
+from fairmicro.cli.output import write_json
+from fairmicro.errors import FairmicroError
+
+
+def runs(
+    catalog: CatalogOption = None,
+    wait: WaitOption = None,
+    output_format: FormatOption = "table",
+    json_output: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
+) -> None:
+    """List model runs with their task and main metric."""
+    from fairmicro.cli.output import render_result
+    from fairmicro.models.provenance import list_runs
+
+    render_result(list_runs(catalog), "json" if json_output else output_format)
+
+
+def review(
+    image: Annotated[str | None, typer.Argument(help="sha256 (prefix) of the image to decide on.")] = None,
+    accept: Annotated[bool, typer.Option("--accept", help="Confirm the model's suggestion.")] = False,
+    label: Annotated[str | None, typer.Option(help="The correct label (one the catalog or model knows).")] = None,
+    new_label: Annotated[bool, typer.Option("--new-label", help="Allow a label no image has yet (a new class).")] = False,
+    catalog: CatalogOption = None,
+    wait: WaitOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """List suggestions waiting for review, or confirm/correct one (stored as a manual label)."""
+    from fairmicro.cli.output import render_result
+    from fairmicro.models.labelling import pending_reviews, set_manual_label
+
+    if image is None:
+        render_result(pending_reviews(catalog), "json" if json_output else "table")
+        return
+    if accept == (label is not None):
+        raise FairmicroError("give exactly one of --accept or --label LABEL")
+    if new_label and label is None:
+        raise FairmicroError("--new-label needs --label LABEL")
+    sha, chosen = set_manual_label(image, label, catalog=catalog, new_label=new_label)
+    if json_output:
+        write_json({"sha256": sha, "label": chosen, "source": "manual"})
+    else:
+        sys.stdout.write(f"{sha[:12]}: manual label {chosen!r}\n")
