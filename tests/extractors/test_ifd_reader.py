@@ -72,6 +72,16 @@ def vendor_tiff(path: Path, code: int, raw: bytes, data: np.ndarray | None = Non
     return path
 
 
+def imagej_one_ifd(path: Path) -> Path:
+    """An ImageJ hyperstack of 5 images whose IFD chain was cut after the first (as ImageJ writes > 4 GB)."""
+    tifffile.imwrite(path, np.zeros((5, 16, 16), np.uint8), imagej=True)
+    data = bytearray(path.read_bytes())
+    first = struct.unpack_from("<I", data, 4)[0]
+    struct.pack_into("<I", data, first + 2 + 12 * struct.unpack_from("<H", data, first)[0], 0)
+    path.write_bytes(bytes(data))
+    return path
+
+
 ZEISS = samples.zeiss_block().encode("latin-1")
 FEI = samples.fei_block().encode("latin-1")
 TESCAN = vendor_samples.tescan_tag_bytes(vendor_samples.TESCAN_DEFAULTS)
@@ -105,6 +115,8 @@ CASES: list[tuple[str, Callable[[Path], Path], bool]] = [
     ("hitachi-pair", lambda p: vendor_samples.write_hitachi_pair(p), True),
     ("plain", lambda p: vendor_samples.write_image(p, texture((40, 56))), True),
     ("imagej", lambda p: samples.write_imagej_tiff(p, 0.25), True),
+    ("imagej-one-ifd", imagej_one_ifd, True),
+    ("ome", lambda p: tifffile.imwrite(p, texture((40, 56)), ome=True, metadata={"PhysicalSizeX": 0.5}) or p, True),
     ("olympus", lambda p: vendor_samples.write_olympus_sis_tiff(p), False),
     ("deflate", lambda p: vendor_tiff(p, 34118, ZEISS, compression="zlib"), False),
     ("tiled", lambda p: vendor_tiff(p, 34118, ZEISS, texture((64, 64)), tile=(32, 32)), False),
