@@ -4,13 +4,13 @@ No ``from __future__ import annotations`` here: typer evaluates the option
 annotations, and the shared ``CatalogOption``/``WaitOption`` are imported inside ``register``.
 """
 
-import json
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from fairmicro.cli.output import activity, deprecated, stdout_to_stderr, write_json
 from fairmicro.errors import FairmicroError
 
 if TYPE_CHECKING:
@@ -34,6 +34,21 @@ def _mask_classes(entries: list[str]) -> dict[int, str]:
             raise FairmicroError(f"--mask-class {entry!r}: expected VALUE=NAME, e.g. 1=graphite")
         classes[int(value)] = name.strip()
     return classes
+
+
+def _old_param(values: list[str] | None) -> tuple[str, ...]:
+    """The deprecated ``--param`` (now ``--where-param``): still bound, with one warning line."""
+    if values:
+        deprecated("--param", "--where-param")
+    return tuple(values or ())
+
+
+def _old_label(old: str | None, label_column: str) -> str:
+    """The deprecated ``--label COLUMN`` (now ``--label-column``; ``--label`` is a value in `review`)."""
+    if old is None:
+        return label_column
+    deprecated("--label", "--label-column")
+    return old
 
 
 def _summary(result: "BuildResult") -> dict[str, object]:
@@ -72,7 +87,7 @@ def _render(result: "BuildResult", console: "Console") -> None:
 def register(app: typer.Typer) -> None:
     """Add this module's commands to `app`; heavy imports stay inside the commands."""
     from fairmicro.cli.commands import stdout
-    from fairmicro.cli.options import CatalogOption, WaitOption
+    from fairmicro.cli.options import CatalogOption, JsonOption, QuietOption, WaitOption
 
     @app.command()
     def build(
@@ -89,12 +104,15 @@ def register(app: typer.Typer) -> None:
             ),
         ],
         where: Annotated[str, typer.Option(help="SQL predicate over image_metadata.")] = "TRUE",
-        param: Annotated[
-            list[str] | None, typer.Option(help="Value bound to a ? in --where (repeatable).")
+        where_param: Annotated[
+            list[str] | None,
+            typer.Option("--where-param", metavar="VALUE", help="Value bound to a ? in --where (repeatable)."),
         ] = None,
-        label: Annotated[
-            str, typer.Option(help="image_metadata column holding the class label.")
+        label_column: Annotated[
+            str, typer.Option("--label-column", help="image_metadata column holding the class label.")
         ] = "label",
+        old_param: Annotated[list[str] | None, typer.Option("--param", hidden=True)] = None,  # deprecated
+        old_label: Annotated[str | None, typer.Option("--label", hidden=True)] = None,  # deprecated
         task: Annotated[
             str,
             typer.Option(
@@ -162,9 +180,8 @@ def register(app: typer.Typer) -> None:
         validate: Annotated[
             bool, typer.Option(help="Validate the RO-Crate and Croissant files.")
         ] = True,
-        json_output: Annotated[
-            bool, typer.Option("--json", help="Print the summary as JSON.")
-        ] = False,
+        json_output: JsonOption = False,
+        quiet: QuietOption = False,
         at_snapshot: Annotated[
             int | None,
             typer.Option(
@@ -191,8 +208,8 @@ def register(app: typer.Typer) -> None:
         config = BuildConfig(
             name=name,
             out=out,
-            selection=Selection(where, tuple(param or ())),
-            label=label,
+            selection=Selection(where, tuple(where_param or ()) + _old_param(old_param)),
+            label=_old_label(old_label, label_column),
             tiling=TilingSpec(
                 tile=tile,
                 stride=stride,
@@ -219,9 +236,13 @@ def register(app: typer.Typer) -> None:
         pinned = pin_snapshot(resolve_catalog_path(catalog), at_snapshot)  # one state of a shared catalog
         if pinned:  # dated by the snapshot it read: a rebuild from it gives the same bytes
             os.environ.setdefault("SOURCE_DATE_EPOCH", str(pinned[1]))
-        with Catalog.open_for_reading(catalog) as cat:
-            result = build_dataset(cat, config)
+        with (
+            activity("build", quiet=json_output or quiet) as advance,
+            stdout_to_stderr(json_output),
+            Catalog.open_for_reading(catalog) as cat,
+        ):
+            result = build_dataset(cat, config, on_image=advance)
         if json_output:
-            stdout.out(json.dumps(_summary(result), ensure_ascii=False), highlight=False)
+            write_json(_summary(result))
         else:
             _render(result, stdout)
