@@ -47,18 +47,6 @@ def info_nce(
     return -(summed[keep] / counts[keep]).mean()
 
 
-def patch_nce(
-    anchors: torch.Tensor, ids: torch.Tensor, classes: torch.Tensor, keys: torch.Tensor, key_ids: torch.Tensor,
-    key_classes: torch.Tensor, temperature: float, exclude_self: bool = False,
-) -> torch.Tensor:
-    """Patch-level InfoNCE of PSCL: the positive is the same patch in the other view (same ``id``);
-    negatives are patches of *other* classes; other patches of the anchor's own class are left out
-    of the denominator (they are neither pushed away nor pulled in).
-    """
-    same_class = classes[:, None] == key_classes[None, :]
-    return info_nce(anchors, ids, keys, key_ids, temperature, exclude_self=exclude_self, exclude=same_class)
-
-
 def select_labelled(
     embedding: torch.Tensor, mask: torch.Tensor, protos: torch.Tensor, proto_ids: torch.Tensor, k: int
 ) -> tuple[torch.Tensor, torch.Tensor]:

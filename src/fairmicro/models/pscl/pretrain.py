@@ -136,9 +136,8 @@ def _simclr_loss(state: _State, views: list, step: _Step, cfg: PretrainConfig, k
     for scale, (p1, p2) in enumerate(zip(patches1, patches2, strict=True)):
         patch_ids, classes = _sample(state, scale, ((p1 + p2) / 2).detach(), step, k, generator)
         anchors = torch.cat([_at(p1, patch_ids), _at(p2, patch_ids)])
-        patch_ids, classes = patch_ids.repeat(2), classes.repeat(2)
-        patch_losses.append(contrast.patch_nce(anchors, patch_ids, classes, anchors, patch_ids, classes,
-                                               cfg.temperature, exclude_self=True))
+        classes = classes.repeat(2)
+        patch_losses.append(contrast.info_nce(anchors, classes, anchors, classes, cfg.temperature, exclude_self=True))
     return image_loss, torch.stack(patch_losses).mean()
 
 
@@ -159,10 +158,8 @@ def _moco_loss(state: _State, views: list, step: _Step, cfg: PretrainConfig, k: 
         patch_ids, classes = _sample(state, scale, (qp.detach() + kp) / 2, step, k, generator)
         anchors, keys = _at(qp, patch_ids), _at(kp, patch_ids)
         scale_queue = state.queues[scale + 1]
-        no_match = torch.full_like(scale_queue.labels, contrast.NO_MATCH)
-        patch_losses.append(contrast.patch_nce(
-            anchors, patch_ids, classes, torch.cat([keys, scale_queue.keys]), torch.cat([patch_ids, no_match]),
-            torch.cat([classes, scale_queue.labels]), cfg.temperature))
+        patch_losses.append(contrast.info_nce(anchors, classes, torch.cat([keys, scale_queue.keys]),
+                                              torch.cat([classes, scale_queue.labels]), cfg.temperature))
         scale_queue.push(keys, classes if masked else torch.full_like(classes, contrast.NO_MATCH))
     return image_loss, torch.stack(patch_losses).mean()
 
