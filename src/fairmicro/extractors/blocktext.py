@@ -16,6 +16,7 @@ from typing import Any
 
 # group 1: an integer int() reads; otherwise a decimal number float() reads and int() rejects (point or exponent)
 _NUMBER = re.compile(r"[+-]?(?:([0-9]+)|[0-9]+\.?[0-9]*(?:[eE][+-]?[0-9]+)?|\.[0-9]+(?:[eE][+-]?[0-9]+)?)")
+_fullmatch = _NUMBER.fullmatch
 _DIGIT = re.compile(r"\d")  # any Unicode decimal digit: int() and float() accept them all
 _SPECIAL = frozenset({"nan", "inf", "infinity"})
 
@@ -71,11 +72,15 @@ def read_fei_metadata(fh: Any, byteorder: str, dtype: int, count: int, offsetsiz
             section = {}
             result[line[1:-1]] = section
             continue
-        try:
-            key, value = line.split("=", 1)
-        except ValueError:
+        key, separator, value = line.partition("=")  # as ``line.split("=", 1)``, without the exception
+        if not separator:
             continue
-        section[key.strip()] = _convert(value.strip(), True)
+        value = value.strip()
+        match = _fullmatch(value)
+        if match is None:
+            section[key.strip()] = _convert(value, True)
+        else:
+            section[key.strip()] = int(value) if match.group(1) is not None else float(value)
     return result
 
 
