@@ -58,10 +58,11 @@ def _params(pairs: list[str], explicit: dict[str, Any]) -> dict[str, Any]:
     return params
 
 
-def _usage_error(message: str) -> typer.Exit:
-    """One line on stderr; the caller raises the returned exit (code 2, like any usage error)."""
-    sys.stderr.write(f"error: {message}\n")
-    return typer.Exit(2)
+def _usage_error(message: str) -> Exception:
+    """A usage error for the caller to raise: one ``error:`` line, the command's usage, exit 2."""
+    from fairmicro.cli.app import _click_errors
+
+    return _click_errors().UsageError(message)
 
 
 def _accepts(annotation: Any, kind: type) -> bool:
@@ -87,7 +88,7 @@ def extra_params(plugin_name: str, tokens: list[str]) -> dict[str, Any]:
 
     Raises
     ------
-    typer.Exit
+    UsageError
         Code 2 after one line naming the unknown option or stray argument and the plugin's parameters.
     """
     if not tokens:
