@@ -246,7 +246,7 @@ def _facts(read: Read, layout: Layout, entries: dict[int, Entry]) -> tuple[int, 
     return width, length, samples, bits, min(rows, length)
 
 
-WINDOW = 64 << 10  # bytes read at once: the header, an IFD and its values are usually together
+WINDOW = 8 << 10  # bytes read at once: the header, an IFD and its values are usually together
 
 
 def _windowed(read: Read) -> Read:
