@@ -103,23 +103,22 @@ def read_cz_sem(fh: Any, byteorder: str, dtype: int, count: int, offsetsize: int
 
 
 def _cz_sem_entry(line: str) -> tuple[Any, ...] | None:
+    """(label, value[, unit]) of a ``label = value`` (or ``label: value``) line, as tifffile reads it."""
     value: Any
-    try:
-        name, value = line.split("=", 1)
-    except ValueError:
-        try:
-            name, value = line.split(":", 1)
-        except ValueError:
+    name, separator, value = line.partition("=")  # as ``line.split("=", 1)``, without the exception
+    if not separator:
+        name, separator, value = line.partition(":")
+        if not separator:
             return None
     value = value.strip()
     unit = ""
-    try:
-        v, u = value.split()
-        number = _convert(v, False)
-        if number != v:
+    parts = value.split()
+    if len(parts) == 2:  # tifffile: ``v, u = value.split()`` succeeded
+        number = _convert(parts[0], False)
+        if number != parts[0]:
             value = number
-            unit = u
-    except (ValueError, TypeError):
+            unit = parts[1]
+    else:
         number = _convert(value, False)
         if number != value:
             value = number
