@@ -139,9 +139,9 @@ def plugins(json_output: JsonOption = False) -> None:
 
 
 def _register_command_groups() -> None:
-    from fairmicro.cli import build_cmds, catalog_cmds, model_cmds, publish_cmds, qualify_cmds
+    from fairmicro.cli import build_cmds, catalog_cmds, model_cmds, publish_cmds, qualify_cmds, serve_cmds
 
-    for module in (build_cmds, publish_cmds, model_cmds, qualify_cmds, catalog_cmds):
+    for module in (build_cmds, publish_cmds, model_cmds, qualify_cmds, catalog_cmds, serve_cmds):
         module.register(app)
 
 

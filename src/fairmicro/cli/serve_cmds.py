@@ -1,0 +1,49 @@
+"""``fairmicro serve``: the local web catalog (browse, query, review, datasets, runs, qualification)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from fairmicro.cli.options import CatalogOption
+from fairmicro.errors import CatalogError
+
+
+def serve(
+    catalog: CatalogOption = None,
+    host: Annotated[str, typer.Option(
+        help="Address to listen on. Anything but a loopback address needs --token.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 8000,
+    token: Annotated[str | None, typer.Option(
+        envvar="FAIRMICRO_TOKEN", show_default=False,
+        help="Secret every write must carry (open /?token=T once in the browser); needed beyond 127.0.0.1.")] = None,
+) -> None:
+    """Serve the catalog as a local web site: browse, query, review, datasets, runs, qualify."""
+    from fairmicro.catalog.connection import resolve_catalog_path
+    from fairmicro.extras import require
+    from fairmicro.web.safety import check_binding
+
+    check_binding(host, token)
+    path = resolve_catalog_path(catalog)
+    if not Path(path).is_file():
+        raise CatalogError(f"{path}: no catalog file here; run `fairmicro ingest FOLDER --catalog {path}` first")
+    uvicorn = require("uvicorn", "web", "fairmicro serve")
+    require("starlette", "web", "fairmicro serve")
+    require("jinja2", "web", "fairmicro serve")
+    from fairmicro.catalog import Catalog
+    from fairmicro.web.app import create_app
+
+    Catalog.open_for_reading(path).close()  # refuses a file that is not a catalog before listening
+    app = create_app(path, token=token, host=host)
+    shown = f"[{host}]" if ":" in host else host
+    sys.stderr.write(f"fairmicro serve: {path} on http://{shown}:{port}/"
+                     + ("?token=..." if token else "") + "  (Ctrl+C stops)\n")
+    uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``serve`` to ``app``."""
+    app.command()(serve)
