@@ -7,9 +7,9 @@ build runs.
 
 from fairmicro.builders.build import BuildConfig, BuildResult, build_dataset
 from fairmicro.builders.info import Creator
-from fairmicro.catalog.selection import Selection
 from fairmicro.builders.splits import SplitSpec
 from fairmicro.builders.tiling import TilingSpec
+from fairmicro.catalog.selection import Selection
 
 __all__ = [
     "BuildConfig",

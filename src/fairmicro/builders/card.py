@@ -88,7 +88,7 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
 def histogram_table(info: BuildInfo) -> str:
     """Rows per class and split, with each class's share of its split."""
     names = [s.name for s in info.splits]
-    rows = []
+    rows: list[list[object]] = []
     for label in info.class_names:
         cells = []
         for split in info.splits:

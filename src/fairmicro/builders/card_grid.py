@@ -18,9 +18,12 @@ import io
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from PIL import ImageDraw, ImageFont
 
 CELL_PX = 160
 TILES_PER_IMAGE = 3
@@ -143,7 +146,7 @@ class GridPicker:
         return chosen
 
 
-def _font(size: int) -> object:
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     from PIL import ImageFont
 
     try:
@@ -152,20 +155,22 @@ def _font(size: int) -> object:
         return ImageFont.load_default()
 
 
-def _draw_bar(draw: object, left: int, bottom: int, pick: Pick) -> None:
+def _draw_bar(draw: ImageDraw.ImageDraw, left: int, bottom: int, pick: Pick) -> None:
     """A black box with the white bar and its length at the tile's lower left corner."""
     assert pick.bar_px and pick.bar_nm
     text = length_label(pick.bar_nm)
     font = _font(11)
-    text_width = int(draw.textlength(text.replace("µ", "u"), font=font))  # type: ignore[attr-defined]
+    text_width = int(draw.textlength(text.replace("µ", "u"), font=font))
     box_right = left + max(pick.bar_px, text_width) + 2 * 3
-    draw.rectangle((left, bottom - BOX_HEIGHT, box_right, bottom), fill="black")  # type: ignore[attr-defined]
+    draw.rectangle((left, bottom - BOX_HEIGHT, box_right, bottom), fill="black")
     bar_top = bottom - 3 - BAR_ROWS
-    draw.rectangle((left + 3, bar_top, left + 3 + pick.bar_px - 1, bar_top + BAR_ROWS - 1), fill="white")  # type: ignore[attr-defined]
+    draw.rectangle((left + 3, bar_top, left + 3 + pick.bar_px - 1, bar_top + BAR_ROWS - 1), fill="white")
     _draw_label(draw, (left + 3, bottom - BOX_HEIGHT + 1), text, font)
 
 
-def _draw_label(draw: Any, xy: tuple[int, int], text: str, font: Any) -> None:
+def _draw_label(
+    draw: ImageDraw.ImageDraw, xy: tuple[int, int], text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont
+) -> None:
     """White ``text`` at ``xy``; a µ (missing from Pillow's built-in font) is drawn as a u with a tail."""
     x, y = xy
     for index, part in enumerate(text.split("µ")):

@@ -7,6 +7,7 @@ task for the data steward, never left as an empty heading.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 
 from fairmicro.builders.card_sources import (
@@ -187,7 +188,7 @@ def annotation(info: BuildInfo) -> str:
         )
     by_class = facts.label_sources_by_class()
     sources = sorted(facts.label_sources())
-    rows = [[label, *(by_class.get(label, {}).get(s, 0) for s in sources)] for label in info.class_names]
+    rows = [[label, *(by_class.get(label, Counter())[s] for s in sources)] for label in info.class_names]
     rows.append(["**all**", *(facts.label_sources()[s] for s in sources)])
     legend = "\n".join(f"- `{s}`: {LABEL_SOURCE_TEXT.get(s, 'not recorded')}" for s in sources)
     return f"""Image labels (`label`), counted in source images per class and label source:

@@ -97,8 +97,9 @@ def croissant_fields(mlc: Any, info: BuildInfo) -> list[Any]:
 
 def class_record_set(mlc: Any, info: BuildInfo) -> Any:
     """The class names as data: ``classes`` (index, name), or a segmentation build's ``mask_classes``."""
+    columns: tuple[tuple[str, Any], ...]
     if info.settings.get("task") == "segmentation":
-        entries = list(info.settings.get("mask_classes") or [])  # type: ignore[call-overload]
+        entries = info.mask_class_map
         columns = (("value", mlc.DataType.INTEGER), ("name", mlc.DataType.TEXT), ("colour", mlc.DataType.TEXT))
         data = [{f"{MASK_CLASSES}/{k}": (e.get(k) if k != "colour" else e.get(k) or "") for k, _ in columns} for e in entries]
         return _inline_set(mlc, MASK_CLASSES, "Mask class map: the class of each mask value.", columns, data)

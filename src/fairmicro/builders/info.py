@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from fairmicro.builders.card_sources import SourceFacts
 from fairmicro.errors import DatasetBuildError, first_line
@@ -327,6 +328,12 @@ class BuildInfo:
     def images(self) -> int:
         """Source images over all splits."""
         return sum(s.images for s in self.splits)
+
+    @property
+    def mask_class_map(self) -> list[dict[str, Any]]:
+        """A segmentation build's class map ``[{"value", "name", "colour"}, ...]``; empty for other builds."""
+        entries = self.settings.get("mask_classes")
+        return list(entries) if isinstance(entries, list) else []
 
     @property
     def shard_files(self) -> list[str]:

@@ -17,9 +17,9 @@ from typing import Any
 
 from fairmicro.builders.columns import source_columns
 from fairmicro.builders.fingerprint import RowDigest, fingerprint
-from fairmicro.catalog.selection import Selection, iter_rows, resolve_columns
 from fairmicro.builders.splits import Item, SplitSpec, assign_groups, check_classes, class_counts
 from fairmicro.builders.tiling import TilingSpec, tile_count
+from fairmicro.catalog.selection import Selection, iter_rows, resolve_columns
 from fairmicro.catalog.store import Catalog
 from fairmicro.errors import DatasetBuildError
 from fairmicro.hashing import sha256_file

@@ -126,7 +126,7 @@ def _contacts(creators: list[Creator]) -> list[dict[str, Any]]:
 
 
 def _action(info: BuildInfo, ended: datetime) -> list[dict[str, Any]]:
-    parameters = [
+    parameters: list[dict[str, Any]] = [
         {
             "@id": f"#parameter-{key}",
             "@type": "PropertyValue",

@@ -182,8 +182,7 @@ def fractions_table(info: BuildInfo) -> str:
     """Markdown: per split, each class's share of the split's masked pixels."""
     lines = ["| class | value | colour | " + " | ".join(s.name for s in info.splits) + " |"]
     lines.append("|" + " --- |" * (3 + len(info.splits)))
-    entries = info.settings.get("mask_classes") or []
-    for entry in entries:  # type: ignore[union-attr]
+    for entry in info.mask_class_map:
         cells = []
         for split in info.splits:
             total = sum(split.classes.values())

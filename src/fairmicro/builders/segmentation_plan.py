@@ -11,10 +11,10 @@ from fairmicro.builders.columns import source_columns
 from fairmicro.builders.fingerprint import RowDigest, fingerprint
 from fairmicro.builders.plan import STORABLE_BITS, Plan, PlannedImage
 from fairmicro.builders.segmentation import TASK, class_map_of
-from fairmicro.catalog.selection import iter_rows, resolve_columns
 from fairmicro.builders.splits import Item, assign_groups
 from fairmicro.builders.tiling import tile_count
 from fairmicro.catalog.masks import MaskRef, image_masks
+from fairmicro.catalog.selection import iter_rows, resolve_columns
 from fairmicro.errors import DatasetBuildError
 
 if TYPE_CHECKING:

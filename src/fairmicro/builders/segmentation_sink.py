@@ -63,7 +63,7 @@ def card_header_changes(info: BuildInfo) -> dict[str, Any]:
     return {
         "task_categories": ["image-segmentation"],
         "task_ids": ["semantic-segmentation"],
-        "description": description_json(info.settings.get("mask_classes") or []),  # type: ignore[arg-type]
+        "description": description_json(info.mask_class_map),
         "mask_classes": info.settings.get("mask_classes"),
     }
 
