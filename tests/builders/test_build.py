@@ -60,9 +60,7 @@ def _split_tables(out: Path) -> dict[str, object]:
 
 def test_layout_is_hugging_face_shards_card_crate_and_croissant(built: tuple[Path, object]) -> None:
     root, _ = built
-    names = sorted(
-        p.relative_to(root / "out").as_posix() for p in (root / "out").rglob("*") if p.is_file()
-    )
+    names = sorted(p.relative_to(root / "out").as_posix() for p in (root / "out").rglob("*") if p.is_file())
     assert names == [
         "README.md",
         "assets/sample_grid.png",
@@ -77,28 +75,21 @@ def test_layout_is_hugging_face_shards_card_crate_and_croissant(built: tuple[Pat
 
 def test_specimens_never_leak_between_splits(built: tuple[Path, object]) -> None:
     root, _ = built
-    specimens = {
-        split: set(t.column("specimen_id").to_pylist())
-        for split, t in _split_tables(root / "out").items()
-    }
+    specimens = {split: set(t.column("specimen_id").to_pylist()) for split, t in _split_tables(root / "out").items()}
     assert set(specimens) == {"train", "validation", "test"}
     assert not specimens["train"] & specimens["validation"]
     assert not specimens["train"] & specimens["test"]
     assert not specimens["validation"] & specimens["test"]
 
 
-def test_16_bit_tiles_survive_load_dataset_exactly(
-    built: tuple[Path, object], tmp_path: Path
-) -> None:
+def test_16_bit_tiles_survive_load_dataset_exactly(built: tuple[Path, object], tmp_path: Path) -> None:
     root, _ = built
     loaded = datasets.load_dataset(str(root / "out"), cache_dir=str(tmp_path / "hf-cache"))
     row = loaded["train"][5]
     image = np.array(row["image"])
     assert image.dtype == np.uint16 and image.max() > 255
     with Catalog.open(root / "catalog.duckdb", read_only=True) as catalog:
-        (path,) = catalog.query(
-            "SELECT path FROM images WHERE sha256 = ?", [row["image_sha256"]]
-        ).rows[0]
+        (path,) = catalog.query("SELECT path FROM images WHERE sha256 = ?", [row["image_sha256"]]).rows[0]
     source = tifffile.imread(path)
     y, x = row["tile_y_px"], row["tile_x_px"]
     np.testing.assert_array_equal(image, source[y : y + 32, x : x + 32])
@@ -163,22 +154,15 @@ def test_data_bar_is_cropped_before_tiling(built: tuple[Path, object]) -> None:
     root, _ = built
     table = pq.ParquetDataset(sorted((root / "out" / "data").glob("*.parquet"))).read()
     assert set(table.column("data_bar_height_px").to_pylist()) == {0, BAR_ROWS}
-    assert max(table.column("tile_y_px").to_pylist()) + 32 <= 48, (
-        "no tile reaches into the data bar"
-    )
+    assert max(table.column("tile_y_px").to_pylist()) + 32 <= 48, "no tile reaches into the data bar"
 
 
 def test_rocrate_lists_every_file_with_its_checksum_and_the_build(
     built: tuple[Path, object],
 ) -> None:
     root, result = built
-    graph = {
-        e["@id"]: e
-        for e in json.loads((root / "out" / "ro-crate-metadata.json").read_text())["@graph"]
-    }
-    files = [
-        p for p in (root / "out").rglob("*") if p.is_file() and p.name != "ro-crate-metadata.json"
-    ]
+    graph = {e["@id"]: e for e in json.loads((root / "out" / "ro-crate-metadata.json").read_text())["@graph"]}
+    files = [p for p in (root / "out").rglob("*") if p.is_file() and p.name != "ro-crate-metadata.json"]
     for path in files:
         entity = graph[path.relative_to(root / "out").as_posix()]
         assert entity["@type"] == "File"
@@ -268,10 +252,7 @@ def test_split_by_any_column(make_catalog, tmp_path: Path) -> None:
     with Catalog.open(catalog_path) as catalog:
         build_dataset(catalog, config)
     tables = _split_tables(tmp_path / "t")
-    temps = {
-        name: set(t.column("heat_treatment_temperature_c").to_pylist())
-        for name, t in tables.items()
-    }
+    temps = {name: set(t.column("heat_treatment_temperature_c").to_pylist()) for name, t in tables.items()}
     assert temps["train"] and temps["test"] and not temps["train"] & temps["test"]
 
 
@@ -288,9 +269,7 @@ def test_label_and_groups_from_extra_specimen_table_columns(make_catalog, tmp_pa
         result = build_dataset(catalog, config)
     assert result.info.class_names == list(CLASSES)
     tables = _split_tables(tmp_path / "a")
-    batches = {
-        name: {s[-1] for s in t.column("specimen_id").to_pylist()} for name, t in tables.items()
-    }
+    batches = {name: {s[-1] for s in t.column("specimen_id").to_pylist()} for name, t in tables.items()}
     # batch = specimen number mod 4, and the specimen id ends in that number
     assert batches["train"] and batches["test"] and not batches["train"] & batches["test"]
     for table in tables.values():  # the attribute label agrees with the folder the file came from
@@ -299,9 +278,7 @@ def test_label_and_groups_from_extra_specimen_table_columns(make_catalog, tmp_pa
         ]
 
 
-def test_rocrate_validator_catches_a_broken_crate(
-    built: tuple[Path, object], tmp_path: Path
-) -> None:
+def test_rocrate_validator_catches_a_broken_crate(built: tuple[Path, object], tmp_path: Path) -> None:
     import shutil
 
     from fairmicro.builders.rocrate import validate_crate
@@ -316,9 +293,7 @@ def test_rocrate_validator_catches_a_broken_crate(
     assert any("datePublished" in issue for issue in issues), issues
 
 
-def test_croissant_validation_catches_a_broken_file(
-    built: tuple[Path, object], tmp_path: Path
-) -> None:
+def test_croissant_validation_catches_a_broken_file(built: tuple[Path, object], tmp_path: Path) -> None:
     from fairmicro.builders.croissant import validate_croissant
 
     root, _ = built
@@ -343,9 +318,7 @@ def test_shards_roll_over_and_load_as_one_split(make_catalog, tmp_path: Path) ->
     train = result.info.splits[0]
     expected = -(-train.rows // 40)
     assert len(train.shards) == expected > 1
-    assert train.shards == [
-        f"data/train-{i:05d}-of-{expected:05d}.parquet" for i in range(expected)
-    ]
+    assert train.shards == [f"data/train-{i:05d}-of-{expected:05d}.parquet" for i in range(expected)]
     loaded = datasets.load_dataset(str(tmp_path / "s"), cache_dir=str(tmp_path / "hf-cache"))
     assert loaded["train"].num_rows == train.rows
     first = pq.ParquetFile(tmp_path / "s" / train.shards[0]).metadata

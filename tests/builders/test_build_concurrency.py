@@ -70,8 +70,15 @@ class HeldImage:
 def lab(tmp_path: Path, catalog_path: Path) -> Iterator[tuple[Cli, Path]]:
     cli = Cli(catalog_path, tmp_path)
     table = write_collection(tmp_path / "images")
-    cli("ingest", str(tmp_path / "images"), "--specimens", str(table), "--specimen-pattern", PATTERN,
-        "--label-from-folder")
+    cli(
+        "ingest",
+        str(tmp_path / "images"),
+        "--specimens",
+        str(table),
+        "--specimen-pattern",
+        PATTERN,
+        "--label-from-folder",
+    )
     yield cli, tmp_path / "images"
 
 
@@ -79,7 +86,11 @@ def _start_build(cli: Cli, out: Path, *extra: str) -> subprocess.Popen[str]:
     env = {**os.environ, "FAIRMICRO_CATALOG": str(cli.catalog)}
     return subprocess.Popen(
         [sys.executable, "-m", "fairmicro", "build", "d", "--license", "MIT", "--out", str(out), "--json", *extra],
-        cwd=cli.cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=cli.cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 

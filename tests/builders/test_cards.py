@@ -26,12 +26,26 @@ PATTERN = r"(?P<specimen_id>S\d{3})_"
 CARBERRY = "Josiah Carberry <0000-0002-1825-0097>"
 ORCID = "https://orcid.org/0000-0002-1825-0097"
 TEMPLATE_HEADINGS = (
-    "## Dataset Details", "### Dataset Description", "### Dataset Sources", "## Uses", "### Direct Use",
-    "### Out-of-Scope Use", "## Dataset Structure", "## Dataset Creation", "### Curation Rationale",
-    "### Source Data", "#### Data Collection and Processing", "#### Who are the source data producers?",
-    "### Annotations", "#### Annotation process", "#### Who are the annotators?",
-    "#### Personal and Sensitive Information", "## Bias, Risks, and Limitations", "### Recommendations",
-    "## Citation", "## Dataset Card Contact",
+    "## Dataset Details",
+    "### Dataset Description",
+    "### Dataset Sources",
+    "## Uses",
+    "### Direct Use",
+    "### Out-of-Scope Use",
+    "## Dataset Structure",
+    "## Dataset Creation",
+    "### Curation Rationale",
+    "### Source Data",
+    "#### Data Collection and Processing",
+    "#### Who are the source data producers?",
+    "### Annotations",
+    "#### Annotation process",
+    "#### Who are the annotators?",
+    "#### Personal and Sensitive Information",
+    "## Bias, Risks, and Limitations",
+    "### Recommendations",
+    "## Citation",
+    "## Dataset Card Contact",
 )
 
 
@@ -41,10 +55,12 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Cli, Path, str]:
     root = tmp_path_factory.mktemp("cards")
     table = write_collection(root / "images", specimens_per_class=3)
     cli = Cli(root / "catalog.duckdb", root)
-    cli("ingest", str(root / "images"), "--specimens", str(table), "--specimen-pattern", PATTERN,
-        "--label-from-folder")
-    cli("query", "--write", "UPDATE images SET label_source = 'manual' WHERE sha256 IN "
-        "(SELECT sha256 FROM images ORDER BY sha256 LIMIT 3)")
+    cli("ingest", str(root / "images"), "--specimens", str(table), "--specimen-pattern", PATTERN, "--label-from-folder")
+    cli(
+        "query",
+        "--write",
+        "UPDATE images SET label_source = 'manual' WHERE sha256 IN (SELECT sha256 FROM images ORDER BY sha256 LIMIT 3)",
+    )
     result = cli("build", "cards", "--license", "CC-BY-4.0", "--creator", CARBERRY, "--out", "out")
     return cli, root / "out", result.stdout + result.stderr
 
@@ -78,8 +94,13 @@ def test_card_is_a_hub_dataset_card_with_every_template_section_filled(built) ->
     for heading in TEMPLATE_HEADINGS:
         assert heading in sections, heading
     for heading, body in sections.items():  # a parent heading may hold only sub-headings
-        if heading not in ("## Dataset Details", "## Uses", "## Dataset Creation", "### Source Data",
-                           "### Annotations"):
+        if heading not in (
+            "## Dataset Details",
+            "## Uses",
+            "## Dataset Creation",
+            "### Source Data",
+            "### Annotations",
+        ):
             assert body, f"{heading} is empty"
     assert "More Information Needed" not in _card(out)
     assert "To add (not recorded in the catalog)" in sections["### Curation Rationale"]  # steward's task
@@ -88,24 +109,31 @@ def test_card_is_a_hub_dataset_card_with_every_template_section_filled(built) ->
 def test_card_states_instruments_dates_and_annotation_counts_of_the_catalog(built) -> None:
     cli, out, _ = built
     sections = _sections(_card(out))
-    instruments = cli.rows("SELECT vendor, instrument_model AS model, instrument_serial AS serial, count(*) AS n, "
-                           "strftime(min(acquired_at), '%Y-%m-%dT%H:%M:%S') AS first FROM image_metadata GROUP BY ALL")
+    instruments = cli.rows(
+        "SELECT vendor, instrument_model AS model, instrument_serial AS serial, count(*) AS n, "
+        "strftime(min(acquired_at), '%Y-%m-%dT%H:%M:%S') AS first FROM image_metadata GROUP BY ALL"
+    )
     assert len(instruments) == 2
     collection = sections["#### Data Collection and Processing"]
     for row in instruments:
         assert f"| {row['vendor']} | {row['model']} | {row['serial']} | {row['n']} | {row['first']} |" in collection
-    (dates,) = cli.rows("SELECT strftime(min(acquired_at), '%Y-%m-%dT%H:%M:%S') AS lo, "
-                        "strftime(max(acquired_at), '%Y-%m-%dT%H:%M:%S') AS hi FROM image_metadata")
+    (dates,) = cli.rows(
+        "SELECT strftime(min(acquired_at), '%Y-%m-%dT%H:%M:%S') AS lo, "
+        "strftime(max(acquired_at), '%Y-%m-%dT%H:%M:%S') AS hi FROM image_metadata"
+    )
     assert f"Acquired between {dates['lo']} and {dates['hi']}" in sections["### Dataset Description"]
-    counts = cli.rows("SELECT label, count(*) FILTER (label_source = 'folder') AS folder, "
-                      "count(*) FILTER (label_source = 'manual') AS manual FROM image_metadata GROUP BY 1 ORDER BY 1")
+    counts = cli.rows(
+        "SELECT label, count(*) FILTER (label_source = 'folder') AS folder, "
+        "count(*) FILTER (label_source = 'manual') AS manual FROM image_metadata GROUP BY 1 ORDER BY 1"
+    )
     annotation = sections["#### Annotation process"]
     assert sum(r["manual"] for r in counts) == 3
     for row in counts:
         assert f"| {row['label']} | {row['folder']} | {row['manual']} |" in annotation
     assert "fairmicro review" in annotation and "--label-from-folder" in annotation
-    specimens = cli.rows("SELECT label, count(DISTINCT specimen_id) AS s, count(*) AS n FROM image_metadata "
-                         "GROUP BY 1 ORDER BY 1")
+    specimens = cli.rows(
+        "SELECT label, count(DISTINCT specimen_id) AS s, count(*) AS n FROM image_metadata GROUP BY 1 ORDER BY 1"
+    )
     limits = sections["## Bias, Risks, and Limitations"]
     for row in specimens:
         assert f"| {row['label']} | {row['n']} | {row['s']} |" in limits
@@ -147,13 +175,15 @@ def test_grid_shows_one_tile_per_class_with_a_scale_bar_from_the_pixel_size(buil
     filled = (tile_area != 255).any(axis=(1, 2)).astype(int)
     assert np.count_nonzero(np.diff(filled) == 1) + filled[0] == len(CLASSES)  # one tile block per class
     assert (tile_area != 255).any(axis=(0, 2)).all(), "a blank column in the grid"
-    caption = re.findall(r"- \*\*(\w+)\*\*: specimen `\w+`, image `([0-9a-f]{12})`; scale bar ([\d.]+) (nm|µm)",
-                         _card(out))
+    caption = re.findall(
+        r"- \*\*(\w+)\*\*: specimen `\w+`, image `([0-9a-f]{12})`; scale bar ([\d.]+) (nm|µm)", _card(out)
+    )
     assert [c[0] for c in caption] == list(CLASSES)
     runs = _white_runs(grid)
     for _, sha, length, unit in caption:
-        (row,) = cli.rows(f"SELECT pixel_size_x_nm AS p, width_px AS w, height_px AS h FROM image_metadata "
-                          f"WHERE sha256 LIKE '{sha}%'")
+        (row,) = cli.rows(
+            f"SELECT pixel_size_x_nm AS p, width_px AS w, height_px AS h FROM image_metadata WHERE sha256 LIKE '{sha}%'"
+        )
         preview_width = CELL_PX if row["w"] >= row["h"] else round(row["w"] * CELL_PX / row["h"])
         nm = float(length) * (1000 if unit == "µm" else 1)
         assert nm == nice_length(nm)  # a round length
@@ -190,8 +220,10 @@ def test_rocrate_names_creator_publisher_instruments_period_and_source_images(bu
     root = graph["./"]
     assert root["creator"] == root["publisher"] == {"@id": ORCID}
     assert graph[graph[ORCID]["contactPoint"]["@id"]]["@type"] == "ContactPoint"
-    (dates,) = cli.rows("SELECT strftime(min(acquired_at), '%Y-%m-%dT%H:%M:%S') AS lo, "
-                        "strftime(max(acquired_at), '%Y-%m-%dT%H:%M:%S') AS hi FROM image_metadata")
+    (dates,) = cli.rows(
+        "SELECT strftime(min(acquired_at), '%Y-%m-%dT%H:%M:%S') AS lo, "
+        "strftime(max(acquired_at), '%Y-%m-%dT%H:%M:%S') AS hi FROM image_metadata"
+    )
     assert root["temporalCoverage"] == f"{dates['lo']}/{dates['hi']}"
     instruments = {e["name"]: e for e in graph.values() if e["@type"] == "IndividualProduct"}
     catalog = cli.rows("SELECT DISTINCT vendor, instrument_model AS model FROM image_metadata")
@@ -201,8 +233,11 @@ def test_rocrate_names_creator_publisher_instruments_period_and_source_images(bu
     assert set(images) == {r["sha256"] for r in expected}
     for row in expected:
         assert images[row["sha256"]]["encodingFormat"] == "image/tiff"
-        acquisition = next(e for e in graph.values() if e["@type"] == "CreateAction"
-                           and {"@id": images[row["sha256"]]["@id"]} in _list(e.get("result")))
+        acquisition = next(
+            e
+            for e in graph.values()
+            if e["@type"] == "CreateAction" and {"@id": images[row["sha256"]]["@id"]} in _list(e.get("result"))
+        )
         assert graph[acquisition["instrument"]["@id"]]["manufacturer"] == row["vendor"]
     assert "RECOMMENDED" not in stdout  # the build validated the crate at RECOMMENDED: nothing to advise
 
@@ -239,9 +274,7 @@ def test_croissant_has_url_creator_shard_checksums_and_class_names(built) -> Non
     for shard in shards:
         assert objects[shard]["sha256"] == hashlib.sha256((out / shard).read_bytes()).hexdigest()
     records = list(mlc.Dataset(jsonld=path).records("classes"))
-    assert [(r["classes/index"], r["classes/name"]) for r in records] == [
-        (i, name) for i, name in enumerate(CLASSES)
-    ]
+    assert [(r["classes/index"], r["classes/name"]) for r in records] == [(i, name) for i, name in enumerate(CLASSES)]
 
 
 def test_a_segmentation_build_states_its_mask_class_map_and_mask_sources(cli: Cli, tmp_path: Path) -> None:
@@ -257,8 +290,13 @@ def test_a_segmentation_build_states_its_mask_class_map_and_mask_sources(cli: Cl
     assert validate_croissant(out / "croissant.json") == []
     records = list(mlc.Dataset(jsonld=out / "croissant.json").records("mask_classes"))
     assert [(r["mask_classes/value"], r["mask_classes/name"]) for r in records] == [
-        (0, "bg"), (1, "ferrite"), (2, "pearlite")
+        (0, "bg"),
+        (1, "ferrite"),
+        (2, "pearlite"),
     ]
     sections = _sections(_card(out))
     assert "| ferrite | 1 |" in sections["## Masks"]  # the class map + pixel-fraction block is kept
-    assert "drawn by a person" in sections["#### Annotation process"] and ": 2 image(s)" in sections["#### Annotation process"]
+    assert (
+        "drawn by a person" in sections["#### Annotation process"]
+        and ": 2 image(s)" in sections["#### Annotation process"]
+    )

@@ -40,9 +40,7 @@ def ingested(ingested_catalog: Path, catalog_path: Path) -> Path:
     return catalog_path
 
 
-def test_issue_example_command_builds_a_validated_dataset(
-    cli, ingested: Path, tmp_path: Path
-) -> None:
+def test_issue_example_command_builds_a_validated_dataset(cli, ingested: Path, tmp_path: Path) -> None:
     result = cli(
         "build",
         "hcci-tiles",
@@ -91,20 +89,14 @@ def test_human_summary_shows_class_counts_per_split(cli, ingested: Path) -> None
         (["--where", "no_such_column = 1"], "failed"),
     ],
 )
-def test_expected_failures_are_one_line_errors(
-    cli, ingested: Path, args: list[str], message: str
-) -> None:
-    result = cli(
-        "build", "d", "--license", "MIT", "--out", "out", "--no-validate", *args, check=False
-    )
+def test_expected_failures_are_one_line_errors(cli, ingested: Path, args: list[str], message: str) -> None:
+    result = cli("build", "d", "--license", "MIT", "--out", "out", "--no-validate", *args, check=False)
     assert result.returncode == 1
     assert result.stderr.startswith("error: ") and message in result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
-def test_missing_extra_is_named(
-    cli, ingested: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_missing_extra_is_named(cli, ingested: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     blocker = tmp_path / "blocked"
     (blocker / "datasets").mkdir(parents=True)
     (blocker / "datasets" / "__init__.py").write_text("raise ImportError('blocked for the test')\n")

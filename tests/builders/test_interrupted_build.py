@@ -56,8 +56,15 @@ def _registered(catalog: Path) -> tuple[list[str], int]:
 def test_build_killed_at_five_random_points_registers_no_half_folder_and_a_rerun_completes(tmp_path, catalog_path):
     cli = Cli(catalog_path, tmp_path)
     table = write_collection(tmp_path / "images", specimens_per_class=5, images_per_specimen=4, shape=(64, 96))
-    cli("ingest", str(tmp_path / "images"), "--specimens", str(table), "--specimen-pattern", PATTERN,
-        "--label-from-folder")
+    cli(
+        "ingest",
+        str(tmp_path / "images"),
+        "--specimens",
+        str(table),
+        "--specimen-pattern",
+        PATTERN,
+        "--label-from-folder",
+    )
     start = time.monotonic()
     reference_summary = json.loads(cli(*BUILD, "--out", "ref", "--json").stdout)
     duration = time.monotonic() - start
@@ -68,8 +75,7 @@ def test_build_killed_at_five_random_points_registers_no_half_folder_and_a_rerun
     rng = random.Random(7)
     for _point in range(5):
         staged = _staging(out)
-        process = subprocess.Popen(command, cwd=tmp_path, env=env,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 120
         while _staging(out) == staged and process.poll() is None and time.monotonic() < deadline:
             time.sleep(0.005)  # kill while the build writes, not while it imports

@@ -61,8 +61,11 @@ def test_lab_columns_reach_the_features_and_the_card_table(tmp_path):
         Ingestor(catalog, options).run(list(iter_image_files([folder])))
         columns = lab_columns(catalog)
     assert [(c.name, c.sql_type, c.unit) for c in columns] == [
-        ("anneal_t_c", "DOUBLE", "°C"), ("cool_method", "VARCHAR", None), ("cr_wt_pct", "DOUBLE", "wt%"),
-        ("note", "VARCHAR", None)]
+        ("anneal_t_c", "DOUBLE", "°C"),
+        ("cool_method", "VARCHAR", None),
+        ("cr_wt_pct", "DOUBLE", "wt%"),
+        ("note", "VARCHAR", None),
+    ]
     with with_lab_columns(columns):
         features = hf.hf_features(["a", "b"])
         table_text = card.coverage_table({"anneal_t_c": 3}, 3)
@@ -72,12 +75,27 @@ def test_lab_columns_reach_the_features_and_the_card_table(tmp_path):
 
 
 def _ingest_and_build(cli, root: Path, suffix: str) -> Path:
-    write_demo_collection(root / "lab", images_per_specimen=2, shape=(64, 64), specimens_per_class=4,
-                          image_signal=False)
+    write_demo_collection(
+        root / "lab", images_per_specimen=2, shape=(64, 64), specimens_per_class=4, image_signal=False
+    )
     table = _write_table(root / f"process{suffix}", _lab_rows(12))
     cli("ingest", str(root / "lab"), "--specimens", str(table), "--specimen-pattern", PATTERN, "--label-from-folder")
-    cli("build", "lab", "--tile", "32", "--split-by", "specimen_id", "--splits", "0.5,0.25,0.25", "--seed", "0",
-        "--license", "CC-BY-4.0", "--out", str(root / "ds"))
+    cli(
+        "build",
+        "lab",
+        "--tile",
+        "32",
+        "--split-by",
+        "specimen_id",
+        "--splits",
+        "0.5,0.25,0.25",
+        "--seed",
+        "0",
+        "--license",
+        "CC-BY-4.0",
+        "--out",
+        str(root / "ds"),
+    )
     return root / "ds"
 
 

@@ -27,9 +27,7 @@ def _mask(shape: tuple[int, int]) -> np.ndarray:
 def _write_masks(catalog_path: Path, folder: Path, register: bool) -> int:
     folder.mkdir()
     with Catalog.open(catalog_path) as catalog:
-        rows = catalog.query(
-            "SELECT sha256, path, height_px, width_px, data_bar_height_px FROM images"
-        ).rows
+        rows = catalog.query("SELECT sha256, path, height_px, width_px, data_bar_height_px FROM images").rows
         for n, (sha, path, height, width, bar) in enumerate(rows):
             target = folder / f"{Path(path).stem}.png"
             Image.fromarray(_mask((height - (bar or 0), width))).save(target)
@@ -42,9 +40,7 @@ def _write_masks(catalog_path: Path, folder: Path, register: bool) -> int:
 
 
 @pytest.mark.parametrize("source", ["annotations", "mask_dir"])
-def test_mask_guided_tiles_take_their_label_from_the_mask(
-    make_catalog, tmp_path: Path, source: str
-) -> None:
+def test_mask_guided_tiles_take_their_label_from_the_mask(make_catalog, tmp_path: Path, source: str) -> None:
     catalog_path = make_catalog(specimens_per_class=2, shape=(32, 64), bar_rows=4)
     images = _write_masks(catalog_path, tmp_path / "masks", register=source == "annotations")
     config = BuildConfig(
@@ -60,9 +56,10 @@ def test_mask_guided_tiles_take_their_label_from_the_mask(
     assert result.info.class_names == ["graphite", "matrix"]
     table = pq.ParquetDataset(sorted((tmp_path / "out" / "data").glob("*.parquet"))).read()
     # 64 px wide: tiles at x=0 (graphite), 16 (mixed, dropped), 32 (mixed, dropped), 48 (matrix); 2 rows
-    assert sorted(
-        set(zip(table.column("tile_x_px").to_pylist(), table.column("label").to_pylist()))
-    ) == [(0, 0), (48, 1)]
+    assert sorted(set(zip(table.column("tile_x_px").to_pylist(), table.column("label").to_pylist()))) == [
+        (0, 0),
+        (48, 1),
+    ]
     assert table.num_rows == images * 2 * 2
 
 

@@ -79,10 +79,29 @@ def _fed_per_image(spy: Spy, shas: list[str], counts: list[int]) -> dict[str, li
 def tiff_build(cli: Cli, tmp_path: Path) -> Path:
     """FEI/Zeiss TIFFs, half with an 8-row data bar, built with --tile 64 --stride 32 and the bar kept."""
     table = write_collection(tmp_path / "images", shape=(120, 128), bar_rows=BAR, specimens_per_class=3)
-    cli("ingest", str(tmp_path / "images"), "--specimens", str(table), "--specimen-pattern", PATTERN,
-        "--label-from-folder")
-    cli("build", "tiles64", "--tile", "64", "--stride", "32", "--keep-data-bar", "--license", "CC-BY-4.0",
-        "--out", "ds", "--no-validate")
+    cli(
+        "ingest",
+        str(tmp_path / "images"),
+        "--specimens",
+        str(table),
+        "--specimen-pattern",
+        PATTERN,
+        "--label-from-folder",
+    )
+    cli(
+        "build",
+        "tiles64",
+        "--tile",
+        "64",
+        "--stride",
+        "32",
+        "--keep-data-bar",
+        "--license",
+        "CC-BY-4.0",
+        "--out",
+        "ds",
+        "--no-validate",
+    )
     return tmp_path / "ds"
 
 
@@ -121,7 +140,10 @@ def test_a_dataset_without_catalog_record_carries_its_plan_in_its_card(
     shutil.copytree(tiff_build, snapshot)
     header = yaml.safe_load((snapshot / "README.md").read_text(encoding="utf-8").split("---\n")[1])
     assert header["fairmicro"]["model_input"] == {
-        "tile": 64, "stride": 32, "crop_data_bar": False, "crop_bottom": 0,
+        "tile": 64,
+        "stride": 32,
+        "crop_data_bar": False,
+        "crop_bottom": 0,
     }
     run_id = train("texture", str(snapshot), FAST, catalog=cli.catalog, runs_dir=cli.cwd / "runs").run_id
     [run] = cli.rows(f"SELECT parameters FROM model_runs WHERE run_id = '{run_id}'")

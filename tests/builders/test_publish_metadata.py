@@ -26,7 +26,12 @@ def ingested_catalog(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("publish-metadata")
     table = write_collection(root / "images", specimens_per_class=5)
     Cli(root / "catalog.duckdb", root)(
-        "ingest", str(root / "images"), "--specimens", str(table), "--specimen-pattern", PATTERN,
+        "ingest",
+        str(root / "images"),
+        "--specimens",
+        str(table),
+        "--specimen-pattern",
+        PATTERN,
         "--label-from-folder",
     )
     return root / "catalog.duckdb"
@@ -73,10 +78,16 @@ def _graph(out: Path) -> dict[str, dict]:
         ("GPL-3.0-or-later", "GPL-3.0-or-later", {"license": "gpl-3.0"}),
         ("ODbL-1.0", "ODbL-1.0", {"license": "odbl"}),
         ("mit or apache-2.0", "MIT OR Apache-2.0", {"license": "other", "license_name": "mit-or-apache-2.0"}),
-        ("Beerware", "Beerware",
-         {"license": "other", "license_name": "beerware", "license_link": "https://spdx.org/licenses/Beerware"}),
-        ("LicenseRef-lab-internal", "LicenseRef-lab-internal",
-         {"license": "other", "license_name": "licenseref-lab-internal"}),
+        (
+            "Beerware",
+            "Beerware",
+            {"license": "other", "license_name": "beerware", "license_link": "https://spdx.org/licenses/Beerware"},
+        ),
+        (
+            "LicenseRef-lab-internal",
+            "LicenseRef-lab-internal",
+            {"license": "other", "license_name": "licenseref-lab-internal"},
+        ),
     ],
 )
 def test_spdx_licences_map_to_the_hubs_licence_ids(given: str, spdx: str, card: dict) -> None:
@@ -86,8 +97,17 @@ def test_spdx_licences_map_to_the_hubs_licence_ids(given: str, spdx: str, card: 
 
 @pytest.mark.parametrize(
     "licence",
-    ["Foo", "CC-BY-4", "MIT; rm -rf /", "MIT\n---\nlicense: mit", "MIT AND", "", "<script>alert(1)</script>",
-     "MIT' OR '1'='1", "x" * 300],
+    [
+        "Foo",
+        "CC-BY-4",
+        "MIT; rm -rf /",
+        "MIT\n---\nlicense: mit",
+        "MIT AND",
+        "",
+        "<script>alert(1)</script>",
+        "MIT' OR '1'='1",
+        "x" * 300,
+    ],
 )
 def test_an_unknown_or_hostile_licence_is_one_line_and_builds_nothing(cli_built: Cli, licence: str) -> None:
     with pytest.raises(DatasetBuildError, match="not an SPDX licence"):
@@ -101,8 +121,9 @@ def test_an_unknown_or_hostile_licence_is_one_line_and_builds_nothing(cli_built:
 
 @pytest.mark.slow
 def test_a_licence_expression_builds_a_valid_card_crate_and_croissant(cli_built: Cli) -> None:
-    cli_built("build", "d", "--tile", "24", "--license", "MIT OR Apache-2.0", "--creator", CARBERRY,
-              "--out", "out")  # validation on: crate and Croissant must accept the expression
+    cli_built(
+        "build", "d", "--tile", "24", "--license", "MIT OR Apache-2.0", "--creator", CARBERRY, "--out", "out"
+    )  # validation on: crate and Croissant must accept the expression
     out = cli_built.cwd / "out"
     header = _header(out)
     assert (header["license"], header["license_name"]) == ("other", "mit-or-apache-2.0")
@@ -170,8 +191,20 @@ def test_no_local_path_user_or_host_reaches_any_built_file(cli_built: Cli, tmp_p
     out = tmp_path / "published" / "ds"  # an absolute --out, as users type it
     images = tmp_path.parent  # the ingested images live beside the test folder
     cli_built(
-        "build", "d", "--tile", "24", "--license", "CC-BY-4.0", "--creator", CARBERRY, "--out", str(out),
-        "--where", f"path LIKE '{images}/%' AND path NOT LIKE ?", "--param", f"{tmp_path}/nothing%",
+        "build",
+        "d",
+        "--tile",
+        "24",
+        "--license",
+        "CC-BY-4.0",
+        "--creator",
+        CARBERRY,
+        "--out",
+        str(out),
+        "--where",
+        f"path LIKE '{images}/%' AND path NOT LIKE ?",
+        "--param",
+        f"{tmp_path}/nothing%",
     )
     files = [p for p in out.rglob("*") if p.is_file()]
     assert {p.name for p in files} >= {"README.md", "ro-crate-metadata.json", "croissant.json"}

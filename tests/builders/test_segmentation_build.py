@@ -28,7 +28,19 @@ def png(cell: dict) -> np.ndarray:
 
 
 def build(cli, out: Path, *extra: str, check: bool = True):
-    return cli("build", "seg", "--task", "segmentation", "--license", "MIT", "--out", str(out), "--no-validate", *extra, check=check)
+    return cli(
+        "build",
+        "seg",
+        "--task",
+        "segmentation",
+        "--license",
+        "MIT",
+        "--out",
+        str(out),
+        "--no-validate",
+        *extra,
+        check=check,
+    )
 
 
 def test_whole_images_with_masks_and_the_missing_rows_ignored(cli, tmp_path):
@@ -91,8 +103,19 @@ def test_real_ebc2_ingest_and_build_with_defaults(cli, tmp_path):
     if not EBC2.is_dir():
         pytest.skip(f"real segmentation samples not found at {EBC2}")
     for split in ("train", "val", "test"):
-        cli("ingest", str(EBC2 / split), "--masks", str(EBC2 / f"{split}_annot"), "--mask-classes", "background,oxide,crack")
-    summary = json.loads(cli("build", "ebc2", "--task", "segmentation", "--license", "MIT", "--out", str(tmp_path / "out"), "--json").stdout)
+        cli(
+            "ingest",
+            str(EBC2 / split),
+            "--masks",
+            str(EBC2 / f"{split}_annot"),
+            "--mask-classes",
+            "background,oxide,crack",
+        )
+    summary = json.loads(
+        cli(
+            "build", "ebc2", "--task", "segmentation", "--license", "MIT", "--out", str(tmp_path / "out"), "--json"
+        ).stdout
+    )
     assert summary
     rows = table(tmp_path / "out").to_pylist()
     assert len(rows) == 10

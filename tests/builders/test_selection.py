@@ -22,9 +22,7 @@ ODD_KEYS = [
 
 def test_specimen_table_columns_are_bound_ahead_of_the_predicates_parameters() -> None:
     selection = Selection("material = ? AND bit_depth >= ?", ("HCCI", 8))
-    sql, params = selection.query(
-        ["sha256", "it's", "label", 'say "hi"'], attributes={"it's", 'say "hi"'}
-    )
+    sql, params = selection.query(["sha256", "it's", "label", 'say "hi"'], attributes={"it's", 'say "hi"'})
     # the names stand only as quoted output identifiers; their JSON paths are parameters
     assert f'{ATTRIBUTE_SQL} AS "it\'s", "label", {ATTRIBUTE_SQL} AS "say ""hi"""' in sql
     assert "$." not in sql

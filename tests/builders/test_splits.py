@@ -14,9 +14,7 @@ def _items(groups_per_class: dict[str, int], images: int = 3, weight: int = 1) -
     items = []
     for label, groups in groups_per_class.items():
         for g in range(groups):
-            items += [
-                Item(f"{label}-{g}-{i}", label, f"{label}-spec{g}", weight) for i in range(images)
-            ]
+            items += [Item(f"{label}-{g}-{i}", label, f"{label}-spec{g}", weight) for i in range(images)]
     return items
 
 
@@ -59,9 +57,7 @@ def test_mixed_label_groups_stay_whole() -> None:
 
 
 def test_larger_groups_are_weighed_by_their_rows() -> None:
-    items = [Item("big", "a", "g-big", weight=70)] + [
-        Item(f"s{i}", "a", f"g{i}", weight=10) for i in range(3)
-    ]
+    items = [Item("big", "a", "g-big", weight=70)] + [Item(f"s{i}", "a", f"g{i}", weight=10) for i in range(3)]
     counts = class_counts(items, assign_groups(items, SplitSpec()), SplitSpec().split_names)
     assert counts["train"]["a"] == 70
 

@@ -26,9 +26,7 @@ from fairmicro.errors import DatasetBuildError
         (48, 64, 48, 5, [(0, 0), (0, 5), (0, 10), (0, 15)]),
     ],
 )
-def test_grid_origins_and_count(
-    height: int, width: int, tile: int, stride: int | None, expected: list
-) -> None:
+def test_grid_origins_and_count(height: int, width: int, tile: int, stride: int | None, expected: list) -> None:
     spec = TilingSpec(tile=tile, stride=stride)
     assert list(grid_origins(height, width, tile, spec.step)) == expected
     assert tile_count(height, width, spec) == len(expected)
@@ -63,9 +61,7 @@ def test_crop_refuses_a_bar_as_tall_as_the_image() -> None:
         crop_data_bar(np.zeros((5, 5)), 5)
 
 
-@pytest.mark.parametrize(
-    ("mask_rows", "bar", "ok"), [(10, 0, True), (12, 2, True), (12, 0, False), (9, 1, False)]
-)
+@pytest.mark.parametrize(("mask_rows", "bar", "ok"), [(10, 0, True), (12, 2, True), (12, 0, False), (9, 1, False)])
 def test_align_mask(mask_rows: int, bar: int, ok: bool) -> None:
     mask = np.zeros((mask_rows, 6), np.uint8)
     if ok:
@@ -101,10 +97,7 @@ def _two_phase_mask() -> np.ndarray:
 )
 def test_mask_guided_tiles(purity: float, classes: dict, expected: list) -> None:
     spec = TilingSpec(tile=16, mask_guided=True, min_purity=purity, mask_classes=classes)
-    found = [
-        (t.y, t.x, t.mask_label)
-        for t in tiles(np.zeros((32, 32), np.uint8), spec, _two_phase_mask())
-    ]
+    found = [(t.y, t.x, t.mask_label) for t in tiles(np.zeros((32, 32), np.uint8), spec, _two_phase_mask())]
     assert found == expected
 
 

@@ -18,17 +18,11 @@ BASE = BuildConfig(name="v", out=Path("unused"), tiling=TilingSpec(tile=24), val
 
 def _fingerprint(catalog_path: Path, config: BuildConfig) -> str:
     with Catalog.open(catalog_path) as catalog:
-        return plan_build(
-            catalog, config.selection, config.label, config.tiling, config.splits
-        ).fingerprint
+        return plan_build(catalog, config.selection, config.label, config.tiling, config.splits).fingerprint
 
 
 def _files(folder: Path) -> dict[str, bytes]:
-    return {
-        p.relative_to(folder).as_posix(): p.read_bytes()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 @pytest.fixture(scope="module")
@@ -36,9 +30,7 @@ def catalog_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tests.builders.conftest import ingest_collection, write_collection
 
     root = tmp_path_factory.mktemp("versioning")
-    ingest_collection(
-        root / "c.duckdb", root / "images", write_collection(root / "images", specimens_per_class=5)
-    )
+    ingest_collection(root / "c.duckdb", root / "images", write_collection(root / "images", specimens_per_class=5))
     return root / "c.duckdb"
 
 
@@ -118,9 +110,7 @@ def test_empty_class_refused_before_anything_is_written(make_catalog, tmp_path: 
 
 def test_empty_class_allowed_builds_and_warns(make_catalog, tmp_path: Path) -> None:
     catalog_path = make_catalog(specimens_per_class=2)
-    config = dataclasses.replace(
-        BASE, out=tmp_path / "out", splits=SplitSpec(allow_empty_class=True)
-    )
+    config = dataclasses.replace(BASE, out=tmp_path / "out", splits=SplitSpec(allow_empty_class=True))
     with Catalog.open(catalog_path) as catalog:
         result = build_dataset(catalog, config)
     assert any("without rows" in w for w in result.warnings)
@@ -162,9 +152,7 @@ def test_bad_requests_fail_with_a_message_and_leave_nothing(
         assert catalog.query("SELECT count(*) FROM images").rows[0][0] > 0
 
 
-def test_refuses_to_overwrite_a_folder_that_is_not_a_build(
-    catalog_path: Path, tmp_path: Path
-) -> None:
+def test_refuses_to_overwrite_a_folder_that_is_not_a_build(catalog_path: Path, tmp_path: Path) -> None:
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "thesis.tex").write_text("precious")
     with (

@@ -35,7 +35,12 @@ def ingested_catalog(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("where-sandbox")
     table = write_collection(root / "images", specimens_per_class=3)
     Cli(root / "catalog.duckdb", root)(
-        "ingest", str(root / "images"), "--specimens", str(table), "--specimen-pattern", PATTERN,
+        "ingest",
+        str(root / "images"),
+        "--specimens",
+        str(table),
+        "--specimen-pattern",
+        PATTERN,
         "--label-from-folder",
     )
     return root / "catalog.duckdb"
@@ -71,8 +76,18 @@ def test_build_refuses_a_where_that_reaches_outside_the_catalog(
     private = _hashes(Path(secrets_dir["dir"]))
     where = HOSTILE[case].format(**secrets_dir)
     result = cli(
-        "build", "d", "--where", where, "--tile", "24", "--license", "MIT", "--out", "out",
-        "--no-validate", check=False,
+        "build",
+        "d",
+        "--where",
+        where,
+        "--tile",
+        "24",
+        "--license",
+        "MIT",
+        "--out",
+        "out",
+        "--no-validate",
+        check=False,
     )
     _assert_refused(result, secrets_dir)
     assert not (tmp_path / "out").exists()
@@ -82,8 +97,19 @@ def test_build_refuses_a_where_that_reaches_outside_the_catalog(
 
 def test_build_with_an_ordinary_where_still_works(cli, ingested_catalog: Path, catalog_path: Path) -> None:
     shutil.copy(ingested_catalog, catalog_path)
-    cli("build", "d", "--where", "label IS NOT NULL AND sha256 IN (SELECT sha256 FROM images)",
-        "--tile", "24", "--license", "MIT", "--out", "out", "--no-validate")
+    cli(
+        "build",
+        "d",
+        "--where",
+        "label IS NOT NULL AND sha256 IN (SELECT sha256 FROM images)",
+        "--tile",
+        "24",
+        "--license",
+        "MIT",
+        "--out",
+        "out",
+        "--no-validate",
+    )
     assert cli.rows("SELECT count(*) AS n FROM datasets") == [{"n": 1}]
 
 
@@ -110,8 +136,7 @@ def test_predict_refuses_a_where_that_reaches_outside_the_catalog(
     before = cli.rows("SELECT sha256, label, label_source FROM images ORDER BY sha256")
     runs = cli.rows("SELECT count(*) AS n FROM model_runs")
     predictions = cli.rows("SELECT count(*) AS n FROM predictions")
-    result = cli("predict", trained[1], "--where", HOSTILE[case].format(**secrets_dir), "--accept", "0",
-                 check=False)
+    result = cli("predict", trained[1], "--where", HOSTILE[case].format(**secrets_dir), "--accept", "0", check=False)
     _assert_refused(result, secrets_dir)
     assert cli.rows("SELECT sha256, label, label_source FROM images ORDER BY sha256") == before
     assert cli.rows("SELECT count(*) AS n FROM model_runs") == runs  # no predict run recorded

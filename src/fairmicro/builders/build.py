@@ -58,6 +58,7 @@ from fairmicro.errors import DatasetBuildError
 log = logging.getLogger(__name__)
 TASKS = ("classification", "segmentation")
 
+
 @dataclass(frozen=True)
 class BuildConfig:
     """Everything a user chooses for one build (the CLI options)."""
@@ -120,9 +121,7 @@ class BuildConfig:
             args += ["--crop-bottom", str(t.crop_bottom)]
         if t.mask_guided:
             args += ["--mask-guided", "--mask-purity", f"{t.min_purity:g}"]
-            args += [
-                a for v, n in sorted(t.mask_classes.items()) for a in ("--mask-class", f"{v}={n}")
-            ]
+            args += [a for v, n in sorted(t.mask_classes.items()) for a in ("--mask-class", f"{v}={n}")]
         args += [
             "--split-by",
             s.split_by,
@@ -134,11 +133,7 @@ class BuildConfig:
             self.license,
         ]
         args += ["--allow-empty-class"] if s.allow_empty_class else []
-        args += [
-            a
-            for c in self.creators
-            for a in ("--creator", f"{c.name} <{c.orcid}>" if c.orcid else c.name)
-        ]
+        args += [a for c in self.creators for a in ("--creator", f"{c.name} <{c.orcid}>" if c.orcid else c.name)]
         args += ["--out", self.out.name]
         return shlex.join(args)
 
@@ -203,9 +198,7 @@ class _Collector:
         return list(self.stats.values())
 
 
-def _write_image(
-    catalog: Catalog, row: dict[str, Any], plan: Plan, tiling: TilingSpec, sink: _Collector
-) -> int:
+def _write_image(catalog: Catalog, row: dict[str, Any], plan: Plan, tiling: TilingSpec, sink: _Collector) -> int:
     """Tile one image into the sink (through the one model-input function); returns the rows written."""
     sha = row["sha256"]
     planned = plan.images[sha]
@@ -218,12 +211,8 @@ def _write_image(
 
 def _prepare_out(out: Path) -> Path:
     """A hidden sibling folder to build into; refuses to clobber a folder that is not a build."""
-    if out.exists() and (
-        not out.is_dir() or (any(out.iterdir()) and not (out / rocrate.METADATA_FILE).exists())
-    ):
-        raise DatasetBuildError(
-            f"{out}: exists and is not a fairmicro build; choose another --out or empty it"
-        )
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / rocrate.METADATA_FILE).exists())):
+        raise DatasetBuildError(f"{out}: exists and is not a fairmicro build; choose another --out or empty it")
     out.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_siblings(out)
     staging = out.parent / _sibling_name(out, "building")
@@ -298,11 +287,7 @@ def _describe(config: BuildConfig, plan: Plan, splits: list[SplitStats]) -> str:
             f"as {f'{config.tiling.tile}x{config.tiling.tile} px tiles' if config.tiling.tile else 'whole images'}, "
             f"split by `{config.splits.split_by}` into {', '.join(s.name for s in splits if s.rows)}."
         )
-    tile = (
-        f"{config.tiling.tile}x{config.tiling.tile} px tiles"
-        if config.tiling.tile
-        else "whole images"
-    )
+    tile = f"{config.tiling.tile}x{config.tiling.tile} px tiles" if config.tiling.tile else "whole images"
     return (
         f"Micrographs from a fairmicro catalog as {tile}, labelled by `{config.label}` into "
         f"{len(plan.class_names)} classes ({', '.join(plan.class_names)}), split by "
@@ -310,9 +295,7 @@ def _describe(config: BuildConfig, plan: Plan, splits: list[SplitStats]) -> str:
     )
 
 
-def _info(
-    config: BuildConfig, plan: Plan, splits: list[SplitStats], sink: _Collector, grid: str | None
-) -> BuildInfo:
+def _info(config: BuildConfig, plan: Plan, splits: list[SplitStats], sink: _Collector, grid: str | None) -> BuildInfo:
     return BuildInfo(
         name=config.name,
         description=_describe(config, plan, splits),
@@ -407,9 +390,7 @@ def _with_creators(config: BuildConfig) -> tuple[BuildConfig, list[str]]:
 
 
 @uses_lab_columns  # the lab's specimen-table columns become dataset columns too
-def build_dataset(
-    catalog: Catalog, config: BuildConfig, on_image: Callable[[], None] | None = None
-) -> BuildResult:
+def build_dataset(catalog: Catalog, config: BuildConfig, on_image: Callable[[], None] | None = None) -> BuildResult:
     """Build the dataset ``config`` describes from ``catalog`` into ``config.out``.
 
     Parameters
@@ -441,9 +422,7 @@ def build_dataset(
         check_config(config)
         plan, refs = plan_segmentation(catalog, config)
     else:
-        plan = plan_build(
-            catalog, config.selection, config.label, config.tiling, config.splits, config.mask_dir
-        )
+        plan = plan_build(catalog, config.selection, config.label, config.tiling, config.splits, config.mask_dir)
     staging = _prepare_out(config.out)
     try:
         sink, info, empty = _write_staging(catalog, config, plan, staging, on_image, refs)
@@ -478,9 +457,7 @@ def _write_staging(
     _stream(catalog, config, plan, sink, on_image)
     splits = sink.close()
     if not any(s.rows for s in splits):
-        raise DatasetBuildError(
-            f"the selection gave no rows ({'; '.join(plan.warnings) or 'no tiles'})"
-        )
+        raise DatasetBuildError(f"the selection gave no rows ({'; '.join(plan.warnings) or 'no tiles'})")
     counts = {s.name: s.classes for s in splits}
     empty = [] if refs is not None else check_classes(counts, plan.class_names, config.splits, unit="rows")
     grid = card.GRID_FILE if any(sink.grid.candidates.values()) else None

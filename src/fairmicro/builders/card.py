@@ -57,9 +57,7 @@ def card_header(info: BuildInfo, features: Any) -> dict[str, Any]:
         ],
         "dataset_info": {
             "features": features._to_yaml_list(),
-            "splits": [
-                {"name": s.name, "num_bytes": s.num_bytes, "num_examples": s.rows} for s in splits
-            ],
+            "splits": [{"name": s.name, "num_bytes": s.num_bytes, "num_examples": s.rows} for s in splits],
             "download_size": sum(s.file_bytes for s in splits),
             "dataset_size": sum(s.num_bytes for s in splits),
         },

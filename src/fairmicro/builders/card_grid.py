@@ -210,6 +210,10 @@ def grid_caption(picks: Sequence[Pick]) -> str:
     lines = []
     for pick in picks:
         where = f"specimen `{pick.candidate.specimen_id}`, " if pick.candidate.specimen_id else ""
-        bar = f"scale bar {length_label(pick.bar_nm)}" if pick.bar_px and pick.bar_nm else "no pixel size recorded, no scale bar"
+        bar = (
+            f"scale bar {length_label(pick.bar_nm)}"
+            if pick.bar_px and pick.bar_nm
+            else "no pixel size recorded, no scale bar"
+        )
         lines.append(f"- **{pick.label}**: {where}image `{pick.candidate.image_sha256[:12]}`; {bar}")
     return "\n".join(lines)

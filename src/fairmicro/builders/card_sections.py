@@ -51,7 +51,11 @@ def pixel_text(facts: SourceFacts) -> str:
     sizes = facts.pixel_sizes()
     if not sizes:
         return "no image records its pixel size"
-    return f"pixel size {_length(sizes[0])}" if sizes[0] == sizes[1] else f"pixel sizes {_length(sizes[0])} to {_length(sizes[1])}"
+    return (
+        f"pixel size {_length(sizes[0])}"
+        if sizes[0] == sizes[1]
+        else f"pixel sizes {_length(sizes[0])} to {_length(sizes[1])}"
+    )
 
 
 def people(info: BuildInfo) -> str:
@@ -150,11 +154,16 @@ def collection(info: BuildInfo) -> str:
     rows = []
     for instrument, count in info.sources.instruments():
         dates = info.sources.instrument_dates(instrument)
-        rows.append([
-            instrument.vendor or "not recorded", instrument.model or "not recorded",
-            instrument.serial or "not recorded", count, dates[0] if dates else "not recorded",
-            dates[1] if dates else "not recorded",
-        ])
+        rows.append(
+            [
+                instrument.vendor or "not recorded",
+                instrument.model or "not recorded",
+                instrument.serial or "not recorded",
+                count,
+                dates[0] if dates else "not recorded",
+                dates[1] if dates else "not recorded",
+            ]
+        )
     tiles = f"cut into {info.settings.get('tile')} px tiles" if info.settings.get("tile") else "kept as whole images"
     return f"""{date_text(info.sources)} Instruments, as the files' vendor metadata names them:
 
@@ -178,7 +187,9 @@ def annotation(info: BuildInfo) -> str:
     if facts.task == "segmentation":
         counts = facts.label_sources()
         lines = [f"- {MASK_SOURCE_TEXT.get(s, s)}: {n} image(s)" for s, n in sorted(counts.items())]
-        return "Masks are label maps, one per image; the class map is given under Dataset Structure.\n\n" + "\n".join(lines)
+        return "Masks are label maps, one per image; the class map is given under Dataset Structure.\n\n" + "\n".join(
+            lines
+        )
     origin = label_origin(info.label_column, tuple(c.name for c in _lab_columns()))
     if origin != "image":
         where = "the specimen table given at ingest" if origin == "specimen" else "the catalog"
@@ -228,9 +239,13 @@ def limitations(info: BuildInfo) -> str:
     notes = [_balance_note(rows_per_class), *_confounds(facts, info.class_names)]
     few = [n for n in info.class_names if specimens.get(n, 0) < 5]
     if few:
-        notes.append(f"Fewer than 5 specimens in {', '.join(few)}: scores on these classes rest on few independent samples.")
-    return table(["class", "source images", "specimens", "rows", "share of rows"], rows) + "\n\n" + "\n".join(
-        f"- {n}" for n in notes if n
+        notes.append(
+            f"Fewer than 5 specimens in {', '.join(few)}: scores on these classes rest on few independent samples."
+        )
+    return (
+        table(["class", "source images", "specimens", "rows", "share of rows"], rows)
+        + "\n\n"
+        + "\n".join(f"- {n}" for n in notes if n)
     )
 
 

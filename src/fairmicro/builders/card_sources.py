@@ -27,8 +27,15 @@ MASK_SOURCE_TEXT = {
     "predicted": "predicted by a model run and accepted (`fairmicro predict --accept`)",
 }
 SPECIMEN_SLOTS = (
-    "specimen_id", "material", "alloy", "composition", "heat_treatment_temperature_c",
-    "heat_treatment_duration_h", "cooling_method", "etchant", "etching_time_s",
+    "specimen_id",
+    "material",
+    "alloy",
+    "composition",
+    "heat_treatment_temperature_c",
+    "heat_treatment_duration_h",
+    "cooling_method",
+    "etchant",
+    "etching_time_s",
 )
 MEDIA_TYPES = {"tiff": "image/tiff", "png": "image/png", "jpeg": "image/jpeg", "bmp": "image/bmp"}
 

@@ -158,7 +158,9 @@ def source_columns() -> tuple[str, ...]:
 
 def reserved_names() -> frozenset[str]:
     """Every column name a built dataset has besides lab columns."""
-    return frozenset({IMAGE_COLUMN, LABEL_COLUMN, *(c.name for _, c in _schema_columns()), *(c.name for c in TILE_COLUMNS)})
+    return frozenset(
+        {IMAGE_COLUMN, LABEL_COLUMN, *(c.name for _, c in _schema_columns()), *(c.name for c in TILE_COLUMNS)}
+    )
 
 
 # DuckDB type -> Hugging Face ``Value`` dtype.

@@ -101,7 +101,10 @@ def class_record_set(mlc: Any, info: BuildInfo) -> Any:
     if info.settings.get("task") == "segmentation":
         entries = info.mask_class_map
         columns = (("value", mlc.DataType.INTEGER), ("name", mlc.DataType.TEXT), ("colour", mlc.DataType.TEXT))
-        data = [{f"{MASK_CLASSES}/{k}": (e.get(k) if k != "colour" else e.get(k) or "") for k, _ in columns} for e in entries]
+        data = [
+            {f"{MASK_CLASSES}/{k}": (e.get(k) if k != "colour" else e.get(k) or "") for k, _ in columns}
+            for e in entries
+        ]
         return _inline_set(mlc, MASK_CLASSES, "Mask class map: the class of each mask value.", columns, data)
     columns = (("index", mlc.DataType.INTEGER), ("name", mlc.DataType.TEXT))
     data = [{f"{CLASSES}/index": i, f"{CLASSES}/name": name} for i, name in enumerate(info.class_names)]
@@ -157,9 +160,7 @@ def croissant_metadata(info: BuildInfo, folder: Path | None = None) -> dict[str,
         description="The dataset's splits.",
         data_types=[mlc.DataType.SPLIT],
         key=[f"{SPLITS}/split_name"],
-        fields=[
-            mlc.Field(id=f"{SPLITS}/split_name", name="split_name", data_types=[mlc.DataType.TEXT])
-        ],
+        fields=[mlc.Field(id=f"{SPLITS}/split_name", name="split_name", data_types=[mlc.DataType.TEXT])],
         data=[{f"{SPLITS}/split_name": name} for name in names],
     )
     records = mlc.RecordSet(

@@ -110,9 +110,7 @@ def record_build(
         created_at=utcnow(),
     )
     images = [
-        models.DatasetImage(
-            dataset_id=dataset.dataset_id, image_sha256=sha, split=split, tile_count=count
-        )
+        models.DatasetImage(dataset_id=dataset.dataset_id, image_sha256=sha, split=split, tile_count=count)
         for sha, split, count in membership
     ]
     try:

@@ -76,10 +76,7 @@ class SplitWriter:
         for name, values in self._buffer.items():
             values.append(row.get(name))
         self._buffered_bytes += len(row[IMAGE_COLUMN]["bytes"])
-        if (
-            len(self._buffer[IMAGE_COLUMN]) >= self.rows_per_group
-            or self._buffered_bytes >= self.group_bytes
-        ):
+        if len(self._buffer[IMAGE_COLUMN]) >= self.rows_per_group or self._buffered_bytes >= self.group_bytes:
             self._flush()
 
     def _open(self) -> None:

@@ -146,10 +146,7 @@ class HubSettings:
         install_log_redaction()
         constants = require("huggingface_hub.constants", command)
         endpoint = (os.environ.get("HF_ENDPOINT") or constants.ENDPOINT).rstrip("/")
-        offline = (
-            os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in TRUE_VALUES
-            or constants.HF_HUB_OFFLINE
-        )
+        offline = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in TRUE_VALUES or constants.HF_HUB_OFFLINE
         if os.environ.get("HF_HUB_CACHE"):
             cache = Path(os.environ["HF_HUB_CACHE"])
         elif os.environ.get("HF_HOME"):
@@ -196,9 +193,7 @@ def _hash_file(folder: Path, path: Path) -> LocalFile:
         for block in iter(lambda: handle.read(1 << 20), b""):
             sha256.update(block)
             git_sha1.update(block)
-    return LocalFile(
-        path.relative_to(folder).as_posix(), size, sha256.hexdigest(), git_sha1.hexdigest()
-    )
+    return LocalFile(path.relative_to(folder).as_posix(), size, sha256.hexdigest(), git_sha1.hexdigest())
 
 
 def content_digest(files: list[LocalFile]) -> str:
@@ -236,13 +231,9 @@ def hub_error(exc: BaseException, *, step: str, endpoint: str, repo_id: str) -> 
     # Only called after huggingface_hub answered, so both modules are importable.
     hf_errors = require("huggingface_hub.errors")
     httpx = require("httpx2")
-    cause = _find(
-        exc, (hf_errors.HfHubHTTPError, httpx.TransportError, hf_errors.OfflineModeIsEnabled)
-    )
+    cause = _find(exc, (hf_errors.HfHubHTTPError, httpx.TransportError, hf_errors.OfflineModeIsEnabled))
     if isinstance(cause, hf_errors.OfflineModeIsEnabled):
-        return HubUnreachableError(
-            f"HF_HUB_OFFLINE is set, so {endpoint} was not contacted while {step}"
-        )
+        return HubUnreachableError(f"HF_HUB_OFFLINE is set, so {endpoint} was not contacted while {step}")
     if isinstance(cause, httpx.TransportError):
         return HubUnreachableError(
             f"cannot reach the Hub at {endpoint} while {step} ({type(cause).__name__}); "
@@ -258,17 +249,13 @@ def hub_error(exc: BaseException, *, step: str, endpoint: str, repo_id: str) -> 
             "set a valid HF_TOKEN or run `hf auth login`, then rerun"
         )
     if status == 403:
-        return HubAuthError(
-            f"the token may not write to {repo_id} on {endpoint} (403) while {step}: {detail}"
-        )
+        return HubAuthError(f"the token may not write to {repo_id} on {endpoint} (403) while {step}: {detail}")
     if status in (409, 412):
         return HubConflictError(
             f"{repo_id} changed on {endpoint} while {step} ({status}: {detail}); rerun to publish on top of it"
         )
     if isinstance(cause, hf_errors.RepositoryNotFoundError):
-        return HubError(
-            f"{repo_id} does not exist on {endpoint} or the token cannot see it ({step})"
-        )
+        return HubError(f"{repo_id} does not exist on {endpoint} or the token cannot see it ({step})")
     return HubError(f"the Hub at {endpoint} answered {status} while {step}: {detail}")
 
 

@@ -53,9 +53,7 @@ def read_verified(paths: Iterable[str], sha256: str) -> bytes:
     )
 
 
-def load_catalog_image(
-    catalog: Catalog, row: Mapping[str, Any], *, crop_data_bar: bool = True
-) -> np.ndarray:
+def load_catalog_image(catalog: Catalog, row: Mapping[str, Any], *, crop_data_bar: bool = True) -> np.ndarray:
     """The pixels of one catalogued image, checked against its sha256, data bar cropped.
 
     Parameters
@@ -98,9 +96,7 @@ def decode(data: bytes, file_format: str, page_index: int | None, name: str) -> 
         else:
             pixels = _decode_pil(data)
     except Exception as exc:  # decoders raise many types on damaged data
-        raise DatasetBuildError(
-            f"{name}: pixel data cannot be decoded ({first_line(exc)})"
-        ) from exc
+        raise DatasetBuildError(f"{name}: pixel data cannot be decoded ({first_line(exc)})") from exc
     return storable(pixels, name)
 
 

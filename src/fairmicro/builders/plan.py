@@ -145,22 +145,16 @@ class _Scan:
                 f"or leave them out with --where (e.g. `... AND {self.label} IS NOT NULL`)"
             )
         if not self.items:
-            raise DatasetBuildError(
-                f"--where {selection.where!r} selects no images; try it with `fairmicro query`"
-            )
+            raise DatasetBuildError(f"--where {selection.where!r} selects no images; try it with `fairmicro query`")
 
     def warnings(self) -> list[str]:
         notes = []
         if self.ungrouped:
-            notes.append(
-                f"{self.ungrouped} image(s) have no {self.split_by}; each is its own group"
-            )
+            notes.append(f"{self.ungrouped} image(s) have no {self.split_by}; each is its own group")
         if self.tileless:
             notes.append(f"{self.tileless} image(s) are smaller than one tile and give no rows")
         if self.maskless:
-            notes.append(
-                f"{self.maskless} image(s) have no mask and give no rows (mask-guided tiling)"
-            )
+            notes.append(f"{self.maskless} image(s) have no mask and give no rows (mask-guided tiling)")
         return notes
 
 
@@ -183,9 +177,7 @@ def plan_build(
     metadata = list(source_columns())
     attributes = resolve_columns(catalog, [label, splits.split_by])
     needed = list(dict.fromkeys([*metadata, "sha256", "path", label, splits.split_by]))
-    scan = _Scan(
-        label, tiling, splits.split_by, mask_dir, _mask_paths(catalog) if tiling.mask_guided else {}
-    )
+    scan = _Scan(label, tiling, splits.split_by, mask_dir, _mask_paths(catalog) if tiling.mask_guided else {})
     for row in iter_rows(catalog, selection, needed, attributes):
         scan.add(row, metadata)
     scan.refuse_problems(selection)
@@ -204,10 +196,7 @@ def plan_build(
         **splits.to_dict(),
     }
     mask_digests = {sha: _file_sha(path) for sha, path in sorted(scan.masks.items())}
-    images = {
-        item.key: PlannedImage(item.label, item.group, assignment[item.group])
-        for item in scan.items
-    }
+    images = {item.key: PlannedImage(item.label, item.group, assignment[item.group]) for item in scan.items}
     fp = fingerprint(
         ((i.key, i.label, i.group) for i in scan.items),
         settings,

@@ -157,8 +157,7 @@ def _check_folder(folder: str | Path) -> Path:
     path = Path(folder).expanduser().resolve()
     if not (path / "README.md").is_file() or not any((path / "data").glob("*.parquet")):
         raise DatasetNotFoundError(
-            f"{folder}: not a built dataset folder (expected README.md and data/*.parquet); "
-            "run `fairmicro build` first"
+            f"{folder}: not a built dataset folder (expected README.md and data/*.parquet); run `fairmicro build` first"
         )
     return path
 
@@ -211,16 +210,12 @@ class _Push:
                 f"tag {tag!r} already names revision {tagged[:12]} of {self.repo_id}, not this build; "
                 "publish under a new tag"
             )
-        result = PublishResult(
-            self.repo_id, url, self.endpoint, remote.head, tag, False, dry_run, self.build, changes
-        )
+        result = PublishResult(self.repo_id, url, self.endpoint, remote.head, tag, False, dry_run, self.build, changes)
         if dry_run:
             return result
         sha = self._commit(folder, local, changes, remote.head) if changed else remote.head
         if sha is None:
-            raise FairmicroError(
-                f"{folder}: nothing to publish (no files) and {self.repo_id} has no commit"
-            )
+            raise FairmicroError(f"{folder}: nothing to publish (no files) and {self.repo_id} has no commit")
         if tag and tagged is None:
             self._create_tag(tag, sha)
         # huggingface_hub also skips files whose remote id matches, so compare shas
@@ -238,12 +233,8 @@ class _Push:
             info = self.api.repo_info(self.repo_id, repo_type="dataset", revision="main")
             if info.sha is None:
                 return _Remote(None, info.private, {})  # a repo without commits yet
-            tree = self.api.list_repo_tree(
-                self.repo_id, repo_type="dataset", revision=info.sha, recursive=True
-            )
-            return _Remote(
-                info.sha, info.private, {f.path: f for f in tree if isinstance(f, self.repo_file)}
-            )
+            tree = self.api.list_repo_tree(self.repo_id, repo_type="dataset", revision=info.sha, recursive=True)
+            return _Remote(info.sha, info.private, {f.path: f for f in tree if isinstance(f, self.repo_file)})
         except self.errors.RepositoryNotFoundError as exc:
             if missing_ok:
                 return _Remote(None, None, {})
@@ -259,19 +250,13 @@ class _Push:
         except self.failures as exc:
             if _not_found(exc, self.errors):
                 return None
-            raise hub_error(
-                exc, step=f"checking tag {tag!r}", endpoint=self.endpoint, repo_id=self.repo_id
-            ) from exc
+            raise hub_error(exc, step=f"checking tag {tag!r}", endpoint=self.endpoint, repo_id=self.repo_id) from exc
 
-    def _commit(
-        self, folder: Path, local: list[LocalFile], changes: list[FileChange], parent: str | None
-    ) -> str:
+    def _commit(self, folder: Path, local: list[LocalFile], changes: list[FileChange], parent: str | None) -> str:
         operations = [
             self.hub.CommitOperationDelete(path_in_repo=c.path)
             if c.action == "delete"
-            else self.hub.CommitOperationAdd(
-                path_in_repo=c.path, path_or_fileobj=str(folder / c.path)
-            )
+            else self.hub.CommitOperationAdd(path_in_repo=c.path, path_or_fileobj=str(folder / c.path))
             for c in changes
             if c.action != "unchanged"
         ]
@@ -286,9 +271,7 @@ class _Push:
             repo_type="dataset",
             parent_commit=parent,
         )
-        logger.info(
-            "committed %d operation(s) to %s as %s", len(operations), self.repo_id, info.oid
-        )
+        logger.info("committed %d operation(s) to %s as %s", len(operations), self.repo_id, info.oid)
         return info.oid
 
     def _create_tag(self, tag: str, sha: str) -> None:
@@ -301,14 +284,10 @@ class _Push:
                 tag_message=f"fairmicro dataset {self.build.name or self.build.dataset_id}",
             )
         except self.failures as exc:
-            conflict = (
-                isinstance(exc, self.errors.HfHubHTTPError) and exc.response.status_code == 409
-            )
+            conflict = isinstance(exc, self.errors.HfHubHTTPError) and exc.response.status_code == 409
             if conflict and self._tag_target(tag) == sha:
                 return  # a concurrent run created the same tag
-            raise hub_error(
-                exc, step=f"creating tag {tag!r}", endpoint=self.endpoint, repo_id=self.repo_id
-            ) from exc
+            raise hub_error(exc, step=f"creating tag {tag!r}", endpoint=self.endpoint, repo_id=self.repo_id) from exc
 
 
 def _not_found(exc: BaseException, errors: Any) -> bool:
@@ -344,16 +323,12 @@ def plan(local: list[LocalFile], remote: dict[str, Any]) -> list[FileChange]:
     return changes
 
 
-def commit_message(
-    build: BuildRecord, changes: list[FileChange], local: list[LocalFile]
-) -> tuple[str, str]:
+def commit_message(build: BuildRecord, changes: list[FileChange], local: list[LocalFile]) -> tuple[str, str]:
     """Summary and description of a publication commit."""
     counts = {a: sum(c.action == a for c in changes) for a in ("add", "update", "delete")}
     shards = sum(1 for f in local if f.path.startswith("data/") and f.path.endswith(".parquet"))
     fingerprint = (build.fingerprint or "unknown")[:12]
-    summary = (
-        f"Publish {build.name or build.dataset_id} ({shards} shards, fingerprint {fingerprint})"
-    )
+    summary = f"Publish {build.name or build.dataset_id} ({shards} shards, fingerprint {fingerprint})"
     description = "\n".join(
         [
             f"fairmicro dataset build {build.dataset_id}",
@@ -366,9 +341,7 @@ def commit_message(
 
 def publication_id(endpoint: str, repo_id: str, revision_sha: str, tag: str | None) -> str:
     """Stable id of a publication: the same revision and tag on the same repo is one publication."""
-    return hashlib.sha256(
-        f"{endpoint}\n{repo_id}\n{revision_sha}\n{tag or ''}".encode()
-    ).hexdigest()[:32]
+    return hashlib.sha256(f"{endpoint}\n{repo_id}\n{revision_sha}\n{tag or ''}".encode()).hexdigest()[:32]
 
 
 def _record(catalog: Catalog, result: PublishResult, private: bool | None) -> PublishResult:

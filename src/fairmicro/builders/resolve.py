@@ -171,9 +171,7 @@ def _fingerprint_of(catalog: Catalog | None, folder: Path) -> str | None:
         return None
 
 
-def _from_folder(
-    ref: str, folder: Path, fingerprint: str | None, cache_dir: str | Path | None
-) -> ResolvedDataset:
+def _from_folder(ref: str, folder: Path, fingerprint: str | None, cache_dir: str | Path | None) -> ResolvedDataset:
     # A folder the catalog knows is named by its build fingerprint; only an unknown one is hashed.
     fingerprint = fingerprint or content_digest(local_files(folder))
     provenance = DatasetProvenance(ref, "folder", str(folder), fingerprint=fingerprint)
@@ -183,9 +181,7 @@ def _from_folder(
 def _from_build(ref: str, build: _CatalogBuild, cache_dir: str | Path | None) -> ResolvedDataset:
     folder = Path(build.output_path).expanduser() if build.output_path else None
     if folder is not None and folder.is_dir():
-        provenance = DatasetProvenance(
-            ref, "catalog", str(folder.resolve()), fingerprint=build.fingerprint
-        )
+        provenance = DatasetProvenance(ref, "catalog", str(folder.resolve()), fingerprint=build.fingerprint)
         return ResolvedDataset(load_folder(folder, cache_dir, key=build.fingerprint), provenance)
     if build.publication is None:
         raise DatasetNotFoundError(
@@ -247,9 +243,7 @@ def download(repo_id: str, revision: str | None, settings: HubSettings, endpoint
         )
     except (errors.RepositoryNotFoundError, errors.RevisionNotFoundError) as exc:
         missing = "revision" if isinstance(exc, errors.RevisionNotFoundError) else "dataset repo"
-        raise DatasetNotFoundError(
-            f"{where}: no such {missing} on {endpoint} (or the token cannot see it)"
-        ) from exc
+        raise DatasetNotFoundError(f"{where}: no such {missing} on {endpoint} (or the token cannot see it)") from exc
     except errors.LocalEntryNotFoundError as exc:
         if settings.offline:
             raise DatasetNotFoundError(
@@ -260,9 +254,7 @@ def download(repo_id: str, revision: str | None, settings: HubSettings, endpoint
             f"{where}: cannot reach {endpoint} and the revision is not cached; check the network or HF_ENDPOINT"
         ) from exc
     except hub_failures(COMMAND) as exc:
-        raise hub_error(
-            exc, step=f"downloading {where}", endpoint=endpoint, repo_id=repo_id
-        ) from exc
+        raise hub_error(exc, step=f"downloading {where}", endpoint=endpoint, repo_id=repo_id) from exc
     return Path(path)
 
 
@@ -281,9 +273,7 @@ def load_folder(folder: Path, cache_dir: str | Path | None = None, key: str | No
     """
     datasets = require("datasets", COMMAND)
     if not (folder / "README.md").is_file():
-        raise DatasetNotFoundError(
-            f"{folder}: not a built dataset folder (no README.md); run `fairmicro build`"
-        )
+        raise DatasetNotFoundError(f"{folder}: not a built dataset folder (no README.md); run `fairmicro build`")
     # `datasets` keys its Arrow cache on the folder's name and file layout, so two builds
     # in folders of the same name can collide and the second silently returns the first's
     # rows. A cache folder per content key makes a stale hit impossible.

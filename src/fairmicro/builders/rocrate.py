@@ -131,9 +131,7 @@ def _action(info: BuildInfo, ended: datetime) -> list[dict[str, Any]]:
             "@id": f"#parameter-{key}",
             "@type": "PropertyValue",
             "name": key,
-            "value": value
-            if isinstance(value, (str, int, float, bool))
-            else json.dumps(value, sort_keys=True),
+            "value": value if isinstance(value, (str, int, float, bool)) else json.dumps(value, sort_keys=True),
         }
         for key, value in sorted(info.settings.items())
     ]
@@ -253,9 +251,7 @@ def _seed_context_cache(cache_path: Path, version: str) -> None:
     body = (resources.files("rocrate") / "data" / "ro-crate.jsonld").read_bytes()
     context = json.loads(body)
     if context.get("@id") != url:
-        raise DatasetBuildError(
-            f"the rocrate package ships context {context.get('@id')}, not {url}"
-        )
+        raise DatasetBuildError(f"the rocrate package ships context {context.get('@id')}, not {url}")
     headers = {"Content-Type": "application/ld+json"}
     response = requests.Response()
     response.status_code, response._content, response.url = 200, body, url
@@ -263,9 +259,7 @@ def _seed_context_cache(cache_path: Path, version: str) -> None:
     response.raw = urllib3.HTTPResponse(
         body=io.BytesIO(body), headers=headers, status=200, preload_content=False, request_url=url
     )
-    response.request = requests.Request(
-        "GET", url, headers={"Accept": "application/ld+json"}
-    ).prepare()
+    response.request = requests.Request("GET", url, headers={"Accept": "application/ld+json"}).prepare()
     session.cache.save_response(response)
     session.close()
 
@@ -336,7 +330,11 @@ def _instrument(instrument: Any, count: int) -> dict[str, Any]:
         "name": instrument.name,
         "description": f"Microscope that acquired {count} of the source images, as their vendor metadata names it.",
     }
-    for key, value in (("manufacturer", instrument.vendor), ("model", instrument.model), ("serialNumber", instrument.serial)):
+    for key, value in (
+        ("manufacturer", instrument.vendor),
+        ("model", instrument.model),
+        ("serialNumber", instrument.serial),
+    ):
         if value:
             entity[key] = value
     return entity

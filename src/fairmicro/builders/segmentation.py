@@ -128,9 +128,7 @@ def check_config(config: BuildConfig) -> None:
         )
 
 
-def segmentation_rows(
-    catalog: Catalog, row: dict[str, Any], tiling: TilingSpec, ref: MaskRef
-) -> Any:
+def segmentation_rows(catalog: Catalog, row: dict[str, Any], tiling: TilingSpec, ref: MaskRef) -> Any:
     """(image tile, mask tile, dataset row) of one image: same crop, same tiles (row-major)."""
     from fairmicro.builders import pixels
     from fairmicro.builders.model_input import input_rows
@@ -148,7 +146,10 @@ def segmentation_rows(
         mask_tile = next(mask_tiles)
         if mask_tile.pixels.shape != tile.pixels.shape[:2]:
             raise DatasetBuildError(f"mask {ref.mask_path} does not fit image {name} after cropping")
-        out[MASK_COLUMN] = {"bytes": pixels.encode_png(mask_tile.pixels), "path": f"{sha[:16]}_y{tile.y}_x{tile.x}_mask.png"}
+        out[MASK_COLUMN] = {
+            "bytes": pixels.encode_png(mask_tile.pixels),
+            "path": f"{sha[:16]}_y{tile.y}_x{tile.x}_mask.png",
+        }
         out[FILE_NAME_COLUMN] = name
         out[SIZE_COLUMNS[0]], out[SIZE_COLUMNS[1]] = label_map.shape
         yield tile, mask_tile.pixels, out

@@ -112,13 +112,10 @@ def assign_groups(items: Sequence[Item], spec: SplitSpec) -> dict[str, str]:
         composition = groups[group]
         size = sum(composition.values()) or 1
 
-        def need(
-            split: str, composition: Counter[str] = composition, size: int = size
-        ) -> tuple[int, float, float]:
+        def need(split: str, composition: Counter[str] = composition, size: int = size) -> tuple[int, float, float]:
             missing = sum(1 for label in composition if not filled[split][label])
             deficit = sum(
-                w * (active[split] * totals[label] - filled[split][label])
-                for label, w in composition.items()
+                w * (active[split] * totals[label] - filled[split][label]) for label, w in composition.items()
             )
             return missing, deficit / size, active[split]
 
@@ -148,9 +145,7 @@ def check_classes(
     EmptyClassError
         Naming the first split and class left empty and what to do about it.
     """
-    empty = [
-        f"{split}/{label}" for split in spec.active for label in classes if not counts[split][label]
-    ]
+    empty = [f"{split}/{label}" for split in spec.active for label in classes if not counts[split][label]]
     if empty and not spec.allow_empty_class:
         split, label = empty[0].split("/", 1)
         raise EmptyClassError(

@@ -56,9 +56,7 @@ class TilingSpec:
         if self.stride is not None and (self.tile is None or self.stride < 1):
             raise DatasetBuildError("--stride needs --tile and must be at least 1 pixel")
         if isinstance(self.crop_bottom, bool) or not isinstance(self.crop_bottom, int) or self.crop_bottom < 0:
-            raise DatasetBuildError(
-                f"--crop-bottom {self.crop_bottom}: expected a number of pixel rows, 0 or more"
-            )
+            raise DatasetBuildError(f"--crop-bottom {self.crop_bottom}: expected a number of pixel rows, 0 or more")
         if not 0 < self.min_purity <= 1:
             raise DatasetBuildError(f"mask purity {self.min_purity} must be in (0, 1]")
         if self.mask_classes and not self.mask_guided:
@@ -132,9 +130,7 @@ def crop_data_bar(pixels: np.ndarray, bar_rows: int | None) -> np.ndarray:
     if not bar_rows:
         return pixels
     if bar_rows >= pixels.shape[0]:
-        raise DatasetBuildError(
-            f"data bar of {bar_rows} rows leaves nothing of a {pixels.shape[0]}-row image"
-        )
+        raise DatasetBuildError(f"data bar of {bar_rows} rows leaves nothing of a {pixels.shape[0]}-row image")
     return pixels[: pixels.shape[0] - bar_rows]
 
 
@@ -160,9 +156,7 @@ def align_mask(mask: np.ndarray, image_shape: tuple[int, ...], bar_rows: int | N
         return mask
     if bar_rows and mask.shape == (height + bar_rows, width):
         return mask[:height]
-    raise DatasetBuildError(
-        f"mask of {mask.shape[1]}x{mask.shape[0]} px does not fit an image of {width}x{height} px"
-    )
+    raise DatasetBuildError(f"mask of {mask.shape[1]}x{mask.shape[0]} px does not fit an image of {width}x{height} px")
 
 
 def dominant_value(mask_tile: np.ndarray, min_purity: float) -> int | None:
