@@ -278,3 +278,23 @@ def review_probabilities(catalog: Catalog, run_ids: Sequence[str]) -> dict[tuple
                          "WHERE model_run_id IN (SELECT unnest(?::VARCHAR[])) AND probabilities IS NOT NULL "
                          "GROUP BY ALL", [list(run_ids)]).rows
     return {(run_id, sha): json.loads(probs) for run_id, sha, probs in rows}
+
+
+QUERY_EXAMPLE = "SELECT vendor, detector, count(*) AS images\nFROM image_metadata\nGROUP BY ALL\nORDER BY images DESC"
+"""The query page's starting SQL."""
+
+DEFAULT_CALIBRATION = "sha256 IN (SELECT sha256 FROM image_metadata ORDER BY sha256 LIMIT 64)"
+"""The qualification page's calibration predicate: a fixed, hash-ordered (so unbiased) 64 images."""
+
+
+def image_predicate(sha256: str) -> str:
+    """A predicate over image_metadata choosing one image by its full sha256 (checked to be 64 hex digits).
+
+    Raises
+    ------
+    ValueError
+        If ``sha256`` is not 64 lower-case hex digits (nothing else may be spliced into SQL).
+    """
+    if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+        raise ValueError(f"not a sha256: {sha256!r}")
+    return f"sha256 = '{sha256}'"

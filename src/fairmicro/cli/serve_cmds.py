@@ -20,6 +20,12 @@ def serve(
     token: Annotated[str | None, typer.Option(
         envvar="FAIRMICRO_TOKEN", show_default=False,
         help="Secret every write must carry (open /?token=T once in the browser); needed beyond 127.0.0.1.")] = None,
+    clip: Annotated[str, typer.Option(help="Qualification page's CLIP model: Hub id[@revision] or local folder.")] =
+        "openai/clip-vit-base-patch32",
+    flava: Annotated[str, typer.Option(help="Qualification page's FLAVA model: Hub id[@revision] or local folder.")] =
+        "facebook/flava-full",
+    assessments: Annotated[list[Path] | None, typer.Option(
+        help="Assessment YAML file the qualification page offers besides the built-in sets. Repeatable.")] = None,
 ) -> None:
     """Serve the catalog as a local web site: browse, query, review, datasets, runs, qualify."""
     from fairmicro.catalog.connection import resolve_catalog_path
@@ -37,7 +43,12 @@ def serve(
     from fairmicro.web.app import create_app
 
     Catalog.open_for_reading(path).close()  # refuses a file that is not a catalog before listening
-    app = create_app(path, token=token, host=host)
+    sets = {}
+    for file in assessments or []:
+        if not file.is_file():
+            raise CatalogError(f"--assessments {file}: no such file")
+        sets[file.stem] = str(file.resolve())
+    app = create_app(path, token=token, host=host, clip=clip, flava=flava, assessments=sets)
     shown = f"[{host}]" if ":" in host else host
     sys.stderr.write(f"fairmicro serve: {path} on http://{shown}:{port}/"
                      + ("?token=..." if token else "") + "  (Ctrl+C stops)\n")

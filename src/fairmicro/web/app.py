@@ -70,7 +70,15 @@ async def _token_login(request: Request, call_next: Any) -> Response:
     return response
 
 
-def create_app(catalog: str | Path, *, token: str | None = None, host: str = "127.0.0.1") -> Starlette:
+def create_app(
+    catalog: str | Path,
+    *,
+    token: str | None = None,
+    host: str = "127.0.0.1",
+    clip: str = "openai/clip-vit-base-patch32",
+    flava: str = "facebook/flava-full",
+    assessments: dict[str, str] | None = None,
+) -> Starlette:
     """The web application over one catalog file.
 
     Parameters
@@ -81,6 +89,10 @@ def create_app(catalog: str | Path, *, token: str | None = None, host: str = "12
         The token every write must carry; required when ``host`` is not a loopback address.
     host
         The address the server binds to; a loopback one also restricts the Host header to loopback names.
+    clip, flava
+        The qualification page's models (Hub ids or local folders); a request never names a model.
+    assessments
+        Further assessment sets the qualification page offers: name -> YAML file (the built-ins always).
 
     Returns
     -------
@@ -101,4 +113,6 @@ def create_app(catalog: str | Path, *, token: str | None = None, host: str = "12
     )
     app.state.access = CatalogAccess(Path(catalog).absolute())
     app.state.guard = guard
+    app.state.models = {"clip": clip, "flava": flava}
+    app.state.assessments = dict(assessments or {})
     return app

@@ -13,12 +13,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from fairmicro.catalog import web_queries as wq
 from fairmicro.errors import FairmicroError, first_line
 from fairmicro.web.app import render
 
 SHOWN_ROWS = 1000
 MAX_SQL_CHARS = 20_000
-EXAMPLE = "SELECT vendor, detector, count(*) AS images\nFROM image_metadata\nGROUP BY ALL\nORDER BY images DESC"
+EXAMPLE = wq.QUERY_EXAMPLE
 
 
 def run_sql(request: Request, sql: str) -> Any:
