@@ -34,15 +34,42 @@ class FinetuneConfig:
     device: str = "cpu"
 
 
-def class_weights(masks: list[np.ndarray], n_classes: int) -> np.ndarray:
-    """Inverse-sqrt-frequency weights of the classes present (mean 1), 0 for absent ones."""
+def class_counts(masks: list[np.ndarray], n_classes: int) -> np.ndarray:
+    """Labelled pixels per class (255 and values >= ``n_classes`` left out)."""
     counts = np.zeros(n_classes)
     for mask in masks:
         counts += np.bincount(mask[mask != IGNORE].ravel(), minlength=256)[:n_classes]
+    return counts
+
+
+def class_weights(masks: list[np.ndarray], n_classes: int) -> np.ndarray:
+    """Inverse-sqrt-frequency weights of the classes present (mean 1), 0 for absent ones."""
+    counts = class_counts(masks, n_classes)
     present = counts > 0
     weights = np.zeros(n_classes)
     weights[present] = 1 / np.sqrt(counts[present] / counts.sum())
     return weights / weights[present].mean() if present.any() else np.ones(n_classes)
+
+
+def prior_bias(masks: list[np.ndarray], n_classes: int, floor: float = 1e-4) -> np.ndarray:
+    """Log class frequencies of the labelled pixels (each at least ``floor``): the head's starting bias.
+
+    A randomly initialised head predicts an arbitrary class everywhere, and Adam moves
+    each weight by about the learning rate per step, so a short fine-tune could not even
+    reach the majority class (ebc2, 40 steps: crack everywhere, background Dice 0).
+    Starting from the prior makes the untrained model predict the majority class.
+    """
+    counts = class_counts(masks, n_classes)
+    total = counts.sum()
+    frequencies = counts / total if total else np.full(n_classes, 1 / n_classes)
+    return np.log(np.maximum(frequencies, floor))
+
+
+def start_from_prior(model: Segmenter, masks: list[np.ndarray], n_classes: int) -> None:
+    """Zero head weights and the log class prior as bias: the untrained model predicts the prior everywhere."""
+    with torch.no_grad():
+        model.head.weight.zero_()
+        model.head.bias.copy_(torch.from_numpy(prior_bias(masks, n_classes)))
 
 
 def dice_loss(logits: torch.Tensor, target: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
@@ -72,7 +99,9 @@ def finetune(
     torch.manual_seed(cfg.seed)
     generator = torch.Generator().manual_seed(cfg.seed)
     device = torch.device(cfg.device)
-    model = Segmenter(unet, n_classes).to(device)
+    model = Segmenter(unet, n_classes)
+    start_from_prior(model, masks, n_classes)
+    model = model.to(device)
     optimizer = torch.optim.Adam([{"params": encoder_parameters(unet), "lr": cfg.lr_encoder},
                                   {"params": decoder_parameters(model), "lr": cfg.lr_decoder}])
     weights = torch.tensor(class_weights(masks, n_classes), dtype=torch.float32, device=device)
