@@ -6,5 +6,11 @@ source scripts/venv.sh
 make_venv
 install_torch
 install_fairmicro ".[dev]"
+# tests/web/test_browser.py drives Debian's chromium (Playwright cannot download browsers here); install it
+# once when missing and we are root, otherwise those tests skip with one line.
+if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get install -y -qq chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } \
+        || echo "chromium not installed: the browser tests will be skipped" >&2
+fi
 # -m overrides the default "not slow" of pyproject: the whole suite runs here and in CI.
 "$VENV/bin/python" -m pytest -m "slow or not slow" "$@"
