@@ -56,3 +56,30 @@ def test_prior_bias_is_log_frequency_with_a_floor_for_absent_classes():
     bias = prior_bias([mask], 3)
     assert bias[:2] == pytest.approx(np.log([0.75, 0.25]))
     assert bias[2] == pytest.approx(np.log(1e-4))
+
+
+def test_long_cpu_budget_is_announced_in_one_line_before_training(monkeypatch, caplog):
+    """The paper's defaults take hours on a CPU: fit says so (steps, crops, width, estimate), once, and trains."""
+    from fairmicro.models.pscl import budget
+    from fairmicro.models.pscl.seg_plugin import PsclSegPlugin
+    from fairmicro.models.pscl.synthetic import segmentation_dataset
+
+    monkeypatch.setattr(budget, "WARN_SECONDS", 0.0)
+    data = segmentation_dataset({"train": 1}, size=32)
+    with caplog.at_level("WARNING"):
+        PsclSegPlugin(repeats=2, epochs=1, steps_per_epoch=3, batch_size=2, crop=32, base_channels=4,
+                      device="cpu").fit(data["train"])
+    lines = [r.getMessage() for r in caplog.records if "pscl-seg on cpu" in r.getMessage()]
+    assert len(lines) == 1 and "\n" not in lines[0]
+    assert "2 repeat(s) x 3 steps of 2 crop(s) of 32 px at width 4" in lines[0] and "about" in lines[0]
+
+
+def test_short_cpu_budget_and_gpu_are_not_announced(caplog):
+    from fairmicro.models.pscl.budget import warn_if_long
+    from fairmicro.models.pscl.net import UNet
+
+    params = {"repeats": 1, "epochs": 1, "steps_per_epoch": 1, "batch_size": 1, "crop": 16}
+    with caplog.at_level("WARNING"):
+        assert warn_if_long(UNet(1, 2), 2, params, "cpu") < 600
+        assert warn_if_long(UNet(1, 2), 2, params, "cuda") is None
+    assert not caplog.records

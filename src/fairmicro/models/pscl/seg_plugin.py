@@ -85,6 +85,7 @@ class PsclSegPlugin(ModelPlugin):
         choices = [labelled_rows(train, self.params["labelled"], self.params["seed"] + r)
                    for r in range(self.params["repeats"])]
         self._set_shape(train, choices)
+        self._warn_if_long()
         self.members_, self.labelled_, curves = [], [], []
         for repeat, choice in enumerate(choices):
             state, history = self._fit_one(train, choice.rows, self.params["seed"] + repeat)
@@ -94,6 +95,13 @@ class PsclSegPlugin(ModelPlugin):
         self.history_ = {"loss": np.mean(curves, axis=0).tolist(),
                          **{f"loss_repeat_{r}": c for r, c in enumerate(curves)}}
         return self
+
+    def _warn_if_long(self) -> None:
+        """One warning line when the budget takes long on a CPU (the paper's defaults: hours)."""
+        from fairmicro.models.pscl.budget import warn_if_long
+
+        warn_if_long(self._start_unet(self.params["seed"]), len(self.classes_), self.params,
+                     resolve_device(self.params["device"]))
 
     def _set_shape(self, train: Any, choices: list[Any]) -> None:
         from fairmicro.models.pscl.data import raw_images
