@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import subprocess
 import sys
@@ -54,6 +55,20 @@ class Lake:
         if check and result.returncode != 0:
             raise AssertionError(f"fairmicro {' '.join(args)} exited {result.returncode}:\n{result.stderr}")
         return result
+
+    @property
+    def catalog(self) -> str:
+        """The ``--catalog`` value (what the API takes too)."""
+        return self.location
+
+    @property
+    def cwd(self) -> Path:
+        """The folder commands run in."""
+        return self.folder
+
+    def rows(self, sql: str) -> list[dict]:
+        """Rows of a query, via `fairmicro query --format json`."""
+        return json.loads(self("query", sql, "--format", "json").stdout)
 
 
 @pytest.fixture(name="lake")

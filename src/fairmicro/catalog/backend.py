@@ -7,17 +7,20 @@ the one schema to either. What differs in behaviour lives here, as named
 helpers the rest of the catalog calls without asking which backend it has:
 
 * :func:`atomic` runs a write transaction, retrying it (bounded, with backoff)
-  when a concurrent writer of a shared catalog committed first;
+  when a concurrent writer of a shared catalog committed first; every other
+  write transaction of a shared catalog is retried by replaying its statements
+  (see :class:`fairmicro.catalog.ducklake.LakeConnection`);
 * :func:`snapshot_of` names the state a reader saw (a DuckLake snapshot id;
   None for a file, which has no history).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -72,7 +75,7 @@ def atomic(catalog: Catalog, work: Callable[[], T], *, what: str = "write") -> T
     attempts = RETRIES if is_shared(catalog) else 1
     for attempt in range(1, attempts + 1):
         try:
-            with catalog.transaction():
+            with _whole_retries(catalog), catalog.transaction():
                 return work()
         except (duckdb.Error, CatalogError) as exc:
             if attempt == attempts or not is_conflict(exc):
@@ -80,6 +83,21 @@ def atomic(catalog: Catalog, work: Callable[[], T], *, what: str = "write") -> T
             log.debug("%s: %s conflicted with another writer (%s); retry %d", catalog.path, what, first_line(exc), attempt)
             backoff(attempt)
     raise AssertionError("unreachable")
+
+
+@contextlib.contextmanager
+def _whole_retries(catalog: Catalog) -> Iterator[None]:
+    """While :func:`atomic` runs its work, a conflicting COMMIT is not replayed: atomic re-runs the work."""
+    con = catalog.con
+    previous = getattr(con, "replay", None)
+    if previous is None:
+        yield
+        return
+    con.replay = False
+    try:
+        yield
+    finally:
+        con.replay = previous
 
 
 def snapshot_of(catalog: Catalog) -> int | None:

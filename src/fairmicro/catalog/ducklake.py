@@ -18,10 +18,21 @@ two write transactions that overlap conflict at commit, and the later one is
 retried (:func:`fairmicro.catalog.backend.atomic`) and then sees the other's
 rows. Reading and extracting files happens outside transactions, so writers
 still work in parallel; only their short commits take turns.
+
+Every other write transaction (recording a build, a run, its predictions, a
+review, a qualification, a publication) is retried the same way, without its
+caller's help: the connection keeps a journal of the statements of the open
+write transaction, and when its COMMIT conflicts it rolls back, waits
+(jittered backoff) and replays the journal in a new transaction. Replaying is
+sound because these transactions decide in SQL, not in Python, what a
+concurrent writer may have changed (``ON CONFLICT``/``MERGE``, ``coalesce``
+fills, ``WHERE`` guards). :func:`fairmicro.catalog.backend.atomic` turns
+replaying off for its own work, which it re-runs whole instead.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import re
@@ -44,6 +55,8 @@ WRITE_TOKEN = "UPDATE schema_migrations SET applied_at = applied_at WHERE name =
 CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
 _INIT_RACE = re.compile(r"Failed to initialize DuckLake|duplicate key|already exists|conflict", re.IGNORECASE)
 _BEGIN = re.compile(r"^\s*BEGIN\b", re.IGNORECASE)
+_COMMIT = re.compile(r"^\s*(COMMIT|END)\b", re.IGNORECASE)
+_ROLLBACK = re.compile(r"^\s*(ROLLBACK|ABORT)\b", re.IGNORECASE)
 _DDL = re.compile(r"\bCREATE\b", re.IGNORECASE)
 # Routes out of the lake that external-access-off does not close: the attached metadata database
 # (PostgreSQL, with its connection string) and the postgres scanner's pass-through functions.
@@ -163,6 +176,8 @@ class LakeConnection:
         self.location = location
         self.read_only = read_only
         self.sandboxed = False
+        self.replay = True  # retry a conflicting COMMIT by replaying the transaction's statements
+        self._journal: list[tuple[str, Any]] | None = None  # statements of the open write transaction
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._con, name)
@@ -174,12 +189,50 @@ class LakeConnection:
                 "refused: the query reaches the shared catalog's metadata database or its extensions; "
                 "`fairmicro query` is sandboxed (pass --unsafe to allow it)"
             )
-        if params is None and _DDL.search(sql):
-            return self._ddl(sql)
-        result = self._con.execute(rewrite_conflict(sql), params) if params else self._con.execute(rewrite_conflict(sql))
+        if _COMMIT.match(sql) and self._journal is not None:
+            return self._commit()
+        if _ROLLBACK.match(sql):
+            self._journal = None
+        result = self._run(sql, params)
         if _BEGIN.match(sql) and not self.read_only:
             self._con.execute(WRITE_TOKEN)
+            self._journal = []
+        elif self._journal is not None:
+            self._journal.append((sql, params))
         return result
+
+    def _run(self, sql: str, params: Sequence[Any] | dict[str, Any] | None) -> duckdb.DuckDBPyConnection:
+        if params is None and _DDL.search(sql):
+            return self._ddl(sql)
+        return self._con.execute(rewrite_conflict(sql), params) if params else self._con.execute(rewrite_conflict(sql))
+
+    def _commit(self) -> duckdb.DuckDBPyConnection:
+        """COMMIT the open write transaction; after a conflict, replay it in a new one (bounded, with backoff)."""
+        from fairmicro.catalog.backend import RETRIES, backoff, is_conflict
+
+        journal, self._journal = self._journal or [], None
+        for attempt in range(1, RETRIES + 1):
+            try:
+                return self._con.execute("COMMIT")
+            except duckdb.Error as exc:
+                if attempt == RETRIES or not self.replay or not is_conflict(exc):
+                    raise
+                with contextlib.suppress(duckdb.Error):
+                    self._con.execute("ROLLBACK")
+                backoff(attempt)
+                self._replay(journal)
+        raise AssertionError("unreachable")
+
+    def _replay(self, journal: list[tuple[str, Any]]) -> None:
+        self._con.execute("BEGIN TRANSACTION")
+        try:
+            self._con.execute(WRITE_TOKEN)
+            for sql, params in journal:
+                self._run(sql, params)
+        except BaseException:
+            with contextlib.suppress(duckdb.Error):
+                self._con.execute("ROLLBACK")
+            raise
 
     def _ddl(self, sql: str) -> duckdb.DuckDBPyConnection:
         result = self._con
