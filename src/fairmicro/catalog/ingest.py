@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -274,10 +275,14 @@ class Ingestor:
     def _survey_chunk(self, paths: list[Path]) -> Iterator[FileOutcome]:
         """Survey ``paths``; yield the outcomes of unchanged and unusable files, then of each batch read."""
         surveyed = self._survey(paths)
-        unchanged = [s for s in surveyed if isinstance(s, _Surveyed) and s.unchanged]
+        unchanged = [
+            (s, s.previous_sha)
+            for s in surveyed
+            if isinstance(s, _Surveyed) and s.unchanged and s.previous_sha is not None
+        ]
         yield from (s for s in surveyed if isinstance(s, FileOutcome))
         if unchanged:
-            yield from self._commit(lambda: [self._present(s, s.previous_sha) for s in unchanged])
+            yield from self._commit(lambda: [self._present(s, sha) for s, sha in unchanged])
             log.debug("refreshed %d unchanged files", len(unchanged))
         changed = [s for s in surveyed if isinstance(s, _Surveyed) and not s.unchanged]
         if not changed:
@@ -289,7 +294,7 @@ class Ingestor:
             items = list(zip(changed[start : start + size], joins[start : start + size], strict=True))
             with self.lease.idle():
                 read = [(s, j, next(results)) for s, j in items]
-            yield from self._commit(lambda read=read: self._decide_all(read))
+            yield from self._commit(partial(self._decide_all, read))
             log.debug("committed batch of %d files", len(items))
 
     def _survey(self, paths: list[Path]) -> list[_Surveyed | FileOutcome]:

@@ -15,9 +15,12 @@ import math
 import re
 import unicodedata
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING
 
 from fairmicro.schema.derive import class_columns
+
+if TYPE_CHECKING:
+    import pint
 
 # A unit at the end of a header: "anneal_time [min]", "T (°C)".
 _UNIT = re.compile(r"^(?P<base>.*?)\s*(?:\[(?P<square>[^\[\]]*)\]|\((?P<round>[^()]*)\))\s*$", re.DOTALL)
@@ -118,10 +121,10 @@ def lab_name(header: str, unit: str | None, taken: set[str]) -> str:
 
 
 @lru_cache(maxsize=1)
-def _registry() -> Any:
+def _registry() -> pint.UnitRegistry:
     import pint
 
-    registry = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
+    registry: pint.UnitRegistry = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
     for definition in _UNIT_DEFINITIONS:
         registry.define(definition)
     return registry
@@ -135,7 +138,7 @@ def _pint_spelling(unit: str) -> str:
     return re.sub(r"(?<=[A-Za-z])([23])$", r"^\1", text)  # "mm2" -> "mm^2"
 
 
-def parse_unit(unit: str) -> Any:
+def parse_unit(unit: str) -> pint.Unit:
     """The pint unit of a header's unit text.
 
     Raises

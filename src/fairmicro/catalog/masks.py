@@ -334,7 +334,8 @@ def image_masks(
     """
     from fairmicro.catalog.mask_rows import class_maps, mask_refs
 
-    where, params = ["annotation_kind = 'mask'", "mask_sha256 IS NOT NULL"], []
+    where = ["annotation_kind = 'mask'", "mask_sha256 IS NOT NULL"]
+    params: list[object] = []
     if shas is not None:
         where.append("image_sha256 IN (SELECT unnest(?::VARCHAR[]))")
         params.append(list(shas))

@@ -27,7 +27,7 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 def available_migrations() -> list[tuple[str, str]]:
     """(name, sql) of every migration shipped with the package, in order."""
     folder = resources.files("fairmicro.catalog") / "sql"
-    files = sorted(f for f in folder.iterdir() if f.name.endswith(".sql"))
+    files = sorted((f for f in folder.iterdir() if f.name.endswith(".sql")), key=lambda f: f.name)
     return [(f.name.removesuffix(".sql"), f.read_text(encoding="utf-8")) for f in files]
 
 
