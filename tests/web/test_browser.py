@@ -149,6 +149,7 @@ def test_confirm_a_label_in_the_review_queue(page, server, web_lab):
     first = page.locator("#queue tbody tr").first
     sha_prefix = first.get_attribute("id").removeprefix("row-")
     suggested = first.locator("td").nth(2).locator("b").text_content()
+    page.wait_for_function("[...document.querySelectorAll('#queue img')].every(i => i.complete && i.naturalWidth)")
     _shot(page, "review")
     first.locator("button.confirm").click()
     page.wait_for_selector("#done")
@@ -169,6 +170,7 @@ def test_qualify_an_uploaded_image_with_tiny_models(page, server, web_lab, tmp_p
     page.fill("input[name=weight_flava]", "0.4")
     page.click("#qualify")
     page.wait_for_selector("#scores", timeout=120_000)
+    page.wait_for_function("document.getElementById('qualified').complete")
     decision = page.text_content("#scores .decision").strip()
     assert decision in ("accept", "reject")
     assert page.locator(".nearest tbody tr").count() >= 1 and "martensite laths" in page.text_content(".prompts")
