@@ -161,9 +161,7 @@ def _check_path(path: Path, read_only: bool) -> None:
     except UnicodeEncodeError as exc:
         raise CatalogError(f"{path!r}: catalog path is not valid UTF-8; choose another --catalog") from exc
     if read_only and not path.exists():
-        raise CatalogError(
-            f"{path}: no catalog here; run `fairmicro ingest` first or pass --catalog / ${ENV_VAR}"
-        )
+        raise CatalogError(f"{path}: no catalog here; run `fairmicro ingest` first or pass --catalog / ${ENV_VAR}")
     if not read_only and path.parent and not path.parent.exists():
         raise CatalogError(f"{path}: folder {path.parent} does not exist")
 

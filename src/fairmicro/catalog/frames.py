@@ -151,8 +151,7 @@ def html_table(result: QueryResult) -> str:
     """An HTML table of the first rows (a notebook's display of a result); every cell escaped."""
     head = "".join(f"<th>{html.escape(c)}</th>" for c in result.columns)
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(_cell(v))}</td>" for v in row) + "</tr>"
-        for row in result.rows[:SHOWN_ROWS]
+        "<tr>" + "".join(f"<td>{html.escape(_cell(v))}</td>" for v in row) + "</tr>" for row in result.rows[:SHOWN_ROWS]
     )
     more = len(result.rows) - SHOWN_ROWS
     note = f"<p>{len(result.rows)} row(s)" + (f", first {SHOWN_ROWS} shown" if more > 0 else "") + "</p>"

@@ -255,6 +255,7 @@ class Ingestor:
         if table is None:
             return
         summary.warnings.extend(table.warnings)
+
         def work() -> None:  # the table's specimens and lab columns, all or nothing
             self.catalog.upsert_specimens(table.specimens.values())
             self.catalog.upsert_specimen_columns(table.columns)
@@ -322,7 +323,9 @@ class Ingestor:
         try:
             outcomes = atomic(catalog, work, what="batch")
         except duckdb.Error as exc:
-            raise CatalogError(f"{catalog.path}: batch write failed, nothing of it was kept ({first_line(exc)})") from exc
+            raise CatalogError(
+                f"{catalog.path}: batch write failed, nothing of it was kept ({first_line(exc)})"
+            ) from exc
         return outcomes
 
     def _decide_all(self, read: list[tuple[_Surveyed, _Joined, ReadResult]]) -> list[FileOutcome]:
@@ -389,7 +392,10 @@ def _task(surveyed: _Surveyed, joined: _Joined) -> ReadTask:
 
 def _file_row(surveyed: _Surveyed, sha: str) -> models.ImageFile:
     return models.ImageFile(
-        path=str(surveyed.path), image_sha256=sha, size_bytes=surveyed.size, modified_at=surveyed.mtime,
+        path=str(surveyed.path),
+        image_sha256=sha,
+        size_bytes=surveyed.size,
+        modified_at=surveyed.mtime,
         last_seen_at=utcnow(),
     )
 

@@ -124,7 +124,8 @@ def split_files(found: FileSet, roots: Sequence[Path], options: MaskOptions) -> 
         )
     matcher, whole = options.matcher(), options.whole_name()
     masks = [
-        path for path in collect_files([options.folder]).files
+        path
+        for path in collect_files([options.folder]).files
         if matcher is None or matcher.fullmatch(path.name if whole else path.stem)
     ]
     excluded = {_real(path) for path in masks}

@@ -33,9 +33,22 @@ NO_MASK = 255  # label-map value of a pixel no mask covers: left out of training
 MAX_CLASSES = 255
 _COLOUR = re.compile(r"#?([0-9a-fA-F]{6})")
 __all__ = [
-    "NO_MASK", "ClassMap", "MaskClass", "MaskError", "MaskRecord", "MaskRef", "add_masks", "add_predicted_masks",
-    "check_mask", "decode_mask", "fit_rows", "full_label_map", "image_masks", "parse_mask_classes",
-    "parse_mask_colors", "read_mask_pixels",
+    "NO_MASK",
+    "ClassMap",
+    "MaskClass",
+    "MaskError",
+    "MaskRecord",
+    "MaskRef",
+    "add_masks",
+    "add_predicted_masks",
+    "check_mask",
+    "decode_mask",
+    "fit_rows",
+    "full_label_map",
+    "image_masks",
+    "parse_mask_classes",
+    "parse_mask_colors",
+    "read_mask_pixels",
 ]
 
 
@@ -289,7 +302,9 @@ def add_predicted_masks(
         if sha not in sizes:
             raise MaskError(f"predicted mask {path}: image {sha[:12]} is not in the catalog")
         records.append(check_mask(Path(path), sha, sizes[sha], class_map))
-    return add_masks(catalog, records, class_map, source="predicted", model_run_id=run_id, created_by=created_by or run_id)
+    return add_masks(
+        catalog, records, class_map, source="predicted", model_run_id=run_id, created_by=created_by or run_id
+    )
 
 
 def check_mask(path: Path, image_sha: str, image: tuple[str, int, int], class_map: ClassMap) -> MaskRecord:
@@ -347,7 +362,8 @@ def image_masks(
         params.append(run_id)
     rows = catalog.query(
         "SELECT annotation_id, image_sha256, mask_path, mask_sha256, mask_source, mask_height_px, class_map_id, "
-        "mask_encoding, model_run_id FROM annotations WHERE " + " AND ".join(where)
+        "mask_encoding, model_run_id FROM annotations WHERE "
+        + " AND ".join(where)
         + " ORDER BY image_sha256, mask_source = 'predicted', created_at DESC NULLS LAST, annotation_id",
         params,
     ).rows

@@ -27,10 +27,21 @@ from fairmicro.errors import FairmicroError, ReadOnlyQueryError, SandboxError, f
 
 ST = duckdb.StatementType
 READ_ONLY_STATEMENTS = frozenset({ST.SELECT, ST.EXPLAIN})
-CATALOG_WRITES = frozenset({
-    ST.INSERT, ST.UPDATE, ST.DELETE, ST.CREATE, ST.DROP, ST.ALTER, ST.TRANSACTION,
-    ST.MERGE_INTO, ST.CREATE_FUNC, ST.ANALYZE, ST.VACUUM,
-})
+CATALOG_WRITES = frozenset(
+    {
+        ST.INSERT,
+        ST.UPDATE,
+        ST.DELETE,
+        ST.CREATE,
+        ST.DROP,
+        ST.ALTER,
+        ST.TRANSACTION,
+        ST.MERGE_INTO,
+        ST.CREATE_FUNC,
+        ST.ANALYZE,
+        ST.VACUUM,
+    }
+)
 # Everything else (COPY, EXPORT, COPY_DATABASE, ATTACH, DETACH, LOAD, SET, PRAGMA,
 # CALL, PREPARE, EXECUTE, ...) can reach files, extensions or settings.
 

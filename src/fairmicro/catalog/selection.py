@@ -57,10 +57,7 @@ class Selection:
         cannot swallow the ORDER BY.
         """
         names = ", ".join(
-            f"{ATTRIBUTE_SQL} AS {_quote_identifier(c)}"
-            if c in attributes
-            else _quote_identifier(c)
-            for c in columns
+            f"{ATTRIBUTE_SQL} AS {_quote_identifier(c)}" if c in attributes else _quote_identifier(c) for c in columns
         )
         keys = attributes if isinstance(attributes, Mapping) else {a: a for a in attributes}
         paths = tuple(attribute_path(keys[c]) for c in columns if c in keys)
@@ -107,8 +104,7 @@ def resolve_columns(catalog: Catalog, names: Sequence[str]) -> dict[str, str]:
         ).rows[0][0]
         if not found:
             raise DatasetBuildError(
-                f"{name!r} is neither a column of {VIEW} nor a specimen-table column; "
-                f"available: {', '.join(available)}"
+                f"{name!r} is neither a column of {VIEW} nor a specimen-table column; available: {', '.join(available)}"
             )
         attributes[name] = key
     return attributes
@@ -137,8 +133,7 @@ def check_selection(catalog: Catalog, selection: Selection) -> None:
         )
     if len(types) != 1 or types[0] not in READ_ONLY_STATEMENTS:
         raise DatasetBuildError(
-            f"--where {selection.where!r} must be one boolean expression over {VIEW}, "
-            "not further statements"
+            f"--where {selection.where!r} must be one boolean expression over {VIEW}, not further statements"
         )
 
 

@@ -158,7 +158,9 @@ def parse_mapping(pairs: Iterable[str] = (), mapping_file: Path | None = None) -
     for pair in pairs:
         source, sep, slot = pair.rpartition("=")
         if not sep or not source.strip() or not slot.strip():
-            raise SpecimenTableError(f"--map {pair!r}: expected SOURCE=SLOT, e.g. 'Anneal T [°C]=heat_treatment_temperature_c'")
+            raise SpecimenTableError(
+                f"--map {pair!r}: expected SOURCE=SLOT, e.g. 'Anneal T [°C]=heat_treatment_temperature_c'"
+            )
         mapping[source.strip()] = slot.strip()
     for source, slot in mapping.items():
         if slot not in MAPPABLE_SLOTS:
@@ -176,7 +178,9 @@ def _read_mapping_file(path: Path) -> dict[str, str]:
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise SpecimenTableError(f"{path}: cannot read mapping file ({str(exc).splitlines()[0]})") from exc
     if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
-        raise SpecimenTableError(f"{path}: a mapping file holds 'SOURCE: slot' lines, e.g. 'Anneal T [°C]: heat_treatment_temperature_c'")
+        raise SpecimenTableError(
+            f"{path}: a mapping file holds 'SOURCE: slot' lines, e.g. 'Anneal T [°C]: heat_treatment_temperature_c'"
+        )
     return {k.strip(): v.strip() for k, v in data.items()}
 
 
@@ -206,16 +210,24 @@ def _mapped(header: str, mapping: Mapping[str, str]) -> str | None:
 
 
 def _plan_columns(table: RawTable, label_column: str | None, mapping: Mapping[str, str]) -> list[_Column]:
-    unused = [s for s in mapping if s not in table.headers and all(normalise_header(s) != normalise_header(h) for h in table.headers)]
+    unused = [
+        s
+        for s in mapping
+        if s not in table.headers and all(normalise_header(s) != normalise_header(h) for h in table.headers)
+    ]
     if unused:
-        raise SpecimenTableError(f"{table.path}: --map source {unused[0]!r} is not a column; columns: {', '.join(table.headers)}")
+        raise SpecimenTableError(
+            f"{table.path}: --map source {unused[0]!r} is not a column; columns: {', '.join(table.headers)}"
+        )
     columns = []
     for index, header in enumerate(table.headers, start=1):
         if header == label_column:
             columns.append(_Column(index, header, "label"))
             continue
         slot = _mapped(header, mapping)
-        found = (slot, lab_columns.split_unit(header)[1] if slot in FLOAT_SLOTS else None) if slot else _slot_for(header)
+        found = (
+            (slot, lab_columns.split_unit(header)[1] if slot in FLOAT_SLOTS else None) if slot else _slot_for(header)
+        )
         if found is None:
             columns.append(_Column(index, header, "lab"))
         else:
@@ -243,7 +255,9 @@ def _type_lab_columns(table: RawTable, columns: list[_Column]) -> None:
     for column in columns:
         if column.role != "lab":
             continue
-        values = [(number, cells[column.index - 1]) for number, cells in table.rows if not blank(cells[column.index - 1])]
+        values = [
+            (number, cells[column.index - 1]) for number, cells in table.rows if not blank(cells[column.index - 1])
+        ]
         numbers = [_is_number(v) for _, v in values]
         base, unit = lab_columns.split_unit(column.header)
         if unit is not None and ((values and all(numbers)) or lab_columns.is_unit(unit)):
@@ -295,7 +309,9 @@ def _cooling(raw: str) -> str | None:
     return None
 
 
-def _row_values(path: Path, number: int, cells: list[Any], columns: list[_Column], warnings: list[str]) -> dict[str, Any]:
+def _row_values(
+    path: Path, number: int, cells: list[Any], columns: list[_Column], warnings: list[str]
+) -> dict[str, Any]:
     """The specimen values of one row: slots by slot name, lab columns under ``attributes``."""
     values: dict[str, Any] = {}
     attributes: dict[str, Any] = {}
@@ -327,7 +343,9 @@ def _specimen(values: dict[str, Any], where: str) -> models.Specimen:
         return models.Specimen(**values)
     except pydantic.ValidationError as exc:
         err = exc.errors()[0]
-        raise SpecimenTableError(f"{where}: {'.'.join(map(str, err['loc']))}: {err['msg']}; nothing was ingested") from exc
+        raise SpecimenTableError(
+            f"{where}: {'.'.join(map(str, err['loc']))}: {err['msg']}; nothing was ingested"
+        ) from exc
 
 
 # ------------------------------------------------------------- duplicates
@@ -423,13 +441,17 @@ def load_specimen_table(
         file_name = _cell(cells, by_role.get("file"))
         values = _row_values(path, number, cells, columns, table.warnings)
         flat = _flat(values)
-        if file_name is not None and files.is_new(Path(file_name).name, number, {**flat, "specimen_id": specimen_id, "label": label}):
+        if file_name is not None and files.is_new(
+            Path(file_name).name, number, {**flat, "specimen_id": specimen_id, "label": label}
+        ):
             table.files[Path(file_name).name] = FileRow(specimen_id, label)
         if specimen_id is None:
             continue
         content = {**flat, "label": label} if "file" not in by_role else flat
         if specimens.is_new(specimen_id, number, content):
-            table.specimens[specimen_id] = _specimen({**values, "specimen_id": specimen_id}, f"{path.name} row {number}")
+            table.specimens[specimen_id] = _specimen(
+                {**values, "specimen_id": specimen_id}, f"{path.name} row {number}"
+            )
             if label and "file" not in by_role:
                 table.labels[specimen_id] = label
     return table

@@ -158,9 +158,11 @@ def json_text(text: str) -> str:
     """
     if not not_utf8(text):
         return text
-    return "".join(f"\\x{ord(c) - 0xDC00:02x}" if 0xDC80 <= ord(c) <= 0xDCFF else c for c in text).encode(
-        "utf-8", "backslashreplace"
-    ).decode("utf-8")
+    return (
+        "".join(f"\\x{ord(c) - 0xDC00:02x}" if 0xDC80 <= ord(c) <= 0xDCFF else c for c in text)
+        .encode("utf-8", "backslashreplace")
+        .decode("utf-8")
+    )
 
 
 def no_files_message(paths: Sequence[Path], skipped: Sequence[tuple[str, str]]) -> str:

@@ -68,7 +68,9 @@ class ReadResult:
     error: str | None = None
 
 
-def read_one(task: ReadTask, extractors: tuple[Extractor, ...] | None = None, read: ReadFile | None = None) -> ReadResult:
+def read_one(
+    task: ReadTask, extractors: tuple[Extractor, ...] | None = None, read: ReadFile | None = None
+) -> ReadResult:
     """Read, hash, extract and validate one file (``read``: its bytes, when read already)."""
     from fairmicro.hashing import NotRegularFileError, read_and_hash
 
