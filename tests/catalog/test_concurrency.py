@@ -28,7 +28,10 @@ def _start(catalog: Path, *args: str) -> subprocess.Popen[str]:
     env = {**os.environ, "FAIRMICRO_CATALOG": str(catalog)}
     return subprocess.Popen(
         [sys.executable, "-m", "fairmicro", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
 
 
@@ -60,7 +63,12 @@ def test_two_ingests_at_once_serialise_without_loss_or_duplicates(tmp_path, cata
     assert sum(s["ingested"] for s in summaries) == 80  # each image counted as ingested once
     assert sum(s["ingested"] + s["already_present"] for s in summaries) == 120
     assert _integrity(catalog_path) == {
-        "images": 80, "shas": 80, "conditions": 80, "files": 80, "paths": 80, "dup_sources": 0,
+        "images": 80,
+        "shas": 80,
+        "conditions": 80,
+        "files": 80,
+        "paths": 80,
+        "dup_sources": 0,
     }
 
 
@@ -72,8 +80,9 @@ def test_queries_during_an_ingest_wait_their_turn_and_read(tmp_path, catalog_pat
     for line in ingest.stderr:  # wait until the catalog exists and holds a first batch
         if "committed batch" in line:
             break
-    queries = [_start(catalog_path, "query", "SELECT count(*) AS n FROM image_metadata", "--format", "json")
-               for _ in range(3)]
+    queries = [
+        _start(catalog_path, "query", "SELECT count(*) AS n FROM image_metadata", "--format", "json") for _ in range(3)
+    ]
     results = [query.communicate(timeout=120) for query in queries]
     ingest_still_running = ingest.poll() is None
     ingest.stderr.read()
@@ -93,8 +102,9 @@ def _hold(catalog: Path, seconds: float) -> subprocess.Popen[str]:
         "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); print('held', flush=True); "
         "time.sleep(float(sys.argv[2])); con.close()"
     )
-    holder = subprocess.Popen([sys.executable, "-c", code, str(catalog), str(seconds)],
-                              stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", code, str(catalog), str(seconds)], stdout=subprocess.PIPE, text=True
+    )
     assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
     return holder
 
@@ -175,8 +185,7 @@ def test_every_catalog_command_waits_as_long_as_wait_says_then_gives_up(cli, tmp
 
 
 @pytest.mark.parametrize("command", ["build", "train", "review"])
-def test_fairmicro_wait_sets_the_wait_of_commands_without_the_option(cli, tmp_path, catalog_path, command,
-                                                                      monkeypatch):
+def test_fairmicro_wait_sets_the_wait_of_commands_without_the_option(cli, tmp_path, catalog_path, command, monkeypatch):
     monkeypatch.setenv("FAIRMICRO_WAIT", "1")
     _gave_up_after_one_second(_held_run(cli, tmp_path, catalog_path, CATALOG_COMMANDS[command](tmp_path)))
 

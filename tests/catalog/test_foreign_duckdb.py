@@ -91,8 +91,11 @@ def test_every_command_refuses_a_foreign_duckdb_file_and_leaves_it_unchanged(
 
 
 def test_another_tools_schema_migrations_table_is_not_taken_for_a_catalog(cli, catalog_path, images):
-    _foreign(catalog_path, "CREATE TABLE schema_migrations (version VARCHAR PRIMARY KEY)",
-             "INSERT INTO schema_migrations VALUES ('20240101000000')")
+    _foreign(
+        catalog_path,
+        "CREATE TABLE schema_migrations (version VARCHAR PRIMARY KEY)",
+        "INSERT INTO schema_migrations VALUES ('20240101000000')",
+    )
     before = _digest(catalog_path)
     result = cli("ingest", str(images), check=False)
     assert result.returncode == 1 and REFUSAL in result.stderr

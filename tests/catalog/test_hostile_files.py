@@ -56,7 +56,9 @@ def test_file_name_with_newline_or_terminal_escape_cannot_forge_summary_lines(cl
     folder = tmp_path / "in"
     _tiff(folder / "fine.tif", 1)
     _tiff(folder / "esc\x1b[2J\x1b[31mred.tif", 2)
-    (folder / "bad\ningested 999, already present 0, rejected 0, skipped 0\n  rejected: x.tif").write_bytes(b"II*\x00junk")
+    (folder / "bad\ningested 999, already present 0, rejected 0, skipped 0\n  rejected: x.tif").write_bytes(
+        b"II*\x00junk"
+    )
     result = cli("ingest", str(folder), check=False)
     assert "\x1b" not in result.stdout
     lines = result.stdout.splitlines()
@@ -94,8 +96,14 @@ def test_every_unusable_entry_in_a_folder_is_reported_and_counted(cli, tmp_path)
     os.symlink(folder, folder / "sub" / "back_up")
     server = socket.socket(socket.AF_UNIX)
     server.bind(str(folder / "sock.tif"))
-    expected = {"pipe.tif": "FIFO", "dangling.tif": "dangling", "self.tif": "loop",
-                "sub/back_up": "loop", "sock.tif": "socket", "scan.tif": "folder"}
+    expected = {
+        "pipe.tif": "FIFO",
+        "dangling.tif": "dangling",
+        "self.tif": "loop",
+        "sub/back_up": "loop",
+        "sock.tif": "socket",
+        "scan.tif": "folder",
+    }
     if os.geteuid() != 0:  # root reads everything
         _tiff(folder / "locked" / "b.tif", 3)
         (folder / "locked").chmod(0)

@@ -25,11 +25,14 @@ def _ingest_json(cli, *args, check=True):
 
 def test_demo_collection_is_ingested_with_specimens_and_labels(cli, tmp_path):
     table = write_demo_collection(tmp_path / "lab", images_per_specimen=2, shape=(48, 64))
-    _, summary = _ingest_json(cli, str(tmp_path / "lab"), "--specimens", str(table),
-                              "--specimen-pattern", PATTERN, "--label-from-folder")
+    _, summary = _ingest_json(
+        cli, str(tmp_path / "lab"), "--specimens", str(table), "--specimen-pattern", PATTERN, "--label-from-folder"
+    )
     assert summary["ingested"] == 12 and summary["rejected"] == [] and summary["warnings"] == []
-    rows = cli.rows("SELECT specimen_id, label, label_source, material, cooling_method, "
-                    "heat_treatment_temperature_c, specimen_attributes FROM image_metadata WHERE specimen_id = 'HC03'")
+    rows = cli.rows(
+        "SELECT specimen_id, label, label_source, material, cooling_method, "
+        "heat_treatment_temperature_c, specimen_attributes FROM image_metadata WHERE specimen_id = 'HC03'"
+    )
     assert len(rows) == 2
     assert {r["label"] for r in rows} == {"spheroidite"}
     assert rows[0]["label_source"] == "folder"
@@ -43,8 +46,10 @@ def test_reingest_is_idempotent(cli, tmp_path):
     _ingest_json(cli, str(tmp_path / "lab"))
     _, again = _ingest_json(cli, str(tmp_path / "lab"))
     assert (again["ingested"], again["already_present"]) == (0, 6)
-    counts = cli.rows("SELECT (SELECT count(*) FROM images) AS images, (SELECT count(*) FROM imaging_conditions) AS cond, "
-                      "(SELECT count(*) FROM image_files) AS files")
+    counts = cli.rows(
+        "SELECT (SELECT count(*) FROM images) AS images, (SELECT count(*) FROM imaging_conditions) AS cond, "
+        "(SELECT count(*) FROM image_files) AS files"
+    )
     assert counts == [{"images": 6, "cond": 6, "files": 6}]
 
 
@@ -152,6 +157,7 @@ def test_specimen_join_misses_are_reported_not_fatal(cli, tmp_path):
 
 def _xlsx_table(tmp_path, etching_b):
     import openpyxl
+
     folder = tmp_path / "in"
     write_png(folder / "img_a.png", texture((32, 32), seed=1))
     write_png(folder / "img_b.png", texture((32, 32), seed=2))
@@ -168,9 +174,14 @@ def test_xlsx_table_with_file_column_and_label_column(cli, tmp_path):
     folder, table = _xlsx_table(tmp_path, etching_b=None)
     _, summary = _ingest_json(cli, str(folder), "--specimens", str(table), "--label-column", "Phase")
     assert summary["ingested"] == 2
-    rows = cli.rows("SELECT specimen_id, label, label_source, etchant, etching_time_s, specimen_attributes, operator_note "
-                    "FROM image_metadata ORDER BY specimen_id")
-    assert [(r["specimen_id"], r["label"], r["label_source"]) for r in rows] == [("S1", "bainite", "table"), ("S2", "pearlite", "table")]
+    rows = cli.rows(
+        "SELECT specimen_id, label, label_source, etchant, etching_time_s, specimen_attributes, operator_note "
+        "FROM image_metadata ORDER BY specimen_id"
+    )
+    assert [(r["specimen_id"], r["label"], r["label_source"]) for r in rows] == [
+        ("S1", "bainite", "table"),
+        ("S2", "pearlite", "table"),
+    ]
     assert rows[0]["etching_time_s"] == 12.0 and rows[1]["etching_time_s"] is None
     assert json.loads(rows[0]["specimen_attributes"]) == {"operator_note": "ok"}
     assert [r["operator_note"] for r in rows] == ["ok", None]

@@ -19,8 +19,9 @@ SQL = (
 
 def _fairmicro(catalog: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "FAIRMICRO_CATALOG": str(catalog)}
-    return subprocess.run([sys.executable, "-m", "fairmicro", *args], capture_output=True, text=True,
-                          env=env, timeout=300, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "fairmicro", *args], capture_output=True, text=True, env=env, timeout=300, check=False
+    )
 
 
 def _folder(root: Path) -> Path:
@@ -90,7 +91,10 @@ def test_two_jobs_skip_and_report_hostile_entries_exactly_like_one_job(tmp_path)
         catalog = tmp_path / f"jobs{jobs}.duckdb"
         run = _fairmicro(catalog, "ingest", "--json", "--jobs", jobs, str(folder), str(folder / "pipe.tif"))
         assert run.returncode == 0, run.stderr
-        outputs[jobs] = (json.loads(run.stdout), json.loads(_fairmicro(catalog, "query", SQL, "--format", "json").stdout))
+        outputs[jobs] = (
+            json.loads(run.stdout),
+            json.loads(_fairmicro(catalog, "query", SQL, "--format", "json").stdout),
+        )
     assert outputs["2"] == outputs["1"]
     summary, rows = outputs["1"]
     assert len(rows) == 6

@@ -21,17 +21,19 @@ FILES = 120
 def _invariants(catalog_path) -> dict[str, int]:
     con = duckdb.connect(str(catalog_path), read_only=True)
     try:
-        counts = dict(zip(
-            ("images", "conditions", "files", "shas", "orphans"),
-            con.execute(
-                "SELECT (SELECT count(*) FROM images), (SELECT count(*) FROM imaging_conditions), "
-                "(SELECT count(*) FROM image_files), (SELECT count(DISTINCT sha256) FROM images), "
-                "(SELECT count(*) FROM images i WHERE NOT EXISTS "
-                "   (SELECT 1 FROM imaging_conditions c WHERE c.image_sha256 = i.sha256) "
-                "   OR NOT EXISTS (SELECT 1 FROM image_files f WHERE f.image_sha256 = i.sha256))"
-            ).fetchone(),
-            strict=True,
-        ))
+        counts = dict(
+            zip(
+                ("images", "conditions", "files", "shas", "orphans"),
+                con.execute(
+                    "SELECT (SELECT count(*) FROM images), (SELECT count(*) FROM imaging_conditions), "
+                    "(SELECT count(*) FROM image_files), (SELECT count(DISTINCT sha256) FROM images), "
+                    "(SELECT count(*) FROM images i WHERE NOT EXISTS "
+                    "   (SELECT 1 FROM imaging_conditions c WHERE c.image_sha256 = i.sha256) "
+                    "   OR NOT EXISTS (SELECT 1 FROM image_files f WHERE f.image_sha256 = i.sha256))"
+                ).fetchone(),
+                strict=True,
+            )
+        )
     finally:
         con.close()
     return counts
@@ -103,5 +105,10 @@ def test_ingest_killed_at_five_random_points_keeps_whole_batches_and_a_rerun_com
     assert summary["already_present"] == before
     assert summary["ingested"] == KILL_FILES - before
     final = _invariants(catalog_path)
-    assert final == {"images": KILL_FILES, "conditions": KILL_FILES, "files": KILL_FILES, "shas": KILL_FILES,
-                     "orphans": 0}
+    assert final == {
+        "images": KILL_FILES,
+        "conditions": KILL_FILES,
+        "files": KILL_FILES,
+        "shas": KILL_FILES,
+        "orphans": 0,
+    }

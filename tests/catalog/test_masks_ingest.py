@@ -60,7 +60,14 @@ def annotation_rows(cli) -> list[dict]:
 
 def test_label_maps_pair_by_name_and_rerun_adds_nothing(cli, catalog_path, tmp_path):
     truth = write_set(tmp_path, ["a", "b", "c"])
-    args = ("ingest", str(tmp_path / "images"), "--masks", str(tmp_path / "masks"), "--mask-classes", "matrix,ferrite,pearlite")
+    args = (
+        "ingest",
+        str(tmp_path / "images"),
+        "--masks",
+        str(tmp_path / "masks"),
+        "--mask-classes",
+        "matrix,ferrite,pearlite",
+    )
     first = cli(*args)
     assert "masks: 3 paired, 0 images without mask" in first.stdout
     rows = annotation_rows(cli)
@@ -77,7 +84,14 @@ def test_label_maps_pair_by_name_and_rerun_adds_nothing(cli, catalog_path, tmp_p
 def test_rerun_without_class_options_keeps_the_stored_class_map(cli, catalog_path, tmp_path):
     """A careless nightly rerun without --mask-classes/--mask-colors must not rename the classes."""
     write_set(tmp_path, ["a", "b"])
-    cli("ingest", str(tmp_path / "images"), "--masks", str(tmp_path / "masks"), "--mask-classes", "matrix,ferrite,pearlite")
+    cli(
+        "ingest",
+        str(tmp_path / "images"),
+        "--masks",
+        str(tmp_path / "masks"),
+        "--mask-classes",
+        "matrix,ferrite,pearlite",
+    )
     rows = annotation_rows(cli)
     again = cli("ingest", str(tmp_path / "images"), "--masks", str(tmp_path / "masks"), "--json")
     assert json.loads(again.stdout)["masks"]["already_stored"] == 2
@@ -106,7 +120,9 @@ def test_colour_masks_drawn_over_grey_pair_by_suffix_in_the_image_folder(cli, ca
     overlay = np.repeat(grey[..., None], 3, axis=-1)
     overlay[labels == 1] = (255, 0, 0)  # cracks drawn in red over the greyscale image
     Image.fromarray(overlay).save(folder / "s1_mask.png")
-    result = cli("ingest", str(folder), "--masks", str(folder), "--mask-pattern", "{stem}_mask", "--mask-colors", "crack=#FF0000")
+    result = cli(
+        "ingest", str(folder), "--masks", str(folder), "--mask-pattern", "{stem}_mask", "--mask-colors", "crack=#FF0000"
+    )
     assert "ingested 1," in result.stdout and "masks: 1 paired" in result.stdout  # the mask is no image
     assert (masks_by_name(catalog_path)["s1.png"] == labels).all()  # grey pixels -> background 0
     assert annotation_rows(cli)[0]["class_names"] == ["background", "crack"]
@@ -131,15 +147,19 @@ def test_shorter_mask_covers_the_top_rows(cli, catalog_path, tmp_path):
         (np.zeros((H, W + 3), np.uint8), r"mask bad\.png \(35x24 px\) does not fit image bad\.png \(32x24 px\)"),
         (np.zeros((H + 2, W), np.uint8), r"does not fit image bad\.png"),
         (np.full((H, W), 7, np.uint8), r"mask bad\.png: holds value 7, but there are only 3 classes"),
-        (np.dstack([np.zeros((H, W), np.uint8), np.ones((H, W), np.uint8), np.zeros((H, W), np.uint8)]),
-         r"is a colour image, not a label map"),
+        (
+            np.dstack([np.zeros((H, W), np.uint8), np.ones((H, W), np.uint8), np.zeros((H, W), np.uint8)]),
+            r"is a colour image, not a label map",
+        ),
     ],
 )
 def test_a_bad_mask_is_one_line_and_no_row(cli, catalog_path, tmp_path, mask, message):
     write_set(tmp_path, ["good"])
     Image.fromarray(micrograph(phases(1))).save(tmp_path / "images" / "bad.png")
     Image.fromarray(mask).save(tmp_path / "masks" / "bad.png")
-    result = cli("ingest", str(tmp_path / "images"), "--masks", str(tmp_path / "masks"), "--mask-classes", "a,b,c", check=False)
+    result = cli(
+        "ingest", str(tmp_path / "images"), "--masks", str(tmp_path / "masks"), "--mask-classes", "a,b,c", check=False
+    )
     assert result.returncode == 1 and "Traceback" not in result.stderr + result.stdout
     lines = [line for line in result.stdout.splitlines() if "mask rejected" in line]
     assert len(lines) == 1
@@ -163,8 +183,14 @@ def test_hostile_names_pair(cli, catalog_path, tmp_path):
     names = ["021519#3 S0410028", "gefüge (2) µm", "日本語"]
     truth = write_set(tmp_path, names, suffix="_mask")
     result = cli(
-        "ingest", str(tmp_path / "images"), "--masks", str(tmp_path / "masks"), "--mask-pattern", "{stem}_mask",
-        "--mask-classes", "a,b,c",
+        "ingest",
+        str(tmp_path / "images"),
+        "--masks",
+        str(tmp_path / "masks"),
+        "--mask-pattern",
+        "{stem}_mask",
+        "--mask-classes",
+        "a,b,c",
     )
     assert "masks: 3 paired" in result.stdout
     decoded = masks_by_name(catalog_path)
@@ -206,11 +232,16 @@ def test_predicted_masks_link_to_their_run(cli, catalog_path, tmp_path):
         assert (image_masks(catalog, [sha], source="predicted", run_id="run-1")[sha].read() == phases(2)).all()
         assert image_masks(catalog, [sha])[sha].source == "manual"
     rows = cli.rows("SELECT mask_source, model_run_id FROM image_masks ORDER BY mask_source")
-    assert rows == [{"mask_source": "manual", "model_run_id": None}, {"mask_source": "predicted", "model_run_id": "run-1"}]
+    assert rows == [
+        {"mask_source": "manual", "model_run_id": None},
+        {"mask_source": "predicted", "model_run_id": "run-1"},
+    ]
 
 
 def test_colour_map_parsing():
     assert parse_mask_colors("gamma_prime=#0000ff,carbide=#ff0000").names == ["background", "gamma_prime", "carbide"]
     explicit = parse_mask_colors("crack=#ff0000, background=#000000")
     assert explicit.names == ["background", "crack"] and explicit.classes[0].colour == "#000000"
-    assert ClassMap.from_names(["a", "b"]).id == ClassMap.from_names(["a", "b"]).id != ClassMap.from_names(["b", "a"]).id
+    assert (
+        ClassMap.from_names(["a", "b"]).id == ClassMap.from_names(["a", "b"]).id != ClassMap.from_names(["b", "a"]).id
+    )

@@ -36,22 +36,23 @@ def _zeros_stream(nbytes: int) -> bytes:
 def write_tiled(path: Path) -> Path:
     tile = zlib.compress(bytes(256 * 256 * 2), 9)
     count = (SIDE // 256) ** 2
-    tifffile.imwrite(path, iter([tile] * count), shape=(SIDE, SIDE), dtype="uint16",
-                     compression="zlib", tile=(256, 256))
+    tifffile.imwrite(
+        path, iter([tile] * count), shape=(SIDE, SIDE), dtype="uint16", compression="zlib", tile=(256, 256)
+    )
     return path
 
 
 def write_strips(path: Path) -> Path:
     strip = zlib.compress(bytes(16 * SIDE * 2), 9)
-    tifffile.imwrite(path, iter([strip] * (SIDE // 16)), shape=(SIDE, SIDE), dtype="uint16",
-                     compression="zlib", rowsperstrip=16)
+    tifffile.imwrite(
+        path, iter([strip] * (SIDE // 16)), shape=(SIDE, SIDE), dtype="uint16", compression="zlib", rowsperstrip=16
+    )
     return path
 
 
 def write_single_strip(path: Path, stream: bytes | None = None) -> Path:
     stream = _zeros_stream(SIDE * SIDE * 2) if stream is None else stream
-    tifffile.imwrite(path, iter([stream]), shape=(SIDE, SIDE), dtype="uint16",
-                     compression="zlib", rowsperstrip=SIDE)
+    tifffile.imwrite(path, iter([stream]), shape=(SIDE, SIDE), dtype="uint16", compression="zlib", rowsperstrip=SIDE)
     return path
 
 
@@ -83,7 +84,11 @@ def _peak_growth_mb(catalog: Path, warmup: Path, files: list[Path]) -> dict[str,
     env = {**os.environ, "FAIRMICRO_CATALOG": str(catalog)}
     result = subprocess.run(
         [sys.executable, "-c", MEASURE, str(warmup), *map(str, files)],
-        check=False, capture_output=True, text=True, env=env, timeout=300,
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr
     [line] = [x for x in result.stdout.splitlines() if x.startswith("GROWTH ")]
@@ -96,8 +101,11 @@ def test_huge_declared_deflate_tiff_is_checked_in_bounded_memory(tmp_path, cli):
     folder = tmp_path / "in"
     folder.mkdir()
     warmup = write_zeiss_tiff(folder / "warmup.tif", texture((96, 128)))
-    files = [write_tiled(folder / "tiled.tif"), write_strips(folder / "strips.tif"),
-             write_single_strip(folder / "single.tif")]
+    files = [
+        write_tiled(folder / "tiled.tif"),
+        write_strips(folder / "strips.tif"),
+        write_single_strip(folder / "single.tif"),
+    ]
     assert all(f.stat().st_size < 3 * 2**20 for f in files)
 
     growth = _peak_growth_mb(cli.catalog, warmup, files)
@@ -106,8 +114,11 @@ def test_huge_declared_deflate_tiff_is_checked_in_bounded_memory(tmp_path, cli):
         assert megabytes < DECODED_MB / 8, f"{Path(path).name}: peak RSS grew {megabytes:.0f} MB"
     rows = cli.rows("SELECT path, width_px, height_px, bit_depth FROM image_metadata ORDER BY path")
     assert {Path(r["path"]).name for r in rows} == {"warmup.tif", "tiled.tif", "strips.tif", "single.tif"}
-    assert all((r["width_px"], r["height_px"], r["bit_depth"]) == (SIDE, SIDE, 16)
-               for r in rows if Path(r["path"]).name != "warmup.tif")
+    assert all(
+        (r["width_px"], r["height_px"], r["bit_depth"]) == (SIDE, SIDE, 16)
+        for r in rows
+        if Path(r["path"]).name != "warmup.tif"
+    )
 
 
 def _ingest(cli, folder: Path) -> dict:
@@ -119,7 +130,7 @@ def test_damaged_stream_in_a_huge_single_strip_is_rejected(tmp_path, cli):
     folder.mkdir()
     stream = bytearray(_zeros_stream(SIDE * SIDE * 2))
     middle = len(stream) // 2
-    stream[middle:middle + 64] = os.urandom(64)
+    stream[middle : middle + 64] = os.urandom(64)
     write_single_strip(folder / "garbled.tif", bytes(stream))
     full = _zeros_stream(SIDE * SIDE * 2)
     write_single_strip(folder / "short.tif", full[: len(full) // 3])  # a valid prefix, ends early
@@ -138,8 +149,9 @@ def test_damaged_tile_of_a_huge_tiled_tiff_is_rejected(tmp_path, cli):
     good = zlib.compress(bytes(256 * 256 * 2), 9)
     tiles = [good] * ((SIDE // 256) ** 2)
     tiles[-1] = good[: len(good) // 2]  # the last tile's stream is cut short
-    tifffile.imwrite(folder / "cut_tile.tif", iter(tiles), shape=(SIDE, SIDE), dtype="uint16",
-                     compression="zlib", tile=(256, 256))
+    tifffile.imwrite(
+        folder / "cut_tile.tif", iter(tiles), shape=(SIDE, SIDE), dtype="uint16", compression="zlib", tile=(256, 256)
+    )
 
     summary = _ingest(cli, folder)
 

@@ -48,8 +48,10 @@ def test_migrations_are_recorded_once(catalog_path):
     [
         "INSERT INTO specimens (specimen_id, cooling_method) VALUES ('S1', 'dunked')",
         "INSERT INTO specimens (specimen_id, etching_time_s) VALUES ('S1', -1)",
-        "INSERT INTO images (sha256, path, file_format, width_px, height_px, bit_depth, channels, extractor, extractor_version)"
-        " VALUES ('a', '/x', 'gif', 1, 1, 8, 1, 'generic', '0')",
+        (
+            "INSERT INTO images (sha256, path, file_format, width_px, height_px, bit_depth, channels, extractor, "
+            "extractor_version) VALUES ('a', '/x', 'gif', 1, 1, 8, 1, 'generic', '0')"
+        ),
     ],
 )
 def test_check_constraints_reject_invalid_rows(catalog_path, sql):

@@ -41,8 +41,9 @@ def _xlsx(path, header, rows):
 
 
 def _ingest(cli, folder, table, *extra, check=True):
-    return cli("ingest", str(folder), "--specimens", str(table), "--specimen-pattern", PATTERN, "--json", *extra,
-               check=check)
+    return cli(
+        "ingest", str(folder), "--specimens", str(table), "--specimen-pattern", PATTERN, "--json", *extra, check=check
+    )
 
 
 def _types(cli):
@@ -68,22 +69,42 @@ def test_lab_columns_are_typed_queryable_columns_of_image_metadata(cli, tmp_path
     ]
     types = _types(cli)
     assert (types["anneal_t_c"], types["cr_wt_pct"], types["cool_method"]) == ("DOUBLE", "DOUBLE", "VARCHAR")
-    recorded = cli.rows("SELECT column_name, source_file, source_header, source_unit, value_type FROM specimen_columns "
-                        "ORDER BY column_name")
-    assert recorded[0] == {"column_name": "anneal_t_c", "source_file": table.name, "source_header": "Anneal T [°C]",
-                           "source_unit": "°C", "value_type": "number"}
+    recorded = cli.rows(
+        "SELECT column_name, source_file, source_header, source_unit, value_type FROM specimen_columns "
+        "ORDER BY column_name"
+    )
+    assert recorded[0] == {
+        "column_name": "anneal_t_c",
+        "source_file": table.name,
+        "source_header": "Anneal T [°C]",
+        "source_unit": "°C",
+        "value_type": "number",
+    }
     assert {r["column_name"]: r["source_unit"] for r in recorded} == {
-        "anneal_t_c": "°C", "cool_method": None, "cr_wt_pct": "wt%"}
+        "anneal_t_c": "°C",
+        "cool_method": None,
+        "cr_wt_pct": "wt%",
+    }
 
 
 def test_hostile_and_colliding_headers_become_harmless_distinct_columns(cli, tmp_path):
     header = ["specimen_id", 'x"; DROP TABLE images;--', "detector", "select", "Label", "Notes (optional)", "Ätzzeit"]
     rows = [["S1", 1, "mine", "a", "l1", "ok", "5"], ["S2", 2, "yours", "b", "l2", 12, "6"]]
     _ingest(cli, _images(tmp_path / "in", ("S1", "S2")), _csv(tmp_path / "t.csv", header, rows))
-    got = cli.rows('SELECT specimen_id, detector, x_drop_table_images, lab_detector, lab_select, lab_label, '
-                   'notes_optional, atzzeit FROM image_metadata ORDER BY specimen_id')
-    assert got[0] == {"specimen_id": "S1", "detector": None, "x_drop_table_images": 1.0, "lab_detector": "mine",
-                      "lab_select": "a", "lab_label": "l1", "notes_optional": "ok", "atzzeit": 5.0}
+    got = cli.rows(
+        "SELECT specimen_id, detector, x_drop_table_images, lab_detector, lab_select, lab_label, "
+        "notes_optional, atzzeit FROM image_metadata ORDER BY specimen_id"
+    )
+    assert got[0] == {
+        "specimen_id": "S1",
+        "detector": None,
+        "x_drop_table_images": 1.0,
+        "lab_detector": "mine",
+        "lab_select": "a",
+        "lab_label": "l1",
+        "notes_optional": "ok",
+        "atzzeit": 5.0,
+    }
     assert got[1]["notes_optional"] == "12"  # a remark in brackets over text is part of the name, not a unit
     assert _image_count(cli) == 2
     assert cli.rows("SELECT count(*) AS n FROM images WHERE label IS NOT NULL") == [{"n": 0}]
@@ -94,9 +115,11 @@ def test_mixed_numbers_and_text_are_a_text_column_and_blanks_are_null(cli, tmp_p
     rows = [["S1", "210", "", "1.5"], ["S2", "soft", "n/a", "-"], ["S3", "", "fine", "  "]]
     _ingest(cli, _images(tmp_path / "in"), _csv(tmp_path / "t.csv", header, rows))
     got = cli.rows("SELECT hardness, note, cr_wt_pct FROM image_metadata ORDER BY specimen_id")
-    assert got == [{"hardness": "210", "note": None, "cr_wt_pct": 1.5},
-                   {"hardness": "soft", "note": None, "cr_wt_pct": None},
-                   {"hardness": None, "note": "fine", "cr_wt_pct": None}]
+    assert got == [
+        {"hardness": "210", "note": None, "cr_wt_pct": 1.5},
+        {"hardness": "soft", "note": None, "cr_wt_pct": None},
+        {"hardness": None, "note": "fine", "cr_wt_pct": None},
+    ]
     assert _types(cli)["hardness"] == "VARCHAR"
 
 
@@ -106,11 +129,16 @@ def test_reingest_with_a_changed_spreadsheet_updates_values_without_duplicates(c
     _ingest(cli, folder, _csv(tmp_path / "t.csv", header, [[*r, 200 + i] for i, r in enumerate(LAB_ROWS)]))
     changed = [["S1", 810, 1.6, "oil", 200], ["S2", 850, 2.0, "water", "soft"], ["S3", 900, 1.0, "air", ""]]
     _ingest(cli, folder, _csv(tmp_path / "t.csv", header, changed))
-    got = cli.rows("SELECT anneal_t_c, cr_wt_pct, cool_method, hardness, typeof(hardness) AS type, "
-                   "(SELECT count(*) FROM images) AS images, (SELECT count(*) FROM specimens) AS specimens, "
-                   "(SELECT count(*) FROM specimen_columns) AS columns FROM image_metadata ORDER BY specimen_id")
+    got = cli.rows(
+        "SELECT anneal_t_c, cr_wt_pct, cool_method, hardness, typeof(hardness) AS type, "
+        "(SELECT count(*) FROM images) AS images, (SELECT count(*) FROM specimens) AS specimens, "
+        "(SELECT count(*) FROM specimen_columns) AS columns FROM image_metadata ORDER BY specimen_id"
+    )
     assert [(r["anneal_t_c"], r["cr_wt_pct"], r["cool_method"], r["hardness"]) for r in got] == [
-        (810.0, 1.6, "oil", "200"), (850.0, 2.0, "water", "soft"), (900.0, 1.0, "air", None)]
+        (810.0, 1.6, "oil", "200"),
+        (850.0, 2.0, "water", "soft"),
+        (900.0, 1.0, "air", None),
+    ]
     assert got[0]["type"] == "VARCHAR"  # "soft" made the number column text
     assert (got[0]["images"], got[0]["specimens"], got[0]["columns"]) == (3, 3, 4)
 
@@ -138,8 +166,9 @@ def test_a_refused_table_leaves_the_catalog_as_it_was(cli, tmp_path):
     header = ["Sample", "Anneal T [°C]", "Cr [wt%]", "cool method"]
     result = _ingest(cli, folder, _csv(tmp_path / "bad.csv", header, bad), check=False)
     assert result.returncode == 1
-    assert result.stderr.strip() == ("error: bad.csv row 3, column 'Anneal T [°C]': 'hot' is not a number; "
-                                     "nothing was ingested")
+    assert result.stderr.strip() == (
+        "error: bad.csv row 3, column 'Anneal T [°C]': 'hot' is not a number; nothing was ingested"
+    )
     assert cli.rows("SELECT * EXCLUDE (ingested_at) FROM image_metadata ORDER BY sha256") == before
 
 
@@ -157,12 +186,24 @@ def test_map_converts_units_to_the_slot_unit(cli, tmp_path):
     rows = [["S1", 90, 1652, "water", 1.5]]
     mapping = tmp_path / "mapping.yaml"
     mapping.write_text("T (°F): heat_treatment_temperature_c\n", encoding="utf-8")
-    _ingest(cli, _images(tmp_path / "in", ("S1",)), _csv(tmp_path / "t.csv", header, rows),
-            "--map", "anneal_time [min]=heat_treatment_duration_h", "--map-file", str(mapping))
-    [row] = cli.rows("SELECT heat_treatment_duration_h, heat_treatment_temperature_c, cooling_method, cr_wt_pct "
-                     "FROM image_metadata")
-    assert row == {"heat_treatment_duration_h": 1.5, "heat_treatment_temperature_c": 900.0,
-                   "cooling_method": "water_quench", "cr_wt_pct": 1.5}
+    _ingest(
+        cli,
+        _images(tmp_path / "in", ("S1",)),
+        _csv(tmp_path / "t.csv", header, rows),
+        "--map",
+        "anneal_time [min]=heat_treatment_duration_h",
+        "--map-file",
+        str(mapping),
+    )
+    [row] = cli.rows(
+        "SELECT heat_treatment_duration_h, heat_treatment_temperature_c, cooling_method, cr_wt_pct FROM image_metadata"
+    )
+    assert row == {
+        "heat_treatment_duration_h": 1.5,
+        "heat_treatment_temperature_c": 900.0,
+        "cooling_method": "water_quench",
+        "cr_wt_pct": 1.5,
+    }
     assert "anneal_time_min" not in _types(cli)
 
 

@@ -104,8 +104,10 @@ def _table(tmp_path, text, name="t.csv"):
         ("specimen_id,Cr [wt%]\nS1,1.5\nS2,1,5\n", "t.csv row 3: 3 cells but 2 headers"),
         ("specimen_id,Cr [wt%]\nS1,1.5\nS2,high\n", "t.csv row 3, column 'Cr [wt%]': 'high' is not a number"),
         ("specimen_id,T [blorps]\nS1,1\n", "t.csv row 1, column 'T [blorps]': unknown unit 'blorps'"),
-        ("specimen_id,Temperature [°C],heat_treatment_temperature_c\nS1,1,2\n",
-         "columns 'Temperature [°C]' and 'heat_treatment_temperature_c' both give heat_treatment_temperature_c"),
+        (
+            "specimen_id,Temperature [°C],heat_treatment_temperature_c\nS1,1,2\n",
+            "columns 'Temperature [°C]' and 'heat_treatment_temperature_c' both give heat_treatment_temperature_c",
+        ),
         ("file,specimen_id,x\na.tif,S1,1\na.tif,S1,2\n", "file 'a.tif' is in rows 2 and 3 with different values"),
         ("file,specimen_id,x\na.tif,S1,1\nb.tif,S1,2\n", "specimen 'S1' is in rows 2 and 3 with different values"),
     ],
