@@ -87,7 +87,7 @@ def _render(result: "BuildResult", console: "Console") -> None:
 def register(app: typer.Typer) -> None:
     """Add this module's commands to `app`; heavy imports stay inside the commands."""
     from fairmicro.cli.commands import stdout
-    from fairmicro.cli.options import CatalogOption, JsonOption, QuietOption, WaitOption
+    from fairmicro.cli.options import CatalogOption, DataPathOption, JsonOption, QuietOption, WaitOption
 
     @app.command()
     def build(
@@ -190,6 +190,7 @@ def register(app: typer.Typer) -> None:
             ),
         ] = None,
         catalog: CatalogOption = None,
+        data_path: DataPathOption = None,
         wait: WaitOption = None,
     ) -> None:
         """Build a Hugging Face dataset (Parquet + card), RO-Crate and Croissant from the catalog."""

@@ -12,7 +12,7 @@ import typer
 def register(app: typer.Typer) -> None:
     """Add the ``catalog`` command group to ``app``."""
     from fairmicro.cli.commands import stdout
-    from fairmicro.cli.options import CatalogOption
+    from fairmicro.cli.options import CatalogOption, DataPathOption
 
     group = typer.Typer(help="Whole-catalog operations (copy between a file and a shared DuckLake catalog).")
     app.add_typer(group, name="catalog")
@@ -25,6 +25,7 @@ def register(app: typer.Typer) -> None:
         ],
         json_output: Annotated[bool, typer.Option("--json", help="Print the comparison as JSON.")] = False,
         catalog: CatalogOption = None,
+        data_path: DataPathOption = None,
     ) -> None:
         """Copy every table of --catalog into --to; row counts and content digests are compared and printed."""
         from fairmicro.catalog.connection import resolve_catalog_path

@@ -18,7 +18,7 @@ from rich.console import Console
 
 from fairmicro.cli import lean_cmds
 from fairmicro.cli.app import _state
-from fairmicro.cli.options import CatalogOption, FormatOption, JsonOption, WaitOption
+from fairmicro.cli.options import CatalogOption, DataPathOption, FormatOption, JsonOption, WaitOption
 
 app = typer.Typer(
     name="fairmicro",
@@ -60,6 +60,7 @@ def _exit(code: int) -> None:
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Image files and folders (searched recursively).")],
     catalog: CatalogOption = None,
+    data_path: DataPathOption = None,
     specimens: Annotated[
         Path | None, typer.Option(help="Specimen table (CSV, TSV or XLSX) with a specimen_id or file-name column.")
     ] = None,
@@ -120,6 +121,7 @@ def ingest(
 def query(
     sql: Annotated[str, typer.Argument(help="SQL over image_metadata and the catalog tables (docs/catalog.md).")],
     catalog: CatalogOption = None,
+    data_path: DataPathOption = None,
     output_format: FormatOption = "table",
     json_output: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
     write: Annotated[bool, typer.Option(help="Allow statements that change the catalog's tables.")] = False,

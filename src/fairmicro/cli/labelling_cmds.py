@@ -7,13 +7,14 @@ from typing import Annotated
 
 import typer
 
-from fairmicro.cli.options import CatalogOption, FormatOption, JsonOption, WaitOption
+from fairmicro.cli.options import CatalogOption, DataPathOption, FormatOption, JsonOption, WaitOption
 from fairmicro.cli.output import write_json
 from fairmicro.errors import FairmicroError
 
 
 def runs(
     catalog: CatalogOption = None,
+    data_path: DataPathOption = None,
     wait: WaitOption = None,
     output_format: FormatOption = "table",
     json_output: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
@@ -31,6 +32,7 @@ def review(
     label: Annotated[str | None, typer.Option(help="The correct label (one the catalog or model knows).")] = None,
     new_label: Annotated[bool, typer.Option("--new-label", help="Allow a label no image has yet (a new class).")] = False,
     catalog: CatalogOption = None,
+    data_path: DataPathOption = None,
     wait: WaitOption = None,
     json_output: JsonOption = False,
 ) -> None:

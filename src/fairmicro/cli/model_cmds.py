@@ -19,7 +19,7 @@ from typing import Annotated, Any, get_args, get_origin
 
 import typer
 
-from fairmicro.cli.options import CatalogOption, JsonOption, QuietOption, WaitOption
+from fairmicro.cli.options import CatalogOption, DataPathOption, JsonOption, QuietOption, WaitOption
 from fairmicro.cli.output import activity, deprecated, stdout_to_stderr, write_json
 from fairmicro.errors import FairmicroError
 
@@ -174,6 +174,7 @@ def train(
     plugin: Annotated[str, typer.Argument(help="Model plugin (see `fairmicro plugins`).")],
     dataset: DatasetOption = None,
     catalog: CatalogOption = None,
+    data_path: DataPathOption = None,
     wait: WaitOption = None,
     param: ParamOption = [],  # noqa: B006
     mode: Annotated[str | None, typer.Option(help="texture: texture, metadata or hybrid.")] = None,
@@ -213,6 +214,7 @@ def pretrain(
     plugin: Annotated[str, typer.Argument(help="A pretraining plugin (see `fairmicro plugins`).")],
     dataset: DatasetOption = None,
     catalog: CatalogOption = None,
+    data_path: DataPathOption = None,
     wait: WaitOption = None,
     param: ParamOption = [],  # noqa: B006
     runs_dir: RunsDirOption = None,
@@ -240,6 +242,7 @@ def evaluate(
     shuffle_metadata: ShuffleOption = False,
     param: ParamOption = [],  # noqa: B006
     catalog: CatalogOption = None,
+    data_path: DataPathOption = None,
     wait: WaitOption = None,
     runs_dir: RunsDirOption = None,
     labels: Annotated[str | None, typer.Option(
@@ -283,6 +286,7 @@ def predict(
     annotate: Annotated[bool, typer.Option(
         "--annotate", help="Dataset predictions: store the outputs in the catalog as predicted annotations.")] = False,
     catalog: CatalogOption = None,
+    data_path: DataPathOption = None,
     wait: WaitOption = None,
     runs_dir: RunsDirOption = None,
     json_output: JsonOption = False,

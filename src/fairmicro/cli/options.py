@@ -17,6 +17,28 @@ CatalogOption = Annotated[
         show_default=False,
     ),
 ]
+
+
+def _set_data_path(value: str | None) -> str | None:
+    if value:
+        from fairmicro.catalog.ducklake import set_data_path
+
+        set_data_path(value)
+    return value
+
+
+DataPathOption = Annotated[
+    str | None,
+    typer.Option(
+        "--data-path",
+        envvar="FAIRMICRO_DATA_PATH",
+        callback=_set_data_path,
+        metavar="DIR",
+        help="Shared catalog (--catalog ducklake:...): the folder (or s3:// URL) of its data files, "
+        "stored when the catalog is created. Not used by a catalog file.",
+        show_default=False,
+    ),
+]
 FormatOption = Annotated[str, typer.Option("--format", help="table, csv or json.")]
 
 

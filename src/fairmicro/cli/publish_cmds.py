@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 def register(app: typer.Typer) -> None:
     """Add this module's commands to `app`; heavy imports stay inside the commands."""
     from fairmicro.cli.commands import stderr, stdout
-    from fairmicro.cli.options import CatalogOption, WaitOption
+    from fairmicro.cli.options import CatalogOption, DataPathOption, WaitOption
 
     @app.command()
     def publish(
@@ -29,6 +29,7 @@ def register(app: typer.Typer) -> None:
         private: Annotated[bool, typer.Option("--private", help="Create the repository private.")] = False,
         dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be uploaded; change nothing.")] = False,
         catalog: CatalogOption = None,
+        data_path: DataPathOption = None,
         json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")] = False,
         wait: WaitOption = None,
     ) -> None:

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from fairmicro.cli.options import CatalogOption, QuietOption, WaitOption
+from fairmicro.cli.options import CatalogOption, DataPathOption, QuietOption, WaitOption
 from fairmicro.cli.output import activity, stdout_to_stderr
 from fairmicro.errors import FairmicroError
 
@@ -39,6 +39,7 @@ def qualify(
     mask_source: Annotated[str, typer.Option(
         help="With --render-masks: any (manual, else newest predicted), manual or predicted.")] = "any",
     catalog: CatalogOption = None,
+    data_path: DataPathOption = None,
     wait: WaitOption = None,
     json_output: Annotated[bool, typer.Option("--json", help="Same as --format json (the summary goes to stderr).")
                            ] = False,

@@ -8,12 +8,14 @@ from typing import Annotated
 
 import typer
 
-from fairmicro.cli.options import CatalogOption
+from fairmicro.cli.options import CatalogOption, DataPathOption, JsonOption
+from fairmicro.cli.output import write_json
 from fairmicro.errors import CatalogError
 
 
 def serve(
     catalog: CatalogOption = None,
+    data_path: DataPathOption = None,
     host: Annotated[str, typer.Option(
         help="Address to listen on. Anything but a loopback address needs --token.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 8000,
@@ -26,6 +28,7 @@ def serve(
         "facebook/flava-full",
     assessments: Annotated[list[Path] | None, typer.Option(
         help="Assessment YAML file the qualification page offers besides the built-in sets. Repeatable.")] = None,
+    json_output: JsonOption = False,
 ) -> None:
     """Serve the catalog as a local web site: browse, query, review, datasets, runs, qualify."""
     from fairmicro.catalog.connection import resolve_catalog_path
@@ -52,6 +55,9 @@ def serve(
     shown = f"[{host}]" if ":" in host else host
     sys.stderr.write(f"fairmicro serve: {path} on http://{shown}:{port}/"
                      + ("?token=..." if token else "") + "  (Ctrl+C stops)\n")
+    if json_output:  # for scripts starting the server: where it listens, as one JSON line before it serves
+        write_json({"url": f"http://{shown}:{port}/", "catalog": str(path), "token_required": token is not None})
+        sys.stdout.flush()
     uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False)
 
 
