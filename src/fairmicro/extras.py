@@ -23,6 +23,7 @@ EXTRAS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "models": (("scikit-learn", "scikit-image", "joblib", "matplotlib", "keras", "torch"), ("hf",)),
     "qualifier": (("transformers",), ("models",)),
     "tf": (("tensorflow-cpu", "tensorflow"), ("models",)),
+    "web": (("starlette", "uvicorn", "jinja2", "python-multipart", "markdown-it-py"), ()),
 }
 # the extra each command needs (the first words of the command as the caller names it)
 COMMAND_EXTRAS = {
@@ -33,6 +34,7 @@ COMMAND_EXTRAS = {
     "fairmicro evaluate": "models",
     "fairmicro predict": "models",
     "fairmicro qualify": "qualifier",
+    "fairmicro serve": "web",
 }
 # import name -> distribution name, where they differ
 DISTRIBUTIONS = {

@@ -32,14 +32,16 @@ def test_every_command_has_json(path):
 
 
 def _type_of(param: object) -> str:
-    """The value type of an option, ``X | None`` read as ``X``."""
+    """The kind of value an option takes: int, float or text (``X | None`` and repeatable ``list[X]`` as ``X``)."""
     import types
     import typing
 
     annotation = param.type_descriptor.annotation  # type: ignore[attr-defined]
     if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
         annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
-    return str(annotation)
+    if typing.get_origin(annotation) is list:
+        annotation = typing.get_args(annotation)[0]
+    return {int: "int", float: "float", bool: "bool"}.get(annotation, "text")  # str, Path: a text value
 
 
 def test_one_meaning_per_option_name():
