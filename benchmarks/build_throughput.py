@@ -111,9 +111,7 @@ def child(root: Path, tile: int) -> dict[str, float]:
     start = time.perf_counter()
     result = _build(catalog_path, root / "built", tile)
     build_s = time.perf_counter() - start
-    rss_mb = (
-        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
-    )  # peak so far: imports + this build
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3  # peak so far: imports + this build
     arrow_mb = pa.default_memory_pool().max_memory() / 1e6
     start = time.perf_counter()
     source_bytes = _plain_parquet(catalog_path, root / "plain.parquet", ROWS_PER_GROUP)
@@ -159,9 +157,7 @@ def _report(figures: list[dict[str, float]]) -> None:
 def main() -> None:
     """Run each size in a child process and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--sizes", type=int, nargs="+", default=[48, 384], help="images per selection"
-    )
+    parser.add_argument("--sizes", type=int, nargs="+", default=[48, 384], help="images per selection")
     parser.add_argument("--shape", type=int, default=512, help="image edge in px")
     parser.add_argument("--tile", type=int, default=256, help="tile edge in px")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)

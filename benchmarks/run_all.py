@@ -129,18 +129,26 @@ def ingest_throughput(work: Path, tree: Path, files: list[Path], count: int) -> 
     chosen = files[:count]
     warm(chosen)
     hashing = checked([PYTHON, "-c", HASH_SCRIPT, *map(str, chosen)])
-    result: dict = {"files": count, "read_sha256_s": hashing.seconds,
-                    "read_sha256_files_per_s": count / hashing.seconds}
+    result: dict = {
+        "files": count,
+        "read_sha256_s": hashing.seconds,
+        "read_sha256_files_per_s": count / hashing.seconds,
+    }
     variants = {"default": []}
     if "--jobs" in checked([*FAIRMICRO, "ingest", "--help"]).stdout:
         variants |= {"jobs_1": ["--jobs", "1"], "jobs_2": ["--jobs", "2"]}
     for name, extra in variants.items():
         catalog = work / f"throughput_{name}.duckdb"
-        ingest = checked([*FAIRMICRO, "ingest", "--json", *extra, *folders(tree, count)],
-                         {"FAIRMICRO_CATALOG": str(catalog)})
+        ingest = checked(
+            [*FAIRMICRO, "ingest", "--json", *extra, *folders(tree, count)], {"FAIRMICRO_CATALOG": str(catalog)}
+        )
         ingested = json.loads(ingest.stdout)["ingested"]
-        result[name] = {"seconds": ingest.seconds, "files_per_s": count / ingest.seconds,
-                        "ingested": ingested, "ratio_to_read_sha256": hashing.seconds / ingest.seconds}
+        result[name] = {
+            "seconds": ingest.seconds,
+            "files_per_s": count / ingest.seconds,
+            "ingested": ingested,
+            "ratio_to_read_sha256": hashing.seconds / ingest.seconds,
+        }
     return result
 
 
@@ -179,27 +187,39 @@ def extraction(files: list[Path], count: int) -> dict:
     warm(chosen)
     runs = json.loads(checked([PYTHON, "-c", EXTRACT_SCRIPT, str(EXTRACT_ROUNDS), *map(str, chosen)]).stdout)
     ours, peer = min(runs["ours"]), min(runs["peer"]) if runs["peer"] else None
-    return {"files": count, "rounds": EXTRACT_ROUNDS, "fairmicro_s": ours[0], "fairmicro_cpu_s": ours[1],
-            "rosettasciio_s": None if peer is None else peer[0], "rosettasciio_cpu_s": None if peer is None else peer[1],
-            "speedup_vs_rosettasciio": None if peer is None else peer[0] / ours[0],
-            "cpu_speedup_vs_rosettasciio": None if peer is None else peer[1] / ours[1],
-            "all_rounds": runs,
-            "note": None if peer is not None else "rosettasciio not installed: pip install rosettasciio"}
+    return {
+        "files": count,
+        "rounds": EXTRACT_ROUNDS,
+        "fairmicro_s": ours[0],
+        "fairmicro_cpu_s": ours[1],
+        "rosettasciio_s": None if peer is None else peer[0],
+        "rosettasciio_cpu_s": None if peer is None else peer[1],
+        "speedup_vs_rosettasciio": None if peer is None else peer[0] / ours[0],
+        "cpu_speedup_vs_rosettasciio": None if peer is None else peer[1] / ours[1],
+        "all_rounds": runs,
+        "note": None if peer is not None else "rosettasciio not installed: pip install rosettasciio",
+    }
 
 
 def rerun_and_memory(work: Path, tree: Path, sizes: Sizes) -> dict:
-    small = checked([*FAIRMICRO, "ingest", "--json", *folders(tree, sizes.small)],
-                    {"FAIRMICRO_CATALOG": str(work / "small.duckdb")})
+    small = checked(
+        [*FAIRMICRO, "ingest", "--json", *folders(tree, sizes.small)], {"FAIRMICRO_CATALOG": str(work / "small.duckdb")}
+    )
     env = {"FAIRMICRO_CATALOG": str(work / "tree.duckdb")}
     first = checked([*FAIRMICRO, "ingest", "--json", *folders(tree, sizes.tree)], env)
     rerun = checked([*FAIRMICRO, "ingest", "--json", *folders(tree, sizes.tree)], env)
     summary = json.loads(rerun.stdout)
     return {
-        "files": sizes.tree, "first_s": first.seconds, "rerun_s": rerun.seconds,
+        "files": sizes.tree,
+        "first_s": first.seconds,
+        "rerun_s": rerun.seconds,
         "rerun_speedup": first.seconds / rerun.seconds,
-        "rerun_ingested": summary["ingested"], "rerun_already_present": summary.get("already_present"),
-        "small_files": sizes.small, "small_peak_rss_mb": small.max_rss_mb,
-        "large_peak_rss_mb": first.max_rss_mb, "rss_ratio": first.max_rss_mb / small.max_rss_mb,
+        "rerun_ingested": summary["ingested"],
+        "rerun_already_present": summary.get("already_present"),
+        "small_files": sizes.small,
+        "small_peak_rss_mb": small.max_rss_mb,
+        "large_peak_rss_mb": first.max_rss_mb,
+        "rss_ratio": first.max_rss_mb / small.max_rss_mb,
     }
 
 
@@ -212,9 +232,14 @@ def startup(work: Path, files: list[Path], repeats: int) -> dict:
     query = [checked([*command, "query", "SELECT 1"], env) for _ in range(repeats)]
     bare = [checked([PYTHON, "-c", "pass"]) for _ in range(repeats)]
     best = min(r.seconds for r in query)
-    return {"query_s": best, "query_cpu_s": min(r.cpu_seconds for r in query),
-            "python_pass_s": min(r.seconds for r in bare), "query_over_python": best / min(r.seconds for r in bare),
-            "query_all_s": [r.seconds for r in query], "command": " ".join(Path(c).name for c in command)}
+    return {
+        "query_s": best,
+        "query_cpu_s": min(r.cpu_seconds for r in query),
+        "python_pass_s": min(r.seconds for r in bare),
+        "query_over_python": best / min(r.seconds for r in bare),
+        "query_all_s": [r.seconds for r in query],
+        "command": " ".join(Path(c).name for c in command),
+    }
 
 
 QUERY_SQL = (
@@ -246,8 +271,14 @@ def query_at_scale(work: Path, rows: int) -> dict:
     generate = checked([PYTHON, "-c", GENERATE_SCRIPT, str(catalog), str(rows)])
     in_process = json.loads(checked([PYTHON, "-c", TIME_QUERY_SCRIPT, str(catalog), QUERY_SQL]).stdout)
     whole = checked([*FAIRMICRO, "query", QUERY_SQL, "--format", "json"], {"FAIRMICRO_CATALOG": str(catalog)})
-    return {"rows": rows, "generate_s": generate.seconds, "query_s": min(in_process),
-            "query_all_s": in_process, "whole_process_s": whole.seconds, "sql": QUERY_SQL}
+    return {
+        "rows": rows,
+        "generate_s": generate.seconds,
+        "query_s": min(in_process),
+        "query_all_s": in_process,
+        "whole_process_s": whole.seconds,
+        "sql": QUERY_SQL,
+    }
 
 
 # ----------------------------------------------------------------- report
@@ -255,8 +286,14 @@ def machine() -> dict:
     import duckdb
     import tifffile
 
-    return {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(),
-            "loadavg": os.getloadavg(), "duckdb": duckdb.__version__, "tifffile": tifffile.__version__}
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "loadavg": os.getloadavg(),
+        "duckdb": duckdb.__version__,
+        "tifffile": tifffile.__version__,
+    }
 
 
 def _fmt(value: float | None, unit: str = "") -> str:
@@ -267,30 +304,68 @@ def table(results: dict) -> str:
     ing, ext, tree = results["ingest"], results["extraction"], results["rerun_and_memory"]
     start, query = results["startup"], results["query"]
     rows = [
-        ("ingest files/s / read+sha256 files/s", _fmt(ing["default"]["ratio_to_read_sha256"], "x"),
-         ">= 0.8", (f"{ing['default']['files_per_s']:.1f} vs {ing['read_sha256_files_per_s']:.1f} files/s, "
-                    f"{ing['files']} files")),
+        (
+            "ingest files/s / read+sha256 files/s",
+            _fmt(ing["default"]["ratio_to_read_sha256"], "x"),
+            ">= 0.8",
+            (
+                f"{ing['default']['files_per_s']:.1f} vs {ing['read_sha256_files_per_s']:.1f} files/s, "
+                f"{ing['files']} files"
+            ),
+        ),
     ]
     for name in ("jobs_1", "jobs_2"):
         if name in ing:
-            rows.append((f"  --jobs {name[-1]}", _fmt(ing[name]["ratio_to_read_sha256"], "x"), "near-linear",
-                         f"{ing[name]['files_per_s']:.1f} files/s"))
+            rows.append(
+                (
+                    f"  --jobs {name[-1]}",
+                    _fmt(ing[name]["ratio_to_read_sha256"], "x"),
+                    "near-linear",
+                    f"{ing[name]['files_per_s']:.1f} files/s",
+                )
+            )
     if "jobs_1" not in ing:
         rows.append(("  --jobs 1 / 2", "n/a", "near-linear", "ingest has no --jobs option"))
     rows += [
-        ("extraction speed-up vs rosettasciio lazy", _fmt(ext["speedup_vs_rosettasciio"], "x"), ">= 3x",
-         (f"{ext['files']} files: {_fmt(ext['fairmicro_s'], ' s')} vs {_fmt(ext['rosettasciio_s'], ' s')}; "
-          f"cpu {_fmt(ext.get('cpu_speedup_vs_rosettasciio'), 'x')} (best of {ext.get('rounds', 1)})")),
-        ("rerun of unchanged tree, speed-up", _fmt(tree["rerun_speedup"], "x"), ">= 20x",
-         f"{tree['files']} files: {tree['first_s']:.1f} s first, {tree['rerun_s']:.2f} s rerun"),
-        ("start-up: query \"SELECT 1\"", _fmt(start["query_s"], " s"), "< 0.5 s",
-         (f"cpu {start['query_cpu_s']:.2f} s; python -c pass {start['python_pass_s']:.3f} s "
-          f"(best of {len(start['query_all_s'])})")),
-        ("peak RSS large / small tree", _fmt(tree["rss_ratio"], "x"), "<= 1.2x",
-         (f"{tree['large_peak_rss_mb']:.0f} MB ({tree['files']}) vs {tree['small_peak_rss_mb']:.0f} MB "
-          f"({tree['small_files']})")),
-        (f"filtered aggregate, {query['rows']:,} rows", _fmt(query["query_s"], " s"), "< 1 s",
-         f"whole process {query['whole_process_s']:.2f} s"),
+        (
+            "extraction speed-up vs rosettasciio lazy",
+            _fmt(ext["speedup_vs_rosettasciio"], "x"),
+            ">= 3x",
+            (
+                f"{ext['files']} files: {_fmt(ext['fairmicro_s'], ' s')} vs {_fmt(ext['rosettasciio_s'], ' s')}; "
+                f"cpu {_fmt(ext.get('cpu_speedup_vs_rosettasciio'), 'x')} (best of {ext.get('rounds', 1)})"
+            ),
+        ),
+        (
+            "rerun of unchanged tree, speed-up",
+            _fmt(tree["rerun_speedup"], "x"),
+            ">= 20x",
+            f"{tree['files']} files: {tree['first_s']:.1f} s first, {tree['rerun_s']:.2f} s rerun",
+        ),
+        (
+            'start-up: query "SELECT 1"',
+            _fmt(start["query_s"], " s"),
+            "< 0.5 s",
+            (
+                f"cpu {start['query_cpu_s']:.2f} s; python -c pass {start['python_pass_s']:.3f} s "
+                f"(best of {len(start['query_all_s'])})"
+            ),
+        ),
+        (
+            "peak RSS large / small tree",
+            _fmt(tree["rss_ratio"], "x"),
+            "<= 1.2x",
+            (
+                f"{tree['large_peak_rss_mb']:.0f} MB ({tree['files']}) vs {tree['small_peak_rss_mb']:.0f} MB "
+                f"({tree['small_files']})"
+            ),
+        ),
+        (
+            f"filtered aggregate, {query['rows']:,} rows",
+            _fmt(query["query_s"], " s"),
+            "< 1 s",
+            f"whole process {query['whole_process_s']:.2f} s",
+        ),
     ]
     widths = [max(len(r[i]) for r in [("figure", "measured", "goal", "detail"), *rows]) for i in range(4)]
     lines = []
@@ -320,8 +395,10 @@ def main() -> None:
     results["summary"] = summary.splitlines()
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    sys.stdout.write(summary + f"\n\nload average {results['machine']['loadavg']} on "
-                     f"{results['machine']['cpus']} cpus; results in {out}\n")
+    sys.stdout.write(
+        summary + f"\n\nload average {results['machine']['loadavg']} on "
+        f"{results['machine']['cpus']} cpus; results in {out}\n"
+    )
 
 
 if __name__ == "__main__":
