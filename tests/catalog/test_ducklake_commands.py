@@ -54,8 +54,13 @@ def _digest(folder: Path, pattern: str) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob(pattern))}
 
 
-def _one(fm: Cli | Lake, sql: str) -> Any:
-    return next(iter(fm.rows(sql)[0].values()))
+def _read(fm: Cli | Lake, **queries: str) -> dict[str, list[dict[str, Any]]]:
+    """The rows of each query, read in this process through one read-only connection (cheaper than a CLI each)."""
+    from fairmicro.catalog import Catalog
+
+    with Catalog.open(fm.catalog, read_only=True) as catalog:
+        results = {name: catalog.query(sql) for name, sql in queries.items()}
+    return {name: [dict(zip(r.columns, row, strict=True)) for row in r.rows] for name, r in results.items()}
 
 
 # ------------------------------------------------------------ classification
@@ -93,29 +98,31 @@ def test_ingest_build_publish_train_predict_review(fm: Cli | Lake, hub_env: None
     fm("review", second["image_sha256"][:12], "--label", "martensite")
     runs = json.loads(fm("runs", "--json").stdout)
 
-    labels = fm.rows("SELECT regexp_extract(path, '(new/.*)$', 1) AS file, label, label_source FROM image_metadata "
-                     "WHERE path LIKE '%/new/%' ORDER BY file")
+    seen = _read(
+        fm,
+        labels="SELECT regexp_extract(path, '(new/.*)$', 1) AS file, label, label_source FROM image_metadata "
+        "WHERE path LIKE '%/new/%' ORDER BY file",
+        counts="SELECT (SELECT count(*) FROM images) AS images, (SELECT count(*) FROM image_files) AS files, "
+        "(SELECT count(*) FROM specimens) AS specimens, (SELECT count(*) FROM dataset_images) AS dataset_images, "
+        "(SELECT count(*) FROM predictions) AS predictions",
+        dataset="SELECT name, fingerprint FROM datasets",
+        publications="SELECT repo_id, tag, fingerprint FROM publications",
+        annotations="SELECT annotation_kind, label_source, label FROM annotations ORDER BY image_sha256",
+    )
     assert predicted["predicted"] == 3 and predicted["accepted"] + predicted["queued"] == 3
     assert len(queue) == predicted["queued"] >= 2
-    assert [r["label_source"] for r in labels].count("manual") == 2
+    assert [r["label_source"] for r in seen["labels"]].count("manual") == 2
     assert [r["run_kind"] for r in runs] == ["train", "evaluate", "predict"]
     assert {r["status"] for r in runs} == {"succeeded"}
+    assert seen["counts"] == [{"images": 21, "files": 21, "specimens": 9, "dataset_images": 18, "predictions": 3}]
     _same_on_both("classification", fm, {
-        "images": _one(fm, "SELECT count(*) AS n FROM images"),
-        "files": _one(fm, "SELECT count(*) AS n FROM image_files"),
-        "specimens": _one(fm, "SELECT count(*) AS n FROM specimens"),
-        "dataset": fm.rows("SELECT name, fingerprint FROM datasets"),
-        "dataset_images": _one(fm, "SELECT count(*) AS n FROM dataset_images"),
+        **seen,
         "data_files": _digest(fm.cwd / "ds" / "data", "*.parquet"),
-        "publications": fm.rows("SELECT repo_id, tag, fingerprint FROM publications"),
         "published": sorted((c["path"], c["action"]) for c in published["changes"] if c["path"].startswith("data/")),
         "published_fingerprint": published["fingerprint"],
         "evaluation": scores["summary"],
         "predicted": predicted | {"run_id": None},
         "queue": sorted((r["image_sha256"], r["suggested"]) for r in queue),
-        "labels": labels,
-        "annotations": fm.rows("SELECT annotation_kind, label_source, label FROM annotations ORDER BY image_sha256"),
-        "predictions": _one(fm, "SELECT count(*) AS n FROM predictions"),
     })
 
 
@@ -148,17 +155,20 @@ def test_masks_pretrain_and_fine_tune_pscl(fm: Cli | Lake) -> None:
                         *TINY_SEG, "--json").stdout)
     fm("predict", run["run_id"], "--dataset", "ds", "--split", "test", "--out", "pred", "--annotate")
 
-    runs = fm.rows("SELECT run_kind, plugin, status, parent_run_id IS NOT NULL AS has_parent FROM model_runs "
-                   "ORDER BY started_at")
-    assert [(r["run_kind"], r["plugin"]) for r in runs] == [("pretrain", "pscl"), ("train", "pscl-seg"),
-                                                            ("predict", "pscl-seg")]
-    predicted = _one(fm, "SELECT count(*) AS n FROM image_masks WHERE mask_source = 'predicted'")
+    seen = _read(
+        fm,
+        runs="SELECT run_kind, plugin, status, parent_run_id IS NOT NULL AS has_parent FROM model_runs "
+        "ORDER BY started_at",
+        masks="SELECT mask_source, count(*) AS n FROM image_masks GROUP BY ALL ORDER BY ALL",
+        dataset="SELECT name, fingerprint FROM datasets",
+    )
+    assert [(r["run_kind"], r["plugin"]) for r in seen["runs"]] == [
+        ("pretrain", "pscl"), ("train", "pscl-seg"), ("predict", "pscl-seg")]
+    predicted = {r["mask_source"]: r["n"] for r in seen["masks"]}.get("predicted")
     assert predicted == len(list((fm.cwd / "pred").iterdir())) > 0
     _same_on_both("segmentation", fm, {
-        "masks": fm.rows("SELECT mask_source, count(*) AS n FROM image_masks GROUP BY ALL ORDER BY ALL"),
-        "dataset": fm.rows("SELECT name, fingerprint FROM datasets"),
+        **seen,
         "data_files": _digest(fm.cwd / "ds" / "data", "*.parquet"),
-        "runs": [(r["run_kind"], r["status"], r["has_parent"]) for r in runs],
         "predicted_files": sorted(p.name for p in (fm.cwd / "pred").iterdir()),
     })
 
@@ -200,14 +210,17 @@ def test_qualify_scores_and_caches_the_same(fm: Cli | Lake, tiny_models: tuple[P
     first = json.loads(fm(*args).stdout)
     again = fm(*args)
     assert "clip 0 computed/3 cached" in again.stderr
-    stored = fm.rows("SELECT image_sha256, decision, round(hybrid, 6) AS hybrid FROM qualifications "
-                     "ORDER BY image_sha256, model_run_id")
-    assert len(first) == 3 and len(stored) == 6
+    seen = _read(
+        fm,
+        stored="SELECT image_sha256, decision, round(hybrid, 6) AS hybrid FROM qualifications "
+        "ORDER BY image_sha256, model_run_id",
+        embeddings="SELECT count(*) AS n FROM image_embeddings",
+        runs="SELECT run_kind, task, status FROM model_runs ORDER BY started_at",
+    )
+    assert len(first) == 3 and len(seen["stored"]) == 6
     _same_on_both("qualify", fm, {
+        **seen,
         "decisions": sorted((r["image_sha256"], r["decision"], round(r["hybrid"], 6)) for r in first),
-        "stored": stored,
-        "embeddings": _one(fm, "SELECT count(*) AS n FROM image_embeddings"),
-        "runs": fm.rows("SELECT run_kind, task, status FROM model_runs ORDER BY started_at"),
     })
 
 
