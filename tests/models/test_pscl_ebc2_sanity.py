@@ -83,3 +83,56 @@ def test_short_cpu_budget_and_gpu_are_not_announced(caplog):
         assert warn_if_long(UNet(1, 2), 2, params, "cpu") < 600
         assert warn_if_long(UNet(1, 2), 2, params, "cuda") is None
     assert not caplog.records
+
+
+def _random_member(seed: int = 0):
+    import torch
+
+    from fairmicro.models.pscl.net import Segmenter, UNet
+
+    torch.manual_seed(seed)
+    model = Segmenter(UNet(1, 4), 3)
+    torch.nn.init.normal_(model.head.weight, std=1.0)
+    return model.eval()
+
+
+def _far_region_image() -> np.ndarray:
+    """A 32 x 32 region A, then 96 columns of a very different region (bright, smooth)."""
+    rng = np.random.default_rng(0)
+    image = np.concatenate([rng.normal(size=(32, 32)), 4 + 0.1 * rng.normal(size=(32, 96))], axis=1)
+    return image[None].astype(np.float32)
+
+
+def test_prediction_of_a_pixel_does_not_depend_on_regions_beyond_the_training_crop():
+    """Symptom: whole 1024 px ebc2 images scored far worse than the 256 px crops the model was trained on.
+
+    GroupNorm normalises over the whole input; predicted window by window at the training crop size,
+    a pixel whose only window lies inside region A is predicted as from A alone.
+    """
+    from fairmicro.models.pscl.finetune import probabilities
+
+    model, image = _random_member(), _far_region_image()
+    alone = probabilities([model], np.ascontiguousarray(image[..., :32]))
+    windowed = probabilities([model], image, window=32)
+    assert np.allclose(windowed[..., :16], alone[..., :16], atol=1e-5)
+    whole = probabilities([model], image, window=1024)
+    assert not np.allclose(whole[..., :16], alone[..., :16], atol=1e-3)  # the field-of-view effect is real
+
+
+def test_pscl_seg_predicts_in_windows_of_its_training_crop(monkeypatch):
+    import datasets
+    from PIL import Image
+
+    from fairmicro.models.pscl import finetune
+    from fairmicro.models.pscl.seg_plugin import PsclSegPlugin
+
+    plugin = PsclSegPlugin(crop=32, base_channels=4, device="cpu")
+    plugin.classes_, plugin.in_channels_, plugin.base_channels_ = ["background", "a", "b"], 1, 4
+    plugin.members_ = [_random_member().state_dict()]
+    seen = []
+    real = finetune.probabilities
+    monkeypatch.setattr(finetune, "probabilities", lambda *a, **k: seen.append(k.get("window")) or real(*a, **k))
+    data = datasets.Dataset.from_dict({"image": [Image.fromarray(np.zeros((32, 128), np.uint8))]},
+                                      features=datasets.Features({"image": datasets.Image()}))
+    (mask,) = plugin.predict_masks(data)
+    assert mask.shape == (32, 128) and seen == [32]

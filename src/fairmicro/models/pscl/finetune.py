@@ -134,7 +134,11 @@ def probabilities(models: list[Segmenter], image: np.ndarray, device: str = "cpu
     """Mean class probabilities (``K x H x W``) of ``models`` on one standardised image.
 
     Images larger than ``window`` on a side are predicted window by window
-    (half-window overlap, overlapping predictions averaged) to bound memory.
+    (half-window overlap, overlapping predictions averaged). Give the side the
+    models were trained on (their crop): GroupNorm normalises over the whole
+    input, so a window of another size sees other statistics than training did
+    (ebc2, crop 256: whole 1024 px images scored background Dice 0.42, oxide 0.00;
+    256 px windows 0.57, 0.24).
     """
     x = torch.from_numpy(image)[None].to(device)
     height, width = image.shape[-2:]

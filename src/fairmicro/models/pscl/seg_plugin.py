@@ -152,7 +152,7 @@ class PsclSegPlugin(ModelPlugin):
         device = resolve_device(self.params["device"])
         for row in range(len(data)):
             image = rows_images(data, [row], self.in_channels_)[0]
-            yield probabilities(models, image, device).argmax(axis=0).astype(np.uint8)
+            yield probabilities(models, image, device, window=self.params["crop"]).argmax(axis=0).astype(np.uint8)
 
     def report(self) -> dict[str, Any]:
         """Initial weights and the labelled images of every repeat (sha256)."""
