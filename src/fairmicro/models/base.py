@@ -27,6 +27,7 @@ Heavy imports (torch, keras, sklearn) happen inside methods, never at import.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -93,7 +94,7 @@ class ModelPlugin(ABC):
     Params: ClassVar[type[pydantic.BaseModel]] = PluginParams
 
     classes_: list[str]
-    metadata_columns_: ClassVar[list[str]] = []  # instances set their own list in fit/load
+    metadata_columns_: Sequence[str] = ()  # the metadata columns a fitted model reads (fit/load set a list)
     history_: dict[str, list[float]] | None = None
 
     def __init__(self, **params: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -29,10 +30,11 @@ def score(classes: list[str], y_true: np.ndarray, probabilities: np.ndarray) -> 
     }
 
 
-def shuffle_metadata(data: Any, columns: list[str], seed: int) -> Any:
+def shuffle_metadata(data: Any, columns: Sequence[str], seed: int) -> Any:
     """The split with ``columns`` permuted together across rows (images and labels untouched)."""
     if not columns:
         return data
+    columns = list(columns)
     order = np.random.default_rng(seed).permutation(len(data))
     shuffled = data.select_columns(columns).select(order)
     result = data.remove_columns(columns)

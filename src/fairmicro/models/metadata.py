@@ -135,10 +135,10 @@ class MetadataPreprocessor:
             names.append(column.name)
             if column.has_missing:
                 names.append(f"{column.name}__missing")
-        for column in self.categorical_:
-            names += [f"{column.name}={c}" for c in column.categories]
-            if column.has_missing:
-                names.append(f"{column.name}__missing")
+        for categorical in self.categorical_:
+            names += [f"{categorical.name}={c}" for c in categorical.categories]
+            if categorical.has_missing:
+                names.append(f"{categorical.name}__missing")
         return names
 
     def transform(self, data: Any) -> np.ndarray:
@@ -152,15 +152,15 @@ class MetadataPreprocessor:
             blocks.append(((filled - column.mean) / column.scale)[:, None])
             if column.has_missing:
                 blocks.append(missing[:, None].astype(np.float64))
-        for column in self.categorical_:
-            values = table[column.name]
-            index = {c: i for i, c in enumerate(column.categories)}
-            onehot = np.zeros((len(values), len(column.categories)))
+        for categorical in self.categorical_:
+            values = table[categorical.name]
+            index = {c: i for i, c in enumerate(categorical.categories)}
+            onehot = np.zeros((len(values), len(categorical.categories)))
             for row, value in enumerate(values):
                 if not _missing(value) and str(value) in index:
                     onehot[row, index[str(value)]] = 1.0
             blocks.append(onehot)
-            if column.has_missing:
+            if categorical.has_missing:
                 blocks.append(np.array([[float(_missing(v))] for v in values]))
         return np.hstack(blocks)
 

@@ -318,6 +318,8 @@ def predict_dataset(
     if type(source.task).predict_dataset is Task.predict_dataset:
         source.task.predict_dataset(source.model, None, split=split, out=out)  # the task's one-line refusal
     ref = dataset_ref or (source.parent or {}).get("dataset_ref")
+    if ref is None:
+        raise ModelError("--dataset is required to predict with a plugin that has no training run")
     resolved = resolve_dataset(ref, catalog=catalog)
     data = _split(resolved.dataset, split)
     seed = int((source.parent or {}).get("seed") or 0)

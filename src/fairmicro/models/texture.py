@@ -14,6 +14,7 @@ accuracy and, beside them, the same pipeline scored by a leaky ungrouped
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -167,6 +168,7 @@ class TexturePlugin(ModelPlugin):
         pipeline = require("sklearn.pipeline", COMMAND)
         preprocessing = require("sklearn.preprocessing", COMMAND)
         selection = require("sklearn.feature_selection", COMMAND)
+        score_func: Callable[[np.ndarray, np.ndarray], Any]
         if self.params["ranking"] == "mutual_info":
             score_func = partial(selection.mutual_info_classif, random_state=self.params["seed"])
         else:
@@ -283,7 +285,7 @@ def _classifier(name: str, seed: int) -> Any:
 
 
 def _classifier_grid(name: str) -> dict[str, list[Any]]:
-    grids = {
+    grids: dict[str, dict[str, list[Any]]] = {
         "random_forest": {"classify__max_depth": [None, 8]},
         "svm": {"classify__C": [1.0, 10.0], "classify__gamma": ["scale"]},
     }

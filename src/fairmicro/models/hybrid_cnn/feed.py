@@ -19,9 +19,10 @@ from fairmicro.models.hybrid_cnn.images import prepare_image
 from fairmicro.models.hybrid_cnn.network import IMAGE_INPUT, METADATA_INPUT
 
 keras = import_keras()
+_PyDataset: Any = keras.utils.PyDataset  # a base chosen at run time: Keras has no type stubs
 
 
-class Feed(keras.utils.PyDataset):
+class Feed(_PyDataset):
     """Batches of backbone-ready images (plus metadata, labels and sample weights).
 
     Only one batch of images is decoded at a time. With ``shuffle_seed`` the

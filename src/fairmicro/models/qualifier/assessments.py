@@ -24,11 +24,14 @@ import hashlib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from fairmicro.errors import ModelError
+
+if TYPE_CHECKING:
+    from pydantic_core import ErrorDetails
 
 PACKAGE = "fairmicro.models.qualifier"
 FOLDER = "assessments"
@@ -145,7 +148,7 @@ def _has(node: dict[str, Any] | list[Any], part: Any) -> bool:
     return part in node if isinstance(node, dict) else isinstance(part, int) and 0 <= part < len(node)
 
 
-def _message(error: dict[str, Any]) -> str:
+def _message(error: ErrorDetails) -> str:
     kind = error.get("type", "")
     if kind == "extra_forbidden":
         return "unknown key (allowed: name, description, assessments; per assessment: name, criterion, " \

@@ -21,6 +21,7 @@ import re
 import socket
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -188,7 +189,7 @@ def folder_revision(folder: Path) -> str:
     for file in sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in HASHED_SUFFIXES):
         digest.update(str(file.relative_to(folder)).encode() + b"\0")
         with file.open("rb") as handle:
-            for block in iter(lambda h=handle: h.read(1 << 20), b""):
+            for block in iter(partial(handle.read, 1 << 20), b""):
                 digest.update(block)
     return "sha256:" + digest.hexdigest()
 

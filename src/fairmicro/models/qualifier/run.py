@@ -161,7 +161,8 @@ def qualify(
                             render_masks, mask_source)
     assessment_set = load_assessments(assessments)
     with Catalog.open_for_reading(catalog) as reader:
-        images, skipped = plan(reader, assessment_set, options.where, options.calibration), []
+        images = plan(reader, assessment_set, options.where, options.calibration)
+        skipped: list[Skipped] = []
         if options.render_masks:
             images, skipped = with_masks(reader, images, options.mask_source)
         encoders = {"clip": load_encoder("clip", options.clip), "flava": load_encoder("flava", options.flava)}

@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from fairmicro.catalog.selection import Selection, iter_rows
 from fairmicro.catalog.qualifications import catalog_rows
+from fairmicro.catalog.selection import Selection, iter_rows
 from fairmicro.errors import FairmicroError, ModelError, first_line
 from fairmicro.models.qualifier import images
 from fairmicro.models.qualifier.assessments import AssessmentSet, References

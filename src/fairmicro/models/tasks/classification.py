@@ -83,7 +83,7 @@ class ClassificationTask(Task):
                  options: dict[str, Any] | None = None) -> Evaluation:
         """Scores on ``data``; with option ``shuffle_metadata`` also the metadata-permuted accuracy."""
         probabilities, scores = _scores(model, data)
-        metrics: dict[str, Any] = {"split": split, "scores": scores, "metadata_columns": model.metadata_columns_}
+        metrics: dict[str, Any] = {"split": split, "scores": scores, "metadata_columns": list(model.metadata_columns_)}
         if (options or {}).get(SHUFFLE):
             metrics["shuffled_metadata_at_evaluation"] = _shuffle_check(model, data, scores, seed)
         return Evaluation(metrics, (split, data, list(model.classes_), probabilities))
@@ -153,7 +153,7 @@ def _shuffle_check(model: ModelPlugin, data: Any, baseline: dict[str, Any], seed
         return {"skipped": "the model uses no metadata"}
     _, shuffled = _scores(model, shuffle_metadata(data, model.metadata_columns_, seed))
     return {"accuracy": shuffled["accuracy"], "accuracy_change": shuffled["accuracy"] - baseline["accuracy"],
-            "columns": model.metadata_columns_}
+            "columns": list(model.metadata_columns_)}
 
 
 def _shuffled_training(model: ModelPlugin, dataset: Any, split: str, baseline: dict[str, Any],

@@ -52,7 +52,7 @@ class ZeroShotTask(ClassificationTask):
         if _labels_match(model, data):
             return super().evaluate(model, data, split=split, seed=seed, options=options)
         probabilities = model.predict_proba(data)
-        counts = np.bincount(probabilities.argmax(axis=1), minlength=len(model.classes_)) if len(data) else []
+        counts = np.bincount(probabilities.argmax(axis=1), minlength=len(model.classes_)) if len(data) else np.zeros(0, int)
         metrics = {"split": split, "n": len(data),
                    "predicted": {c: int(n) for c, n in zip(model.classes_, counts, strict=False)}}
         return Evaluation(metrics, (split, data.remove_columns([c for c in ("label",) if c in data.column_names]),
