@@ -91,7 +91,7 @@ def _open_handles() -> int | None:
 def _sniff(extractor: Extractor, source: SourceFile, problems: list[str]) -> bool:
     try:
         answer = extractor.sniff(source)
-    except Exception as exc:  # the contract: sniff never raises
+    except Exception as exc:  # noqa: BLE001 - the contract: sniff never raises, whatever a plugin does
         problems.append(f"{source.path.name}: sniff raised {type(exc).__name__}: {exc}")
         return False
     if not isinstance(answer, bool):
@@ -125,7 +125,7 @@ def _claim(extractor: Extractor, source: SourceFile, problems: list[str]) -> Ext
         verify_pixels(source, extraction.page_index)
     except FairmicroError:  # an explained failure is allowed
         return None
-    except Exception as exc:  # anything else is a crash
+    except Exception as exc:  # noqa: BLE001 - anything else is a crash, reported as a problem
         problems.append(f"{source.path.name}: extract raised {type(exc).__name__}: {exc}")
         return None
     return extraction

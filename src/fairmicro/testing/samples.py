@@ -14,7 +14,7 @@ import csv
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -122,7 +122,7 @@ def fei_block(overrides: SectionOverrides | None = None) -> str:
     return ini_text(merge_sections(FEI_DEFAULTS, overrides))
 
 
-def _write_tiff(path: Path, data: np.ndarray, extratags: list[tuple], **kwargs: object) -> Path:
+def _write_tiff(path: Path, data: np.ndarray, extratags: list[tuple], **kwargs: Any) -> Path:
     import tifffile
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -226,4 +226,4 @@ def write_demo_collection(
 if __name__ == "__main__":
     target = Path(sys.argv[1] if len(sys.argv) > 1 else "demo-data")
     # three specimens per class: enough for grouped train/validation/test splits
-    print(write_demo_collection(target, specimens_per_class=3))  # noqa: T201 - the script's output
+    print(write_demo_collection(target, specimens_per_class=3))  # the script's output

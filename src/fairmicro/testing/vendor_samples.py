@@ -19,6 +19,7 @@ import struct
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -31,6 +32,7 @@ from fairmicro.testing.samples import (
     texture,
 )
 
+ByteOrder = Literal["<", ">"]  # tifffile's spelling: little- or big-endian
 TESCAN_TAG = 50431
 SIS_TAG = 33560
 TESCAN_BLOCK_TYPES = {"MAIN": 2, "SEM": 3, "GAMA": 4, "FIB": 5}
@@ -145,7 +147,7 @@ def with_data_bar(data: np.ndarray, rows: int) -> np.ndarray:
 
 
 def write_raw_tag_tiff(
-    path: Path, code: int, raw: bytes, data: np.ndarray | None = None, byteorder: str = "<"
+    path: Path, code: int, raw: bytes, data: np.ndarray | None = None, byteorder: ByteOrder = "<"
 ) -> Path:
     """A TIFF carrying ``raw`` bytes in tag ``code`` (for damaged or mutated vendor blocks)."""
     import tifffile
@@ -163,7 +165,7 @@ def write_tescan_tiff(
     overrides: SectionOverrides | None = None,
     layout: str = "blocks",
     strip_rows: int = 0,
-    byteorder: str = "<",
+    byteorder: ByteOrder = "<",
 ) -> Path:
     """A TESCAN TIFF with its text in tag 50431 (``layout`` "blocks" or "ini")."""
     data = with_data_bar(texture((96, 128)) if data is None else data, strip_rows)
