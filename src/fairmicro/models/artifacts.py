@@ -85,8 +85,9 @@ def plot_history(folder: Path, history: dict[str, list[float]] | None) -> Path |
     return path
 
 
-def plot_curves(folder: Path, stem: str, history: dict[str, list[float | None]], title: str,
-                ylabel: str = "value") -> Path:
+def plot_curves(
+    folder: Path, stem: str, history: dict[str, list[float | None]], title: str, ylabel: str = "value"
+) -> Path:
     """``<stem>.png``: every per-epoch series of ``history`` on one axis (e.g. a pretraining loss)."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5, 3.5))

@@ -72,8 +72,10 @@ def validate_params(plugin: type[ModelPlugin], params: dict[str, Any]) -> dict[s
 
 def param_fields(plugin: type[ModelPlugin]) -> dict[str, tuple[Any, str]]:
     """Each parameter's default and description (for ``fairmicro plugins`` and forms)."""
-    return {name: (field.get_default(call_default_factory=True), field.description or "")
-            for name, field in plugin.Params.model_fields.items()}
+    return {
+        name: (field.get_default(call_default_factory=True), field.description or "")
+        for name, field in plugin.Params.model_fields.items()
+    }
 
 
 class ModelPlugin(ABC):

@@ -25,9 +25,14 @@ LUMA = np.array([0.299, 0.587, 0.114])
 # Metadata a model may use: the imaging conditions, the instrument and the specimen
 # (from the schema), not file facts (size, page) and not identities or times.
 IDENTITIES = frozenset({"image_sha256", "instrument_id", "specimen_id", "attributes", "acquired_at", "operator"})
-METADATA_SLOTS = frozenset(
-    set(models.ImagingConditions.model_fields) | set(models.Instrument.model_fields) | set(models.Specimen.model_fields)
-) - IDENTITIES
+METADATA_SLOTS = (
+    frozenset(
+        set(models.ImagingConditions.model_fields)
+        | set(models.Instrument.model_fields)
+        | set(models.Specimen.model_fields)
+    )
+    - IDENTITIES
+)
 
 
 def class_names(data: Any) -> list[str]:

@@ -81,8 +81,10 @@ def input_plan(parent: dict[str, Any], catalog: Catalog) -> TilingSpec:
         fingerprint = parameters.get("dataset_fingerprint") or parent.get("dataset_revision")
         recorded = catalog.build_parameters(fingerprint)
     if not isinstance(recorded, dict):
-        raise ModelError(f"run {parent['run_id']}: its dataset {parent.get('dataset_ref')!r} records no tiling "
-                         "plan (built by an older fairmicro); rebuild it with `fairmicro build` and retrain")
+        raise ModelError(
+            f"run {parent['run_id']}: its dataset {parent.get('dataset_ref')!r} records no tiling "
+            "plan (built by an older fairmicro); rebuild it with `fairmicro build` and retrain"
+        )
     return TilingSpec.from_model_input(recorded)
 
 
@@ -121,8 +123,16 @@ def _suggest(model: ModelPlugin, catalog: Catalog, rows: list[dict[str, Any]], s
             continue
         mean = probabilities[owner == index].mean(axis=0)
         best = int(mean.argmax())
-        suggestions.append(Suggestion(row["sha256"], row["path"], model.classes_[best], float(mean[best]),
-                                      dict(zip(model.classes_, map(float, mean), strict=True)), row["label"]))
+        suggestions.append(
+            Suggestion(
+                row["sha256"],
+                row["path"],
+                model.classes_[best],
+                float(mean[best]),
+                dict(zip(model.classes_, map(float, mean), strict=True)),
+                row["label"],
+            )
+        )
     return suggestions
 
 
@@ -141,7 +151,9 @@ def _selected(catalog: Catalog, where: str, model: ModelPlugin) -> list[dict[str
 def _skipped(rows: list[dict[str, Any]], suggestions: list[Suggestion], spec: TilingSpec) -> tuple[str, ...]:
     done = {s.sha256 for s in suggestions}
     size = f"one {spec.tile}x{spec.tile} px tile" if spec.tile else "any rows"
-    return tuple(f"{Path(r['path']).name}: too small for {size} after cropping" for r in rows if r["sha256"] not in done)
+    return tuple(
+        f"{Path(r['path']).name}: too small for {size} after cropping" for r in rows if r["sha256"] not in done
+    )
 
 
 def predict_catalog(run_id: str, where: str, accept: float, *, catalog: str | Path | None = None) -> PredictResult:
@@ -156,21 +168,38 @@ def predict_catalog(run_id: str, where: str, accept: float, *, catalog: str | Pa
     parent = load_run(path, run_id)
     model = load_model(parent)
     if type(model).task != "classification":
-        raise ModelError(f"run {run_id} is a {type(model).task} model; it predicts dataset splits: "
-                         f"`fairmicro predict {run_id} --dataset D --split test --out DIR`")
+        raise ModelError(
+            f"run {run_id} is a {type(model).task} model; it predicts dataset splits: "
+            f"`fairmicro predict {run_id} --dataset D --split test --out DIR`"
+        )
     with Catalog.open(path, read_only=True) as cat:
         spec = input_plan(parent, cat)
         rows = _selected(cat, where, model)
-        suggestions = [s for start in range(0, len(rows), IMAGES_PER_BATCH)
-                       for s in _suggest(model, cat, rows[start : start + IMAGES_PER_BATCH], spec)]
+        suggestions = [
+            s
+            for start in range(0, len(rows), IMAGES_PER_BATCH)
+            for s in _suggest(model, cat, rows[start : start + IMAGES_PER_BATCH], spec)
+        ]
     skipped = _skipped(rows, suggestions, spec)
-    recorder = RunRecorder(path, new_run_id(parent["plugin"]), parent["plugin"], model.version, "predict",
-                           {"where": where, "accept": accept, "input_plan": spec.model_input()},
-                           parent_run_id=run_id, seed=parent.get("seed"), task=type(model).task)
+    recorder = RunRecorder(
+        path,
+        new_run_id(parent["plugin"]),
+        parent["plugin"],
+        model.version,
+        "predict",
+        {"where": where, "accept": accept, "input_plan": spec.model_input()},
+        parent_run_id=run_id,
+        seed=parent.get("seed"),
+        task=type(model).task,
+    )
     recorder.start()
     accepted = [s for s in suggestions if s.confidence >= accept]
-    metrics = {"predicted": len(suggestions), "accepted": len(accepted), "queued": len(suggestions) - len(accepted),
-               "skipped": len(skipped)}
+    metrics = {
+        "predicted": len(suggestions),
+        "accepted": len(accepted),
+        "queued": len(suggestions) - len(accepted),
+        "skipped": len(skipped),
+    }
     with Catalog.open(path) as cat, cat.transaction():
         recorder.complete(cat, metrics, [])
         cat.add_predictions(_prediction_rows(recorder.run_id, suggestions))
@@ -180,9 +209,16 @@ def predict_catalog(run_id: str, where: str, accept: float, *, catalog: str | Pa
 
 def _prediction_rows(run_id: str, suggestions: list[Suggestion]) -> list[models.Prediction]:
     return [
-        models.Prediction(model_run_id=run_id, image_sha256=s.sha256, tile_x_px=0, tile_y_px=0,
-                          true_label=s.catalog_label, predicted_label=s.label, confidence=s.confidence,
-                          probabilities=json.dumps(s.probabilities, sort_keys=True))
+        models.Prediction(
+            model_run_id=run_id,
+            image_sha256=s.sha256,
+            tile_x_px=0,
+            tile_y_px=0,
+            true_label=s.catalog_label,
+            predicted_label=s.label,
+            confidence=s.confidence,
+            probabilities=json.dumps(s.probabilities, sort_keys=True),
+        )
         for s in suggestions
     ]
 
@@ -192,12 +228,19 @@ def _store_suggestions(catalog: Catalog, run_id: str, suggestions: list[Suggesti
     annotations = []
     for s in suggestions:
         confident = s.confidence >= accept
-        annotations.append(models.Annotation(
-            annotation_id=f"{run_id}:{s.sha256[:16]}", image_sha256=s.sha256,
-            annotation_kind="class_label" if confident else "review",
-            label=s.label, label_source="predicted", confidence=s.confidence,
-            model_run_id=run_id, created_at=now, created_by=run_id,
-        ))
+        annotations.append(
+            models.Annotation(
+                annotation_id=f"{run_id}:{s.sha256[:16]}",
+                image_sha256=s.sha256,
+                annotation_kind="class_label" if confident else "review",
+                label=s.label,
+                label_source="predicted",
+                confidence=s.confidence,
+                model_run_id=run_id,
+                created_at=now,
+                created_by=run_id,
+            )
+        )
     catalog.insert("annotations", annotations)
     # fills only unlabelled images: manual, folder and table labels stay
     catalog.fill_image_labels([(s.sha256, None, s.label, "predicted") for s in suggestions if s.confidence >= accept])
@@ -210,8 +253,9 @@ def pending_reviews(catalog: str | Path | None = None) -> QueryResult:
         return cat.review_queue()
 
 
-def set_manual_label(sha_prefix: str, label: str | None, *, catalog: str | Path | None = None,
-                     new_label: bool = False) -> tuple[str, str]:
+def set_manual_label(
+    sha_prefix: str, label: str | None, *, catalog: str | Path | None = None, new_label: bool = False
+) -> tuple[str, str]:
     """Confirm (``label=None``: take the suggestion) or correct an image's label; stored as ``manual``.
 
     ``label`` must be one the catalog already knows (a label of some image, or a
@@ -264,8 +308,10 @@ def check_label(label: str, known: list[str], new_label: bool = False) -> str:
     close = difflib.get_close_matches(text, known, n=1) or [k for k in known if k.lower() == text.lower()]
     hint = f"did you mean {close[0]!r}? " if close else ""
     listed = ", ".join(known[:20]) + (f", ... ({len(known)} in all)" if len(known) > 20 else "")
-    raise ModelError(f"--label {label!r} is not a known label; {hint}known: {listed or 'none yet'}; "
-                     "pass --new-label to add a new class")
+    raise ModelError(
+        f"--label {label!r} is not a known label; {hint}known: {listed or 'none yet'}; "
+        "pass --new-label to add a new class"
+    )
 
 
 def _store_manual_label(cat: Catalog, sha: str, chosen: str, resolves_review: bool) -> None:
@@ -273,7 +319,17 @@ def _store_manual_label(cat: Catalog, sha: str, chosen: str, resolves_review: bo
     if resolves_review:
         cat.resolve_reviews(sha, chosen, at=utcnow(), by=getpass.getuser())
     else:
-        cat.insert("annotations", [models.Annotation(
-            annotation_id=f"manual:{sha[:16]}:{utcnow():%Y%m%dT%H%M%S%f}", image_sha256=sha,
-            annotation_kind="class_label", label=chosen, label_source="manual",
-            created_at=utcnow(), created_by=getpass.getuser())])
+        cat.insert(
+            "annotations",
+            [
+                models.Annotation(
+                    annotation_id=f"manual:{sha[:16]}:{utcnow():%Y%m%dT%H%M%S%f}",
+                    image_sha256=sha,
+                    annotation_kind="class_label",
+                    label=chosen,
+                    label_source="manual",
+                    created_at=utcnow(),
+                    created_by=getpass.getuser(),
+                )
+            ],
+        )

@@ -166,8 +166,11 @@ class MetadataPreprocessor:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready state."""
-        return {"columns": self.columns, "numeric": [asdict(c) for c in self.numeric_],
-                "categorical": [asdict(c) for c in self.categorical_]}
+        return {
+            "columns": self.columns,
+            "numeric": [asdict(c) for c in self.numeric_],
+            "categorical": [asdict(c) for c in self.categorical_],
+        }
 
     @classmethod
     def from_dict(cls, state: dict[str, Any]) -> MetadataPreprocessor:

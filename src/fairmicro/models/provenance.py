@@ -19,8 +19,19 @@ from fairmicro.catalog import Catalog
 from fairmicro.catalog.store import QueryResult, utcnow
 from fairmicro.schema import models
 
-LIBRARIES = ("fairmicro", "numpy", "scikit-learn", "scikit-image", "keras", "torch", "tensorflow",
-             "datasets", "huggingface_hub", "duckdb", "pyarrow")
+LIBRARIES = (
+    "fairmicro",
+    "numpy",
+    "scikit-learn",
+    "scikit-image",
+    "keras",
+    "torch",
+    "tensorflow",
+    "datasets",
+    "huggingface_hub",
+    "duckdb",
+    "pyarrow",
+)
 
 
 def new_run_id(plugin: str) -> str:
@@ -64,11 +75,20 @@ class RunRecorder:
     def record(self) -> models.ModelRun:
         """The run's row as it is inserted (status ``running``)."""
         return models.ModelRun(
-            run_id=self.run_id, plugin=self.plugin, plugin_version=self.plugin_version,
-            parameters=_json(self.parameters), dataset_ref=self.dataset_ref,
-            dataset_revision=self.dataset_revision, split=self.split, seed=self.seed,
-            library_versions=_json(library_versions()), started_at=self.started_at,
-            host=platform.node(), status="running", run_kind=self.run_kind, parent_run_id=self.parent_run_id,
+            run_id=self.run_id,
+            plugin=self.plugin,
+            plugin_version=self.plugin_version,
+            parameters=_json(self.parameters),
+            dataset_ref=self.dataset_ref,
+            dataset_revision=self.dataset_revision,
+            split=self.split,
+            seed=self.seed,
+            library_versions=_json(library_versions()),
+            started_at=self.started_at,
+            host=platform.node(),
+            status="running",
+            run_kind=self.run_kind,
+            parent_run_id=self.parent_run_id,
             task=self.task,
         )
 
@@ -80,8 +100,13 @@ class RunRecorder:
 
     def complete(self, catalog: Catalog, metrics: dict[str, Any], artifacts: list[dict[str, Any]]) -> None:
         """Mark the row succeeded, inside a transaction the caller holds (with the task's rows)."""
-        catalog.complete_model_run(self.run_id, metrics=_json(metrics), artifacts=_json(artifacts),
-                                   parameters=_json(self.parameters), ended_at=utcnow())
+        catalog.complete_model_run(
+            self.run_id,
+            metrics=_json(metrics),
+            artifacts=_json(artifacts),
+            parameters=_json(self.parameters),
+            ended_at=utcnow(),
+        )
 
     def fail(self, message: str) -> None:
         """Mark the run failed, with the reason in its metrics."""

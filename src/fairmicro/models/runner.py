@@ -61,8 +61,9 @@ def plugin_task(plugin: type[ModelPlugin]) -> Task:
     return get_task(plugin.task)
 
 
-def _save_outputs(folder: Path, task: Task, evaluation: Evaluation, model: ModelPlugin | None,
-                  title: str) -> list[dict[str, Any]]:
+def _save_outputs(
+    folder: Path, task: Task, evaluation: Evaluation, model: ModelPlugin | None, title: str
+) -> list[dict[str, Any]]:
     """Model files, the task's plots and files, and ``metrics.json``, each described with its sha256."""
     folder.mkdir(parents=True, exist_ok=True)
     described = []
@@ -76,8 +77,9 @@ def _save_outputs(folder: Path, task: Task, evaluation: Evaluation, model: Model
     return described
 
 
-def _finish(recorder: RunRecorder, task: Task, evaluation: Evaluation, described: list[dict[str, Any]],
-            write: Any = None) -> None:
+def _finish(
+    recorder: RunRecorder, task: Task, evaluation: Evaluation, described: list[dict[str, Any]], write: Any = None
+) -> None:
     """Complete the run row and write the task's rows, in one transaction."""
     with Catalog.open(recorder.catalog_path) as catalog, catalog.transaction():
         recorder.complete(catalog, evaluation.metrics, described)
@@ -96,8 +98,10 @@ def _guarded(recorder: RunRecorder, job: Any) -> Any:
 
 def _check_kind(plugin: type[ModelPlugin], task: Task, kind: str) -> None:
     if not task.trains:
-        raise ModelError(f"{plugin.name} is a {task.name} plugin and is never trained; "
-                         f"score it with `fairmicro evaluate {plugin.name} --dataset D`")
+        raise ModelError(
+            f"{plugin.name} is a {task.name} plugin and is never trained; "
+            f"score it with `fairmicro evaluate {plugin.name} --dataset D`"
+        )
     if task.fit_kind != kind:
         command = "pretrain" if task.fit_kind == "pretrain" else "train"
         raise ModelError(f"{plugin.name} is a {task.name} plugin; run `fairmicro {command} {plugin.name} ...`")
@@ -133,14 +137,34 @@ def train(
     task.check_dataset(resolved.dataset[train_name], train_name)
     parent = task.prepare(model, resolved.dataset[train_name], resolve_catalog_path(catalog))
     recorder = RunRecorder(
-        resolve_catalog_path(catalog), new_run_id(plugin_name), plugin_name, model.version, kind,
-        {"plugin": model.get_params(), "shuffle_metadata_check": shuffle_metadata_check,
-         **({"options": options} if options else {}), **_dataset_build(resolved.provenance)},
-        resolved.provenance.ref, resolved.provenance.dataset_revision, train_name,
-        int(model.get_params().get("seed", 0) or 0), parent_run_id=parent, task=task.name,
+        resolve_catalog_path(catalog),
+        new_run_id(plugin_name),
+        plugin_name,
+        model.version,
+        kind,
+        {
+            "plugin": model.get_params(),
+            "shuffle_metadata_check": shuffle_metadata_check,
+            **({"options": options} if options else {}),
+            **_dataset_build(resolved.provenance),
+        },
+        resolved.provenance.ref,
+        resolved.provenance.dataset_revision,
+        train_name,
+        int(model.get_params().get("seed", 0) or 0),
+        parent_run_id=parent,
+        task=task.name,
     )
-    job = _FitJob(recorder, task, model, resolved.dataset, resolved.provenance, runs_folder(catalog, runs_dir),
-                  train_name, options)
+    job = _FitJob(
+        recorder,
+        task,
+        model,
+        resolved.dataset,
+        resolved.provenance,
+        runs_folder(catalog, runs_dir),
+        train_name,
+        options,
+    )
     return _guarded(recorder, job.run)
 
 
@@ -169,11 +193,13 @@ class _FitJob:
         eval_name = task.evaluation_split(self.dataset) or self.train_name
         seed = self.recorder.seed or 0
         evaluation = task.evaluate(model, self.dataset[eval_name], split=eval_name, seed=seed, options=self.options)
-        evaluation.metrics.update(task.training_checks(model, self.dataset, evaluation, seed=seed,
-                                                       options=self.options))
+        evaluation.metrics.update(
+            task.training_checks(model, self.dataset, evaluation, seed=seed, options=self.options)
+        )
         evaluation.metrics["dataset"] = self.provenance.__dict__
-        self.recorder.parameters.update(metadata_columns=list(getattr(model, "metadata_columns_", []) or []),
-                                        image_size=_image_size(train_data))
+        self.recorder.parameters.update(
+            metadata_columns=list(getattr(model, "metadata_columns_", []) or []), image_size=_image_size(train_data)
+        )
         folder = self.runs_root / self.recorder.run_id
         described = _save_outputs(folder, task, evaluation, model, f"{self.recorder.run_id} on {eval_name}")
         _finish(self.recorder, task, evaluation, described)
@@ -189,8 +215,10 @@ def _dataset_build(provenance: Any) -> dict[str, Any]:
     from fairmicro.builders.model_input import MODEL_INPUT_KEY, card_metadata
 
     recorded = card_metadata(Path(provenance.path))
-    return {"dataset_fingerprint": recorded.get("fingerprint") or provenance.fingerprint,
-            "input_plan": recorded.get(MODEL_INPUT_KEY)}
+    return {
+        "dataset_fingerprint": recorded.get("fingerprint") or provenance.fingerprint,
+        "input_plan": recorded.get(MODEL_INPUT_KEY),
+    }
 
 
 def _warn_other_input(parent: dict[str, Any], provenance: Any) -> None:
@@ -198,8 +226,9 @@ def _warn_other_input(parent: dict[str, Any], provenance: Any) -> None:
     trained = (parent.get("parameters") or {}).get("input_plan")
     evaluated = _dataset_build(provenance)["input_plan"]
     if trained and evaluated and trained != evaluated:
-        log.warning("run %s was trained on rows cut with %s; this dataset was cut with %s",
-                    parent["run_id"], trained, evaluated)
+        log.warning(
+            "run %s was trained on rows cut with %s; this dataset was cut with %s", parent["run_id"], trained, evaluated
+        )
 
 
 def _image_size(data: Any) -> list[int] | None:
@@ -212,8 +241,9 @@ def _image_size(data: Any) -> list[int] | None:
 def load_model(run: dict[str, Any]) -> ModelPlugin:
     """The fitted model of a finished training or pretraining run, after checking its files' sha256."""
     if run.get("run_kind") not in MODEL_KINDS or run.get("status") != "succeeded":
-        raise ModelError(f"run {run['run_id']} is a {run.get('status')} {run.get('run_kind')} run, "
-                         "not a finished training run")
+        raise ModelError(
+            f"run {run['run_id']} is a {run.get('status')} {run.get('run_kind')} run, not a finished training run"
+        )
     model_files = [a for a in run.get("artifacts") or [] if a.get("role") == "model"]
     if not model_files:
         raise ModelError(f"run {run['run_id']} recorded no model files")
@@ -247,8 +277,10 @@ def model_source(run_or_plugin: str, params: dict[str, Any] | None, catalog: str
         plugin = get_plugin(run_or_plugin)
         task = plugin_task(plugin)
         if task.trains:
-            raise ModelError(f"{run_or_plugin} is a {task.name} plugin: train it first "
-                             f"(`fairmicro train {run_or_plugin} ...`) and give the run id")
+            raise ModelError(
+                f"{run_or_plugin} is a {task.name} plugin: train it first "
+                f"(`fairmicro train {run_or_plugin} ...`) and give the run id"
+            )
         model = plugin(**(params or {}))
         return _Source(model, task, run_or_plugin, None, {"plugin": model.get_params()})
     if params:
@@ -284,10 +316,18 @@ def evaluate(
     options = {**(options or {}), **({"shuffle_metadata": True} if shuffle_metadata_check else {})}
     seed = int((source.parent or {}).get("seed") or source.model.get_params().get("seed", 0) or 0)
     recorder = RunRecorder(
-        resolve_catalog_path(catalog), new_run_id(source.plugin), source.plugin, source.model.version, "evaluate",
-        {**source.parameters, "shuffle_metadata_check": shuffle_metadata_check}, resolved.provenance.ref,
-        resolved.provenance.dataset_revision, split, seed,
-        parent_run_id=None if source.parent is None else run_id, task=source.task.name,
+        resolve_catalog_path(catalog),
+        new_run_id(source.plugin),
+        source.plugin,
+        source.model.version,
+        "evaluate",
+        {**source.parameters, "shuffle_metadata_check": shuffle_metadata_check},
+        resolved.provenance.ref,
+        resolved.provenance.dataset_revision,
+        split,
+        seed,
+        parent_run_id=None if source.parent is None else run_id,
+        task=source.task.name,
     )
     title = f"{run_id} on {split}"
 
@@ -295,8 +335,9 @@ def evaluate(
         evaluation = source.task.evaluate(source.model, data, split=split, seed=seed, options=options)
         folder = runs_folder(catalog, runs_dir) / recorder.run_id
         _finish(recorder, source.task, evaluation, _save_outputs(folder, source.task, evaluation, None, title))
-        return RunResult(recorder.run_id, evaluation.metrics, folder, source.task.name,
-                         source.task.summary(evaluation.metrics))
+        return RunResult(
+            recorder.run_id, evaluation.metrics, folder, source.task.name, source.task.summary(evaluation.metrics)
+        )
 
     return _guarded(recorder, job)
 
@@ -324,9 +365,18 @@ def predict_dataset(
     data = _split(resolved.dataset, split)
     seed = int((source.parent or {}).get("seed") or 0)
     recorder = RunRecorder(
-        resolve_catalog_path(catalog), new_run_id(source.plugin), source.plugin, source.model.version, "predict",
-        {"out": None if out is None else str(out), "accept": accept}, resolved.provenance.ref,
-        resolved.provenance.dataset_revision, split, seed, parent_run_id=run_id, task=source.task.name,
+        resolve_catalog_path(catalog),
+        new_run_id(source.plugin),
+        source.plugin,
+        source.model.version,
+        "predict",
+        {"out": None if out is None else str(out), "accept": accept},
+        resolved.provenance.ref,
+        resolved.provenance.dataset_revision,
+        split,
+        seed,
+        parent_run_id=run_id,
+        task=source.task.name,
     )
 
     def job() -> RunResult:
@@ -338,7 +388,8 @@ def predict_dataset(
             source.task.write_predictions(cat, rid, ev, accept=accept)
 
         _finish(recorder, source.task, evaluation, described, write)
-        return RunResult(recorder.run_id, evaluation.metrics, folder, source.task.name,
-                         source.task.summary(evaluation.metrics))
+        return RunResult(
+            recorder.run_id, evaluation.metrics, folder, source.task.name, source.task.summary(evaluation.metrics)
+        )
 
     return _guarded(recorder, job)

@@ -50,8 +50,11 @@ class TextureParams(PluginParams):
     classifier: str = Field("random_forest", description="random_forest or svm.")
     ranking: str = Field("anova", description="Feature ranking: anova (F statistic) or mutual_info.")
     select_k: list[int | Literal["all"]] = Field(
-        [8, 16, "all"], description="Grid of how many top-ranked features to keep (numbers or \"all\").")
-    scoring: str = Field("balanced_accuracy", description="What the grid search maximises (accuracy or balanced_accuracy).")
+        [8, 16, "all"], description='Grid of how many top-ranked features to keep (numbers or "all").'
+    )
+    scoring: str = Field(
+        "balanced_accuracy", description="What the grid search maximises (accuracy or balanced_accuracy)."
+    )
     cv_folds: int = Field(3, description="Cross-validation folds of the grid search.")
     group_column: str | None = Field(GROUP, description="CV groups; tiles of one image stay together without it.")
     seed: int = Field(0, description="Random seed.")
@@ -96,7 +99,7 @@ class TexturePlugin(ModelPlugin):
                 raise ModelError(f"texture: {key} {p[key]!r} is not one of {', '.join(allowed)}")
         _classifier_grid(p["classifier"])
         if not isinstance(p["select_k"], list) or not p["select_k"]:
-            raise ModelError(f"texture: select_k {p['select_k']!r} must be a list like [8, 16, \"all\"]")
+            raise ModelError(f'texture: select_k {p["select_k"]!r} must be a list like [8, 16, "all"]')
 
     def predict_proba(self, data: Any) -> np.ndarray:
         """Class probabilities, columns in ``classes_`` order."""
@@ -137,8 +140,13 @@ class TexturePlugin(ModelPlugin):
         grid = {"select__k": list(dict.fromkeys(ks))}
         grid.update(_classifier_grid(self.params["classifier"]))
         search = model_selection.GridSearchCV(
-            self._pipeline(), grid, cv=plan.folds, scoring=list(SCORINGS), refit=self.params["scoring"],
-            n_jobs=self.params["n_jobs"], error_score=np.nan,
+            self._pipeline(),
+            grid,
+            cv=plan.folds,
+            scoring=list(SCORINGS),
+            refit=self.params["scoring"],
+            n_jobs=self.params["n_jobs"],
+            error_score=np.nan,
         )
         with quiet():
             search.fit(features, y, groups=plan.groups)
@@ -156,13 +164,22 @@ class TexturePlugin(ModelPlugin):
         model_selection = require("sklearn.model_selection", COMMAND)
         with quiet():
             sizes, train_scores, cv_scores = model_selection.learning_curve(
-                self._pipeline_with_best(), features, y, groups=plan.groups, cv=plan.folds,
-                train_sizes=np.linspace(0.4, 1.0, 3), scoring="accuracy", error_score=np.nan,
-                shuffle=True, random_state=self.params["seed"],
+                self._pipeline_with_best(),
+                features,
+                y,
+                groups=plan.groups,
+                cv=plan.folds,
+                train_sizes=np.linspace(0.4, 1.0, 3),
+                scoring="accuracy",
+                error_score=np.nan,
+                shuffle=True,
+                random_state=self.params["seed"],
             )
-        return {"train_size": [float(n) for n in sizes],
-                "train_accuracy": [float(v) for v in np.nanmean(train_scores, axis=1)],
-                "cv_accuracy": [float(v) for v in np.nanmean(cv_scores, axis=1)]}
+        return {
+            "train_size": [float(n) for n in sizes],
+            "train_accuracy": [float(v) for v in np.nanmean(train_scores, axis=1)],
+            "cv_accuracy": [float(v) for v in np.nanmean(cv_scores, axis=1)],
+        }
 
     def _pipeline(self) -> Any:
         pipeline = require("sklearn.pipeline", COMMAND)
@@ -173,12 +190,14 @@ class TexturePlugin(ModelPlugin):
             score_func = partial(selection.mutual_info_classif, random_state=self.params["seed"])
         else:
             score_func = anova_f
-        return pipeline.Pipeline([
-            ("constant", selection.VarianceThreshold()),  # drop features constant in training
-            ("scale", preprocessing.StandardScaler()),
-            ("select", selection.SelectKBest(score_func)),
-            ("classify", _classifier(self.params["classifier"], self.params["seed"])),
-        ])
+        return pipeline.Pipeline(
+            [
+                ("constant", selection.VarianceThreshold()),  # drop features constant in training
+                ("scale", preprocessing.StandardScaler()),
+                ("select", selection.SelectKBest(score_func)),
+                ("classify", _classifier(self.params["classifier"], self.params["seed"])),
+            ]
+        )
 
     def _ranking(self) -> list[dict[str, Any]]:
         """Every feature with the score and rank the fitted selection step gave it, best first.
@@ -191,8 +210,10 @@ class TexturePlugin(ModelPlugin):
         chosen = select.get_support()
         names = self.feature_names()
         order = np.argsort(-scores, kind="stable")
-        ranked = [{"rank": rank + 1, "feature": names[kept[i]], "score": float(scores[i]), "selected": bool(chosen[i])}
-                  for rank, i in enumerate(order)]
+        ranked = [
+            {"rank": rank + 1, "feature": names[kept[i]], "score": float(scores[i]), "selected": bool(chosen[i])}
+            for rank, i in enumerate(order)
+        ]
         dropped = sorted(set(range(len(names))) - set(kept.tolist()))
         return ranked + [{"rank": None, "feature": names[i], "score": None, "selected": False} for i in dropped]
 
@@ -202,12 +223,20 @@ class TexturePlugin(ModelPlugin):
         joblib = require("joblib", COMMAND)
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / "model.joblib"
-        joblib.dump({
-            "params": self.params, "classes": self.classes_, "pipeline": self.pipeline_,
-            "preprocessor": self.preprocessor_.to_dict(), "intensity": self.intensity_.to_dict(),
-            "cv": self.cv_, "best_params": self.best_params_, "ranking": self.feature_ranking_,
-            "history": self.history_,
-        }, path)
+        joblib.dump(
+            {
+                "params": self.params,
+                "classes": self.classes_,
+                "pipeline": self.pipeline_,
+                "preprocessor": self.preprocessor_.to_dict(),
+                "intensity": self.intensity_.to_dict(),
+                "cv": self.cv_,
+                "best_params": self.best_params_,
+                "ranking": self.feature_ranking_,
+                "history": self.history_,
+            },
+            path,
+        )
         return [path]
 
     @classmethod
@@ -230,11 +259,19 @@ class TexturePlugin(ModelPlugin):
     def report(self) -> dict[str, Any]:
         """What the run records beyond metrics: CV figures, hyperparameters, feature ranks and selection."""
         selected = [r["feature"] for r in self.feature_ranking_ if r.get("selected")]
-        chosen = (f"selected {len(selected)} of {len(self.feature_ranking_)} features by {self.params['ranking']} "
-                  f"rank (best: {', '.join(selected[:3])}); hyperparameters {self.best_params_}")
-        return {"cv_accuracy": self.cv_score_, "cv": self.cv_, "best_params": self.best_params_,
-                "ranking_method": self.params["ranking"], "selected_features": selected,
-                "feature_ranking": self.feature_ranking_, "summary": [*self.cv_.get("summary", []), chosen]}
+        chosen = (
+            f"selected {len(selected)} of {len(self.feature_ranking_)} features by {self.params['ranking']} "
+            f"rank (best: {', '.join(selected[:3])}); hyperparameters {self.best_params_}"
+        )
+        return {
+            "cv_accuracy": self.cv_score_,
+            "cv": self.cv_,
+            "best_params": self.best_params_,
+            "ranking_method": self.params["ranking"],
+            "selected_features": selected,
+            "feature_ranking": self.feature_ranking_,
+            "summary": [*self.cv_.get("summary", []), chosen],
+        }
 
 
 def anova_f(features: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

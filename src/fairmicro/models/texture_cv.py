@@ -69,12 +69,21 @@ def _groups(data: Any, column: str) -> tuple[np.ndarray | None, str | None, str 
     if values is not None and len({v for v in values if v not in (None, "")}) >= 2:
         fill = images or [f"row {i}" for i in range(len(values))]
         # a row without a group is its own group (its source image), never lumped with others
-        return np.asarray([str(v) if v not in (None, "") else f"?{f}" for v, f in zip(values, fill, strict=True)]), column, None
+        return (
+            np.asarray([str(v) if v not in (None, "") else f"?{f}" for v, f in zip(values, fill, strict=True)]),
+            column,
+            None,
+        )
     why = f"the dataset has no {column!r} column" if values is None else f"{column!r} has fewer than 2 distinct values"
     if images is not None and len(set(images)) >= 2:
-        return np.asarray(images), IMAGE_GROUP, (
-            f"texture: {why}; CV folds keep the tiles of one image together but images of one specimen may "
-            f"fall on both sides, so the CV figures can be optimistic (build with --split-by or -p group_column=...)")
+        return (
+            np.asarray(images),
+            IMAGE_GROUP,
+            (
+                f"texture: {why}; CV folds keep the tiles of one image together but images of one specimen may "
+                f"fall on both sides, so the CV figures can be optimistic (build with --split-by or -p group_column=...)"
+            ),
+        )
     return None, None, f"texture: {why} and no image ids; CV falls back to plain stratified folds (optimistic)"
 
 
@@ -93,11 +102,14 @@ def cv_plan(data: Any, y: np.ndarray, params: dict[str, Any]) -> CvPlan:
         n_groups = len(set(groups.tolist()))
         # at most as many folds as the thinnest class has groups: every fold trains on every class
         folds = model_selection.StratifiedGroupKFold(
-            min(folds_wanted, _fewest_groups_per_class(groups, y)), shuffle=True, random_state=seed)
+            min(folds_wanted, _fewest_groups_per_class(groups, y)), shuffle=True, random_state=seed
+        )
         return CvPlan(folds, groups, column, n_groups, warning)
     if groups is not None:
-        fallback = (f"texture: a class has only one {column} in the training split, so no fold can test on an "
-                    "unseen one; CV falls back to plain stratified folds (optimistic)")
+        fallback = (
+            f"texture: a class has only one {column} in the training split, so no fold can test on an "
+            "unseen one; CV falls back to plain stratified folds (optimistic)"
+        )
         log.warning(fallback)
         warning = _join(warning, fallback)
     return CvPlan(_stratified(y, folds_wanted, seed), None, None, len(y), warning)
@@ -108,12 +120,16 @@ def _fewest_groups_per_class(groups: np.ndarray, y: np.ndarray) -> int:
     return min(len(set(groups[y == c].tolist())) for c in np.unique(y))
 
 
-def _image_groups_instead(data: Any, column: str | None, warning: str | None) -> tuple[np.ndarray | None, str | None, str | None]:
+def _image_groups_instead(
+    data: Any, column: str | None, warning: str | None
+) -> tuple[np.ndarray | None, str | None, str | None]:
     """Source images as CV groups when some class has a single ``column`` value (specimen) in training."""
     images = _column(data, IMAGE_GROUP)
-    why = (f"texture: a class has only one {column} in the training split, so grouped CV cannot test on an unseen "
-           f"{column}; CV folds keep the tiles of one image together instead (optimistic when images of one "
-           f"{column} look alike; put more {column}s of each class in training)")
+    why = (
+        f"texture: a class has only one {column} in the training split, so grouped CV cannot test on an unseen "
+        f"{column}; CV folds keep the tiles of one image together instead (optimistic when images of one "
+        f"{column} look alike; put more {column}s of each class in training)"
+    )
     log.warning(why)
     return (np.asarray(images) if images is not None else None), IMAGE_GROUP, _join(warning, why)
 
@@ -145,28 +161,37 @@ def _figures(results: dict[str, Any], prefix: str, index: int | slice) -> dict[s
     return out
 
 
-def cv_summary(search: Any, estimator: Any, features: np.ndarray, y: np.ndarray, plan: CvPlan,
-               params: dict[str, Any]) -> dict[str, Any]:
+def cv_summary(
+    search: Any, estimator: Any, features: np.ndarray, y: np.ndarray, plan: CvPlan, params: dict[str, Any]
+) -> dict[str, Any]:
     """Grouped-CV figures of the chosen hyperparameters, and the leaky ungrouped CV beside them."""
     best = int(search.best_index_)
     grouped = {name: _number(search.cv_results_[f"mean_test_{name}"][best]) for name in SCORINGS}
     grouped.update({f"{name}_std": _number(search.cv_results_[f"std_test_{name}"][best]) for name in SCORINGS})
     summary: dict[str, Any] = {
-        "scheme": plan.scheme, "group_column": plan.group_column, "n_groups": plan.n_groups,
-        "folds": int(plan.folds.get_n_splits()), "refit_on": params["scoring"], "grouped": grouped,
+        "scheme": plan.scheme,
+        "group_column": plan.group_column,
+        "n_groups": plan.n_groups,
+        "folds": int(plan.folds.get_n_splits()),
+        "refit_on": params["scoring"],
+        "grouped": grouped,
         "warning": plan.warning,
     }
     if plan.groups is None:
         summary["leaky_ungrouped"] = None
-        summary["summary"] = [f"stratified CV ({summary['folds']} folds, no groups): {_line(grouped)}",
-                              *([plan.warning] if plan.warning else [])]
+        summary["summary"] = [
+            f"stratified CV ({summary['folds']} folds, no groups): {_line(grouped)}",
+            *([plan.warning] if plan.warning else []),
+        ]
         return summary
     leaky = _leaky(estimator, features, y, plan, params)
     summary["leaky_ungrouped"] = leaky
     summary["leakage_gap"] = {name: _gap(leaky, grouped, name) for name in SCORINGS}
     gap = summary["leakage_gap"]["accuracy"]
-    grouped_line = (f"grouped CV ({plan.scheme} by {plan.group_column}, {summary['folds']} folds over "
-                    f"{plan.n_groups} groups): {_line(grouped)}")
+    grouped_line = (
+        f"grouped CV ({plan.scheme} by {plan.group_column}, {summary['folds']} folds over "
+        f"{plan.n_groups} groups): {_line(grouped)}"
+    )
     leaky_line = f"leaky ungrouped CV (StratifiedKFold, same pipeline): {_line(leaky)}"
     if gap is not None:
         leaky_line += f" -- leakage would inflate accuracy by {gap:+.3f}"
@@ -181,8 +206,9 @@ def _leaky(estimator: Any, features: np.ndarray, y: np.ndarray, plan: CvPlan, pa
     except ModelError as exc:
         return {"skipped": str(exc)}
     with quiet():
-        results = model_selection.cross_validate(estimator, features, y, cv=folds, scoring=list(SCORINGS),
-                                                 n_jobs=params["n_jobs"], error_score=np.nan)
+        results = model_selection.cross_validate(
+            estimator, features, y, cv=folds, scoring=list(SCORINGS), n_jobs=params["n_jobs"], error_score=np.nan
+        )
     return {**_figures(results, "test_", slice(None)), "folds": int(folds.get_n_splits())}
 
 
@@ -195,7 +221,9 @@ def _gap(leaky: dict[str, Any], grouped: dict[str, Any], name: str) -> float | N
 def _line(figures: dict[str, Any]) -> str:
     if "skipped" in figures:
         return f"skipped ({figures['skipped']})"
+
     def text(name: str) -> str:
         value = figures.get(name)
         return "n/a" if value is None else f"{value:.3f}"
+
     return f"accuracy {text('accuracy')}, balanced accuracy {text('balanced_accuracy')}"

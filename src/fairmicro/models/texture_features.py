@@ -19,10 +19,20 @@ from fairmicro.models.data import IntensityScale, grey_8bit, to_array
 from fairmicro.models.deps import require
 
 HARALICK_NAMES = (
-    "angular_second_moment", "contrast", "correlation", "sum_of_squares_variance",
-    "inverse_difference_moment", "sum_average", "sum_variance", "sum_entropy", "entropy",
-    "difference_variance", "difference_entropy", "info_measure_correlation_1",
-    "info_measure_correlation_2", "maximal_correlation_coefficient",
+    "angular_second_moment",
+    "contrast",
+    "correlation",
+    "sum_of_squares_variance",
+    "inverse_difference_moment",
+    "sum_average",
+    "sum_variance",
+    "sum_entropy",
+    "entropy",
+    "difference_variance",
+    "difference_entropy",
+    "info_measure_correlation_1",
+    "info_measure_correlation_2",
+    "maximal_correlation_coefficient",
 )
 ANGLES = (0.0, np.pi / 4, np.pi / 2, 3 * np.pi / 4)
 EPS = 1e-12
@@ -87,22 +97,24 @@ def haralick(glcm: np.ndarray) -> np.ndarray:
     hxy2 = hx + hy  # -sum px_i py_j log(px_i py_j) over the full outer product
     difference_mean = (diffs * p_diff).sum()
     squared_difference = (i - j) ** 2
-    return np.array([
-        (p**2).sum(),
-        (squared_difference * p).sum(),
-        ((i * j * p).sum() - mu_x * mu_y) / (sd_x * sd_y) if sd_x * sd_y > EPS else 0.0,
-        ((i - mu_x) ** 2 * p).sum(),
-        (p / (1.0 + squared_difference)).sum(),
-        sum_average,
-        ((sums - sum_average) ** 2 * p_sum).sum(),
-        _entropy(p_sum, 0),
-        hxy,
-        ((diffs - difference_mean) ** 2 * p_diff).sum(),
-        _entropy(p_diff, 0),
-        (hxy - hxy1) / max(hx, hy) if max(hx, hy) > EPS else 0.0,
-        np.sqrt(max(0.0, 1.0 - np.exp(-2.0 * (hxy2 - hxy)))),
-        _max_correlation(p_full, px, py),
-    ])
+    return np.array(
+        [
+            (p**2).sum(),
+            (squared_difference * p).sum(),
+            ((i * j * p).sum() - mu_x * mu_y) / (sd_x * sd_y) if sd_x * sd_y > EPS else 0.0,
+            ((i - mu_x) ** 2 * p).sum(),
+            (p / (1.0 + squared_difference)).sum(),
+            sum_average,
+            ((sums - sum_average) ** 2 * p_sum).sum(),
+            _entropy(p_sum, 0),
+            hxy,
+            ((diffs - difference_mean) ** 2 * p_diff).sum(),
+            _entropy(p_diff, 0),
+            (hxy - hxy1) / max(hx, hy) if max(hx, hy) > EPS else 0.0,
+            np.sqrt(max(0.0, 1.0 - np.exp(-2.0 * (hxy2 - hxy)))),
+            _max_correlation(p_full, px, py),
+        ]
+    )
 
 
 def texture_features(image: np.ndarray, spec: TextureSpec, scale: IntensityScale | None = None) -> np.ndarray:
@@ -129,8 +141,9 @@ def texture_features(image: np.ndarray, spec: TextureSpec, scale: IntensityScale
     if spec.levels < 256:
         grey = (grey.astype(np.uint16) * spec.levels // 256).astype(np.uint8)
     grey = np.require(grey, np.uint8, ["C_CONTIGUOUS", "WRITEABLE", "OWNDATA"])
-    glcm = feature.graycomatrix(grey, distances=list(spec.distances), angles=list(ANGLES),
-                                levels=spec.levels, symmetric=True, normed=True)
+    glcm = feature.graycomatrix(
+        grey, distances=list(spec.distances), angles=list(ANGLES), levels=spec.levels, symmetric=True, normed=True
+    )
     per_matrix = [haralick(glcm[:, :, d, a]) for d in range(glcm.shape[2]) for a in range(glcm.shape[3])]
     lbp = feature.local_binary_pattern(grey, spec.lbp_points, spec.lbp_radius, method="uniform")
     bins = spec.lbp_points + 2

@@ -31,9 +31,7 @@ from fairmicro.extractors.base import Extraction, Extractor, SourceFile, mapping
 from fairmicro.extractors.source import open_source, verify_pixels
 from fairmicro.schema import models
 
-SCHEMA_SLOTS = frozenset(models.ImagingConditions.model_fields) | frozenset(
-    models.Instrument.model_fields
-)
+SCHEMA_SLOTS = frozenset(models.ImagingConditions.model_fields) | frozenset(models.Instrument.model_fields)
 FD_DIR = Path("/proc/self/fd")
 
 
@@ -118,8 +116,7 @@ def _claim(extractor: Extractor, source: SourceFile, problems: list[str]) -> Ext
         extraction = extractor.extract(source)
         if not 0 <= extraction.page_index < max(extraction.page_count, 1):
             problems.append(
-                f"{source.path.name}: page_index {extraction.page_index} "
-                f"outside {extraction.page_count} pages"
+                f"{source.path.name}: page_index {extraction.page_index} outside {extraction.page_count} pages"
             )
             return None
         verify_pixels(source, extraction.page_index)
@@ -143,9 +140,7 @@ def _valid(extraction: Extraction, path: Path, extractor: Extractor, problems: l
         problems.append(f"{path.name}: trail names empty slots {sorted(untraced)}")
     facts = FileFacts(path, hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_size)
     try:
-        build_bundle(
-            extraction, facts, extractor=extractor.name, extractor_version=extractor.version
-        )
+        build_bundle(extraction, facts, extractor=extractor.name, extractor_version=extractor.version)
     except FairmicroError as exc:
         problems.append(f"{path.name}: records do not validate: {exc}")
     return len(problems) == before
@@ -162,16 +157,12 @@ def write_corpus(folder: Path) -> dict[str, Path]:
         "imagej": samples.write_imagej_tiff(folder / "imagej.tif", 0.05),
         "png": samples.write_png(folder / "plain.png"),
         "tescan": vendor_samples.write_tescan_tiff(folder / "tescan_blocks.tif"),
-        "tescan_ini": vendor_samples.write_tescan_tiff(
-            folder / "tescan_ini.tif", layout="ini", strip_rows=8
-        ),
+        "tescan_ini": vendor_samples.write_tescan_tiff(folder / "tescan_ini.tif", layout="ini", strip_rows=8),
         "tescan_hdr": vendor_samples.write_tescan_pair(folder / "tescan_pair.png"),
         "jeol": vendor_samples.write_jeol_pair(folder / "jeol.tif"),
         "jeol_bmp": vendor_samples.write_jeol_pair(folder / "jeol_bmp.bmp"),
         "hitachi": vendor_samples.write_hitachi_pair(folder / "hitachi.tif"),
-        "hitachi_ascii": vendor_samples.write_hitachi_pair(
-            folder / "hitachi_ascii.jpg", encoding="ascii"
-        ),
+        "hitachi_ascii": vendor_samples.write_hitachi_pair(folder / "hitachi_ascii.jpg", encoding="ascii"),
         "olympus": vendor_samples.write_olympus_sis_tiff(folder / "olympus.tif"),
     }
     corpus.update(_adversarial(folder))
@@ -188,15 +179,11 @@ def _adversarial(folder: Path) -> dict[str, Path]:
     truncated = folder / "truncated.tif"
     truncated.write_bytes(samples.write_zeiss_tiff(folder / "whole.tif").read_bytes()[:2000])
     (folder / "whole.tif").unlink()
-    binary_sidecar = vendor_samples.write_image(
-        folder / "binary_sidecar.tif", samples.texture((32, 32))
-    )
+    binary_sidecar = vendor_samples.write_image(folder / "binary_sidecar.tif", samples.texture((32, 32)))
     binary_sidecar.with_suffix(".txt").write_bytes(b"$CM_MAG \xff\xfe\x00" + bytes(range(256)))
     odd_utf16 = vendor_samples.write_hitachi_pair(folder / "odd_utf16.tif")
     odd_utf16.with_suffix(".txt").write_bytes(odd_utf16.with_suffix(".txt").read_bytes()[:-1])
-    header_only = vendor_samples.write_tescan_pair(
-        folder / "header_only.tif", hdr_text="[MAIN]\r\n"
-    )
+    header_only = vendor_samples.write_tescan_pair(folder / "header_only.tif", hdr_text="[MAIN]\r\n")
     noise = bytes(range(7, 256, 3)) * 3
     bad_tag = vendor_samples.write_raw_tag_tiff(
         folder / "bad_tag.tif", 50431, b"\x09\x00\x00\x00\x02\x00PixelSizeX=" + noise

@@ -86,9 +86,7 @@ def merged(defaults: Mapping[str, V], overrides: Mapping[str, V | None] | None) 
     return values
 
 
-def merge_sections(
-    defaults: Mapping[str, Mapping[str, str]], overrides: SectionOverrides | None
-) -> Sections:
+def merge_sections(defaults: Mapping[str, Mapping[str, str]], overrides: SectionOverrides | None) -> Sections:
     """``merged`` applied section by section; new sections in ``overrides`` are appended."""
     overrides = overrides or {}
     names = [*defaults, *(name for name in overrides if name not in defaults)]
@@ -131,8 +129,11 @@ def _write_tiff(path: Path, data: np.ndarray, extratags: list[tuple], **kwargs: 
 
 
 def write_zeiss_tiff(
-    path: Path, data: np.ndarray | None = None, overrides: Mapping[str, tuple[str, str] | None] | None = None,
-    store: str | None = "1024 * 768", unnamed: Sequence[str] = ("0", "0", "0"),
+    path: Path,
+    data: np.ndarray | None = None,
+    overrides: Mapping[str, tuple[str, str] | None] | None = None,
+    store: str | None = "1024 * 768",
+    unnamed: Sequence[str] = ("0", "0", "0"),
 ) -> Path:
     """A Zeiss SmartSEM TIFF (tag 34118)."""
     data = texture((96, 128)) if data is None else data
@@ -165,7 +166,9 @@ def write_imagej_tiff(path: Path, pixel_size_um: float, data: np.ndarray | None 
 
     data = texture((64, 64), dtype="uint16") if data is None else data
     path.parent.mkdir(parents=True, exist_ok=True)
-    tifffile.imwrite(path, data, imagej=True, resolution=(1 / pixel_size_um, 1 / pixel_size_um), metadata={"unit": "um"})
+    tifffile.imwrite(
+        path, data, imagej=True, resolution=(1 / pixel_size_um, 1 / pixel_size_um), metadata={"unit": "um"}
+    )
     return path
 
 
@@ -186,12 +189,24 @@ DEMO_CLASSES: dict[str, tuple[str, float]] = {
     "martensite": ("water quench", 970.0),
     "spheroidite": ("furnace cool", 1100.0),
 }
-SPECIMEN_COLUMNS = ("specimen_id", "material", "alloy", "heat_treatment_temperature_c", "heat_treatment_duration_h",
-                    "cooling_method", "etchant", "etching_time_s", "furnace")
+SPECIMEN_COLUMNS = (
+    "specimen_id",
+    "material",
+    "alloy",
+    "heat_treatment_temperature_c",
+    "heat_treatment_duration_h",
+    "cooling_method",
+    "etchant",
+    "etching_time_s",
+    "furnace",
+)
 
 
 def write_demo_collection(
-    folder: Path, images_per_specimen: int = 3, shape: tuple[int, int] = (192, 256), specimens_per_class: int = 2,
+    folder: Path,
+    images_per_specimen: int = 3,
+    shape: tuple[int, int] = (192, 256),
+    specimens_per_class: int = 2,
     image_signal: bool = True,
 ) -> Path:
     """A small lab collection: class folders of Zeiss and FEI TIFFs plus ``specimens.csv``.
@@ -207,7 +222,9 @@ def write_demo_collection(
     for index in range(specimens_per_class * len(classes)):
         specimen, kind = f"HC{index + 1:02d}", index % len(classes)
         cooling, temperature = DEMO_CLASSES[classes[kind]]
-        rows.append([specimen, "UHCS", "AISI 52100", temperature, 1.5 + index, cooling, "2% Nital", 10, f"F{index % 2 + 1}"])
+        rows.append(
+            [specimen, "UHCS", "AISI 52100", temperature, 1.5 + index, cooling, "2% Nital", 10, f"F{index % 2 + 1}"]
+        )
         for number in range(images_per_specimen):
             data = texture(shape, kind=kind if image_signal else 0, seed=index * 100 + number)
             path = folder / classes[kind] / f"{specimen}_{number:04d}.tif"

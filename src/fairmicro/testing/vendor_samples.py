@@ -169,14 +169,8 @@ def write_tescan_tiff(
 ) -> Path:
     """A TESCAN TIFF with its text in tag 50431 (``layout`` "blocks" or "ini")."""
     data = with_data_bar(texture((96, 128)) if data is None else data, strip_rows)
-    sections = merge_sections(
-        merge_sections(TESCAN_DEFAULTS, {"MAIN": {"ImageStripSize": str(strip_rows)}}), overrides
-    )
-    raw = (
-        tescan_tag_bytes(sections, byteorder)
-        if layout == "blocks"
-        else ini_text(sections).encode("latin-1")
-    )
+    sections = merge_sections(merge_sections(TESCAN_DEFAULTS, {"MAIN": {"ImageStripSize": str(strip_rows)}}), overrides)
+    raw = tescan_tag_bytes(sections, byteorder) if layout == "blocks" else ini_text(sections).encode("latin-1")
     return write_raw_tag_tiff(path, TESCAN_TAG, raw, data, byteorder)
 
 
@@ -215,9 +209,7 @@ def write_jeol_pair(
         "$CM_TITLE": path.stem,
     }
     values.update(overrides or {})
-    path.with_suffix(".txt").write_text(
-        jeol_text(values), encoding="latin-1"
-    )  # Windows code page, µ = 0xB5
+    path.with_suffix(".txt").write_text(jeol_text(values), encoding="latin-1")  # Windows code page, µ = 0xB5
     return path
 
 
@@ -233,11 +225,7 @@ def write_hitachi_pair(
     write_image(path, with_data_bar(data, bar_rows))
     size = {"SemImageFile": {"DataSize": f"{data.shape[1]}x{data.shape[0]}"}}
     text = ini_text(merge_sections(merge_sections(HITACHI_DEFAULTS, size), overrides))
-    raw = (
-        b"\xff\xfe" + text.encode("utf-16-le")
-        if encoding == "utf-16"
-        else text.encode(encoding, errors="replace")
-    )
+    raw = b"\xff\xfe" + text.encode("utf-16-le") if encoding == "utf-16" else text.encode(encoding, errors="replace")
     path.with_suffix(".txt").write_bytes(raw)
     return path
 

@@ -15,7 +15,7 @@ DEFAULT_BACKEND = "torch"
 # Keras backend -> the library it needs, and how to install that library.
 BACKEND_HINTS = {
     "torch": "install torch (a CPU build: pip install torch --index-url "
-             "https://download.pytorch.org/whl/cpu) or set KERAS_BACKEND=tensorflow",
+    "https://download.pytorch.org/whl/cpu) or set KERAS_BACKEND=tensorflow",
     "tensorflow": "install it with pip install 'fairmicro[tf]' or unset KERAS_BACKEND (torch)",
     "jax": "install jax or unset KERAS_BACKEND (torch)",
 }
@@ -38,6 +38,8 @@ def import_keras() -> ModuleType:
         if backend not in BACKEND_HINTS:
             raise ModelError(f"hybrid-cnn: KERAS_BACKEND={backend!r} is not one of {', '.join(BACKEND_HINTS)}")
         if importlib.util.find_spec(backend) is None:
-            raise ModelError(f"hybrid-cnn: Keras runs on {backend} here (KERAS_BACKEND) but {backend} "
-                             f"is not installed; {BACKEND_HINTS[backend]}")
+            raise ModelError(
+                f"hybrid-cnn: Keras runs on {backend} here (KERAS_BACKEND) but {backend} "
+                f"is not installed; {BACKEND_HINTS[backend]}"
+            )
     return require("keras", COMMAND)

@@ -47,9 +47,20 @@ class Feed(_PyDataset):
         Seed of the per-epoch shuffling; ``None`` keeps dataset order.
     """
 
-    def __init__(self, data: Any, *, backbone: Backbone, size: int, intensity: str, batch_size: int,
-                 scale: IntensityScale | None = None, metadata: np.ndarray | None = None, labels: np.ndarray | None = None,
-                 class_weights: np.ndarray | None = None, shuffle_seed: int | None = None) -> None:
+    def __init__(
+        self,
+        data: Any,
+        *,
+        backbone: Backbone,
+        size: int,
+        intensity: str,
+        batch_size: int,
+        scale: IntensityScale | None = None,
+        metadata: np.ndarray | None = None,
+        labels: np.ndarray | None = None,
+        class_weights: np.ndarray | None = None,
+        shuffle_seed: int | None = None,
+    ) -> None:
         super().__init__()
         self.images = data.select_columns([IMAGE])
         self.size, self.intensity, self.batch_size, self.scale = size, intensity, batch_size, scale

@@ -41,10 +41,13 @@ class HybridCnnParams(PluginParams):
     """Parameters of the ``hybrid-cnn`` plugin (values outside the listed choices are refused by ``fit``)."""
 
     backbone: str = Field("resnet50", description="resnet50, vgg16, inception_v3, xception or efficientnet_b0.")
-    weights: str | None = Field("imagenet", description="imagenet, none, or the path of a local .weights.h5/.h5/.keras.")
+    weights: str | None = Field(
+        "imagenet", description="imagenet, none, or the path of a local .weights.h5/.h5/.keras."
+    )
     input_size: int | None = Field(None, description="Input pixels (square); empty: the backbone's default.")
     metadata: str | list[str] | None = Field(
-        "auto", description="auto, none (image-only model of the same shape), or a list of columns.")
+        "auto", description="auto, none (image-only model of the same shape), or a list of columns."
+    )
     freeze_backbone: bool = Field(True, description="Keep the backbone's weights fixed.")
     metadata_units: int = Field(16, description="Units of the metadata branch.")
     dropout: float = Field(0.3, description="Dropout before the classifier.")
@@ -52,8 +55,9 @@ class HybridCnnParams(PluginParams):
     augment: bool = Field(True, description="Random flips and zoom while training.")
     zoom: float = Field(0.1, description="Largest random zoom (fraction).")
     flip: str = Field("horizontal_and_vertical", description="horizontal_and_vertical, horizontal, vertical or none.")
-    intensity: str = Field("range", description="range (training data's 16-bit range), dtype (full 16-bit) or "
-                                                "minmax (per image).")
+    intensity: str = Field(
+        "range", description="range (training data's 16-bit range), dtype (full 16-bit) or minmax (per image)."
+    )
     class_weight: str | None = Field("balanced", description="balanced or none.")
     epochs: int = Field(30, description="Most epochs (early stopping may end sooner).")
     batch_size: int = Field(32, description="Images per batch.")
@@ -90,8 +94,13 @@ class HybridCnnPlugin(ModelPlugin):
         compile_network(keras, self.model_, float(p["learning_rate"]))
         feed = self._feed(train, labels=y, class_weights=weights, shuffle_seed=int(p["seed"]))
         checked = self._feed(validation, labels=labels(validation)) if validation is not None else None
-        history = self.model_.fit(feed, validation_data=checked, epochs=int(p["epochs"]), verbose=0,
-                                  callbacks=self._callbacks(keras, checked is not None))
+        history = self.model_.fit(
+            feed,
+            validation_data=checked,
+            epochs=int(p["epochs"]),
+            verbose=0,
+            callbacks=self._callbacks(keras, checked is not None),
+        )
         self.history_ = {key: [float(v) for v in history.history.get(key, [])] for key in HISTORY_KEYS}
         self.backend_ = keras.backend.backend()
         return self
@@ -111,9 +120,15 @@ class HybridCnnPlugin(ModelPlugin):
         weights = "none" if p["weights"] in (None, "none") else str(p["weights"])
         base = build_backbone(keras, chosen, size, weights, float(p["download_timeout"]))
         base.trainable = not p["freeze_backbone"]
-        head = Head(metadata_units=int(p["metadata_units"]), dropout=float(p["dropout"]),
-                    norm_momentum=float(p["norm_momentum"]), zoom=float(p["zoom"]),
-                    flip=str(p["flip"]), augment=bool(p["augment"]), seed=int(p["seed"]))
+        head = Head(
+            metadata_units=int(p["metadata_units"]),
+            dropout=float(p["dropout"]),
+            norm_momentum=float(p["norm_momentum"]),
+            zoom=float(p["zoom"]),
+            flip=str(p["flip"]),
+            augment=bool(p["augment"]),
+            seed=int(p["seed"]),
+        )
         n_metadata = len(self.preprocessor_.feature_names())
         if not n_metadata:
             log.info("hybrid-cnn: no metadata features; training the image-only model")
@@ -121,11 +136,14 @@ class HybridCnnPlugin(ModelPlugin):
 
     def _callbacks(self, keras: Any, validated: bool) -> list[Any]:
         monitor = "val_loss" if validated else "loss"
-        stop = keras.callbacks.EarlyStopping(monitor=monitor, patience=int(self.params["patience"]),
-                                             restore_best_weights=True)
+        stop = keras.callbacks.EarlyStopping(
+            monitor=monitor, patience=int(self.params["patience"]), restore_best_weights=True
+        )
         progress = keras.callbacks.LambdaCallback(
-            on_epoch_end=lambda epoch, logs: log.info("hybrid-cnn epoch %d: %s", epoch + 1,
-                                                      {k: round(float(v), 4) for k, v in (logs or {}).items()}))
+            on_epoch_end=lambda epoch, logs: log.info(
+                "hybrid-cnn epoch %d: %s", epoch + 1, {k: round(float(v), 4) for k, v in (logs or {}).items()}
+            )
+        )
         return [stop, progress]
 
     # ------------------------------------------------------------- predict
@@ -140,9 +158,16 @@ class HybridCnnPlugin(ModelPlugin):
         from fairmicro.models.hybrid_cnn.feed import Feed
 
         metadata = self.preprocessor_.transform(data) if self.preprocessor_.feature_names() else None
-        return Feed(data, backbone=backbone(self.params["backbone"]), size=self.input_size_,
-                    intensity=self.params["intensity"], batch_size=int(self.params["batch_size"]),
-                    scale=self.intensity_, metadata=metadata, **kwargs)
+        return Feed(
+            data,
+            backbone=backbone(self.params["backbone"]),
+            size=self.input_size_,
+            intensity=self.params["intensity"],
+            batch_size=int(self.params["batch_size"]),
+            scale=self.intensity_,
+            metadata=metadata,
+            **kwargs,
+        )
 
     # --------------------------------------------------------- persistence
     def save(self, folder: Path) -> list[Path]:
@@ -150,10 +175,15 @@ class HybridCnnPlugin(ModelPlugin):
         folder.mkdir(parents=True, exist_ok=True)
         model_path, state_path = folder / MODEL_FILE, folder / STATE_FILE
         self.model_.save(model_path)
-        state = {"params": self.params, "classes": self.classes_, "input_size": self.input_size_,
-                 "preprocessor": self.preprocessor_.to_dict(), "intensity": self.intensity_.to_dict(),
-                 "history": self.history_,
-                 "backend": self.backend_}
+        state = {
+            "params": self.params,
+            "classes": self.classes_,
+            "input_size": self.input_size_,
+            "preprocessor": self.preprocessor_.to_dict(),
+            "intensity": self.intensity_.to_dict(),
+            "history": self.history_,
+            "backend": self.backend_,
+        }
         state_path.write_text(json.dumps(state, indent=2, default=str), encoding="utf-8")
         return [model_path, state_path]
 

@@ -71,8 +71,9 @@ class AssessmentSet:
 def builtin_sets() -> dict[str, str]:
     """Built-in set name (``ni-wc``) -> packaged file name (``ni_wc.yaml``)."""
     folder = resources.files(PACKAGE) / FOLDER
-    return {f.name.removesuffix(".yaml").replace("_", "-"): f.name for f in folder.iterdir()
-            if f.name.endswith(".yaml")}
+    return {
+        f.name.removesuffix(".yaml").replace("_", "-"): f.name for f in folder.iterdir() if f.name.endswith(".yaml")
+    }
 
 
 def load_assessments(reference: str | Path) -> AssessmentSet:
@@ -97,8 +98,13 @@ def load_assessments(reference: str | Path) -> AssessmentSet:
     validated = _validate(data, source)
     assessments = tuple(_checked(a, i, source, folder) for i, a in enumerate(validated.assessments))
     _no_duplicates(assessments, source)
-    return AssessmentSet(source, validated.name, validated.description or "", assessments,
-                         hashlib.sha256(text.encode("utf-8")).hexdigest())
+    return AssessmentSet(
+        source,
+        validated.name,
+        validated.description or "",
+        assessments,
+        hashlib.sha256(text.encode("utf-8")).hexdigest(),
+    )
 
 
 def _read(reference: str | Path) -> tuple[str, str, Path]:
@@ -151,8 +157,10 @@ def _has(node: dict[str, Any] | list[Any], part: Any) -> bool:
 def _message(error: ErrorDetails) -> str:
     kind = error.get("type", "")
     if kind == "extra_forbidden":
-        return "unknown key (allowed: name, description, assessments; per assessment: name, criterion, " \
+        return (
+            "unknown key (allowed: name, description, assessments; per assessment: name, criterion, "
             "positive_prompts, negative_prompts, positive_references, negative_references; per side: where, paths)"
+        )
     if kind == "missing":
         return "missing (required)"
     if kind == "too_short":
@@ -168,8 +176,10 @@ def _checked(raw: Any, index: int, source: str, folder: Path) -> Assessment:
         if any(not prompt.strip() for prompt in getattr(raw, side)):
             raise ModelError(f"{label}.{side}: an empty prompt")
     return Assessment(
-        raw.name.strip(), (raw.criterion or "").strip(),
-        tuple(p.strip() for p in raw.positive_prompts), tuple(p.strip() for p in raw.negative_prompts),
+        raw.name.strip(),
+        (raw.criterion or "").strip(),
+        tuple(p.strip() for p in raw.positive_prompts),
+        tuple(p.strip() for p in raw.negative_prompts),
         _references(raw.positive_references, f"{label}.positive_references", folder),
         _references(raw.negative_references, f"{label}.negative_references", folder),
     )

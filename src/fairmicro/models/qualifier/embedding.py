@@ -56,8 +56,9 @@ def embed(catalog: Catalog, images: Plan, encoders: dict[str, Encoder]) -> Embed
     wanted = needed(images)
     vectors = {kind: _cached(catalog, enc, images, wanted[kind]) for kind, enc in encoders.items()}
     missing = {kind: wanted[kind] - set(vectors[kind]) for kind in encoders}
-    result = Embeddings(vectors, {kind: {"computed": len(missing[kind]), "cached": len(vectors[kind])}
-                                  for kind in encoders})
+    result = Embeddings(
+        vectors, {kind: {"computed": len(missing[kind]), "cached": len(vectors[kind])} for kind in encoders}
+    )
     refs = images.all_images()
     todo = sorted(set().union(*missing.values()))
     now = utcnow()
@@ -78,16 +79,20 @@ def _cached(catalog: Catalog, encoder: Encoder, images: Plan, shas: set[str]) ->
     return {sha: np.asarray(found[key], dtype=np.float64) for sha, key in keys.items() if key in found}
 
 
-def _keep(result: Embeddings, encoder: Encoder, computed: dict[str, np.ndarray], images: Plan,
-          now: datetime) -> None:
+def _keep(result: Embeddings, encoder: Encoder, computed: dict[str, np.ndarray], images: Plan, now: datetime) -> None:
     import json
 
     from fairmicro.schema import models
 
     result.vectors[encoder.kind].update(computed)
     result.new_records.extend(
-        models.ImageEmbedding(image_sha256=sha, model_id=encoder.model_id, model_revision=encoder.revision,
-                              preprocessing=images.recipe(sha), embedding=json.dumps([float(x) for x in vector]),
-                              created_at=now)
+        models.ImageEmbedding(
+            image_sha256=sha,
+            model_id=encoder.model_id,
+            model_revision=encoder.revision,
+            preprocessing=images.recipe(sha),
+            embedding=json.dumps([float(x) for x in vector]),
+            created_at=now,
+        )
         for sha, vector in computed.items()
     )

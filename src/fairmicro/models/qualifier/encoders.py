@@ -150,8 +150,10 @@ def _load(transformers: Any, kind: str, folder: Path, model_id: str, revision: s
     model, info = model_class.from_pretrained(folder, output_loading_info=True)
     missing = [key for key in info.get("missing_keys", ()) if "position_ids" not in key]
     if missing:
-        raise ModelError(f"--{kind} {model_id}: the checkpoint lacks {len(missing)} weight(s) of a "
-                         f"{kind.upper()} model (e.g. {missing[0]}); it is not a complete {kind.upper()} checkpoint")
+        raise ModelError(
+            f"--{kind} {model_id}: the checkpoint lacks {len(missing)} weight(s) of a "
+            f"{kind.upper()} model (e.g. {missing[0]}); it is not a complete {kind.upper()} checkpoint"
+        )
     if kind == "clip":
         processor = transformers.CLIPProcessor.from_pretrained(folder)
         return Encoder(kind, model_id, revision, model, processor.image_processor, processor.tokenizer)
@@ -202,11 +204,14 @@ def _hub_snapshot(kind: str, repo_id: str, revision: str | None) -> Path:
     patterns = ["*.json", "*.txt", "*.safetensors", "*.model"]
     with contextlib.suppress(Exception):  # not in the cache: try the Hub below
         return Path(hub.snapshot_download(repo_id, revision=revision, local_files_only=True))
-    hint = (f"pass --{kind} a local folder with the model (saved with save_pretrained), or pre-download it "
-            f"on a connected machine with `hf download {repo_id}`")
+    hint = (
+        f"pass --{kind} a local folder with the model (saved with save_pretrained), or pre-download it "
+        f"on a connected machine with `hf download {repo_id}`"
+    )
     if os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes", "on"} or not _hub_reachable():
-        raise ModelError(f"--{kind} {repo_id}: not in the local Hugging Face cache and the Hub is not reachable; "
-                         f"{hint}")
+        raise ModelError(
+            f"--{kind} {repo_id}: not in the local Hugging Face cache and the Hub is not reachable; {hint}"
+        )
     try:
         files = hub.HfApi().list_repo_files(repo_id, revision=revision)
         if not any(name.endswith(".safetensors") for name in files):

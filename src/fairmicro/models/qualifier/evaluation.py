@@ -61,8 +61,9 @@ def parse_labels(value: Any, assessments: Sequence[str]) -> dict[str, set[str]]:
     return found
 
 
-def evaluate_labels(run_id: str, column: str, *, catalog: str | Path | None = None,
-                    runs_dir: str | Path | None = None) -> RunResult:
+def evaluate_labels(
+    run_id: str, column: str, *, catalog: str | Path | None = None, runs_dir: str | Path | None = None
+) -> RunResult:
     """Compare a qualify run's decisions with a labelled column; record an ``evaluate`` run.
 
     Parameters
@@ -96,8 +97,10 @@ def _check_run(reader: Catalog, run_id: str) -> None:
     if run is None:
         raise ModelError(f"no model run {run_id!r} in the catalog; list runs with `fairmicro runs`")
     if run.get("run_kind") != "qualify":
-        raise ModelError(f"--labels compares a qualify run's decisions with labelled images; run {run_id} is a "
-                         f"{run.get('run_kind')} run (evaluate it with --dataset/--split instead)")
+        raise ModelError(
+            f"--labels compares a qualify run's decisions with labelled images; run {run_id} is a "
+            f"{run.get('run_kind')} run (evaluate it with --dataset/--split instead)"
+        )
     if run.get("status") != "succeeded":
         raise ModelError(f"qualify run {run_id} {run.get('status')}: it has no decisions to evaluate")
 
@@ -115,8 +118,10 @@ def _labels(reader: Catalog, results: list[dict[str, Any]], column: str, run_id:
     if column not in columns:
         close = [c for c in columns if "label" in c.lower() or c.lower() in column.lower()][:6]
         hint = f" (e.g. {', '.join(close)})" if close else ""
-        raise ModelError(f"--labels {column!r}: no such column of image_metadata{hint}; it names the column "
-                         "holding accept/reject labels, see `fairmicro query \"DESCRIBE image_metadata\"`")
+        raise ModelError(
+            f"--labels {column!r}: no such column of image_metadata{hint}; it names the column "
+            'holding accept/reject labels, see `fairmicro query "DESCRIBE image_metadata"`'
+        )
     return store.column_values(reader, [row["image_sha256"] for row in results], column)
 
 
@@ -127,8 +132,16 @@ def compare(results: list[dict[str, Any]], values: Mapping[str, Any]) -> list[di
     for row in results:
         verdicts = parse_labels(values.get(row["image_sha256"]), names).get(row["assessment"], set())
         label = next(iter(verdicts)) if len(verdicts) == 1 else ("conflicting" if verdicts else None)
-        compared.append({"image_sha256": row["image_sha256"], "path": row["path"], "assessment": row["assessment"],
-                         "label": label, "decision": row["decision"], "hybrid": row["hybrid"]})
+        compared.append(
+            {
+                "image_sha256": row["image_sha256"],
+                "path": row["path"],
+                "assessment": row["assessment"],
+                "label": label,
+                "decision": row["decision"],
+                "hybrid": row["hybrid"],
+            }
+        )
     return compared
 
 
@@ -140,15 +153,28 @@ def summarise(comparisons: list[dict[str, Any]], column: str, run_id: str) -> di
     for name in dict.fromkeys(c["assessment"] for c in comparisons):
         rows = [c for c in comparisons if c["assessment"] == name]
         known = [c for c in rows if c["label"] in VERDICTS]
-        scores = decision_metrics([c["label"] for c in known], [c["decision"] for c in known],
-                                  [c["hybrid"] for c in known], [f"{c['path']}\t{c['image_sha256']}" for c in known])
-        per[name] = {**scores, "unlabelled": sum(c["label"] is None for c in rows),
-                     "conflicting": sum(c["label"] == "conflicting" for c in rows)}
+        scores = decision_metrics(
+            [c["label"] for c in known],
+            [c["decision"] for c in known],
+            [c["hybrid"] for c in known],
+            [f"{c['path']}\t{c['image_sha256']}" for c in known],
+        )
+        per[name] = {
+            **scores,
+            "unlabelled": sum(c["label"] is None for c in rows),
+            "conflicting": sum(c["label"] == "conflicting" for c in rows),
+        }
     total = sum(s["n"] for s in per.values())
     right = sum(s["confusion_matrix"][0][0] + s["confusion_matrix"][1][1] for s in per.values())
-    return {"split": f"labels:{column}", "labels": column, "qualify_run": run_id, "n": total,
-            "images": len({c["image_sha256"] for c in comparisons}), "assessments": per,
-            "scores": {"accuracy": right / total if total else None}}
+    return {
+        "split": f"labels:{column}",
+        "labels": column,
+        "qualify_run": run_id,
+        "n": total,
+        "images": len({c["image_sha256"] for c in comparisons}),
+        "assessments": per,
+        "scores": {"accuracy": right / total if total else None},
+    }
 
 
 def _check_labelled(metrics: dict[str, Any], values: Mapping[str, Any], column: str, run_id: str) -> None:
@@ -163,8 +189,14 @@ def _check_labelled(metrics: dict[str, Any], values: Mapping[str, Any], column: 
     )
 
 
-def _record(path: Path, run_id: str, column: str, metrics: dict[str, Any], comparisons: list[dict[str, Any]],
-            runs_dir: str | Path | None) -> RunResult:
+def _record(
+    path: Path,
+    run_id: str,
+    column: str,
+    metrics: dict[str, Any],
+    comparisons: list[dict[str, Any]],
+    runs_dir: str | Path | None,
+) -> RunResult:
     from fairmicro import __version__
     from fairmicro.models import artifacts
     from fairmicro.models.provenance import RunRecorder, new_run_id
@@ -172,14 +204,25 @@ def _record(path: Path, run_id: str, column: str, metrics: dict[str, Any], compa
     from fairmicro.models.tasks.zero_shot import ZeroShotTask
 
     task = ZeroShotTask()
-    recorder = RunRecorder(path, new_run_id("qualifier"), "qualifier", __version__, "evaluate",
-                           {"labels": column, "qualify_run": run_id}, parent_run_id=run_id, task=task.name)
+    recorder = RunRecorder(
+        path,
+        new_run_id("qualifier"),
+        "qualifier",
+        __version__,
+        "evaluate",
+        {"labels": column, "qualify_run": run_id},
+        parent_run_id=run_id,
+        task=task.name,
+    )
     recorder.start()
     try:
         folder = runs_folder(path, runs_dir) / recorder.run_id
         folder.mkdir(parents=True, exist_ok=True)
-        files = [*task.plots(folder, metrics, None, f"{run_id} against {column}"),
-                 _write_json(folder / "decisions.json", comparisons), artifacts.write_metrics(folder, metrics)]
+        files = [
+            *task.plots(folder, metrics, None, f"{run_id} against {column}"),
+            _write_json(folder / "decisions.json", comparisons),
+            artifacts.write_metrics(folder, metrics),
+        ]
         roles = [file.stem if file.stem != "decisions" else "output" for file in files]
         described = [{**d, "role": role} for d, role in zip(artifacts.describe(files), roles, strict=True)]
         with Catalog.open(path) as writer, writer.transaction():

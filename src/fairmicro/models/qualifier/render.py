@@ -37,8 +37,26 @@ if TYPE_CHECKING:
 
 # matplotlib's tab10 then the light tab20 shades: distinct, printable, documented in docs/qualify.md
 DEFAULT_PALETTE = (
-    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
-    "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#c7c7c7", "#dbdb8d", "#9edae5",
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+    "#aec7e8",
+    "#ffbb78",
+    "#98df8a",
+    "#ff9896",
+    "#c5b0d5",
+    "#c49c94",
+    "#f7b6d2",
+    "#c7c7c7",
+    "#dbdb8d",
+    "#9edae5",
 )
 UNCLASSIFIED = (0, 0, 0)  # a value no class has (e.g. 255, rows no mask covers)
 RENDER_PREPROCESSING = "stored mask drawn in class colours (palette v1), rows the mask covers"
@@ -98,8 +116,10 @@ def picture(mask: MaskRef) -> Any:
 
 def recipe(mask: MaskRef) -> str:
     """The embedding cache's preprocessing text of a drawn mask (changes with the mask and its classes)."""
-    return (f"{RENDER_PREPROCESSING}; mask sha256 {mask.mask_sha256}; class map {mask.class_map.id} "
-            f"({mask.class_map.encoding}); rows {mask.height_px}")
+    return (
+        f"{RENDER_PREPROCESSING}; mask sha256 {mask.mask_sha256}; class map {mask.class_map.id} "
+        f"({mask.class_map.encoding}); rows {mask.height_px}"
+    )
 
 
 def check_source(mask_source: str) -> str | None:

@@ -32,8 +32,18 @@ from fairmicro.models.qualifier.selection import Plan, plan
 
 PLUGIN = "qualifier"
 NORMALISATIONS = ("calibration", "batch")
-KEYS = ("image_sha256", "path", "assessment", "delta_clip", "delta_flava", "z_clip", "z_flava", "hybrid",
-        "decision", "top_k")
+KEYS = (
+    "image_sha256",
+    "path",
+    "assessment",
+    "delta_clip",
+    "delta_flava",
+    "z_clip",
+    "z_flava",
+    "hybrid",
+    "decision",
+    "top_k",
+)
 
 
 @dataclass(frozen=True)
@@ -66,8 +76,16 @@ class QualifyResult:
 
 
 def check_options(
-    where: str, clip: str, flava: str, fusion: str, weights: str | Sequence[float] | None, threshold: float,
-    calibration: str | None, normalise: str | None, top_k: int, render_masks: bool = False,
+    where: str,
+    clip: str,
+    flava: str,
+    fusion: str,
+    weights: str | Sequence[float] | None,
+    threshold: float,
+    calibration: str | None,
+    normalise: str | None,
+    top_k: int,
+    render_masks: bool = False,
     mask_source: str = "any",
 ) -> Options:
     """Every option checked before anything is read.
@@ -94,8 +112,19 @@ def check_options(
     if mask_source != "any" and not render_masks:
         raise ModelError(f"--mask-source {mask_source} only applies with --render-masks")
     mode = "calibration" if calibration is not None else "batch"
-    return Options(where, clip, flava, fusion, fused, scoring.check_threshold(threshold), calibration, mode, top_k,
-                   bool(render_masks), mask_source)
+    return Options(
+        where,
+        clip,
+        flava,
+        fusion,
+        fused,
+        scoring.check_threshold(threshold),
+        calibration,
+        mode,
+        top_k,
+        bool(render_masks),
+        mask_source,
+    )
 
 
 def qualify(
@@ -157,8 +186,9 @@ def qualify(
     FairmicroError
         One-line errors for bad options, assessment files, selections and models; nothing is written then.
     """
-    options = check_options(where, clip, flava, fusion, weights, threshold, calibration, normalise, top_k,
-                            render_masks, mask_source)
+    options = check_options(
+        where, clip, flava, fusion, weights, threshold, calibration, normalise, top_k, render_masks, mask_source
+    )
     assessment_set = load_assessments(assessments)
     with Catalog.open_for_reading(catalog) as reader:
         images = plan(reader, assessment_set, options.where, options.calibration)
@@ -171,8 +201,14 @@ def qualify(
     return result
 
 
-def _run(reader: Catalog, assessment_set: AssessmentSet, images: Plan, encoders: dict[str, Encoder],
-         options: Options, skipped: list[Skipped]) -> QualifyResult:
+def _run(
+    reader: Catalog,
+    assessment_set: AssessmentSet,
+    images: Plan,
+    encoders: dict[str, Encoder],
+    options: Options,
+    skipped: list[Skipped],
+) -> QualifyResult:
     from fairmicro.models.provenance import new_run_id
 
     run_id, started = new_run_id(PLUGIN), utcnow()
@@ -193,8 +229,9 @@ def _run(reader: Catalog, assessment_set: AssessmentSet, images: Plan, encoders:
     return QualifyResult(run_id, rows, metrics, parameters, explanations)
 
 
-def _score(assessment_set: AssessmentSet, images: Plan, embeddings: Embeddings, clip: Encoder,
-           options: Options) -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, dict[str, Any]]]:
+def _score(
+    assessment_set: AssessmentSet, images: Plan, embeddings: Embeddings, clip: Encoder, options: Options
+) -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, dict[str, Any]]]:
     from fairmicro.models.qualifier.scores import score_assessment
 
     per_assessment = [score_assessment(a, images, embeddings, clip, options) for a in assessment_set.assessments]
@@ -206,8 +243,9 @@ def _score(assessment_set: AssessmentSet, images: Plan, embeddings: Embeddings, 
     rows = [row for ref in ordered for row in by_image.pop(ref.sha256, [])]
     metrics = {
         "normalisation": options.normalisation,
-        "calibration": None if images.calibration is None else
-        {"where": options.calibration, "images": len(images.calibration)},
+        "calibration": None
+        if images.calibration is None
+        else {"where": options.calibration, "images": len(images.calibration)},
         "images": len(images.scored),
         "statistics": {s.name: s.statistics.to_dict() for s in per_assessment},
         "accepted": {s.name: sum(r["decision"] == "accept" for r in s.rows) for s in per_assessment},
@@ -217,14 +255,21 @@ def _score(assessment_set: AssessmentSet, images: Plan, embeddings: Embeddings, 
 
 def _parameters(assessment_set: AssessmentSet, encoders: dict[str, Encoder], options: Options) -> dict[str, Any]:
     return {
-        "assessments": assessment_set.source, "assessment_set": assessment_set.name,
-        "assessments_sha256": assessment_set.sha256, "where": options.where,
+        "assessments": assessment_set.source,
+        "assessment_set": assessment_set.name,
+        "assessments_sha256": assessment_set.sha256,
+        "where": options.where,
         "clip": {"model_id": encoders["clip"].model_id, "revision": encoders["clip"].revision},
         "flava": {"model_id": encoders["flava"].model_id, "revision": encoders["flava"].revision},
-        "fusion": options.fusion, "weights": list(options.weights) if options.fusion == "weighted" else None,
-        "threshold": options.threshold, "normalisation": options.normalisation,
-        "calibration": options.calibration, "top_k": options.top_k, "transformers": _version("transformers"),
-        "render_masks": options.render_masks, "mask_source": options.mask_source if options.render_masks else None,
+        "fusion": options.fusion,
+        "weights": list(options.weights) if options.fusion == "weighted" else None,
+        "threshold": options.threshold,
+        "normalisation": options.normalisation,
+        "calibration": options.calibration,
+        "top_k": options.top_k,
+        "transformers": _version("transformers"),
+        "render_masks": options.render_masks,
+        "mask_source": options.mask_source if options.render_masks else None,
     }
 
 
@@ -241,10 +286,19 @@ def _run_record(run_id: str, parameters: dict[str, Any], metrics: dict[str, Any]
     from fairmicro.schema import models
 
     return models.ModelRun(
-        run_id=run_id, plugin=PLUGIN, plugin_version=__version__, parameters=json.dumps(parameters, sort_keys=True),
-        dataset_ref=None, metrics=json.dumps(metrics, sort_keys=True, default=str),
-        library_versions=json.dumps(library_versions(), sort_keys=True), started_at=started, ended_at=utcnow(),
-        host=platform.node(), status=status, run_kind="qualify", task="zero-shot",
+        run_id=run_id,
+        plugin=PLUGIN,
+        plugin_version=__version__,
+        parameters=json.dumps(parameters, sort_keys=True),
+        dataset_ref=None,
+        metrics=json.dumps(metrics, sort_keys=True, default=str),
+        library_versions=json.dumps(library_versions(), sort_keys=True),
+        started_at=started,
+        ended_at=utcnow(),
+        host=platform.node(),
+        status=status,
+        run_kind="qualify",
+        task="zero-shot",
     )
 
 

@@ -40,8 +40,10 @@ class Prototypes:
 
     def deltas(self, clip_images: np.ndarray, flava_images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(delta_clip, delta_flava) of image rows."""
-        return (scoring.delta(clip_images, self.text_positive, self.text_negative),
-                scoring.delta(flava_images, self.reference_positive, self.reference_negative))
+        return (
+            scoring.delta(clip_images, self.text_positive, self.text_negative),
+            scoring.delta(flava_images, self.reference_positive, self.reference_negative),
+        )
 
 
 def prototypes(assessment: Assessment, images: Plan, embeddings: Embeddings, clip: Encoder) -> Prototypes:
@@ -49,21 +51,26 @@ def prototypes(assessment: Assessment, images: Plan, embeddings: Embeddings, cli
     positive = images.references[(assessment.name, "positive")]
     negative = images.references[(assessment.name, "negative")]
     return Prototypes(
-        clip.text_embeddings(assessment.positive_prompts), clip.text_embeddings(assessment.negative_prompts),
-        embeddings.matrix("flava", [r.sha256 for r in positive]), embeddings.matrix("flava", [r.sha256 for r in negative]),
+        clip.text_embeddings(assessment.positive_prompts),
+        clip.text_embeddings(assessment.negative_prompts),
+        embeddings.matrix("flava", [r.sha256 for r in positive]),
+        embeddings.matrix("flava", [r.sha256 for r in negative]),
         [r.path for r in [*positive, *negative]],
     )
 
 
-def _deltas(refs: list[ImageRef], embeddings: Embeddings, protos: Prototypes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _deltas(
+    refs: list[ImageRef], embeddings: Embeddings, protos: Prototypes
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     shas = [ref.sha256 for ref in refs]
     flava = embeddings.matrix("flava", shas)
     delta_clip, delta_flava = protos.deltas(embeddings.matrix("clip", shas), flava)
     return delta_clip, delta_flava, flava
 
 
-def score_assessment(assessment: Assessment, images: Plan, embeddings: Embeddings, clip: Encoder,
-                     options: Options) -> ScoredAssessment:
+def score_assessment(
+    assessment: Assessment, images: Plan, embeddings: Embeddings, clip: Encoder, options: Options
+) -> ScoredAssessment:
     """Deltas, z-scores, hybrid, decision and nearest references of every scored image.
 
     Raises
@@ -83,10 +90,18 @@ def score_assessment(assessment: Assessment, images: Plan, embeddings: Embedding
     decided = scoring.decisions(hybrid, options.threshold)
     references = np.vstack([protos.reference_positive, protos.reference_negative])
     rows = [
-        {"image_sha256": ref.sha256, "path": ref.path, "assessment": assessment.name,
-         "delta_clip": float(delta_clip[i]), "delta_flava": float(delta_flava[i]), "z_clip": float(z_clip[i]),
-         "z_flava": float(z_flava[i]), "hybrid": float(hybrid[i]), "decision": decided[i],
-         "top_k": scoring.nearest(flava[i : i + 1], references, protos.reference_paths, options.top_k)}
+        {
+            "image_sha256": ref.sha256,
+            "path": ref.path,
+            "assessment": assessment.name,
+            "delta_clip": float(delta_clip[i]),
+            "delta_flava": float(delta_flava[i]),
+            "z_clip": float(z_clip[i]),
+            "z_flava": float(z_flava[i]),
+            "hybrid": float(hybrid[i]),
+            "decision": decided[i],
+            "top_k": scoring.nearest(flava[i : i + 1], references, protos.reference_paths, options.top_k),
+        }
         for i, ref in enumerate(images.scored)
     ]
     return ScoredAssessment(assessment.name, rows, stats, _explanation(assessment, images))

@@ -57,8 +57,13 @@ class Statistics:
 
     def to_dict(self) -> dict[str, float]:
         """JSON-ready values."""
-        return {"mu_clip": self.mu_clip, "sigma_clip": self.sigma_clip, "mu_flava": self.mu_flava,
-                "sigma_flava": self.sigma_flava, "count": self.count}
+        return {
+            "mu_clip": self.mu_clip,
+            "sigma_clip": self.sigma_clip,
+            "mu_flava": self.mu_flava,
+            "sigma_flava": self.sigma_flava,
+            "count": self.count,
+        }
 
 
 def statistics(assessment: str, delta_clip: np.ndarray, delta_flava: np.ndarray, source: str) -> Statistics:
@@ -123,8 +128,10 @@ def check_fusion(fusion: str, weights: str | Sequence[float] | None) -> tuple[fl
         return DEFAULT_WEIGHTS
     parsed = _parse_weights(weights)
     if len(parsed) != 2 or not all(math.isfinite(w) and w >= 0 for w in parsed) or abs(sum(parsed) - 1) > 1e-9:
-        raise ModelError(f"--weights {_shown(weights)}: expected two non-negative numbers summing to 1, "
-                         "the CLIP weight then the FLAVA weight, e.g. 0.6,0.4")
+        raise ModelError(
+            f"--weights {_shown(weights)}: expected two non-negative numbers summing to 1, "
+            "the CLIP weight then the FLAVA weight, e.g. 0.6,0.4"
+        )
     return (parsed[0], parsed[1])
 
 

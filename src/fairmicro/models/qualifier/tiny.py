@@ -51,16 +51,23 @@ def build_tiny_clip(folder: Path, seed: int = 0) -> Path:
     vocab, merges = write_clip_tokenizer(folder)
     tokenizer = transformers.CLIPTokenizer(str(vocab), str(merges))
     config = transformers.CLIPConfig(
-        text_config={**SMALL, "vocab_size": len(tokenizer), "max_position_embeddings": 77,
-                     "bos_token_id": tokenizer.bos_token_id, "eos_token_id": tokenizer.eos_token_id,
-                     "pad_token_id": tokenizer.pad_token_id},
-        vision_config={**SMALL, "image_size": IMAGE_SIZE, "patch_size": 8}, projection_dim=8,
+        text_config={
+            **SMALL,
+            "vocab_size": len(tokenizer),
+            "max_position_embeddings": 77,
+            "bos_token_id": tokenizer.bos_token_id,
+            "eos_token_id": tokenizer.eos_token_id,
+            "pad_token_id": tokenizer.pad_token_id,
+        },
+        vision_config={**SMALL, "image_size": IMAGE_SIZE, "patch_size": 8},
+        projection_dim=8,
     )
     torch.manual_seed(seed)
     model = transformers.CLIPModel(config)
     with _quiet():
         image_processor = transformers.CLIPImageProcessor(
-            size={"shortest_edge": IMAGE_SIZE}, crop_size={"height": IMAGE_SIZE, "width": IMAGE_SIZE})
+            size={"shortest_edge": IMAGE_SIZE}, crop_size={"height": IMAGE_SIZE, "width": IMAGE_SIZE}
+        )
     _quiet_save(model, transformers.CLIPProcessor(image_processor=image_processor, tokenizer=tokenizer), folder)
     return folder
 
@@ -73,15 +80,18 @@ def build_tiny_flava(folder: Path, seed: int = 0) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     config = transformers.FlavaConfig(
         image_config={**SMALL, "image_size": IMAGE_SIZE, "patch_size": 8},
-        text_config={**SMALL, "vocab_size": 64}, multimodal_config=SMALL,
+        text_config={**SMALL, "vocab_size": 64},
+        multimodal_config=SMALL,
         image_codebook_config={"hidden_size": 16, "num_groups": 1, "num_blocks_per_group": 1, "vocab_size": 16},
-        projection_dim=8, hidden_size=16,
+        projection_dim=8,
+        hidden_size=16,
     )
     torch.manual_seed(seed)
     model = transformers.FlavaModel(config)
     with _quiet():
         processor = transformers.FlavaImageProcessor(
-            size={"height": IMAGE_SIZE, "width": IMAGE_SIZE}, crop_size={"height": IMAGE_SIZE, "width": IMAGE_SIZE})
+            size={"height": IMAGE_SIZE, "width": IMAGE_SIZE}, crop_size={"height": IMAGE_SIZE, "width": IMAGE_SIZE}
+        )
     _quiet_save(model, processor, folder)
     return folder
 

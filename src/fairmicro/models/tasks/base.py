@@ -122,13 +122,21 @@ class Task:
         """Refuse to score a split the model cannot be scored on (e.g. other classes)."""
         self.check_dataset(data, split)
 
-    def evaluate(self, model: ModelPlugin, data: Any, *, split: str, seed: int = 0,
-                 options: dict[str, Any] | None = None) -> Evaluation:
+    def evaluate(
+        self, model: ModelPlugin, data: Any, *, split: str, seed: int = 0, options: dict[str, Any] | None = None
+    ) -> Evaluation:
         """Score ``model`` on ``data`` (the split named ``split``)."""
         raise ModelError(f"a {self.name} model cannot be evaluated on a dataset split")
 
-    def training_checks(self, model: ModelPlugin, dataset: Any, evaluation: Evaluation, *, seed: int = 0,
-                        options: dict[str, Any] | None = None) -> dict[str, Any]:
+    def training_checks(
+        self,
+        model: ModelPlugin,
+        dataset: Any,
+        evaluation: Evaluation,
+        *,
+        seed: int = 0,
+        options: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         """Extra metrics only a training run computes (e.g. refits); merged into the run's metrics."""
         return {}
 
@@ -148,8 +156,10 @@ class Task:
     # ------------------------------------------------------------ predict
     def predict_dataset(self, model: ModelPlugin, data: Any, *, split: str, out: Path | None) -> Evaluation:
         """Predict every row of a dataset split (``fairmicro predict RUN --dataset D``), writing files into ``out``."""
-        raise ModelError(f"a {self.name} model does not predict dataset splits; "
-                         "use `fairmicro predict RUN_ID --where ...` for catalog images")
+        raise ModelError(
+            f"a {self.name} model does not predict dataset splits; "
+            "use `fairmicro predict RUN_ID --where ...` for catalog images"
+        )
 
     def write_predictions(self, catalog: Catalog, run_id: str, evaluation: Evaluation, *, accept: bool) -> None:
         """Store what :meth:`predict_dataset` produced (``accept``: as predicted annotations)."""

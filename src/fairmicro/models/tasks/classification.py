@@ -27,24 +27,35 @@ if TYPE_CHECKING:
 SHUFFLE = "shuffle_metadata"
 
 
-def prediction_rows(run_id: str, split: str | None, data: Any, classes: list[str],
-                    probabilities: np.ndarray) -> list[models.Prediction]:
+def prediction_rows(
+    run_id: str, split: str | None, data: Any, classes: list[str], probabilities: np.ndarray
+) -> list[models.Prediction]:
     """One Prediction per dataset row (tile origin 0, 0 when the dataset is not tiled)."""
     from fairmicro.schema import models
 
     columns = data.column_names
-    table = data.select_columns([c for c in ("image_sha256", "tile_x_px", "tile_y_px", "label") if c in columns]).to_dict()
+    table = data.select_columns(
+        [c for c in ("image_sha256", "tile_x_px", "tile_y_px", "label") if c in columns]
+    ).to_dict()
     count = len(data)
     truth = table.get("label", [None] * count)
     rows = {}
     for index in range(count):
-        key = (table["image_sha256"][index], (table.get("tile_x_px") or [0] * count)[index],
-               (table.get("tile_y_px") or [0] * count)[index])
+        key = (
+            table["image_sha256"][index],
+            (table.get("tile_x_px") or [0] * count)[index],
+            (table.get("tile_y_px") or [0] * count)[index],
+        )
         best = int(probabilities[index].argmax())
         rows[key] = models.Prediction(
-            model_run_id=run_id, image_sha256=key[0], tile_x_px=int(key[1] or 0), tile_y_px=int(key[2] or 0),
-            split=split, true_label=None if truth[index] is None else classes[truth[index]],
-            predicted_label=classes[best], confidence=float(probabilities[index, best]),
+            model_run_id=run_id,
+            image_sha256=key[0],
+            tile_x_px=int(key[1] or 0),
+            tile_y_px=int(key[2] or 0),
+            split=split,
+            true_label=None if truth[index] is None else classes[truth[index]],
+            predicted_label=classes[best],
+            confidence=float(probabilities[index, best]),
             probabilities=json.dumps(dict(zip(classes, map(float, probabilities[index]), strict=True))),
         )
     return list(rows.values())
@@ -79,8 +90,9 @@ class ClassificationTask(Task):
         if class_names(data) != model.classes_:
             raise ModelError(f"dataset classes {class_names(data)} differ from the model's {model.classes_}")
 
-    def evaluate(self, model: ModelPlugin, data: Any, *, split: str, seed: int = 0,
-                 options: dict[str, Any] | None = None) -> Evaluation:
+    def evaluate(
+        self, model: ModelPlugin, data: Any, *, split: str, seed: int = 0, options: dict[str, Any] | None = None
+    ) -> Evaluation:
         """Scores on ``data``; with option ``shuffle_metadata`` also the metadata-permuted accuracy."""
         probabilities, scores = _scores(model, data)
         metrics: dict[str, Any] = {"split": split, "scores": scores, "metadata_columns": list(model.metadata_columns_)}
@@ -88,8 +100,15 @@ class ClassificationTask(Task):
             metrics["shuffled_metadata_at_evaluation"] = _shuffle_check(model, data, scores, seed)
         return Evaluation(metrics, (split, data, list(model.classes_), probabilities))
 
-    def training_checks(self, model: ModelPlugin, dataset: Any, evaluation: Evaluation, *, seed: int = 0,
-                        options: dict[str, Any] | None = None) -> dict[str, Any]:
+    def training_checks(
+        self,
+        model: ModelPlugin,
+        dataset: Any,
+        evaluation: Evaluation,
+        *,
+        seed: int = 0,
+        options: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         """The plugin's report; with ``shuffle_metadata`` a refit on shuffled training metadata."""
         extra: dict[str, Any] = {}
         report = model.report()
@@ -98,7 +117,8 @@ class ClassificationTask(Task):
         if (options or {}).get(SHUFFLE):
             split = evaluation.metrics["split"]
             extra["shuffled_metadata_at_training"] = _shuffled_training(
-                model, dataset, split, evaluation.metrics["scores"], seed)
+                model, dataset, split, evaluation.metrics["scores"], seed
+            )
         return extra
 
     def plots(self, folder: Path, metrics: dict[str, Any], model: ModelPlugin | None, title: str) -> list[Path]:
@@ -117,12 +137,15 @@ class ClassificationTask(Task):
     def summary(self, metrics: dict[str, Any]) -> list[str]:
         """Accuracy and macro F1, the plugin's summary lines, the shuffle checks."""
         scores = metrics["scores"]
-        first = (f"{metrics['split']} accuracy {scores['accuracy']:.3f}, macro F1 {scores['macro_f1']:.3f} "
-                 f"(n={scores['n']})")
+        first = (
+            f"{metrics['split']} accuracy {scores['accuracy']:.3f}, macro F1 {scores['macro_f1']:.3f} (n={scores['n']})"
+        )
         lines = [first]
         lines += [f"  {line}" for line in (metrics.get("model_report") or {}).get("summary") or []]
-        for key, label in (("shuffled_metadata_at_evaluation", "metadata shuffled at evaluation"),
-                           ("shuffled_metadata_at_training", "metadata shuffled at training")):
+        for key, label in (
+            ("shuffled_metadata_at_evaluation", "metadata shuffled at evaluation"),
+            ("shuffled_metadata_at_training", "metadata shuffled at training"),
+        ):
             check = metrics.get(key)
             if check and "accuracy" in check:
                 lines.append(f"  {label}: accuracy {check['accuracy']:.3f} (change {check['accuracy_change']:+.3f})")
@@ -152,12 +175,16 @@ def _shuffle_check(model: ModelPlugin, data: Any, baseline: dict[str, Any], seed
     if not model.metadata_columns_:
         return {"skipped": "the model uses no metadata"}
     _, shuffled = _scores(model, shuffle_metadata(data, model.metadata_columns_, seed))
-    return {"accuracy": shuffled["accuracy"], "accuracy_change": shuffled["accuracy"] - baseline["accuracy"],
-            "columns": list(model.metadata_columns_)}
+    return {
+        "accuracy": shuffled["accuracy"],
+        "accuracy_change": shuffled["accuracy"] - baseline["accuracy"],
+        "columns": list(model.metadata_columns_),
+    }
 
 
-def _shuffled_training(model: ModelPlugin, dataset: Any, split: str, baseline: dict[str, Any],
-                       seed: int) -> dict[str, Any]:
+def _shuffled_training(
+    model: ModelPlugin, dataset: Any, split: str, baseline: dict[str, Any], seed: int
+) -> dict[str, Any]:
     """Refit with the training metadata permuted across rows; compare accuracy on the same split."""
     from fairmicro.models.evaluation import shuffle_metadata
 

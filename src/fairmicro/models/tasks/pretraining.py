@@ -47,8 +47,9 @@ class PretrainingTask(Task):
             raise ModelError(f"{model.name}: a pretraining plugin must record history_['loss'] per epoch")
         return fitted
 
-    def evaluate(self, model: ModelPlugin, data: Any, *, split: str, seed: int = 0,
-                 options: dict[str, Any] | None = None) -> Evaluation:
+    def evaluate(
+        self, model: ModelPlugin, data: Any, *, split: str, seed: int = 0, options: dict[str, Any] | None = None
+    ) -> Evaluation:
         """The loss history of the fit (``data`` is the split it was fitted on)."""
         return Evaluation(loss_metrics(model.history_ or {}, split, len(data)))
 
@@ -61,8 +62,12 @@ class PretrainingTask(Task):
     def summary(self, metrics: dict[str, Any]) -> list[str]:
         """First and last epoch loss."""
         first, last = (_figure(metrics.get(k)) for k in ("loss_first", "loss_last"))
-        return [(f"pretrained on {metrics['split']} ({metrics['n']} images): loss {first} -> {last} "
-                f"over {metrics['epochs']} epoch(s)")]
+        return [
+            (
+                f"pretrained on {metrics['split']} ({metrics['n']} images): loss {first} -> {last} "
+                f"over {metrics['epochs']} epoch(s)"
+            )
+        ]
 
 
 def _figure(value: float | None) -> str:
@@ -73,5 +78,11 @@ def loss_metrics(history: dict[str, list[float]], split: str, n: int) -> dict[st
     """JSON-ready metrics of a loss history (non-finite values kept as None)."""
     clean = {key: [float(v) if math.isfinite(float(v)) else None for v in values] for key, values in history.items()}
     loss = clean.get("loss") or [None]
-    return {"split": split, "n": n, "epochs": len(clean.get("loss") or []), "loss_first": loss[0],
-            "loss_last": loss[-1], "history": clean}
+    return {
+        "split": split,
+        "n": n,
+        "epochs": len(clean.get("loss") or []),
+        "loss_first": loss[0],
+        "loss_last": loss[-1],
+        "history": clean,
+    }

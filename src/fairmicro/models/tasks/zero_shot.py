@@ -46,17 +46,30 @@ class ZeroShotTask(ClassificationTask):
         """Only ``image`` is needed; a ``label`` column is used when its classes are the model's."""
         self.check_dataset(data, split)
 
-    def evaluate(self, model: ModelPlugin, data: Any, *, split: str, seed: int = 0,
-                 options: dict[str, Any] | None = None) -> Evaluation:
+    def evaluate(
+        self, model: ModelPlugin, data: Any, *, split: str, seed: int = 0, options: dict[str, Any] | None = None
+    ) -> Evaluation:
         """Scores when the split's labels are the model's classes; else the class distribution predicted."""
         if _labels_match(model, data):
             return super().evaluate(model, data, split=split, seed=seed, options=options)
         probabilities = model.predict_proba(data)
-        counts = np.bincount(probabilities.argmax(axis=1), minlength=len(model.classes_)) if len(data) else np.zeros(0, int)
-        metrics = {"split": split, "n": len(data),
-                   "predicted": {c: int(n) for c, n in zip(model.classes_, counts, strict=False)}}
-        return Evaluation(metrics, (split, data.remove_columns([c for c in ("label",) if c in data.column_names]),
-                                    list(model.classes_), probabilities))
+        counts = (
+            np.bincount(probabilities.argmax(axis=1), minlength=len(model.classes_)) if len(data) else np.zeros(0, int)
+        )
+        metrics = {
+            "split": split,
+            "n": len(data),
+            "predicted": {c: int(n) for c, n in zip(model.classes_, counts, strict=False)},
+        }
+        return Evaluation(
+            metrics,
+            (
+                split,
+                data.remove_columns([c for c in ("label",) if c in data.column_names]),
+                list(model.classes_),
+                probabilities,
+            ),
+        )
 
     def plots(self, folder: Any, metrics: dict[str, Any], model: ModelPlugin | None, title: str) -> list[Any]:
         """The confusion matrix when labels were scored (one panel per assessment for decisions)."""
@@ -83,8 +96,9 @@ def _ratio(hits: int, total: int) -> float | None:
     return hits / total if total else None
 
 
-def decision_metrics(truth: Sequence[str], decided: Sequence[str], hybrid: Sequence[float],
-                     order: Sequence[str]) -> dict[str, Any]:
+def decision_metrics(
+    truth: Sequence[str], decided: Sequence[str], hybrid: Sequence[float], order: Sequence[str]
+) -> dict[str, Any]:
     """Accept/reject decisions scored against labels (``accept`` is the positive class).
 
     Parameters
@@ -107,13 +121,23 @@ def decision_metrics(truth: Sequence[str], decided: Sequence[str], hybrid: Seque
     matrix = [[sum(t == row and d == col for t, d in pairs) for col in DECISIONS] for row in DECISIONS]
     (tp, fn), (fp, tn) = matrix
     precision, recall = _ratio(tp, tp + fp), _ratio(tp, tp + fn)
-    f1 = None if precision is None or recall is None else (
-        2 * precision * recall / (precision + recall) if precision + recall else 0.0)
+    f1 = (
+        None
+        if precision is None or recall is None
+        else (2 * precision * recall / (precision + recall) if precision + recall else 0.0)
+    )
     ranked = sorted(range(len(pairs)), key=lambda i: (-hybrid[i], order[i]))
     top_k = {str(k): sum(truth[i] == "accept" for i in ranked[:k]) / k for k in TOP_K if k <= len(pairs)}
-    return {"classes": list(DECISIONS), "confusion_matrix": matrix, "n": len(pairs),
-            "accuracy": _ratio(tp + tn, len(pairs)), "precision": precision, "recall": recall, "f1": f1,
-            "top_k_accuracy": top_k}
+    return {
+        "classes": list(DECISIONS),
+        "confusion_matrix": matrix,
+        "n": len(pairs),
+        "accuracy": _ratio(tp + tn, len(pairs)),
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "top_k_accuracy": top_k,
+    }
 
 
 def plot_decisions(folder: Path, assessments: dict[str, dict[str, Any]], title: str) -> Path:
@@ -135,8 +159,9 @@ def plot_decisions(folder: Path, assessments: dict[str, dict[str, Any]], title: 
             for j, value in enumerate(row):
                 ax.text(j, i, str(value), ha="center", va="center")
         accuracy = scores["accuracy"]
-        ax.set_title(f"{name}\nn {scores['n']}" + ("" if accuracy is None else f", accuracy {accuracy:.2f}"),
-                     fontsize=8)
+        ax.set_title(
+            f"{name}\nn {scores['n']}" + ("" if accuracy is None else f", accuracy {accuracy:.2f}"), fontsize=8
+        )
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     path = folder / "confusion_matrix.png"
@@ -147,8 +172,10 @@ def plot_decisions(folder: Path, assessments: dict[str, dict[str, Any]], title: 
 
 def decision_summary(metrics: dict[str, Any]) -> list[str]:
     """One line per assessment: labelled images, accuracy, precision, recall, top-K."""
-    head = (f"{metrics['n']} labelled decision(s) compared with --labels {metrics['labels']} "
-            f"(qualify run {metrics['qualify_run']})")
+    head = (
+        f"{metrics['n']} labelled decision(s) compared with --labels {metrics['labels']} "
+        f"(qualify run {metrics['qualify_run']})"
+    )
     lines = [head]
     for name, scores in metrics["assessments"].items():
         if not scores["n"]:
@@ -156,8 +183,10 @@ def decision_summary(metrics: dict[str, Any]) -> list[str]:
             continue
         shown = ", ".join(f"{key} {_shown(scores[key])}" for key in ("accuracy", "precision", "recall"))
         top = ", ".join(f"top-{k} {v:.2f}" for k, v in scores["top_k_accuracy"].items())
-        lines.append(f"{name}: n {scores['n']}, {shown}; {top}; confusion (rows labelled accept/reject, "
-                     f"columns decided) {scores['confusion_matrix']}")
+        lines.append(
+            f"{name}: n {scores['n']}, {shown}; {top}; confusion (rows labelled accept/reject, "
+            f"columns decided) {scores['confusion_matrix']}"
+        )
     return lines
 
 
