@@ -16,11 +16,26 @@ PATTERN = r"(?P<specimen_id>HC\d+)_"
 def _built(root: Path, image_signal: bool) -> tuple[Path, Path]:
     catalog = root / "catalog.duckdb"
     cli = Cli(catalog, root)
-    table = write_demo_collection(root / "lab", images_per_specimen=2, shape=(64, 64), specimens_per_class=4,
-                                  image_signal=image_signal)
+    table = write_demo_collection(
+        root / "lab", images_per_specimen=2, shape=(64, 64), specimens_per_class=4, image_signal=image_signal
+    )
     cli("ingest", str(root / "lab"), "--specimens", str(table), "--specimen-pattern", PATTERN, "--label-from-folder")
-    cli("build", "demo", "--tile", "32", "--split-by", "specimen_id", "--splits", "0.5,0.25,0.25", "--seed", "0",
-        "--license", "CC-BY-4.0", "--out", str(root / "ds"))
+    cli(
+        "build",
+        "demo",
+        "--tile",
+        "32",
+        "--split-by",
+        "specimen_id",
+        "--splits",
+        "0.5,0.25,0.25",
+        "--seed",
+        "0",
+        "--license",
+        "CC-BY-4.0",
+        "--out",
+        str(root / "ds"),
+    )
     return catalog, root / "ds"
 
 

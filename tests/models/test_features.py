@@ -44,14 +44,30 @@ def _split(values: dict) -> datasets.Dataset:
 
 
 def test_preprocessor_is_fitted_on_training_rows_only():
-    train = _split({"accelerating_voltage_kv": [5.0, 15.0, None], "detector": ["ETD", "InLens", "ETD"],
-                    "magnification": [100.0, 100.0, 100.0], "label": [0, 1, 0]})
-    test = _split({"accelerating_voltage_kv": [1000.0, None], "detector": ["HE-SE2", None],
-                   "magnification": [5.0, 5.0], "label": [0, 1]})
+    train = _split(
+        {
+            "accelerating_voltage_kv": [5.0, 15.0, None],
+            "detector": ["ETD", "InLens", "ETD"],
+            "magnification": [100.0, 100.0, 100.0],
+            "label": [0, 1, 0],
+        }
+    )
+    test = _split(
+        {
+            "accelerating_voltage_kv": [1000.0, None],
+            "detector": ["HE-SE2", None],
+            "magnification": [5.0, 5.0],
+            "label": [0, 1],
+        }
+    )
     pre = MetadataPreprocessor("auto").fit(train)
     assert pre.chosen_columns == ["accelerating_voltage_kv", "detector"]  # magnification does not vary
-    assert pre.feature_names() == ["accelerating_voltage_kv", "accelerating_voltage_kv__missing",
-                                   "detector=ETD", "detector=InLens"]
+    assert pre.feature_names() == [
+        "accelerating_voltage_kv",
+        "accelerating_voltage_kv__missing",
+        "detector=ETD",
+        "detector=InLens",
+    ]
     matrix = pre.transform(test)
     assert matrix[0, 0] == pytest.approx((1000.0 - 10.0) / 5.0)  # scaled with training mean/std
     assert matrix[1, 0] == 0.0 and matrix[1, 1] == 1.0  # imputed with the mean, flagged
@@ -61,13 +77,20 @@ def test_preprocessor_is_fitted_on_training_rows_only():
 
 
 def test_identity_and_file_columns_are_never_metadata():
-    train = _split({"image_sha256": ["a", "b"], "specimen_id": ["S1", "S2"], "size_bytes": [1, 2],
-                    "tile_x_px": [0, 32], "working_distance_mm": [4.0, 5.0], "label": [0, 1]})
+    train = _split(
+        {
+            "image_sha256": ["a", "b"],
+            "specimen_id": ["S1", "S2"],
+            "size_bytes": [1, 2],
+            "tile_x_px": [0, 32],
+            "working_distance_mm": [4.0, 5.0],
+            "label": [0, 1],
+        }
+    )
     assert MetadataPreprocessor("auto").fit(train).chosen_columns == ["working_distance_mm"]
 
 
-@pytest.mark.parametrize(("text", "expected"), [(None, "auto"), ("auto", "auto"), ("none", []),
-                                                ("a, b", ["a", "b"])])
+@pytest.mark.parametrize(("text", "expected"), [(None, "auto"), ("auto", "auto"), ("none", []), ("a, b", ["a", "b"])])
 def test_parse_metadata_option(text, expected):
     assert parse_metadata_option(text) == expected
 

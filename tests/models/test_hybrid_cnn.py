@@ -35,29 +35,51 @@ pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:Depreca
 CLASSES = ["pearlite", "spheroidite"]
 SIGNAL = "heat_treatment_temperature_c"
 # vgg16 at its 32 px minimum learns the textures in a few epochs, even from random frozen weights.
-FAST = {"backbone": "vgg16", "weights": "none", "input_size": 32, "epochs": 8, "batch_size": 16,
-        "learning_rate": 1e-2, "patience": 4}
+FAST = {
+    "backbone": "vgg16",
+    "weights": "none",
+    "input_size": 32,
+    "epochs": 8,
+    "batch_size": 16,
+    "learning_rate": 1e-2,
+    "patience": 4,
+}
 TINY = {**FAST, "epochs": 1, "batch_size": 8}
 REPO = Path(__file__).resolve().parents[2]
 
 
-def split(n: int, seed: int, *, image_signal: bool, metadata_signal: bool, shape: tuple[int, int] = (32, 32),
-          dtype: str = "uint8") -> datasets.Dataset:
+def split(
+    n: int,
+    seed: int,
+    *,
+    image_signal: bool,
+    metadata_signal: bool,
+    shape: tuple[int, int] = (32, 32),
+    dtype: str = "uint8",
+) -> datasets.Dataset:
     """``n`` rows, classes alternating; a constant ``detector`` column that ``auto`` must drop."""
     rng = np.random.default_rng(seed)
     y = np.arange(n) % 2
     images = [texture(shape, int(c) if image_signal else 0, seed * 1000 + i, dtype) for i, c in enumerate(y)]
     noise = rng.standard_normal(n)
     temperature = 700 + 100 * y + 5 * noise if metadata_signal else 750 + 50 * noise
-    features = datasets.Features({"image": datasets.Image(), "label": datasets.ClassLabel(names=CLASSES),
-                                  SIGNAL: datasets.Value("float64"), "detector": datasets.Value("string")})
-    return datasets.Dataset.from_dict({"image": images, "label": y.tolist(), SIGNAL: temperature.tolist(),
-                                       "detector": ["SE"] * n}, features=features)
+    features = datasets.Features(
+        {
+            "image": datasets.Image(),
+            "label": datasets.ClassLabel(names=CLASSES),
+            SIGNAL: datasets.Value("float64"),
+            "detector": datasets.Value("string"),
+        }
+    )
+    return datasets.Dataset.from_dict(
+        {"image": images, "label": y.tolist(), SIGNAL: temperature.tolist(), "detector": ["SE"] * n}, features=features
+    )
 
 
 def dataset(**kwargs) -> datasets.DatasetDict:
-    return datasets.DatasetDict({"train": split(48, 1, **kwargs), "validation": split(16, 2, **kwargs),
-                                 "test": split(48, 3, **kwargs)})
+    return datasets.DatasetDict(
+        {"train": split(48, 1, **kwargs), "validation": split(16, 2, **kwargs), "test": split(48, 3, **kwargs)}
+    )
 
 
 def accuracy(model: HybridCnnPlugin, data: datasets.Dataset) -> float:
@@ -89,8 +111,10 @@ def trained(learnable) -> HybridCnnPlugin:
 @pytest.fixture(scope="module")
 def on_carrying(carrying) -> dict[str, HybridCnnPlugin]:
     fit = {"hybrid": {}, "image-only": {"metadata": "none"}}
-    return {name: HybridCnnPlugin(**FAST, **extra).fit(carrying["train"], carrying["validation"])
-            for name, extra in fit.items()}
+    return {
+        name: HybridCnnPlugin(**FAST, **extra).fit(carrying["train"], carrying["validation"])
+        for name, extra in fit.items()
+    }
 
 
 # ------------------------------------------------------------------ backbones
@@ -100,13 +124,16 @@ def head_parameters(width: int, n_metadata: int = 1, n_classes: int = 2) -> int:
     return image + (n_metadata * 16 + 16) + ((32 + 16) * n_classes + n_classes)
 
 
-@pytest.mark.parametrize(("backbone", "size", "width"), [
-    ("resnet50", 32, 2048),
-    ("vgg16", 32, 512),
-    ("inception_v3", 75, 2048),
-    ("xception", 71, 2048),
-    ("efficientnet_b0", 32, 1280),
-])
+@pytest.mark.parametrize(
+    ("backbone", "size", "width"),
+    [
+        ("resnet50", 32, 2048),
+        ("vgg16", 32, 512),
+        ("inception_v3", 75, 2048),
+        ("xception", 71, 2048),
+        ("efficientnet_b0", 32, 1280),
+    ],
+)
 def test_each_backbone_builds_frozen_and_predicts(tiny, backbone, size, width):
     model = HybridCnnPlugin(**{**TINY, "backbone": backbone, "input_size": size}).fit(tiny)
     probabilities = model.predict_proba(tiny)
@@ -129,14 +156,20 @@ def test_history_feeds_the_training_curves(trained):
     assert {len(values) for values in history.values()} == {len(history["loss"])}
 
 
-@pytest.mark.parametrize(("model", "shuffled", "low", "high"), [
-    ("hybrid", False, 0.9, 1.0),        # the temperature gives the label away
-    ("image-only", False, 0.0, 0.7),    # the images do not
-    ("hybrid", True, 0.0, 0.7),         # shuffling the temperature removes the gain
-])
+@pytest.mark.parametrize(
+    ("model", "shuffled", "low", "high"),
+    [
+        ("hybrid", False, 0.9, 1.0),  # the temperature gives the label away
+        ("image-only", False, 0.0, 0.7),  # the images do not
+        ("hybrid", True, 0.0, 0.7),  # shuffling the temperature removes the gain
+    ],
+)
 def test_metadata_branch_helps_only_through_the_metadata(on_carrying, carrying, model, shuffled, low, high):
-    data = shuffle_metadata(carrying["test"], on_carrying[model].metadata_columns_, seed=0) if shuffled \
+    data = (
+        shuffle_metadata(carrying["test"], on_carrying[model].metadata_columns_, seed=0)
+        if shuffled
         else carrying["test"]
+    )
     assert low <= accuracy(on_carrying[model], data) <= high
 
 
@@ -156,8 +189,7 @@ def test_sixteen_bit_images_predict_like_their_eight_bit_twins(trained):
 
 
 def test_same_seed_gives_the_same_model_and_another_seed_another(tiny):
-    runs = [HybridCnnPlugin(**{**TINY, "epochs": 2, "seed": seed}).fit(tiny).predict_proba(tiny)
-            for seed in (3, 3, 4)]
+    runs = [HybridCnnPlugin(**{**TINY, "epochs": 2, "seed": seed}).fit(tiny).predict_proba(tiny) for seed in (3, 3, 4)]
     np.testing.assert_array_equal(runs[0], runs[1])
     assert not np.allclose(runs[0], runs[2])
 
@@ -230,13 +262,16 @@ def test_imagenet_download_that_hangs_times_out(tiny, silent_proxy, no_cached_vg
 
 
 # ------------------------------------------------------------ wrong settings
-@pytest.mark.parametrize(("params", "message"), [
-    ({"backbone": "alexnet"}, "backbone 'alexnet' is not one of resnet50"),
-    ({"backbone": "inception_v3", "input_size": 64}, "below the 75 px that inception_v3 accepts"),
-    ({"intensity": "log"}, "intensity 'log' is not one of range, dtype, minmax"),
-    ({"class_weight": "auto"}, "class_weight 'auto' is not one of balanced, none"),
-    ({"weights": "/nonexistent/vgg16.weights.h5"}, "neither imagenet, none nor an existing file"),
-])
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"backbone": "alexnet"}, "backbone 'alexnet' is not one of resnet50"),
+        ({"backbone": "inception_v3", "input_size": 64}, "below the 75 px that inception_v3 accepts"),
+        ({"intensity": "log"}, "intensity 'log' is not one of range, dtype, minmax"),
+        ({"class_weight": "auto"}, "class_weight 'auto' is not one of balanced, none"),
+        ({"weights": "/nonexistent/vgg16.weights.h5"}, "neither imagenet, none nor an existing file"),
+    ],
+)
 def test_wrong_settings_fail_with_a_clear_error(tiny, params, message):
     with pytest.raises(ModelError, match=message):
         HybridCnnPlugin(**{**TINY, **params}).fit(tiny)
@@ -247,25 +282,31 @@ def test_unknown_parameter_is_refused():
         HybridCnnPlugin(colour="red")
 
 
-@pytest.mark.parametrize(("y", "option", "expected"), [
-    ([0, 0, 0, 1], "balanced", [4 / 6, 2.0]),
-    ([0, 1, 0, 1], "balanced", [1.0, 1.0]),
-    ([0, 0, 2, 2], "balanced", [1.0, 1.0, 1.0]),  # an absent class keeps weight 1
-    ([0, 0, 0, 1], "none", None),
-])
+@pytest.mark.parametrize(
+    ("y", "option", "expected"),
+    [
+        ([0, 0, 0, 1], "balanced", [4 / 6, 2.0]),
+        ([0, 1, 0, 1], "balanced", [1.0, 1.0]),
+        ([0, 0, 2, 2], "balanced", [1.0, 1.0, 1.0]),  # an absent class keeps weight 1
+        ([0, 0, 0, 1], "none", None),
+    ],
+)
 def test_class_weights(y, option, expected):
     weights = class_weights(np.array(y), len(expected or [0, 0]), option)
     assert (weights is None) if expected is None else np.allclose(weights, expected)
 
 
 # --------------------------------------------------------------------- images
-@pytest.mark.parametrize(("pixels", "intensity", "expected"), [
-    (np.array([[0, 255]], np.uint8), "dtype", [0.0, 255.0]),
-    (np.array([[0, 257, 65535]], np.uint16), "dtype", [0.0, 1.0, 255.0]),
-    (np.array([[0, 4095]], np.uint16), "minmax", [0.0, 255.0]),  # 12-bit data in 16 bits
-    (np.array([[0.5, 1.5]], np.float32), "dtype", [0.0, 255.0]),  # floats are always stretched
-    (np.array([[7, 7]], np.uint16), "minmax", [0.0, 0.0]),
-])
+@pytest.mark.parametrize(
+    ("pixels", "intensity", "expected"),
+    [
+        (np.array([[0, 255]], np.uint8), "dtype", [0.0, 255.0]),
+        (np.array([[0, 257, 65535]], np.uint16), "dtype", [0.0, 1.0, 255.0]),
+        (np.array([[0, 4095]], np.uint16), "minmax", [0.0, 255.0]),  # 12-bit data in 16 bits
+        (np.array([[0.5, 1.5]], np.float32), "dtype", [0.0, 255.0]),  # floats are always stretched
+        (np.array([[7, 7]], np.uint16), "minmax", [0.0, 0.0]),
+    ],
+)
 def test_intensity_scaling(pixels, intensity, expected):
     np.testing.assert_allclose(to_8bit_range(pixels, intensity).ravel(), expected, atol=1e-4)
 
@@ -280,8 +321,15 @@ def test_images_become_three_channel_inputs_of_the_requested_size(shape):
 # ------------------------------------------------------------------- backends
 def run_python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"} | env
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], check=False, capture_output=True,
-                          text=True, env=environment, cwd=REPO, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=REPO,
+        timeout=600,
+    )
 
 
 def test_import_is_light_and_keras_defaults_to_torch():
@@ -302,7 +350,8 @@ def test_tensorflow_backend_trains_and_its_model_loads_here(tiny, tmp_path):
     if importlib.util.find_spec("tensorflow") is None:
         pytest.skip("tensorflow is not installed (pip install 'fairmicro[tf]')")
     tiny.save_to_disk(tmp_path / "data")
-    result = run_python(f"""
+    result = run_python(
+        f"""
         import datasets, numpy as np
         from fairmicro.models.hybrid_cnn import HybridCnnPlugin
         data = datasets.load_from_disk({str(tmp_path / "data")!r})
@@ -310,7 +359,10 @@ def test_tensorflow_backend_trains_and_its_model_loads_here(tiny, tmp_path):
         model.save(__import__("pathlib").Path({str(tmp_path / "model")!r}))
         np.save({str(tmp_path / "proba.npy")!r}, model.predict_proba(data))
         print(model.report()["backend"])
-    """, KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="2")
+    """,
+        KERAS_BACKEND="tensorflow",
+        TF_CPP_MIN_LOG_LEVEL="2",
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().splitlines()[-1] == "tensorflow"
     loaded = HybridCnnPlugin.load(tmp_path / "model")  # on this process's backend (torch by default)

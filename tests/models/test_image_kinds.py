@@ -63,7 +63,10 @@ KINDS: dict[str, tuple[str, Callable[[int, int], bytes]]] = {
     "tiff-1bit": (".tif", lambda k, s: _pil(_one_bit(k, s), "TIFF", compression="group4")),
     "png-grey8": (".png", lambda k, s: _pil(Image.fromarray(_grey(k, s)), "PNG")),
     "png-rgb8": (".png", lambda k, s: _pil(Image.fromarray(_rgb(k, s)), "PNG")),
-    "png-grey16": (".png", lambda k, s: _pil(Image.fromarray(texture(SHAPE, kind=2 * k, seed=s, dtype="uint16")), "PNG")),
+    "png-grey16": (
+        ".png",
+        lambda k, s: _pil(Image.fromarray(texture(SHAPE, kind=2 * k, seed=s, dtype="uint16")), "PNG"),
+    ),
     "png-palette": (".png", lambda k, s: _pil(Image.fromarray(_rgb(k, s)).quantize(64), "PNG")),
     "png-1bit": (".png", lambda k, s: _pil(_one_bit(k, s), "PNG")),
     "png-rgba": (".png", lambda k, s: _pil(Image.fromarray(_rgb(k, s)).convert("RGBA"), "PNG")),
@@ -90,8 +93,22 @@ def built_dataset(root: Path, kind_name: str) -> tuple[Cli, Path]:
     cli = Cli(root / "catalog.duckdb", root)
     write_collection(root / "lab", kind_name)
     cli("ingest", str(root / "lab"), "--specimen-pattern", r"(?P<specimen_id>S\d+)_", "--label-from-folder")
-    cli("build", "kinds", "--tile", "24", "--split-by", "specimen_id", "--splits", "0.5,0.25,0.25", "--seed", "0",
-        "--license", "CC-BY-4.0", "--out", str(root / "ds"))
+    cli(
+        "build",
+        "kinds",
+        "--tile",
+        "24",
+        "--split-by",
+        "specimen_id",
+        "--splits",
+        "0.5,0.25,0.25",
+        "--seed",
+        "0",
+        "--license",
+        "CC-BY-4.0",
+        "--out",
+        str(root / "ds"),
+    )
     return cli, root / "ds"
 
 
@@ -155,7 +172,9 @@ def test_plugins_fit_and_predict_on_real_8bit_rgb_micrographs():
     from fairmicro.models.hybrid_cnn import HybridCnnPlugin
     from fairmicro.models.texture import TexturePlugin
 
-    files = sorted(p for split in ("train", "val", "test") for p in (EBC2 / split).glob("*.tif")) if EBC2.is_dir() else []
+    files = (
+        sorted(p for split in ("train", "val", "test") for p in (EBC2 / split).glob("*.tif")) if EBC2.is_dir() else []
+    )
     if len(files) < 4:
         pytest.skip(f"real ebc2 micrographs not found at {EBC2}")
     rows: dict[str, list] = {"image": [], "label": [], "specimen_id": [], "image_sha256": []}
@@ -168,8 +187,14 @@ def test_plugins_fit_and_predict_on_real_8bit_rgb_micrographs():
             rows["label"].append(int(series.split("#")[0] > "050000"))
             rows["specimen_id"].append(series)
             rows["image_sha256"].append(path.name)
-    features = datasets.Features({"image": datasets.Image(), "label": datasets.ClassLabel(names=["early", "late"]),
-                                  "specimen_id": datasets.Value("string"), "image_sha256": datasets.Value("string")})
+    features = datasets.Features(
+        {
+            "image": datasets.Image(),
+            "label": datasets.ClassLabel(names=["early", "late"]),
+            "specimen_id": datasets.Value("string"),
+            "image_sha256": datasets.Value("string"),
+        }
+    )
     data = datasets.Dataset.from_dict(rows, features=features)
     texture_model = TexturePlugin().fit(data)
     assert texture_model.predict_proba(data).shape == (len(data), 2)

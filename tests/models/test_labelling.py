@@ -44,7 +44,9 @@ def test_uncertain_predictions_wait_for_review_and_leave_labels_empty(metadata_o
     columns, pending = result.columns, result.rows
     assert len(pending) == 3 and columns[:3] == ["image_sha256", "path", "suggested"]
     assert all(p[3] < 0.9 for p in pending)
-    assert cli.rows("SELECT count(*) AS n FROM image_metadata WHERE path LIKE '%/new/%' AND label IS NULL") == [{"n": 3}]
+    assert cli.rows("SELECT count(*) AS n FROM image_metadata WHERE path LIKE '%/new/%' AND label IS NULL") == [
+        {"n": 3}
+    ]
 
 
 def test_manual_labels_are_never_overwritten_by_predictions(textured):

@@ -15,8 +15,7 @@ from fairmicro.models.qualifier import scoring
 from fairmicro.models.qualifier.assessments import builtin_sets, load_assessments
 from fairmicro.models.qualifier.run import check_options
 
-NI_WC = ["dilution", "heat-affected zone", "reinforcement", "porosity", "carbide dissolution",
-         "carbide distribution"]
+NI_WC = ["dilution", "heat-affected zone", "reinforcement", "porosity", "carbide dissolution", "carbide distribution"]
 
 
 # ----------------------------------------------------------------- arithmetic
@@ -65,32 +64,38 @@ def test_nearest_lists_references_most_similar_first():
 
 
 # -------------------------------------------------------------------- options
-@pytest.mark.parametrize("fusion, weights, message", [
-    ("mean", None, "--fusion 'mean'"),
-    ("zsum", "0.5,0.5", "only applies to --fusion weighted"),
-    ("weighted", "0.5,0.6", "summing to 1"),
-    ("weighted", "a,b", "not numbers"),
-    ("weighted", "1", "two non-negative numbers"),
-    ("weighted", "-0.5,1.5", "non-negative"),
-    ("weighted", "nan,0.5", "summing to 1"),
-    ("weighted", "0.2,0.3,0.5", "two non-negative"),
-    ("weighted", "", "not numbers"),
-])
+@pytest.mark.parametrize(
+    "fusion, weights, message",
+    [
+        ("mean", None, "--fusion 'mean'"),
+        ("zsum", "0.5,0.5", "only applies to --fusion weighted"),
+        ("weighted", "0.5,0.6", "summing to 1"),
+        ("weighted", "a,b", "not numbers"),
+        ("weighted", "1", "two non-negative numbers"),
+        ("weighted", "-0.5,1.5", "non-negative"),
+        ("weighted", "nan,0.5", "summing to 1"),
+        ("weighted", "0.2,0.3,0.5", "two non-negative"),
+        ("weighted", "", "not numbers"),
+    ],
+)
 def test_bad_fusion_options_are_one_line_errors(fusion, weights, message):
     with pytest.raises(ModelError, match=message) as caught:
         check_options("TRUE", "c", "f", fusion, weights, 0.0, None, None, 3)
     assert "\n" not in str(caught.value)
 
 
-@pytest.mark.parametrize("calibration, normalise, threshold, top_k, message", [
-    ("TRUE", "batch", 0.0, 3, "not both"),
-    (None, "calibration", 0.0, 3, "needs --calibration"),
-    (None, "zscore", 0.0, 3, "--normalise 'zscore'"),
-    ("  ", None, 0.0, 3, "empty selection"),
-    (None, None, float("nan"), 3, "--threshold"),
-    (None, None, float("inf"), 3, "--threshold"),
-    (None, None, 0.0, 0, "--top-k"),
-])
+@pytest.mark.parametrize(
+    "calibration, normalise, threshold, top_k, message",
+    [
+        ("TRUE", "batch", 0.0, 3, "not both"),
+        (None, "calibration", 0.0, 3, "needs --calibration"),
+        (None, "zscore", 0.0, 3, "--normalise 'zscore'"),
+        ("  ", None, 0.0, 3, "empty selection"),
+        (None, None, float("nan"), 3, "--threshold"),
+        (None, None, float("inf"), 3, "--threshold"),
+        (None, None, 0.0, 0, "--top-k"),
+    ],
+)
 def test_bad_normalisation_options(calibration, normalise, threshold, top_k, message):
     with pytest.raises(ModelError, match=message):
         check_options("TRUE", "c", "f", "zsum", None, threshold, calibration, normalise, top_k)
@@ -131,21 +136,26 @@ def assessment_folder(tmp_path: Path) -> Path:
     return tmp_path
 
 
-@pytest.mark.parametrize("text, message", [
-    ("name: [unclosed", "not valid YAML (line 1"),
-    ("- just\n- a list\n", "expected a mapping"),
-    (VALID.replace("[a dense coating]", "[]"), "assessments[0] (porosity).positive_prompts: empty list"),
-    (VALID.replace("[a porous coating]", "['  ']"), "negative_prompts: an empty prompt"),
-    (VALID.replace("    criterion: dense\n", "    criterion: dense\n    colour: red\n"),
-     "assessments[0] (porosity).colour: unknown key"),
-    (VALID.replace("name: lab\n", "name: lab\nauthor: me\n"), "author: unknown key"),
-    (VALID.replace("good.png", "missing.png"), "positive_references.paths: reference image missing.png does not"),
-    (VALID.replace("{paths: [good.png]}", "{}"), "positive_references: no reference images"),
-    (VALID.replace("    negative_references: {where: \"label = 'bad'\"}\n", ""), "negative_references: missing"),
-    (VALID.replace("name: lab\n", ""), "name: missing"),
-    (VALID.replace("assessments:\n", "assessments: []\nx:\n"), "assessments: empty list"),
-    (VALID + VALID.split("assessments:\n")[1], "the name 'porosity' is used twice"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("name: [unclosed", "not valid YAML (line 1"),
+        ("- just\n- a list\n", "expected a mapping"),
+        (VALID.replace("[a dense coating]", "[]"), "assessments[0] (porosity).positive_prompts: empty list"),
+        (VALID.replace("[a porous coating]", "['  ']"), "negative_prompts: an empty prompt"),
+        (
+            VALID.replace("    criterion: dense\n", "    criterion: dense\n    colour: red\n"),
+            "assessments[0] (porosity).colour: unknown key",
+        ),
+        (VALID.replace("name: lab\n", "name: lab\nauthor: me\n"), "author: unknown key"),
+        (VALID.replace("good.png", "missing.png"), "positive_references.paths: reference image missing.png does not"),
+        (VALID.replace("{paths: [good.png]}", "{}"), "positive_references: no reference images"),
+        (VALID.replace("    negative_references: {where: \"label = 'bad'\"}\n", ""), "negative_references: missing"),
+        (VALID.replace("name: lab\n", ""), "name: missing"),
+        (VALID.replace("assessments:\n", "assessments: []\nx:\n"), "assessments: empty list"),
+        (VALID + VALID.split("assessments:\n")[1], "the name 'porosity' is used twice"),
+    ],
+)
 def test_bad_assessment_files_are_one_line_errors_naming_file_and_key(assessment_folder, text, message):
     path = assessment_folder / "ea.yaml"
     path.write_text(text, encoding="utf-8")

@@ -12,8 +12,18 @@ import pytest
 from fairmicro.testing.samples import write_png
 from tests.conftest import Cli
 
-KEYS = {"image_sha256", "path", "assessment", "delta_clip", "delta_flava", "z_clip", "z_flava", "hybrid",
-        "decision", "top_k"}
+KEYS = {
+    "image_sha256",
+    "path",
+    "assessment",
+    "delta_clip",
+    "delta_flava",
+    "z_clip",
+    "z_flava",
+    "hybrid",
+    "decision",
+    "top_k",
+}
 
 ASSESSMENTS = """\
 name: cli-set
@@ -60,17 +70,20 @@ def _nothing_written(cli: Cli) -> None:
     assert cli.rows("SELECT count(*) AS n FROM model_runs")[0]["n"] == 0
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--fusion", "mean"], "--fusion 'mean'"),
-    (["--fusion", "weighted", "--weights", "0.5,0.6"], "summing to 1"),
-    (["--fusion", "weighted", "--weights", "half,half"], "not numbers"),
-    (["--weights", "0.5,0.5"], "only applies to --fusion weighted"),
-    (["--where", "EXISTS (SELECT * FROM read_blob('/etc/passwd'))"], "outside the catalog"),
-    (["--where", "label = 'none'"], "selects no catalog images"),
-    (["--calibration", "TRUE", "--normalise", "batch"], "not both"),
-    (["--format", "xml"], "--format 'xml'"),
-    (["--clip", "./no-such-folder"], "no such model folder"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--fusion", "mean"], "--fusion 'mean'"),
+        (["--fusion", "weighted", "--weights", "0.5,0.6"], "summing to 1"),
+        (["--fusion", "weighted", "--weights", "half,half"], "not numbers"),
+        (["--weights", "0.5,0.5"], "only applies to --fusion weighted"),
+        (["--where", "EXISTS (SELECT * FROM read_blob('/etc/passwd'))"], "outside the catalog"),
+        (["--where", "label = 'none'"], "selects no catalog images"),
+        (["--calibration", "TRUE", "--normalise", "batch"], "not both"),
+        (["--format", "xml"], "--format 'xml'"),
+        (["--clip", "./no-such-folder"], "no such model folder"),
+    ],
+)
 def test_bad_options_are_one_line_and_write_nothing(cli, tmp_path, _built_lab, args, message):
     assessments = _lab(cli, tmp_path, _built_lab)
     result = cli("qualify", "--assessments", str(assessments), *args, check=False)
@@ -80,12 +93,18 @@ def test_bad_options_are_one_line_and_write_nothing(cli, tmp_path, _built_lab, a
     _nothing_written(cli)
 
 
-@pytest.mark.parametrize("text, message", [
-    ("name: [", "not valid YAML"),
-    (ASSESSMENTS.replace("[a busy texture]", "[]"), "positive_prompts: empty list"),
-    (ASSESSMENTS.replace("refs/bad/b1.png", "refs/bad/gone.png"), "reference image refs/bad/gone.png does not exist"),
-    (ASSESSMENTS.replace("criterion:", "criterium:"), "criterium: unknown key"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("name: [", "not valid YAML"),
+        (ASSESSMENTS.replace("[a busy texture]", "[]"), "positive_prompts: empty list"),
+        (
+            ASSESSMENTS.replace("refs/bad/b1.png", "refs/bad/gone.png"),
+            "reference image refs/bad/gone.png does not exist",
+        ),
+        (ASSESSMENTS.replace("criterion:", "criterium:"), "criterium: unknown key"),
+    ],
+)
 def test_bad_assessment_files_are_one_line_and_write_nothing(cli, tmp_path, _built_lab, text, message):
     assessments = _lab(cli, tmp_path, _built_lab)
     assessments.write_text(text, encoding="utf-8")
@@ -111,8 +130,17 @@ def test_qualify_end_to_end_through_the_cli(cli, tmp_path, _built_lab):
 
     assessments = _lab(cli, tmp_path, _built_lab)
     clip, flava = build_tiny_clip(tmp_path / "clip"), build_tiny_flava(tmp_path / "flava")
-    args = ("qualify", "--assessments", str(assessments), "--where", "label = 'scan'", "--clip", str(clip),
-            "--flava", str(flava))
+    args = (
+        "qualify",
+        "--assessments",
+        str(assessments),
+        "--where",
+        "label = 'scan'",
+        "--clip",
+        str(clip),
+        "--flava",
+        str(flava),
+    )
     first = cli(*args, "--format", "json")
     rows = json.loads(first.stdout)
     assert len(rows) == 4 and all(set(row) == KEYS for row in rows)
@@ -122,13 +150,18 @@ def test_qualify_end_to_end_through_the_cli(cli, tmp_path, _built_lab):
     assert "--normalise batch" in first.stderr and "clip 4 computed/0 cached" in first.stderr
     stored = cli.rows("SELECT image_sha256, hybrid, decision FROM qualifications")
     assert sorted((r["image_sha256"], r["hybrid"]) for r in stored) == sorted(
-        (r["image_sha256"], r["hybrid"]) for r in rows)
+        (r["image_sha256"], r["hybrid"]) for r in rows
+    )
 
     again = cli(*args, "--explain", "--calibration", "label = 'scan'")
     assert "clip 0 computed/4 cached, flava 0 computed/8 cached" in again.stdout
     assert "+ prompt: a busy texture" in again.stdout and "- reference: " in again.stdout
     assert "scan #0 é.png" in again.stdout
-    runs = cli.rows("SELECT task, run_kind, status, json_extract_string(metrics, '$.normalisation') AS how "
-                    "FROM model_runs ORDER BY started_at")
+    runs = cli.rows(
+        "SELECT task, run_kind, status, json_extract_string(metrics, '$.normalisation') AS how "
+        "FROM model_runs ORDER BY started_at"
+    )
     assert [(r["task"], r["run_kind"], r["status"], r["how"]) for r in runs] == [
-        ("zero-shot", "qualify", "succeeded", "batch"), ("zero-shot", "qualify", "succeeded", "calibration")]
+        ("zero-shot", "qualify", "succeeded", "batch"),
+        ("zero-shot", "qualify", "succeeded", "calibration"),
+    ]

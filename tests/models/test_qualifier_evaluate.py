@@ -19,17 +19,26 @@ from tests.conftest import Cli
 RUN = "qualifier-20260101T000000-abcdef"
 # image folder (its label) -> porosity (hybrid, decision); every dilution decision is unlabelled
 PLAN = {
-    "porosity-accept/a1.png": (2.0, "accept"),   # TP
-    "porosity-accept/a2.png": (0.5, "accept"),   # TP
+    "porosity-accept/a1.png": (2.0, "accept"),  # TP
+    "porosity-accept/a2.png": (0.5, "accept"),  # TP
     "porosity-accept/a3.png": (-1.0, "reject"),  # FN
-    "porosity-reject/r1.png": (1.0, "accept"),   # FP
+    "porosity-reject/r1.png": (1.0, "accept"),  # FP
     "porosity-reject/r2.png": (-2.0, "reject"),  # TN
-    "scan/u1.png": (3.0, "accept"),              # unlabelled: left out, even though it ranks first
+    "scan/u1.png": (3.0, "accept"),  # unlabelled: left out, even though it ranks first
 }
 # by hand: ranked labelled a1 2.0, r1 1.0, a2 0.5, a3 -1.0, r2 -2.0
-POROSITY = {"classes": ["accept", "reject"], "confusion_matrix": [[2, 1], [1, 1]], "n": 5, "accuracy": 0.6,
-            "precision": 2 / 3, "recall": 2 / 3, "f1": 2 / 3, "top_k_accuracy": {"1": 1.0, "3": 2 / 3, "5": 0.6},
-            "unlabelled": 1, "conflicting": 0}
+POROSITY = {
+    "classes": ["accept", "reject"],
+    "confusion_matrix": [[2, 1], [1, 1]],
+    "n": 5,
+    "accuracy": 0.6,
+    "precision": 2 / 3,
+    "recall": 2 / 3,
+    "f1": 2 / 3,
+    "top_k_accuracy": {"1": 1.0, "3": 2 / 3, "5": 0.6},
+    "unlabelled": 1,
+    "conflicting": 0,
+}
 
 
 def _rounded(value):
@@ -60,14 +69,22 @@ def test_decision_metrics_undefined_ratios_are_none_and_ties_rank_by_order():
     assert decision_metrics([], [], [], [])["accuracy"] is None
 
 
-@pytest.mark.parametrize("value, expected", [
-    ("porosity-accept", {"porosity": {"accept"}}),
-    ("Porosity-REJECT", {"porosity": {"reject"}}),
-    ("accept", {"porosity": {"accept"}, "heat-affected-zone": {"accept"}}),
-    ("heat-affected-zone-reject; porosity-accept", {"heat-affected-zone": {"reject"}, "porosity": {"accept"}}),
-    ("porosity-accept,porosity-reject", {"porosity": {"accept", "reject"}}),  # conflicting
-    ("dilution-accept", {}), ("scan", {}), ("", {}), (None, {}), (1.0, {}), ("porosity", {}),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("porosity-accept", {"porosity": {"accept"}}),
+        ("Porosity-REJECT", {"porosity": {"reject"}}),
+        ("accept", {"porosity": {"accept"}, "heat-affected-zone": {"accept"}}),
+        ("heat-affected-zone-reject; porosity-accept", {"heat-affected-zone": {"reject"}, "porosity": {"accept"}}),
+        ("porosity-accept,porosity-reject", {"porosity": {"accept", "reject"}}),  # conflicting
+        ("dilution-accept", {}),
+        ("scan", {}),
+        ("", {}),
+        (None, {}),
+        (1.0, {}),
+        ("porosity", {}),
+    ],
+)
 def test_label_convention(value, expected):
     assert parse_labels(value, ["porosity", "heat-affected-zone"]) == expected
 
@@ -80,12 +97,35 @@ def _qualify_run(catalog_path: Path, shas: dict[str, str]) -> None:
     rows = []
     for name, (hybrid, decision) in PLAN.items():
         for assessment in ("porosity", "dilution"):
-            rows.append(models.Qualification(
-                model_run_id=RUN, image_sha256=shas[name], path=name, assessment=assessment, delta_clip=0.0,
-                delta_flava=0.0, z_clip=hybrid / 2, z_flava=hybrid / 2, hybrid=hybrid, decision=decision, top_k="[]"))
+            rows.append(
+                models.Qualification(
+                    model_run_id=RUN,
+                    image_sha256=shas[name],
+                    path=name,
+                    assessment=assessment,
+                    delta_clip=0.0,
+                    delta_flava=0.0,
+                    z_clip=hybrid / 2,
+                    z_flava=hybrid / 2,
+                    hybrid=hybrid,
+                    decision=decision,
+                    top_k="[]",
+                )
+            )
     with Catalog.open(catalog_path) as catalog, catalog.transaction():
-        catalog.insert("model_runs", [models.ModelRun(run_id=RUN, plugin="qualifier", status="succeeded",
-                                                      run_kind="qualify", task="zero-shot", metrics="{}")])
+        catalog.insert(
+            "model_runs",
+            [
+                models.ModelRun(
+                    run_id=RUN,
+                    plugin="qualifier",
+                    status="succeeded",
+                    run_kind="qualify",
+                    task="zero-shot",
+                    metrics="{}",
+                )
+            ],
+        )
         catalog.insert("qualifications", rows)
 
 
@@ -116,12 +156,18 @@ def _evaluate_runs(cli: Cli) -> list[dict]:
 def test_evaluate_labels_writes_hand_computed_metrics_artifacts_and_a_linked_run(labelled):
     cli = labelled
     result = cli("evaluate", RUN, "--labels", "label")
-    assert "porosity: n 5, accuracy 0.600, precision 0.667, recall 0.667; top-1 1.00, top-3 0.67, top-5 0.60" \
+    assert (
+        "porosity: n 5, accuracy 0.600, precision 0.667, recall 0.667; top-1 1.00, top-3 0.67, top-5 0.60"
         in result.stdout
+    )
     assert "dilution: no labelled image" in result.stdout
     [run] = _evaluate_runs(cli)
-    assert (run["parent_run_id"], run["task"], run["status"], run["plugin"]) == (RUN, "zero-shot", "succeeded",
-                                                                                   "qualifier")
+    assert (run["parent_run_id"], run["task"], run["status"], run["plugin"]) == (
+        RUN,
+        "zero-shot",
+        "succeeded",
+        "qualifier",
+    )
     metrics = json.loads(run["metrics"])
     assert _rounded(metrics["assessments"]["porosity"]) == _rounded(POROSITY)
     assert metrics["assessments"]["dilution"]["n"] == 0 and metrics["assessments"]["dilution"]["unlabelled"] == 6
@@ -136,7 +182,8 @@ def test_evaluate_labels_writes_hand_computed_metrics_artifacts_and_a_linked_run
     assert on_disk["assessments"]["porosity"]["confusion_matrix"] == [[2, 1], [1, 1]]
     decisions = json.loads(Path(artifacts["output"]["path"]).read_text())
     assert {(d["path"], d["assessment"], d["label"]) for d in decisions if d["assessment"] == "porosity"} == {
-        (name, "porosity", None if name.startswith("scan") else name.split("/")[0].split("-")[1]) for name in PLAN}
+        (name, "porosity", None if name.startswith("scan") else name.split("/")[0].split("-")[1]) for name in PLAN
+    }
     listed = cli("runs", "--format", "json")
     runs = {r["run_id"]: r for r in json.loads(listed.stdout)}
     assert runs[run["run_id"]]["parent_run_id"] == RUN and runs[run["run_id"]]["accuracy"] == 0.6
@@ -152,15 +199,18 @@ def _refused(cli: Cli, *args: str, message: str) -> None:
     assert not (cli.catalog.parent / "fairmicro-runs").exists()
 
 
-@pytest.mark.parametrize("args, message", [
-    ([RUN, "--labels", "verdict"], "--labels 'verdict': no such column of image_metadata"),
-    ([RUN, "--labels", 'label" FROM images; DROP TABLE images; --'], "no such column of image_metadata"),
-    ([RUN, "--labels", "specimen_id"], "none of the 6 image(s) of run " + RUN + " has a label naming accept"),
-    ([RUN, "--labels", "path"], "expected `<assessment>-accept`/`-reject`"),
-    ([RUN, "--labels", ""], "--labels: empty column name"),
-    ([RUN, "--labels", "label", "--dataset", "demo"], "--dataset does not apply"),
-    (["qualifier-19990101T000000-000000", "--labels", "label"], "no model run 'qualifier-19990101T000000-000000'"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ([RUN, "--labels", "verdict"], "--labels 'verdict': no such column of image_metadata"),
+        ([RUN, "--labels", 'label" FROM images; DROP TABLE images; --'], "no such column of image_metadata"),
+        ([RUN, "--labels", "specimen_id"], "none of the 6 image(s) of run " + RUN + " has a label naming accept"),
+        ([RUN, "--labels", "path"], "expected `<assessment>-accept`/`-reject`"),
+        ([RUN, "--labels", ""], "--labels: empty column name"),
+        ([RUN, "--labels", "label", "--dataset", "demo"], "--dataset does not apply"),
+        (["qualifier-19990101T000000-000000", "--labels", "label"], "no model run 'qualifier-19990101T000000-000000'"),
+    ],
+)
 def test_bad_labels_or_runs_are_one_line_and_write_no_run(labelled, args, message):
     _refused(labelled, *args, message=message)
     assert labelled.rows("SELECT count(*) AS n FROM images")[0]["n"] == 6
@@ -170,8 +220,14 @@ def test_a_run_that_is_not_a_qualify_run_is_refused(labelled):
     from fairmicro.schema import models
 
     with Catalog.open(labelled.catalog) as catalog:
-        catalog.insert("model_runs", [models.ModelRun(run_id="texture-1", plugin="texture", status="succeeded",
-                                                      run_kind="train", task="classification")])
+        catalog.insert(
+            "model_runs",
+            [
+                models.ModelRun(
+                    run_id="texture-1", plugin="texture", status="succeeded", run_kind="train", task="classification"
+                )
+            ],
+        )
     _refused(labelled, "texture-1", "--labels", "label", message="run texture-1 is a train run")
 
 
@@ -183,25 +239,36 @@ def test_qualify_then_evaluate_through_the_cli_with_default_parameters(cli, tmp_
     rng = np.random.default_rng(2)
     for verdict in ("accept", "reject"):
         for i in range(3):
-            write_png(tmp_path / f"texture-{verdict}" / f"{verdict} #{i}.png",
-                      (rng.random((32, 32)) * (255 if verdict == "accept" else 60)).astype(np.uint8))
+            write_png(
+                tmp_path / f"texture-{verdict}" / f"{verdict} #{i}.png",
+                (rng.random((32, 32)) * (255 if verdict == "accept" else 60)).astype(np.uint8),
+            )
     for i in range(2):
         write_png(tmp_path / "refs" / "busy" / f"g{i}.png", (rng.random((32, 32, 3)) * 255).astype(np.uint8))
         write_png(tmp_path / "refs" / "flat" / f"b{i}.png", np.full((32, 32), 40 + 60 * i, np.uint8))
     (tmp_path / "ea.yaml").write_text(
         "name: t\nassessments:\n  - name: texture\n    positive_prompts: [busy]\n    negative_prompts: [flat]\n"
         "    positive_references: {paths: [refs/busy/g0.png, refs/busy/g1.png]}\n"
-        "    negative_references: {paths: [refs/flat/b0.png, refs/flat/b1.png]}\n", encoding="utf-8")
+        "    negative_references: {paths: [refs/flat/b0.png, refs/flat/b1.png]}\n",
+        encoding="utf-8",
+    )
     cli("ingest", str(tmp_path / "texture-accept"), str(tmp_path / "texture-reject"), "--label-from-folder")
     clip, flava = build_tiny_clip(tmp_path / "clip"), build_tiny_flava(tmp_path / "flava")
-    rows = json.loads(cli("qualify", "--assessments", "ea.yaml", "--clip", str(clip), "--flava", str(flava),
-                          "--format", "json").stdout)
+    rows = json.loads(
+        cli(
+            "qualify", "--assessments", "ea.yaml", "--clip", str(clip), "--flava", str(flava), "--format", "json"
+        ).stdout
+    )
     [qualify_run] = cli.rows("SELECT run_id FROM model_runs WHERE run_kind = 'qualify'")
     cli("evaluate", qualify_run["run_id"], "--labels", "label")
     [run] = _evaluate_runs(cli)
     truth = ["accept" if "texture-accept" in r["path"] else "reject" for r in rows]
-    expected = decision_metrics(truth, [r["decision"] for r in rows], [r["hybrid"] for r in rows],
-                                [f"{r['path']}\t{r['image_sha256']}" for r in rows])
+    expected = decision_metrics(
+        truth,
+        [r["decision"] for r in rows],
+        [r["hybrid"] for r in rows],
+        [f"{r['path']}\t{r['image_sha256']}" for r in rows],
+    )
     got = json.loads(run["metrics"])["assessments"]["texture"]
     assert _rounded(got) == _rounded({**expected, "unlabelled": 0, "conflicting": 0})
     assert run["parent_run_id"] == qualify_run["run_id"]

@@ -15,8 +15,18 @@ from fairmicro.models.qualifier.render import DEFAULT_PALETTE, class_colours, dr
 from fairmicro.testing.samples import write_png
 from tests.conftest import Cli
 
-KEYS = {"image_sha256", "path", "assessment", "delta_clip", "delta_flava", "z_clip", "z_flava", "hybrid",
-        "decision", "top_k"}
+KEYS = {
+    "image_sha256",
+    "path",
+    "assessment",
+    "delta_clip",
+    "delta_flava",
+    "z_clip",
+    "z_flava",
+    "hybrid",
+    "decision",
+    "top_k",
+}
 COLOURS = "pore=#000000,carbide=#ff0000"
 BLUE = (0x1F, 0x77, 0xB4)  # the first palette colour: background has none of its own
 SHAPE = (24, 32)
@@ -38,8 +48,14 @@ def _hex(rgb: tuple[int, int, int]) -> str:
 
 # ------------------------------------------------------------- drawing, by hand
 def test_class_colours_use_their_own_then_the_documented_palette_skipping_used_colours():
-    classes = ClassMap((MaskClass(0, "background"), MaskClass(1, "pore", "#1f77b4"), MaskClass(2, "wc"),
-                        MaskClass(3, "carbide", "#ff0000")))
+    classes = ClassMap(
+        (
+            MaskClass(0, "background"),
+            MaskClass(1, "pore", "#1f77b4"),
+            MaskClass(2, "wc"),
+            MaskClass(3, "carbide", "#ff0000"),
+        )
+    )
     colours = class_colours(classes)
     assert _hex(colours[1]) == "#1f77b4" and _hex(colours[3]) == "#ff0000"
     assert _hex(colours[0]) == DEFAULT_PALETTE[1] and _hex(colours[2]) == DEFAULT_PALETTE[2]  # #1f77b4 is taken
@@ -47,13 +63,22 @@ def test_class_colours_use_their_own_then_the_documented_palette_skipping_used_c
     drawn = draw(label_map, classes)
     assert drawn.shape == (3, 2, 3) and drawn.dtype == np.uint8
     assert [_hex(tuple(int(v) for v in drawn[i, j])) for i in range(3) for j in range(2)] == [
-        DEFAULT_PALETTE[1], "#1f77b4", DEFAULT_PALETTE[2], "#ff0000", "#ff0000", "#000000"]  # 255: no class, black
+        DEFAULT_PALETTE[1],
+        "#1f77b4",
+        DEFAULT_PALETTE[2],
+        "#ff0000",
+        "#ff0000",
+        "#000000",
+    ]  # 255: no class, black
 
 
 def test_a_label_map_without_colours_is_drawn_in_palette_order():
     drawn = draw(np.array([[2, 1, 0]], np.uint8), ClassMap.from_names(["a", "b", "c"]))
-    assert [_hex(tuple(int(v) for v in px)) for px in drawn[0]] == [DEFAULT_PALETTE[2], DEFAULT_PALETTE[1],
-                                                                    DEFAULT_PALETTE[0]]
+    assert [_hex(tuple(int(v) for v in px)) for px in drawn[0]] == [
+        DEFAULT_PALETTE[2],
+        DEFAULT_PALETTE[1],
+        DEFAULT_PALETTE[0],
+    ]
 
 
 # ------------------------------------------------------------------- the lab
@@ -117,8 +142,19 @@ def models(tmp_path_factory) -> tuple[str, str]:
 
 
 def _qualify(cli: Cli, models: tuple[str, str], *args: str, check: bool = True):
-    return cli("qualify", "--assessments", "ea.yaml", "--where", "label = 'scan'", "--clip", models[0],
-               "--flava", models[1], *args, check=check)
+    return cli(
+        "qualify",
+        "--assessments",
+        "ea.yaml",
+        "--where",
+        "label = 'scan'",
+        "--clip",
+        models[0],
+        "--flava",
+        models[1],
+        *args,
+        check=check,
+    )
 
 
 def _nothing_written(cli: Cli) -> None:
@@ -142,7 +178,8 @@ def test_render_masks_scores_masked_images_and_names_each_skipped_one(lab, model
     run = cli.rows("SELECT parameters, metrics FROM model_runs")[0]
     assert json.loads(run["parameters"])["render_masks"] is True
     assert json.loads(run["metrics"])["render_masks"]["skipped"] == [
-        {"path": skipped[0].split("skipped ", 1)[1].rsplit(": ", 1)[0], "reason": "no stored mask"}]
+        {"path": skipped[0].split("skipped ", 1)[1].rsplit(": ", 1)[0], "reason": "no stored mask"}
+    ]
     assert cli.rows("SELECT count(*) AS n FROM qualifications")[0]["n"] == 3
 
 
@@ -159,8 +196,7 @@ def test_the_models_see_the_drawn_masks_not_the_grey_images(lab, models, monkeyp
 
     monkeypatch.setattr(Encoder, "image_embeddings", spy)
     cli, root = lab
-    qualify(root / "ea.yaml", "label = 'scan'", catalog=cli.catalog, clip=models[0], flava=models[1],
-            render_masks=True)
+    qualify(root / "ea.yaml", "label = 'scan'", catalog=cli.catalog, clip=models[0], flava=models[1], render_masks=True)
     expected = [expected_picture(_colour_mask(i)) for i in range(3)]
     assert len(seen["clip"]) == 3
     for picture in seen["clip"]:
@@ -170,8 +206,9 @@ def test_the_models_see_the_drawn_masks_not_the_grey_images(lab, models, monkeyp
 def _api(root: Path, models: tuple[str, str], **kwargs):
     from fairmicro.models.qualifier import qualify
 
-    return qualify(root / "ea.yaml", "label = 'scan'", catalog=root / "catalog.duckdb", clip=models[0],
-                   flava=models[1], **kwargs)
+    return qualify(
+        root / "ea.yaml", "label = 'scan'", catalog=root / "catalog.duckdb", clip=models[0], flava=models[1], **kwargs
+    )
 
 
 def test_a_cached_raw_embedding_is_never_reused_for_the_drawn_mask(lab, models):
@@ -183,8 +220,10 @@ def test_a_cached_raw_embedding_is_never_reused_for_the_drawn_mask(lab, models):
     assert again.metrics["embeddings"]["clip"] == {"computed": 0, "cached": 3}
     assert again.rows == drawn.rows
     with Catalog.open(root / "catalog.duckdb", read_only=True) as catalog:
-        cached = catalog.query("SELECT image_sha256, preprocessing, embedding FROM image_embeddings "
-                               "WHERE model_id = ?", [drawn.parameters["clip"]["model_id"]]).rows
+        cached = catalog.query(
+            "SELECT image_sha256, preprocessing, embedding FROM image_embeddings WHERE model_id = ?",
+            [drawn.parameters["clip"]["model_id"]],
+        ).rows
     by_image: dict[str, list[tuple]] = {}
     for row in cached:
         by_image.setdefault(row[0], []).append(row)
@@ -199,12 +238,18 @@ def test_a_cached_raw_embedding_is_never_reused_for_the_drawn_mask(lab, models):
     assert _api(root, models, render_masks=True).metrics["embeddings"]["clip"] == {"computed": 1, "cached": 2}
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--render-masks", "--where", "path LIKE '%scan #3%'"], "none of the 1 image(s) --where selects has a stored mask"),
-    (["--render-masks", "--mask-source", "predicted"], "none of the 4 image(s) --where selects has a stored mask"),
-    (["--render-masks", "--mask-source", "drawn"], "--mask-source 'drawn': choose one of any, manual, predicted"),
-    (["--mask-source", "manual"], "--mask-source manual only applies with --render-masks"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ["--render-masks", "--where", "path LIKE '%scan #3%'"],
+            "none of the 1 image(s) --where selects has a stored mask",
+        ),
+        (["--render-masks", "--mask-source", "predicted"], "none of the 4 image(s) --where selects has a stored mask"),
+        (["--render-masks", "--mask-source", "drawn"], "--mask-source 'drawn': choose one of any, manual, predicted"),
+        (["--mask-source", "manual"], "--mask-source manual only applies with --render-masks"),
+    ],
+)
 def test_bad_render_options_are_one_line_and_write_nothing(lab, models, args, message):
     cli, _ = lab
     result = _qualify(cli, models, *args, check=False)

@@ -18,8 +18,18 @@ from fairmicro.testing.samples import write_png
 transformers = pytest.importorskip("transformers")
 pytest.importorskip("torch")
 
-KEYS = {"image_sha256", "path", "assessment", "delta_clip", "delta_flava", "z_clip", "z_flava", "hybrid",
-        "decision", "top_k"}
+KEYS = {
+    "image_sha256",
+    "path",
+    "assessment",
+    "delta_clip",
+    "delta_flava",
+    "z_clip",
+    "z_flava",
+    "hybrid",
+    "decision",
+    "top_k",
+}
 SIZE = (32, 32)
 
 
@@ -105,7 +115,9 @@ def _direct_embeddings(models: tuple[Path, Path], files: list[Path], texts: list
             pixels = processor(images=[picture], return_tensors="pt")["pixel_values"]
             out[("clip", str(file))] = clip.get_image_features(pixel_values=pixels).pooler_output[0].double().numpy()
             pixels = flava_processor(images=[picture], return_tensors="pt")["pixel_values"]
-            out[("flava", str(file))] = flava.get_image_features(pixel_values=pixels).pooler_output[0, 0].double().numpy()
+            out[("flava", str(file))] = (
+                flava.get_image_features(pixel_values=pixels).pooler_output[0, 0].double().numpy()
+            )
         tokens = processor.tokenizer(texts, padding=True, return_tensors="pt")
         text = clip.get_text_features(**tokens).pooler_output.double().numpy()
     return out, dict(zip(texts, text, strict=True))
@@ -132,9 +144,12 @@ def test_scores_equal_an_independent_numpy_computation(lab, tiny_models):
     text_neg = _unit(np.array([text[t] for t in negative])).mean(axis=0)
     ref_pos = _unit(np.array([emb[("flava", str(f))] for f in good])).mean(axis=0)
     ref_neg = _unit(np.array([emb[("flava", str(f))] for f in bad])).mean(axis=0)
-    delta_clip = {f.name: _cos(emb[("clip", str(f))], text_pos) - _cos(emb[("clip", str(f))], text_neg) for f in scanned}
-    delta_flava = {f.name: _cos(emb[("flava", str(f))], ref_pos) - _cos(emb[("flava", str(f))], ref_neg)
-                   for f in scanned}
+    delta_clip = {
+        f.name: _cos(emb[("clip", str(f))], text_pos) - _cos(emb[("clip", str(f))], text_neg) for f in scanned
+    }
+    delta_flava = {
+        f.name: _cos(emb[("flava", str(f))], ref_pos) - _cos(emb[("flava", str(f))], ref_neg) for f in scanned
+    }
     dc, df = np.array(list(delta_clip.values())), np.array(list(delta_flava.values()))
     assert len(rows) == len(scanned) == 6
     for row in rows:
@@ -167,8 +182,9 @@ def test_json_rows_have_exactly_the_documented_keys_and_are_stored(lab, tiny_mod
     assert all(set(n) == {"path", "cosine"} for row in rows for n in row["top_k"])
     with Catalog.open(lab / "catalog.duckdb", read_only=True) as catalog:
         assert count_qualifications(catalog, result.run_id) == 12
-        run_row = catalog.query("SELECT task, run_kind, status, parameters, metrics FROM model_runs "
-                                "WHERE run_id = ?", [result.run_id]).rows[0]
+        run_row = catalog.query(
+            "SELECT task, run_kind, status, parameters, metrics FROM model_runs WHERE run_id = ?", [result.run_id]
+        ).rows[0]
     assert run_row[:3] == ("zero-shot", "qualify", "succeeded")
     parameters, metrics = json.loads(run_row[3]), json.loads(run_row[4])
     assert parameters["clip"]["revision"].startswith("sha256:") and parameters["normalisation"] == "batch"
@@ -212,8 +228,11 @@ def test_calibration_makes_decisions_independent_of_the_batch(lab, tiny_models):
     many = run(lab, tiny_models, where="label = 'scan'", calibration="label = 'calib'")
     for row in one.rows:
         other = next(r for r in many.rows if (r["path"], r["assessment"]) == (row["path"], row["assessment"]))
-        assert (other["z_clip"], other["z_flava"], other["decision"]) == (row["z_clip"], row["z_flava"],
-                                                                           row["decision"])
+        assert (other["z_clip"], other["z_flava"], other["decision"]) == (
+            row["z_clip"],
+            row["z_flava"],
+            row["decision"],
+        )
     assert one.metrics["normalisation"] == "calibration" and one.metrics["calibration"]["images"] == 3
     batch = run(lab, tiny_models, where="label = 'scan'", normalise="batch")
     assert batch.metrics["statistics"] != many.metrics["statistics"]
@@ -224,16 +243,19 @@ def _counts(lab: Path) -> tuple[int, int]:
         return count_qualifications(catalog), len(catalog.query("SELECT * FROM model_runs").rows)
 
 
-@pytest.mark.parametrize("kwargs, error, message", [
-    ({"where": "EXISTS (SELECT * FROM read_blob('/etc/passwd'))"}, SandboxError, "outside the catalog"),
-    ({"where": "length(read_blob('/etc/passwd')) > 0"}, FairmicroError, "/etc/passwd"),
-    ({"where": "label = 'scan'; DROP TABLE images"}, FairmicroError, "--where"),
-    ({"where": "label = 'nothing'"}, ModelError, "selects no catalog images"),
-    ({"calibration": "sha256 IN (SELECT content FROM read_text('/etc/passwd'))"}, SandboxError, "--calibration"),
-    ({"fusion": "max"}, ModelError, "--fusion"),
-    ({"fusion": "weighted", "weights": "0.7,0.7"}, ModelError, "--weights"),
-    ({"clip": "/no/such/model"}, ModelError, "--clip /no/such/model: no such model folder"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"where": "EXISTS (SELECT * FROM read_blob('/etc/passwd'))"}, SandboxError, "outside the catalog"),
+        ({"where": "length(read_blob('/etc/passwd')) > 0"}, FairmicroError, "/etc/passwd"),
+        ({"where": "label = 'scan'; DROP TABLE images"}, FairmicroError, "--where"),
+        ({"where": "label = 'nothing'"}, ModelError, "selects no catalog images"),
+        ({"calibration": "sha256 IN (SELECT content FROM read_text('/etc/passwd'))"}, SandboxError, "--calibration"),
+        ({"fusion": "max"}, ModelError, "--fusion"),
+        ({"fusion": "weighted", "weights": "0.7,0.7"}, ModelError, "--weights"),
+        ({"clip": "/no/such/model"}, ModelError, "--clip /no/such/model: no such model folder"),
+    ],
+)
 def test_hostile_input_writes_nothing(lab, tiny_models, kwargs, error, message):
     with pytest.raises(error, match=message) as caught:
         run(lab, tiny_models, **kwargs)
@@ -292,23 +314,26 @@ def test_images_are_scored_with_the_data_bar_cropped_as_builds_crop_it(tmp_path,
     write_png(tmp_path / "scan" / "other.png", texture((64, 80), kind=2, seed=4))
     write_png(tmp_path / "refs" / "a.png", texture((32, 32), kind=0, seed=5))
     write_png(tmp_path / "refs" / "b.png", np.full((32, 32), 90, np.uint8))
-    (tmp_path / "ea.yaml").write_text(ASSESSMENTS.split("  - name: second")[0].replace(
-        "{where: \"label = 'good'\"}", "{paths: [refs/a.png]}").replace("refs/bad/b0.png, refs/bad/b1.png",
-                                                                      "refs/b.png"), encoding="utf-8")
+    (tmp_path / "ea.yaml").write_text(
+        ASSESSMENTS.split("  - name: second")[0]
+        .replace("{where: \"label = 'good'\"}", "{paths: [refs/a.png]}")
+        .replace("refs/bad/b0.png, refs/bad/b1.png", "refs/b.png"),
+        encoding="utf-8",
+    )
     with Catalog.open(tmp_path / "catalog.duckdb") as catalog:
         ingest(catalog, [tmp_path / "scan"])
         bar = catalog.query("SELECT data_bar_height_px FROM image_metadata WHERE path LIKE '%.tif'").rows
     assert bar == [(16,)]
-    result = qualify(tmp_path / "ea.yaml", catalog=tmp_path / "catalog.duckdb", clip=str(tiny_models[0]),
-                     flava=str(tiny_models[1]))
+    result = qualify(
+        tmp_path / "ea.yaml", catalog=tmp_path / "catalog.duckdb", clip=str(tiny_models[0]), flava=str(tiny_models[1])
+    )
     by_name = {Path(r["path"]).name: r for r in result.rows}
     for key in ("delta_clip", "delta_flava"):
         assert by_name["with-bar.tif"][key] == pytest.approx(by_name["frame-only.png"][key], abs=1e-9)
         assert by_name["with-bar.tif"][key] != pytest.approx(by_name["other.png"][key], abs=1e-6)
 
 
-def test_a_hub_id_in_the_local_cache_loads_offline_with_its_commit_as_revision(lab, tiny_models, monkeypatch,
-                                                                                tmp_path):
+def test_a_hub_id_in_the_local_cache_loads_offline_with_its_commit_as_revision(lab, tiny_models, monkeypatch, tmp_path):
     commit = "0123456789abcdef0123456789abcdef01234567"
     cache = tmp_path / "hub-cache"
     for name, folder in (("tiny-clip", tiny_models[0]), ("tiny-flava", tiny_models[1])):

@@ -23,16 +23,19 @@ def _no_runs(cli) -> None:
     assert cli.rows("SELECT count(*) AS n FROM model_runs")[0]["n"] == 0
 
 
-@pytest.mark.parametrize(("args", "code", "fragments"), [
-    (["--foo", "1"], 2, ["texture has no parameter --foo", "--levels", "--select-k"]),
-    (["--foo"], 2, ["texture has no parameter --foo"]),
-    (["--levels", "abc"], 2, ["levels='abc'", "valid integer"]),
-    (["--levels=abc"], 2, ["levels='abc'"]),
-    (["stray"], 2, ["unexpected argument 'stray'"]),
-    (["-p", "levels=abc"], 1, ["levels='abc'", "known: mode"]),
-    (["-p", "colour=blue"], 1, ["unknown parameter(s) colour"]),
-    (["--distances", "1,x"], 2, ["distances"]),
-])
+@pytest.mark.parametrize(
+    ("args", "code", "fragments"),
+    [
+        (["--foo", "1"], 2, ["texture has no parameter --foo", "--levels", "--select-k"]),
+        (["--foo"], 2, ["texture has no parameter --foo"]),
+        (["--levels", "abc"], 2, ["levels='abc'", "valid integer"]),
+        (["--levels=abc"], 2, ["levels='abc'"]),
+        (["stray"], 2, ["unexpected argument 'stray'"]),
+        (["-p", "levels=abc"], 1, ["levels='abc'", "known: mode"]),
+        (["-p", "colour=blue"], 1, ["unknown parameter(s) colour"]),
+        (["--distances", "1,x"], 2, ["distances"]),
+    ],
+)
 def test_bad_plugin_parameters_are_one_line_and_write_no_run(textured, args, code, fragments):
     cli, dataset = textured
     result = cli("train", "texture", "--dataset", str(dataset), *args, check=False)
@@ -46,13 +49,31 @@ def test_bad_plugin_parameters_are_one_line_and_write_no_run(textured, args, cod
 
 def test_plugin_parameters_as_options_reach_the_run_record(textured):
     cli, dataset = textured
-    result = cli("train", "texture", "--dataset", str(dataset), "--levels", "64", "--distances", "1,2",
-                 "--select-k=[4,\"all\"]", "--cv-folds", "2", "--runs-dir", str(cli.cwd / "runs"))
+    result = cli(
+        "train",
+        "texture",
+        "--dataset",
+        str(dataset),
+        "--levels",
+        "64",
+        "--distances",
+        "1,2",
+        '--select-k=[4,"all"]',
+        "--cv-folds",
+        "2",
+        "--runs-dir",
+        str(cli.cwd / "runs"),
+    )
     run_id = result.stdout.split()[1].rstrip(":")
     run = load_run(cli.catalog, run_id)
     assert (run["task"], run["run_kind"], run["status"]) == ("classification", "train", "succeeded")
     plugin = run["parameters"]["plugin"]
-    assert (plugin["levels"], plugin["distances"], plugin["select_k"], plugin["cv_folds"]) == (64, [1, 2], [4, "all"], 2)
+    assert (plugin["levels"], plugin["distances"], plugin["select_k"], plugin["cv_folds"]) == (
+        64,
+        [1, 2],
+        [4, "all"],
+        2,
+    )
     assert plugin["mode"] == "texture" and plugin["lbp_points"] == 12  # defaults recorded too
     assert "validation accuracy" in result.stdout
     # predict dispatches on the run's task: a classifier predicts catalog images, not dataset splits
@@ -176,10 +197,16 @@ def extra_plugins(monkeypatch):
 
 def test_pretrain_records_a_pretrain_run_with_its_loss_history(textured, extra_plugins):
     cli, dataset = textured
-    result = runner.pretrain("mean-pretrainer", str(dataset), {"epochs": 4}, catalog=cli.catalog,
-                             runs_dir=cli.cwd / "runs")
+    result = runner.pretrain(
+        "mean-pretrainer", str(dataset), {"epochs": 4}, catalog=cli.catalog, runs_dir=cli.cwd / "runs"
+    )
     run = load_run(cli.catalog, result.run_id)
-    assert (run["run_kind"], run["task"], run["status"], run["split"]) == ("pretrain", "pretraining", "succeeded", "train")
+    assert (run["run_kind"], run["task"], run["status"], run["split"]) == (
+        "pretrain",
+        "pretraining",
+        "succeeded",
+        "train",
+    )
     assert run["metrics"]["history"]["loss"] == [1.0, 0.5, 1 / 3, 0.25]
     assert run["metrics"]["loss_last"] < run["metrics"]["loss_first"]
     roles = {a["role"] for a in run["artifacts"]}
@@ -207,7 +234,11 @@ def test_zero_shot_plugin_is_evaluated_without_a_training_run(textured, extra_pl
     result = runner.evaluate("bright-dark", str(dataset), "test", catalog=cli.catalog, runs_dir=cli.cwd / "runs")
     run = load_run(cli.catalog, result.run_id)
     assert (run["run_kind"], run["task"], run["parent_run_id"], run["status"]) == (
-        "evaluate", "zero-shot", None, "succeeded")
+        "evaluate",
+        "zero-shot",
+        None,
+        "succeeded",
+    )
     assert sum(result.metrics["predicted"].values()) == result.metrics["n"] > 0
     rows = cli.rows(f"SELECT predicted_label, true_label FROM predictions WHERE model_run_id = '{result.run_id}'")
     assert rows and {r["predicted_label"] for r in rows} <= {"bright", "dark"}

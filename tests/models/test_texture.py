@@ -17,8 +17,9 @@ from fairmicro.models.runner import evaluate, load_model, train
 
 
 def _train(cli, dataset, shuffle=False, **params):
-    return train("texture", str(dataset), params, catalog=cli.catalog, runs_dir=cli.cwd / "runs",
-                 shuffle_metadata_check=shuffle)
+    return train(
+        "texture", str(dataset), params, catalog=cli.catalog, runs_dir=cli.cwd / "runs", shuffle_metadata_check=shuffle
+    )
 
 
 @pytest.mark.slow
@@ -28,7 +29,13 @@ def test_texture_mode_beats_chance_and_records_provenance(textured):
     scores = result.metrics["scores"]
     assert scores["accuracy"] >= 0.9  # chance is 1/3
     run = load_run(cli.catalog, result.run_id)
-    assert (run["plugin"], run["run_kind"], run["status"], run["split"], run["seed"]) == ("texture", "train", "succeeded", "train", 0)
+    assert (run["plugin"], run["run_kind"], run["status"], run["split"], run["seed"]) == (
+        "texture",
+        "train",
+        "succeeded",
+        "train",
+        0,
+    )
     assert run["dataset_ref"] == str(dataset)
     fingerprint = cli.rows("SELECT fingerprint FROM datasets WHERE name = 'demo'")[0]["fingerprint"]
     assert run["dataset_revision"] == fingerprint
@@ -43,8 +50,10 @@ def test_texture_mode_beats_chance_and_records_provenance(textured):
     assert curve["scores"]["accuracy"] == scores["accuracy"]
     for artifact in run["artifacts"]:
         assert Path(artifact["path"]).is_file()
-    predictions = cli.rows(f"SELECT count(*) AS n, count(DISTINCT image_sha256) AS images FROM predictions "
-                           f"WHERE model_run_id = '{result.run_id}'")
+    predictions = cli.rows(
+        f"SELECT count(*) AS n, count(DISTINCT image_sha256) AS images FROM predictions "
+        f"WHERE model_run_id = '{result.run_id}'"
+    )
     assert predictions[0]["n"] == scores["n"] and predictions[0]["images"] * 4 == scores["n"]
 
 
@@ -79,8 +88,9 @@ def test_metadata_carries_the_label_and_shuffling_removes_it(metadata_only):
 def test_evaluate_links_to_its_training_run(textured):
     cli, dataset = textured
     trained = _train(cli, dataset, mode="texture")
-    scored = evaluate(trained.run_id, split="test", shuffle_metadata_check=True, catalog=cli.catalog,
-                      runs_dir=cli.cwd / "runs")
+    scored = evaluate(
+        trained.run_id, split="test", shuffle_metadata_check=True, catalog=cli.catalog, runs_dir=cli.cwd / "runs"
+    )
     run = load_run(cli.catalog, scored.run_id)
     assert (run["run_kind"], run["parent_run_id"], run["split"]) == ("evaluate", trained.run_id, "test")
     assert scored.metrics["scores"]["accuracy"] >= 0.9
@@ -131,7 +141,9 @@ def test_default_cli_train_on_8bit_data_does_not_crash_and_shows_grouped_and_lea
         assert 0.0 <= figures["accuracy"] <= 1.0 and 0.0 <= figures["balanced_accuracy"] <= 1.0
     assert cv["leakage_gap"]["accuracy"] == pytest.approx(cv["leaky_ungrouped"]["accuracy"] - cv["grouped"]["accuracy"])
     ranking = report["feature_ranking"]
-    assert len(ranking) == 28 and [r["rank"] for r in ranking if r["rank"]] == list(range(1, len([r for r in ranking if r["rank"]]) + 1))
+    assert len(ranking) == 28 and [r["rank"] for r in ranking if r["rank"]] == list(
+        range(1, len([r for r in ranking if r["rank"]]) + 1)
+    )
     assert report["selected_features"] == [r["feature"] for r in ranking if r["selected"]]
     assert report["best_params"]["select__k"] in (8, 16, "all")
 
@@ -149,16 +161,23 @@ def _without(dataset, tmp_path, *columns):
     from fairmicro.builders.resolve import resolve_dataset
 
     splits = resolve_dataset(str(dataset)).dataset
-    return {name: split.remove_columns([c for c in columns if c in split.column_names]) for name, split in splits.items()}
+    return {
+        name: split.remove_columns([c for c in columns if c in split.column_names]) for name, split in splits.items()
+    }
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("dropped", "expected_group", "warned"), [
-    ((), "specimen_id", False),
-    (("specimen_id",), "image_sha256", True),
-    (("specimen_id", "image_sha256"), None, True),
-])
-def test_without_a_specimen_column_cv_falls_back_and_says_so(textured, tmp_path, caplog, dropped, expected_group, warned):
+@pytest.mark.parametrize(
+    ("dropped", "expected_group", "warned"),
+    [
+        ((), "specimen_id", False),
+        (("specimen_id",), "image_sha256", True),
+        (("specimen_id", "image_sha256"), None, True),
+    ],
+)
+def test_without_a_specimen_column_cv_falls_back_and_says_so(
+    textured, tmp_path, caplog, dropped, expected_group, warned
+):
     from fairmicro.models.texture import TexturePlugin
 
     _, dataset = textured
@@ -185,10 +204,31 @@ def test_one_specimen_per_class_in_training_does_not_report_a_zero_grouped_cv(tm
 
     cli = Cli(tmp_path / "catalog.duckdb", tmp_path)
     table = write_demo_collection(tmp_path / "lab", images_per_specimen=2, shape=(64, 64), specimens_per_class=3)
-    cli("ingest", str(tmp_path / "lab"), "--specimens", str(table), "--specimen-pattern", r"(?P<specimen_id>HC\d+)_",
-        "--label-from-folder")
-    cli("build", "thin", "--tile", "32", "--split-by", "specimen_id", "--splits", "0.34,0.33,0.33", "--seed", "0",
-        "--license", "CC-BY-4.0", "--out", str(tmp_path / "ds"))
+    cli(
+        "ingest",
+        str(tmp_path / "lab"),
+        "--specimens",
+        str(table),
+        "--specimen-pattern",
+        r"(?P<specimen_id>HC\d+)_",
+        "--label-from-folder",
+    )
+    cli(
+        "build",
+        "thin",
+        "--tile",
+        "32",
+        "--split-by",
+        "specimen_id",
+        "--splits",
+        "0.34,0.33,0.33",
+        "--seed",
+        "0",
+        "--license",
+        "CC-BY-4.0",
+        "--out",
+        str(tmp_path / "ds"),
+    )
     train_split = datasets.load_dataset(str(tmp_path / "ds"))["train"]
     assert len(set(train_split["specimen_id"])) == 3  # one specimen per class
     with caplog.at_level("WARNING"):
