@@ -38,7 +38,12 @@ class Cli:
         env = {**os.environ, "FAIRMICRO_CATALOG": str(self.catalog)}
         result = subprocess.run(
             [sys.executable, "-m", "fairmicro", *args],
-            capture_output=True, text=True, cwd=self.cwd, env=env, timeout=300,
+            capture_output=True,
+            text=True,
+            cwd=self.cwd,
+            env=env,
+            timeout=300,
+            check=False,
         )
         if check is True and result.returncode != 0:
             raise AssertionError(f"fairmicro {' '.join(args)} exited {result.returncode}:\n{result.stderr}")

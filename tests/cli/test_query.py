@@ -11,13 +11,38 @@ import pytest
 
 from fairmicro.testing.samples import write_fei_tiff, write_zeiss_tiff
 
-REQUIRED_VIEW_COLUMNS = (
-    "sha256 path file_format width_px height_px bit_depth vendor instrument_model instrument_serial detector "
-    "accelerating_voltage_kv beam_current_na working_distance_mm dwell_time_us magnification "
-    "horizontal_field_width_um pixel_size_x_nm pixel_size_y_nm acquired_at specimen_id label extractor "
-    "material alloy composition heat_treatment_temperature_c heat_treatment_duration_h cooling_method "
-    "etchant etching_time_s"
-).split()
+REQUIRED_VIEW_COLUMNS = [
+    "sha256",
+    "path",
+    "file_format",
+    "width_px",
+    "height_px",
+    "bit_depth",
+    "vendor",
+    "instrument_model",
+    "instrument_serial",
+    "detector",
+    "accelerating_voltage_kv",
+    "beam_current_na",
+    "working_distance_mm",
+    "dwell_time_us",
+    "magnification",
+    "horizontal_field_width_um",
+    "pixel_size_x_nm",
+    "pixel_size_y_nm",
+    "acquired_at",
+    "specimen_id",
+    "label",
+    "extractor",
+    "material",
+    "alloy",
+    "composition",
+    "heat_treatment_temperature_c",
+    "heat_treatment_duration_h",
+    "cooling_method",
+    "etchant",
+    "etching_time_s",
+]
 
 
 @pytest.fixture
@@ -54,7 +79,9 @@ def test_write_flag_allows_changes(filled):
 
 
 def test_image_metadata_view_has_documented_columns_and_types(filled):
-    rows = filled.rows("SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'image_metadata'")
+    rows = filled.rows(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'image_metadata'"
+    )
     types = {r["column_name"]: r["data_type"] for r in rows}
     assert set(REQUIRED_VIEW_COLUMNS) <= set(types)
     assert types["acquired_at"] == "TIMESTAMP"
@@ -62,10 +89,21 @@ def test_image_metadata_view_has_documented_columns_and_types(filled):
 
 
 def test_csv_and_json_formats(filled):
-    csv_out = filled("query", "SELECT vendor, accelerating_voltage_kv FROM image_metadata ORDER BY vendor", "--format", "csv").stdout
-    assert list(csv.reader(io.StringIO(csv_out))) == [["vendor", "accelerating_voltage_kv"], ["FEI", "20.0"], ["Zeiss", "15.0"]]
-    records = json.loads(filled("query", "SELECT vendor, acquired_at FROM image_metadata ORDER BY vendor", "--format", "json").stdout)
-    assert records == [{"vendor": "FEI", "acquired_at": "2025-03-14T14:05:09"}, {"vendor": "Zeiss", "acquired_at": "2025-03-14T10:21:07"}]
+    csv_out = filled(
+        "query", "SELECT vendor, accelerating_voltage_kv FROM image_metadata ORDER BY vendor", "--format", "csv"
+    ).stdout
+    assert list(csv.reader(io.StringIO(csv_out))) == [
+        ["vendor", "accelerating_voltage_kv"],
+        ["FEI", "20.0"],
+        ["Zeiss", "15.0"],
+    ]
+    records = json.loads(
+        filled("query", "SELECT vendor, acquired_at FROM image_metadata ORDER BY vendor", "--format", "json").stdout
+    )
+    assert records == [
+        {"vendor": "FEI", "acquired_at": "2025-03-14T14:05:09"},
+        {"vendor": "Zeiss", "acquired_at": "2025-03-14T10:21:07"},
+    ]
 
 
 def test_table_format_is_not_squeezed_in_a_pipe(filled):
@@ -74,7 +112,9 @@ def test_table_format_is_not_squeezed_in_a_pipe(filled):
 
 
 def test_group_by_query_from_the_issue(filled):
-    rows = filled.rows("SELECT detector, count(*) AS n, avg(accelerating_voltage_kv) AS kv FROM image_metadata GROUP BY 1 ORDER BY 1")
+    rows = filled.rows(
+        "SELECT detector, count(*) AS n, avg(accelerating_voltage_kv) AS kv FROM image_metadata GROUP BY 1 ORDER BY 1"
+    )
     assert rows == [{"detector": "ETD", "n": 1, "kv": 20.0}, {"detector": "InLens", "n": 1, "kv": 15.0}]
 
 
