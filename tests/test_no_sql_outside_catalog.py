@@ -24,7 +24,10 @@ SQL = re.compile(
 # (path under src/fairmicro, start of the literal): why it is allowed
 ALLOWED = {
     ("builders/resolve.py", "dataset {} is not a folder"): "an error message naming the query a user may type",
-    ("schema/derive.py", "CREATE TABLE {"): "DDL derived from the schema (the catalog's migrations are written from it)",
+    (
+        "schema/derive.py",
+        "CREATE TABLE {",
+    ): "DDL derived from the schema (the catalog's migrations are written from it)",
     ("schema/derive.py", "COMMENT ON"): "DDL derived from the schema: column and table comments",
 }
 
@@ -56,7 +59,9 @@ def _joined(tree: ast.AST) -> list[str]:
     texts = []
     for node in ast.walk(tree):
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-            parts = [n.value for n in (node.left, node.right) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+            parts = [
+                n.value for n in (node.left, node.right) if isinstance(n, ast.Constant) and isinstance(n.value, str)
+            ]
             if len(parts) == 2:
                 texts.append("".join(parts))
     return texts
@@ -85,20 +90,30 @@ def test_no_sql_outside_catalog():
     assert not hits, "SQL outside src/fairmicro/catalog/ (add a named Catalog method):\n" + "\n".join(hits)
 
 
-@pytest.mark.parametrize("text", [
-    "SELECT * FROM model_runs WHERE run_id = ?",
-    "UPDATE images SET label = ? WHERE sha256 = ?",
-    "INSERT INTO predictions VALUES (?)",
-    "DELETE FROM annotations",
-    "CREATE TABLE x (a INT)",
-    "SELECT {} FROM {} WHERE (\n{}\n)",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "SELECT * FROM model_runs WHERE run_id = ?",
+        "UPDATE images SET label = ? WHERE sha256 = ?",
+        "INSERT INTO predictions VALUES (?)",
+        "DELETE FROM annotations",
+        "CREATE TABLE x (a INT)",
+        "SELECT {} FROM {} WHERE (\n{}\n)",
+    ],
+)
 def test_the_check_recognises_sql(text):
     assert SQL.search(text)
 
 
-@pytest.mark.parametrize("text", ["select the images to train on", "--where SQL predicate over image_metadata",
-                                  "Update the catalog", "from the selection"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "select the images to train on",
+        "--where SQL predicate over image_metadata",
+        "Update the catalog",
+        "from the selection",
+    ],
+)
 def test_the_check_leaves_prose_alone(text):
     assert not SQL.search(text)
 
@@ -110,4 +125,6 @@ def test_allow_list_entries_still_exist():
         assert path.is_file(), relative
         tree = ast.parse(path.read_text(encoding="utf-8"))
         assert any(SQL.search(t) and (start == "*" or t.lstrip().startswith(start)) for t in _literals(tree)), (
-            relative, start)
+            relative,
+            start,
+        )

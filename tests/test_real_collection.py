@@ -44,14 +44,26 @@ def _ebc_row(path: Path) -> dict[str, object]:
     assert code, path.name
     year, month = 2000 + int(code["yy"]), int(code["mm"])
     label = "" if path.name == HELD_OUT else "coating"
-    return {"File": path.name, "Sample": code[0], "Collection": label, "Coating system": "EBC",
-            "Year": year, "Since 2015 [month]": (year - 2015) * 12 + month - 1}
+    return {
+        "File": path.name,
+        "Sample": code[0],
+        "Collection": label,
+        "Coating system": "EBC",
+        "Year": year,
+        "Since 2015 [month]": (year - 2015) * 12 + month - 1,
+    }
 
 
 def _vendor_row(path: Path) -> dict[str, object]:
     year, month = VENDOR_DATES.get(path.name, (None, None))
-    return {"File": path.name, "Sample": path.parent.name, "Collection": "vendor_sample", "Coating system": "",
-            "Year": year or "", "Since 2015 [month]": "" if year is None else (year - 2015) * 12 + month - 1}
+    return {
+        "File": path.name,
+        "Sample": path.parent.name,
+        "Collection": "vendor_sample",
+        "Coating system": "",
+        "Year": year or "",
+        "Since 2015 [month]": "" if year is None else (year - 2015) * 12 + month - 1,
+    }
 
 
 def _specimen_table(folder: Path) -> Path:
@@ -72,8 +84,16 @@ def lab(tmp_path_factory) -> tuple[Cli, Path]:
     root = tmp_path_factory.mktemp("real collection")
     cli = Cli(root / "catalog.duckdb", root)
     image_folders = [str(EBC2 / split) for split in ("train", "val", "test")] + [str(REAL_TIFFS)]
-    cli("ingest", *image_folders, "--specimens", str(_specimen_table(root)), "--label-column", "Collection",
-        "--map", "Coating system=material")
+    cli(
+        "ingest",
+        *image_folders,
+        "--specimens",
+        str(_specimen_table(root)),
+        "--label-column",
+        "Collection",
+        "--map",
+        "Coating system=material",
+    )
     return cli, root
 
 
@@ -81,9 +101,28 @@ def lab(tmp_path_factory) -> tuple[Cli, Path]:
 def built(lab) -> tuple[Cli, Path]:
     cli, root = lab
     out = root / "dataset"
-    cli("build", "real-collection", "--where", "label IS NOT NULL AND bit_depth <= 16", "--label", "label",
-        "--tile", "256", "--split-by", "specimen_id", "--splits", "0.6,0.2,0.2", "--seed", "0",
-        "--license", "CC-BY-4.0", "--creator", "fairmicro tests", "--out", str(out))
+    cli(
+        "build",
+        "real-collection",
+        "--where",
+        "label IS NOT NULL AND bit_depth <= 16",
+        "--label",
+        "label",
+        "--tile",
+        "256",
+        "--split-by",
+        "specimen_id",
+        "--splits",
+        "0.6,0.2,0.2",
+        "--seed",
+        "0",
+        "--license",
+        "CC-BY-4.0",
+        "--creator",
+        "fairmicro tests",
+        "--out",
+        str(out),
+    )
     return cli, out
 
 
@@ -93,7 +132,14 @@ def test_every_real_file_is_catalogued_with_its_sample_and_the_labs_columns(lab)
     assert len(rows) == 16
     by_name = {Path(r["path"]).name: r for r in rows}
     assert {by_name[n]["specimen_id"] for n in by_name if "#" in n} == {
-        "021519#3", "040617#2", "040617#3", "050317#3", "070516#1", "070516#3", "111418#4"}
+        "021519#3",
+        "040617#2",
+        "040617#3",
+        "050317#3",
+        "070516#1",
+        "070516#3",
+        "111418#4",
+    }
     assert by_name["040617#2_S127(2)0015.tif"]["material"] == "EBC"
     assert by_name["040617#2_S127(2)0015.tif"]["since_2015_month"] == pytest.approx(27.0)
     assert by_name["test_tiff_Zeiss_SEM_1k.tif"]["year"] == pytest.approx(2015.0)
@@ -151,7 +197,8 @@ def test_predict_accept_then_review_labels_the_held_out_image(built):
 
     cli("review", sha[:12], "--label", "coating")
     assert cli.rows(f"SELECT label, label_source FROM image_metadata WHERE sha256 = '{sha}'") == [
-        {"label": "coating", "label_source": "manual"}]
+        {"label": "coating", "label_source": "manual"}
+    ]
     typo = cli("review", sha[:12], "--label", "coatnig", check=False)
     assert typo.returncode != 0 and "coatnig" in typo.stderr
     assert cli.rows(f"SELECT label FROM image_metadata WHERE sha256 = '{sha}'") == [{"label": "coating"}]

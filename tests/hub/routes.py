@@ -155,8 +155,9 @@ def create_repo(hub: HubServer, request: Request) -> Response:
 def repo_info(hub: HubServer, request: Request) -> Response:
     repo = _readable(hub, request)
     if "rev" not in request.groups and not repo.commits:
-        return Response.json({"id": repo.repo_id, "author": request.groups["ns"], "sha": None,
-                              "private": repo.private, "siblings": []})
+        return Response.json(
+            {"id": repo.repo_id, "author": request.groups["ns"], "sha": None, "private": repo.private, "siblings": []}
+        )
     commit = repo.resolve(request.groups.get("rev", "main"))
     siblings = []
     for path, entry in sorted(commit.files.items()):
@@ -166,12 +167,24 @@ def repo_info(hub: HubServer, request: Request) -> Response:
             if entry.sha256:
                 sibling["lfs"] = {"sha256": entry.sha256, "size": entry.size, "pointerSize": entry.pointer_size}
         siblings.append(sibling)
-    return Response.json({
-        "id": repo.repo_id, "_id": repo.repo_id, "author": request.groups["ns"], "sha": commit.sha,
-        "private": repo.private, "gated": False, "disabled": False, "downloads": 0, "likes": 0, "tags": [],
-        "createdAt": _iso(repo.created_at), "lastModified": _iso(commit.date),
-        "cardData": _card_data(hub, commit), "siblings": siblings,
-    })
+    return Response.json(
+        {
+            "id": repo.repo_id,
+            "_id": repo.repo_id,
+            "author": request.groups["ns"],
+            "sha": commit.sha,
+            "private": repo.private,
+            "gated": False,
+            "disabled": False,
+            "downloads": 0,
+            "likes": 0,
+            "tags": [],
+            "createdAt": _iso(repo.created_at),
+            "lastModified": _iso(commit.date),
+            "cardData": _card_data(hub, commit),
+            "siblings": siblings,
+        }
+    )
 
 
 def preupload(hub: HubServer, request: Request) -> Response:
@@ -181,12 +194,14 @@ def preupload(hub: HubServer, request: Request) -> Response:
     for item in request.json()["files"]:
         sample = base64.b64decode(item.get("sample", ""))
         existing = current.get(item["path"])
-        files.append({
-            "path": item["path"],
-            "uploadMode": hub.storage.upload_mode(current, item["path"], int(item["size"]), sample),
-            "shouldIgnore": False,
-            "oid": existing.etag if existing else None,
-        })
+        files.append(
+            {
+                "path": item["path"],
+                "uploadMode": hub.storage.upload_mode(current, item["path"], int(item["size"]), sample),
+                "shouldIgnore": False,
+                "oid": existing.etag if existing else None,
+            }
+        )
     return Response.json({"files": files, "commitOid": head})
 
 
@@ -239,10 +254,16 @@ def commit(hub: HubServer, request: Request) -> Response:
         new = hub.storage.commit(
             repo, branch, files, header["summary"], header.get("description", ""), request.user.name, head
         )
-    return Response.json({
-        "success": True, "commitOid": new.sha, "commitUrl": f"{_url(request, repo)}/commit/{new.sha}",
-        "commitMessage": new.title, "hookOutput": "", "pullRequestUrl": None,
-    })
+    return Response.json(
+        {
+            "success": True,
+            "commitOid": new.sha,
+            "commitUrl": f"{_url(request, repo)}/commit/{new.sha}",
+            "commitMessage": new.title,
+            "hookOutput": "",
+            "pullRequestUrl": None,
+        }
+    )
 
 
 def _apply(hub: HubServer, files: dict[str, Entry], key: str, value: dict[str, Any]) -> None:
@@ -270,8 +291,9 @@ def tree(hub: HubServer, request: Request) -> Response:
     prefix = f"{base}/" if base else ""
     recursive, expand = request.flag("recursive"), request.flag("expand")
     paths = sorted(
-        p for p in (*commit.folders, *commit.files)
-        if p.startswith(prefix) and (recursive or "/" not in p[len(prefix):])
+        p
+        for p in (*commit.folders, *commit.files)
+        if p.startswith(prefix) and (recursive or "/" not in p[len(prefix) :])
     )
     return Response.json([_path_json(repo, commit, p, expand) for p in paths])
 
@@ -295,19 +317,30 @@ def refs(hub: HubServer, request: Request) -> Response:
     def listing(refs: dict[str, str], kind: str) -> list[dict[str, str]]:
         return [{"name": n, "ref": f"refs/{kind}/{n}", "targetCommit": s} for n, s in sorted(refs.items())]
 
-    return Response.json({
-        "branches": listing(repo.branches, "heads"), "tags": listing(repo.tags, "tags"),
-        "converts": [], "pullRequests": [],
-    })
+    return Response.json(
+        {
+            "branches": listing(repo.branches, "heads"),
+            "tags": listing(repo.tags, "tags"),
+            "converts": [],
+            "pullRequests": [],
+        }
+    )
 
 
 def commits(hub: HubServer, request: Request) -> Response:
     repo = _readable(hub, request)
-    return Response.json([
-        {"id": c.sha, "title": c.title, "message": c.description, "date": _iso(c.date),
-         "authors": [{"user": c.author, "avatar": None}]}
-        for c in repo.history(request.groups["rev"])
-    ])
+    return Response.json(
+        [
+            {
+                "id": c.sha,
+                "title": c.title,
+                "message": c.description,
+                "date": _iso(c.date),
+                "authors": [{"user": c.author, "avatar": None}],
+            }
+            for c in repo.history(request.groups["rev"])
+        ]
+    )
 
 
 def create_tag(hub: HubServer, request: Request) -> Response:
@@ -329,7 +362,9 @@ def resolve(hub: HubServer, request: Request) -> Response:
         raise HubError(404, f"Entry not found: {request.groups['path']}", "EntryNotFound")
     data = hub.storage.read(entry)
     headers = {
-        "X-Repo-Commit": commit.sha, "ETag": f'"{entry.etag}"', "Accept-Ranges": "bytes",
+        "X-Repo-Commit": commit.sha,
+        "ETag": f'"{entry.etag}"',
+        "Accept-Ranges": "bytes",
         "Content-Type": "application/octet-stream",
     }
     if entry.sha256:

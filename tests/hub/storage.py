@@ -140,9 +140,7 @@ def tree_shas(files: dict[str, Entry]) -> tuple[str, dict[str, str]]:
             else:
                 children[name] = ("100644", entry.oid)
         order = sorted(children, key=lambda n: n + "/" if children[n][0] == "40000" else n)
-        body = b"".join(
-            f"{children[n][0]} {n}\0".encode() + bytes.fromhex(children[n][1]) for n in order
-        )
+        body = b"".join(f"{children[n][0]} {n}\0".encode() + bytes.fromhex(children[n][1]) for n in order)
         sha = git_object_sha("tree", body)
         if prefix:
             folders[prefix] = sha
@@ -200,7 +198,9 @@ class Storage:
             raise HubError(404, f"Repository Not Found: {repo_id}", "RepoNotFound")
         return repo
 
-    def create_repo(self, repo_type: str, repo_id: str, private: bool, author: str, initial_commit: bool = True) -> Repo:
+    def create_repo(
+        self, repo_type: str, repo_id: str, private: bool, author: str, initial_commit: bool = True
+    ) -> Repo:
         """A new repository (409 if it exists), with the Hub's initial ``.gitattributes`` commit
         unless ``initial_commit`` is false (then it has no commit and no branch yet)."""
         with self.lock:
@@ -214,8 +214,14 @@ class Storage:
             return repo
 
     def commit(
-        self, repo: Repo, branch: str, files: dict[str, Entry], title: str, description: str,
-        author: str, parent: str | None,
+        self,
+        repo: Repo,
+        branch: str,
+        files: dict[str, Entry],
+        title: str,
+        description: str,
+        author: str,
+        parent: str | None,
     ) -> Commit:
         """Record a commit of ``files`` on ``branch`` and move the branch to it."""
         tree, folders = tree_shas(files)
@@ -231,7 +237,7 @@ class Storage:
         return commit
 
     def upload_mode(self, files: dict[str, Entry], path: str, size: int, sample: bytes) -> str:
-        """"lfs" for binary, large or ``.gitattributes``-tracked files, else "regular"."""
+        """ "lfs" for binary, large or ``.gitattributes``-tracked files, else "regular"."""
         attributes_entry = files.get(".gitattributes")
         attributes = self.read(attributes_entry).decode() if attributes_entry else GITATTRIBUTES
         patterns = [line.split()[0] for line in attributes.splitlines() if "filter=lfs" in line]

@@ -45,8 +45,13 @@ def hub_env(hub: HubServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     """Point the real clients (this process and subprocesses) at the test Hub."""
     home = tmp_path / "hf-home"
     env = {
-        "HF_ENDPOINT": hub.url, "HF_TOKEN": TOKEN, "HF_HUB_DISABLE_XET": "1", "HF_HOME": str(home),
-        "HF_HUB_DISABLE_TELEMETRY": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1", "HF_DATASETS_CACHE": str(home / "ds"),
+        "HF_ENDPOINT": hub.url,
+        "HF_TOKEN": TOKEN,
+        "HF_HUB_DISABLE_XET": "1",
+        "HF_HOME": str(home),
+        "HF_HUB_DISABLE_TELEMETRY": "1",
+        "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+        "HF_DATASETS_CACHE": str(home / "ds"),
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -93,14 +98,18 @@ def _write_pngs(raw: Path, seed: int, count: int) -> list[Path]:
 def _card(name: str, splits: list[str]) -> str:
     import datasets
 
-    features = datasets.Features({
-        "image": datasets.Image(), "label": datasets.ClassLabel(names=list(LABELS)),
-        "image_sha256": datasets.Value("string"),
-    })
+    features = datasets.Features(
+        {
+            "image": datasets.Image(),
+            "label": datasets.ClassLabel(names=list(LABELS)),
+            "image_sha256": datasets.Value("string"),
+        }
+    )
     header = {
-        "license": "cc-by-4.0", "pretty_name": name, "tags": ["microscopy", "fairmicro"],
-        "configs": [{"config_name": "default",
-                     "data_files": [{"split": s, "path": f"data/{s}-*"} for s in splits]}],
+        "license": "cc-by-4.0",
+        "pretty_name": name,
+        "tags": ["microscopy", "fairmicro"],
+        "configs": [{"config_name": "default", "data_files": [{"split": s, "path": f"data/{s}-*"} for s in splits]}],
         "dataset_info": {"features": features._to_yaml_list()},
     }
     return f"---\n{yaml.safe_dump(header, sort_keys=False)}---\n\n# {name}\n\nBuilt by fairmicro (test fixture).\n"
@@ -109,24 +118,31 @@ def _card(name: str, splits: list[str]) -> str:
 def _write_folder(folder: Path, name: str, rows: list[dict], fingerprint: str) -> None:
     import datasets
 
-    features = datasets.Features({
-        "image": datasets.Image(), "label": datasets.ClassLabel(names=list(LABELS)),
-        "image_sha256": datasets.Value("string"),
-    })
+    features = datasets.Features(
+        {
+            "image": datasets.Image(),
+            "label": datasets.ClassLabel(names=list(LABELS)),
+            "image_sha256": datasets.Value("string"),
+        }
+    )
     splits = sorted({row["split"] for row in rows}, reverse=True)
     (folder / "data").mkdir(parents=True)
     for split in splits:
         part = [r for r in rows if r["split"] == split]
         table = datasets.Dataset.from_dict(
-            {"image": [{"bytes": r["png"], "path": r["file"]} for r in part],
-             "label": [LABELS.index(r["label"]) for r in part],
-             "image_sha256": [r["sha"] for r in part]},
+            {
+                "image": [{"bytes": r["png"], "path": r["file"]} for r in part],
+                "label": [LABELS.index(r["label"]) for r in part],
+                "image_sha256": [r["sha"] for r in part],
+            },
             features=features,
         )
         table.to_parquet(str(folder / "data" / f"{split}-00000-of-00001.parquet"))
     (folder / "README.md").write_text(_card(name, splits), encoding="utf-8")
-    crate = {"@context": "https://w3id.org/ro/crate/1.1/context",
-             "@graph": [{"@id": "./", "@type": "Dataset", "name": name, "identifier": fingerprint}]}
+    crate = {
+        "@context": "https://w3id.org/ro/crate/1.1/context",
+        "@graph": [{"@id": "./", "@type": "Dataset", "name": name, "identifier": fingerprint}],
+    }
     (folder / "ro-crate-metadata.json").write_text(json.dumps(crate, indent=2), encoding="utf-8")
     croissant = {"@context": {"@vocab": "https://schema.org/"}, "@type": "Dataset", "name": name}
     (folder / "croissant.json").write_text(json.dumps(croissant, indent=2), encoding="utf-8")
@@ -137,7 +153,8 @@ def _record(catalog: Catalog, name: str, fingerprint: str, folder: Path, rows: l
     with catalog.transaction():
         catalog.con.execute(
             "INSERT INTO datasets (dataset_id, name, fingerprint, output_path, fairmicro_version, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)", [dataset_id, name, fingerprint, str(folder), "test", utcnow()],
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [dataset_id, name, fingerprint, str(folder), "test", utcnow()],
         )
         catalog.con.executemany(
             "INSERT INTO dataset_images (dataset_id, image_sha256, split, tile_count) VALUES (?, ?, ?, 1)",
@@ -160,8 +177,16 @@ def make_build(tmp_path: Path, catalog_path: Path) -> Callable[..., Build]:
                 sha = hashlib.sha256(data).hexdigest()
                 label = catalog.query("SELECT label FROM images WHERE sha256 = ?", [sha]).rows[0][0]
                 split = "test" if index % 3 == 2 else "train"
-                rows.append({"sha": sha, "label": label, "split": split, "png": data, "file": path.name,
-                             "pixels": _pixels(seed, index)})
+                rows.append(
+                    {
+                        "sha": sha,
+                        "label": label,
+                        "split": split,
+                        "png": data,
+                        "file": path.name,
+                        "pixels": _pixels(seed, index),
+                    }
+                )
             fingerprint = hashlib.sha256("".join(sorted(r["sha"] + r["label"] for r in rows)).encode()).hexdigest()
             target = folder or tmp_path / "datasets" / f"{name}-{seed}"
             _write_folder(target, name, rows, fingerprint)

@@ -15,8 +15,17 @@ def table(dataset) -> list[tuple]:
         names = part.features["label"].names
         for row in part:
             pixels = np.asarray(row["image"])
-            rows.append((split, row["image_sha256"], row["tile_x_px"], row["tile_y_px"], names[row["label"]],
-                         str(pixels.dtype), pixels.tobytes()))
+            rows.append(
+                (
+                    split,
+                    row["image_sha256"],
+                    row["tile_x_px"],
+                    row["tile_y_px"],
+                    names[row["label"]],
+                    str(pixels.dtype),
+                    pixels.tobytes(),
+                )
+            )
     return sorted(rows)
 
 

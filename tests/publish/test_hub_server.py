@@ -32,8 +32,9 @@ def commit(api: HfApi, files: dict[str, bytes], **kwargs) -> str:
     return api.create_commit(REPO, operations, commit_message="add", repo_type="dataset", **kwargs).oid
 
 
-def raw(hub, method: str, path: str, headers: dict[str, str] | None = None, body: bytes | None = None,
-        chunked: bool = False) -> tuple[int, dict[str, str], bytes]:
+def raw(
+    hub, method: str, path: str, headers: dict[str, str] | None = None, body: bytes | None = None, chunked: bool = False
+) -> tuple[int, dict[str, str], bytes]:
     connection = http.client.HTTPConnection(urlsplit(hub.url).netloc, timeout=30)
     if chunked:
         connection.putrequest(method, path)
@@ -63,9 +64,11 @@ def test_resolve_head_get_range_and_missing_entries(hub, api):
     status, headers, body = raw(hub, "GET", path, {"Range": "bytes=4-9"})
     assert (status, body, headers["content-range"]) == (206, PARQUET[4:10], f"bytes 4-9/{len(PARQUET)}")
     assert raw(hub, "GET", path, {"Range": "bytes=-4"})[2] == b"PAR1"
-    for missing, code in [(f"/datasets/{REPO}/resolve/main/nope.txt", "EntryNotFound"),
-                          (f"/datasets/{REPO}/resolve/v9/README.md", "RevisionNotFound"),
-                          ("/datasets/my-lab/absent/resolve/main/README.md", "RepoNotFound")]:
+    for missing, code in [
+        (f"/datasets/{REPO}/resolve/main/nope.txt", "EntryNotFound"),
+        (f"/datasets/{REPO}/resolve/v9/README.md", "RevisionNotFound"),
+        ("/datasets/my-lab/absent/resolve/main/README.md", "RepoNotFound"),
+    ]:
         status, headers, body = raw(hub, "HEAD", missing)
         assert (status, headers["x-error-code"], body) == (404, code, b"")
 
@@ -76,35 +79,52 @@ def test_ids_are_real_git_object_ids(hub, api):
     tree = {f.path: f for f in api.list_repo_tree(REPO, repo_type="dataset", recursive=True)}
 
     def git_hash(data: bytes) -> str:
-        return subprocess.run(["git", "hash-object", "--stdin"], input=data, capture_output=True,
-                              check=True).stdout.decode().strip()
+        return (
+            subprocess.run(["git", "hash-object", "--stdin"], input=data, capture_output=True, check=True)
+            .stdout.decode()
+            .strip()
+        )
 
     assert tree["README.md"].blob_id == git_hash(b"# protocol\n")
-    pointer = f"version https://git-lfs.github.com/spec/v1\noid sha256:{hashlib.sha256(PARQUET).hexdigest()}\n" \
-              f"size {len(PARQUET)}\n"
+    pointer = (
+        f"version https://git-lfs.github.com/spec/v1\noid sha256:{hashlib.sha256(PARQUET).hexdigest()}\n"
+        f"size {len(PARQUET)}\n"
+    )
     assert tree["data/x.parquet"].blob_id == git_hash(pointer.encode())
     assert tree["data/x.parquet"].lfs.sha256 == hashlib.sha256(PARQUET).hexdigest()
 
 
 def test_preupload_answers_lfs_for_binary_and_regular_for_text(hub, api):
     samples = {"notes.md": b"plain text\n", "blob.bin": b"\x00\x01binary", "data/x.parquet": PARQUET}
-    body = {"files": [{"path": p, "size": len(b), "sample": base64.b64encode(b[:512]).decode()}
-                      for p, b in samples.items()]}
-    status, _, data = raw(hub, "POST", f"/api/datasets/{REPO}/preupload/main",
-                          {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
-                          json.dumps(body).encode())
+    body = {
+        "files": [{"path": p, "size": len(b), "sample": base64.b64encode(b[:512]).decode()} for p, b in samples.items()]
+    }
+    status, _, data = raw(
+        hub,
+        "POST",
+        f"/api/datasets/{REPO}/preupload/main",
+        {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
+        json.dumps(body).encode(),
+    )
     assert status == 200
     modes = {f["path"]: f["uploadMode"] for f in json.loads(data)["files"]}
     assert modes == {"notes.md": "regular", "blob.bin": "lfs", "data/x.parquet": "lfs"}
 
 
 def test_commit_accepts_a_chunked_ndjson_body(hub, api):
-    lines = [{"key": "header", "value": {"summary": "chunked", "description": ""}},
-             {"key": "file", "value": {"path": "a.txt", "content": "aGVsbG8=", "encoding": "base64"}}]
+    lines = [
+        {"key": "header", "value": {"summary": "chunked", "description": ""}},
+        {"key": "file", "value": {"path": "a.txt", "content": "aGVsbG8=", "encoding": "base64"}},
+    ]
     body = b"".join(json.dumps(line).encode() + b"\n" for line in lines)
-    status, _, data = raw(hub, "POST", f"/api/datasets/{REPO}/commit/main",
-                          {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/x-ndjson"},
-                          body, chunked=True)
+    status, _, data = raw(
+        hub,
+        "POST",
+        f"/api/datasets/{REPO}/commit/main",
+        {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/x-ndjson"},
+        body,
+        chunked=True,
+    )
     assert status == 200 and json.loads(data)["commitOid"] == hub.branch_commits(REPO)[0]
     assert raw(hub, "GET", f"/datasets/{REPO}/resolve/main/a.txt")[2] == b"hello"
 

@@ -54,8 +54,11 @@ def test_publish_killed_at_five_points_records_only_whole_pushes_and_a_rerun_com
         holder: list[subprocess.Popen[str]] = []
         if point is not None:
             hub.before_once(*point, lambda holder=holder: holder[0].send_signal(signal.SIGKILL))
-        holder.append(subprocess.Popen(command, env=env, cwd=tmp_path,
-                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True))
+        holder.append(
+            subprocess.Popen(
+                command, env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True
+            )
+        )
         if point is None:
             time.sleep(1.5)
             holder[0].send_signal(signal.SIGKILL)

@@ -48,8 +48,9 @@ def test_round_trip_publish_then_load_by_id_and_tag(hub, hub_env, make_build, cl
     assert published["revision_sha"] == hub.branch_commits(REPO)[0]
     assert published["url"] == f"{hub.url}/datasets/{REPO}"
 
-    loaded = subprocess.run([sys.executable, "-c", LOAD_SCRIPT, REPO, "v1.0"],
-                            capture_output=True, text=True, check=True, timeout=300)
+    loaded = subprocess.run(
+        [sys.executable, "-c", LOAD_SCRIPT, REPO, "v1.0"], capture_output=True, text=True, check=True, timeout=300
+    )
     rows = json.loads(loaded.stdout.splitlines()[-1])
     assert set(rows) == set(build.images)
     for sha, (label, split, pixels) in build.images.items():
@@ -116,8 +117,13 @@ def test_new_tag_on_unchanged_build_is_a_new_publication(hub, hub_env, make_buil
 def test_dry_run_lists_files_and_changes_nothing(hub, hub_env, make_build, cli, catalog_path):
     build = make_build()
     out = cli("publish", str(build.folder), "--repo", REPO, "--tag", "v1.0", "--dry-run").stdout
-    for path in ("README.md", "data/train-00000-of-00001.parquet", "data/test-00000-of-00001.parquet",
-                 "ro-crate-metadata.json", "croissant.json"):
+    for path in (
+        "README.md",
+        "data/train-00000-of-00001.parquet",
+        "data/test-00000-of-00001.parquet",
+        "ro-crate-metadata.json",
+        "croissant.json",
+    ):
         assert f"add       {path}" in out
     assert "5 to upload or delete, 0 unchanged; would tag v1.0" in out
     assert [r.route for r in hub.requests if r.method != "GET"] == []

@@ -23,8 +23,9 @@ def test_which_published_datasets_contain_this_image(hub, hub_env, make_build, c
     make_build(seed=2, folder=first.folder.with_name("never-published"))
 
     only_first = cli.rows(WHICH_PUBLISHED.format(name="s0_00.png"))
-    assert only_first == [{"repo_id": REPO, "tag": "v1.0", "revision_sha": v1.revision_sha,
-                           "label": "ferrite", "split": "train"}]
+    assert only_first == [
+        {"repo_id": REPO, "tag": "v1.0", "revision_sha": v1.revision_sha, "label": "ferrite", "split": "train"}
+    ]
     only_second = cli.rows(WHICH_PUBLISHED.format(name="s1_02.png"))
     assert [(r["repo_id"], r["revision_sha"], r["split"]) for r in only_second] == [
         ("my-lab/other-tiles", v2.revision_sha, "test")

@@ -99,7 +99,10 @@ def test_catalog_name_whose_folder_is_gone_reads_its_publication(published, cata
     assert_same_rows(resolved.dataset, second)
     p = resolved.provenance
     assert (p.source, p.repo_id, p.revision_sha, p.fingerprint) == (
-        "catalog", REPO, v2.revision_sha, second.fingerprint
+        "catalog",
+        REPO,
+        v2.revision_sha,
+        second.fingerprint,
     )
 
 
