@@ -10,6 +10,7 @@ with the task's rows, or ``failed`` with the reason).
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from fairmicro.catalog import Catalog
-from fairmicro.catalog.connection import resolve_catalog_path
+from fairmicro.catalog.connection import ENV_VAR, resolve_catalog_path
 from fairmicro.errors import ModelError
 from fairmicro.hashing import sha256_file
 from fairmicro.models import artifacts
@@ -44,9 +45,20 @@ class RunResult:
 
 
 def runs_folder(catalog: str | Path | None, runs_dir: str | Path | None) -> Path:
-    """Where run artifacts go: ``runs_dir``, else ``fairmicro-runs/`` beside the catalog."""
+    """Where run artifacts go: ``runs_dir``, else ``fairmicro-runs/`` beside the catalog file.
+
+    A shared DuckLake catalog has no file to sit beside: its runs go under the
+    shared ``--data-path`` when that is a local folder, else the working directory.
+    """
     if runs_dir is not None:
         return Path(runs_dir)
+    from fairmicro.catalog.ducklake import data_path, is_lake
+
+    location = catalog if catalog is not None else os.environ.get(ENV_VAR)
+    if is_lake(location):
+        shared = data_path()
+        base = Path(shared) if shared and "://" not in shared else Path.cwd()
+        return base.absolute() / "fairmicro-runs"
     return resolve_catalog_path(catalog).absolute().parent / "fairmicro-runs"
 
 
