@@ -65,10 +65,7 @@ class MissingExtraError(FairmicroError):
     """A command needs an optional dependency group that is not installed."""
 
     def __init__(self, module: str, extra: str, command: str) -> None:
-        super().__init__(
-            f"`{command}` needs the '{module}' package: install it with "
-            f"pip install 'fairmicro[{extra}]'"
-        )
+        super().__init__(f"`{command}` needs the '{module}' package: install it with pip install 'fairmicro[{extra}]'")
 
 
 class HubError(FairmicroError):

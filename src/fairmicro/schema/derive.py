@@ -140,9 +140,7 @@ def _table_ddl(facts: SchemaFacts, table: str, class_name: str) -> str:
     statements = [f"CREATE TABLE {table} (\n" + ",\n".join(lines) + "\n);"]
     statements.append(f"COMMENT ON TABLE {table} IS {_quote(description.strip())};")
     for column in columns:
-        statements.append(
-            f"COMMENT ON COLUMN {table}.{column.name} IS {_quote(column_comment(column))};"
-        )
+        statements.append(f"COMMENT ON COLUMN {table}.{column.name} IS {_quote(column_comment(column))};")
     return "\n".join(statements)
 
 

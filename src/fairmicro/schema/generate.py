@@ -136,12 +136,14 @@ def columns_source() -> str:
         _mapping_literal("TABLES", "dict[str, str]", {t: repr(str(c)) for t, c in facts.tables.items()}),
         "\n",
         _mapping_literal(
-            "CLASS_DESCRIPTIONS", "dict[str, str]",
+            "CLASS_DESCRIPTIONS",
+            "dict[str, str]",
             {c: repr(str(d)) for c, d in facts.descriptions.items()},
         ),
         "\n",
         _mapping_literal(
-            "PRIMARY_KEYS", "dict[str, tuple[str, ...]]",
+            "PRIMARY_KEYS",
+            "dict[str, tuple[str, ...]]",
             {c: repr(tuple(str(k) for k in key)) for c, key in facts.primary_keys.items()},
         ),
         "\n",
