@@ -99,7 +99,9 @@ class Catalog:
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else "read-only" if self.read_only else "read-write"
-        return f"<fairmicro.Catalog {str(self.path)!r} ({state})>"
+        from fairmicro.catalog.ducklake import shown_location  # a DSN's password= is never shown
+
+        return f"<fairmicro.Catalog {shown_location(str(self.path))!r} ({state})>"
 
     def __fspath__(self) -> str:
         return str(self.path)
