@@ -166,7 +166,7 @@ class FeiExtractor(Extractor):
             else:
                 tags = source.tiff.pages.first.tags
             return any(code in tags for code in FEI_TAGS) and bool(_block(source)[0])
-        except Exception:  # sniff must never raise
+        except Exception:  # noqa: BLE001 - sniff must never raise
             return False
 
     def extract(self, source: SourceFile) -> Extraction:

@@ -66,7 +66,7 @@ class Entry(NamedTuple):
     """One IFD entry: where its value lies in the file, and the value itself when stored inline."""
 
     dtype: int
-    count: int
+    value_count: int  # the entry's Count field (not tuple.count)
     offset: int
     nbytes: int
     inline: bytes | None
@@ -178,12 +178,12 @@ def _read_entries(read: Read, size: int, layout: Layout, ifd_offset: int) -> dic
 
 def _values(read: Read, layout: Layout, entry: Entry | None, limit: int = MAX_STRIPS) -> tuple[int, ...] | None:
     """The unsigned integer values of an entry (``None`` if absent, not integers, or too many)."""
-    if entry is None or entry.dtype not in INTEGER_FORMATS or not 0 < entry.count <= limit:
+    if entry is None or entry.dtype not in INTEGER_FORMATS or not 0 < entry.value_count <= limit:
         return None
     data = entry.inline if entry.inline is not None else read(entry.offset, entry.nbytes)
     if len(data) != entry.nbytes:
         return None
-    return struct.unpack(f"{layout.byteorder}{entry.count}{INTEGER_FORMATS[entry.dtype]}", data)
+    return struct.unpack(f"{layout.byteorder}{entry.value_count}{INTEGER_FORMATS[entry.dtype]}", data)
 
 
 def _single(read: Read, layout: Layout, entries: dict[int, Entry], code: int, default: int | None) -> int | None:
@@ -191,7 +191,7 @@ def _single(read: Read, layout: Layout, entries: dict[int, Entry], code: int, de
     entry = entries.get(code)
     if entry is None:
         return default
-    if entry.count == 1 and entry.inline is not None and entry.dtype in INTEGER_FORMATS:
+    if entry.value_count == 1 and entry.inline is not None and entry.dtype in INTEGER_FORMATS:
         return int.from_bytes(entry.inline, "little" if layout.byteorder == "<" else "big")  # an unsigned value
     values = _values(read, layout, entry, 1)
     return values[0] if values else None
@@ -201,7 +201,7 @@ def _per_sample(read: Read, layout: Layout, entry: Entry | None, samples: int, d
     """A per-sample tag (BitsPerSample, SampleFormat) whose values all agree, else ``None``."""
     if entry is None:
         return default
-    if entry.count not in (1, samples):
+    if entry.value_count not in (1, samples):
         return None
     values = _values(read, layout, entry, samples)
     if not values or any(value != values[0] for value in values):
@@ -238,7 +238,7 @@ def _facts(read: Read, layout: Layout, entries: dict[int, Entry]) -> tuple[int, 
         return None
     bits = _per_sample(read, layout, entries.get(258), samples, 1)
     sample_format = _per_sample(read, layout, entries.get(339), samples, 1)
-    if (sample_format, bits) not in SAMPLE_TYPES:
+    if bits is None or (sample_format, bits) not in SAMPLE_TYPES:
         return None
     rows = _single(read, layout, entries, 278, length) if 278 in entries else length
     if not rows:
@@ -251,16 +251,16 @@ WINDOW = 8 << 10  # bytes read at once: the header, an IFD and its values are us
 
 def _windowed(read: Read) -> Read:
     """``read`` that serves small reads from the last window of :data:`WINDOW` bytes it fetched."""
-    window = [-1, b""]
+    start, data = -1, b""
 
     def cached(offset: int, size: int) -> bytes:
-        start, data = window
+        nonlocal start, data
         if start <= offset and offset + size <= start + len(data):
             return data[offset - start : offset - start + size]
         if size > WINDOW or offset < 0:
             return read(offset, size)
-        window[0], window[1] = offset, read(offset, WINDOW)
-        return window[1][:size]
+        start, data = offset, read(offset, WINDOW)
+        return data[:size]
 
     return cached
 

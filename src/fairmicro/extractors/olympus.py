@@ -96,14 +96,14 @@ class OlympusExtractor(Extractor):
         """A TIFF with an OlympusSIS or OlympusINI tag on one of its first pages."""
         try:
             return calibrated_page(source) is not None
-        except Exception:  # sniff must never raise
+        except Exception:  # noqa: BLE001 - sniff must never raise
             return False
 
     def extract(self, source: SourceFile) -> Extraction:
         """Map the calibrated page's SIS structure and TIFF tags."""
         assert source.tiff is not None
         index = calibrated_page(source) or 0
-        page = source.tiff.pages[index]
+        page = source.tiff.pages[index].aspage()  # a TiffPage (a TiffFrame only with pages.useframes)
         extraction = base_extraction(source, index)
         extraction.vendor = "Olympus"
         values = _values(page)

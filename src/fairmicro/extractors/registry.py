@@ -26,7 +26,7 @@ def registered_extractors() -> tuple[Extractor, ...]:
     for entry in entry_points(group=GROUP):
         try:
             found.append(entry.load()())
-        except Exception as exc:  # a broken plugin must not stop ingest
+        except Exception as exc:  # noqa: BLE001 - a broken plugin must not stop ingest
             log.warning("extractor plugin %s could not be loaded: %s", entry.value, exc)
     if not found:
         raise FairmicroError(

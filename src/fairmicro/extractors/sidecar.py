@@ -59,7 +59,7 @@ class SidecarExtractor(Extractor):
         """An image with a recognised sidecar."""
         try:
             return self.sidecar_path(source) is not None
-        except Exception:  # sniff must never raise
+        except Exception:  # noqa: BLE001 - sniff must never raise
             return False
 
     def extract(self, source: SourceFile) -> Extraction:

@@ -11,7 +11,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from fairmicro.errors import UnreadableFileError, first_line
 from fairmicro.extractors.ifd import FirstPage, Read, bytes_reader, file_reader, read_first_page
@@ -86,7 +86,7 @@ def open_source(path: Path, data: bytes | None = None) -> Iterator[SourceFile]:
         file_format = sniff_format(path, _read(handle, path, 16))
         if file_format == "tiff":
 
-            def rewound() -> io.IOBase:
+            def rewound() -> BinaryIO:
                 handle.seek(0)
                 return handle
 
@@ -98,7 +98,7 @@ def open_source(path: Path, data: bytes | None = None) -> Iterator[SourceFile]:
 
 
 @contextlib.contextmanager
-def _tiff_source(path: Path, stream: Callable[[], io.IOBase], read: Read, size: int) -> Iterator[SourceFile]:
+def _tiff_source(path: Path, stream: Callable[[], BinaryIO], read: Read, size: int) -> Iterator[SourceFile]:
     """The fast path's source when :func:`read_first_page` is sure of the file, else tifffile's."""
     from fairmicro.extractors.base import SourceFile
 
@@ -124,7 +124,7 @@ def _lazy_source_class() -> type:
         _opened: Any = None
         _failure: BaseException | None = None
 
-        @property  # type: ignore[override]
+        @property
         def tiff(self) -> Any:
             if self._failure is not None:
                 raise self._failure
@@ -177,7 +177,7 @@ def _read(handle: io.BufferedReader, path: Path, size: int) -> bytes:
 
 
 @contextlib.contextmanager
-def _open_tiff(path: Path, handle: io.IOBase) -> Iterator[Any]:
+def _open_tiff(path: Path, handle: BinaryIO) -> Iterator[Any]:
     import tifffile
 
     try:
@@ -191,7 +191,7 @@ def _open_tiff(path: Path, handle: io.IOBase) -> Iterator[Any]:
 
 
 @contextlib.contextmanager
-def _open_pil(path: Path, file: Path | io.IOBase, file_format: str) -> Iterator[Any]:
+def _open_pil(path: Path, file: Path | BinaryIO, file_format: str) -> Iterator[Any]:
     from PIL import Image as PILImage
 
     try:
@@ -258,6 +258,7 @@ def _check_uncompressed(page: Any) -> None:
     """Raise if tifffile cannot decode the layout or a segment holds too few bytes."""
     page.decode(None, 0)  # tifffile's decoder raises here for unsupported layouts
     counts = page.databytecounts
+    sizes: Iterator[int]
     if page.is_tiled:
         expected = _tile_nbytes(page)
         sizes = (expected for _ in counts)
@@ -358,11 +359,11 @@ def base_extraction(source: SourceFile, page_index: int = 0) -> Extraction:
     from fairmicro.extractors.base import Extraction
 
     if source.ifd is not None and page_index == 0:
-        page = source.ifd
-        return Extraction(file_format="tiff", width_px=page.width, height_px=page.length, bit_depth=page.bits,
-                          channels=page.samples)
+        first = source.ifd
+        return Extraction(file_format="tiff", width_px=first.width, height_px=first.length, bit_depth=first.bits,
+                          channels=first.samples)
     if source.tiff is not None:
-        page = source.tiff.pages[page_index]
+        page = source.tiff.pages[page_index].aspage()  # a TiffPage (a TiffFrame only with pages.useframes)
         return Extraction(
             file_format="tiff",
             width_px=int(page.imagewidth),

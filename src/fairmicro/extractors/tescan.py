@@ -158,7 +158,7 @@ class TescanExtractor(SidecarExtractor):
         """Tag 50431 with TESCAN text, or a ``[MAIN]`` ``.hdr`` sidecar."""
         try:
             return _tag_bytes(source) is not None or self.sidecar_path(source) is not None
-        except Exception:  # sniff must never raise
+        except Exception:  # noqa: BLE001 - sniff must never raise
             return False
 
     def fill(self, block: Block, extraction: Extraction) -> None:

@@ -99,7 +99,7 @@ _NUMBER = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*?)\s
 def parse_number(raw: object) -> float:
     """Parse a plain number (int, float or numeric text); ``ValueError`` otherwise."""
     if isinstance(raw, bool):
-        raise ValueError(f"{raw!r} is not a number")
+        raise ValueError(f"{raw!r} is not a number")  # noqa: TRY004 - the documented error for every non-number
     if isinstance(raw, (int, float)):
         value = float(raw)
     else:

@@ -109,7 +109,7 @@ class ZeissExtractor(Extractor):
             if source.ifd is not None:
                 return CZ_SEM_TAG in source.ifd.entries
             return source.tiff is not None and CZ_SEM_TAG in source.tiff.pages.first.tags
-        except Exception:  # sniff must never raise
+        except Exception:  # noqa: BLE001 - sniff must never raise
             return False
 
     def extract(self, source: SourceFile) -> Extraction:
