@@ -58,9 +58,7 @@ def test_real_samples_are_catalogued_with_their_expected_values(real_tiffs, cli,
     write_image(tescan / "solaris.tif", texture((64, 64)))
     (tescan / "solaris.hdr").symlink_to(real_tiffs / "tescan" / "tescan-minimal.hdr")
 
-    result = cli(
-        "ingest", str(real_tiffs / "jeol"), str(real_tiffs / "olympus"), str(tescan), "--json"
-    )
+    result = cli("ingest", str(real_tiffs / "jeol"), str(real_tiffs / "olympus"), str(tescan), "--json")
     summary = json.loads(result.stdout)
     assert (summary["ingested"], summary["rejected"]) == (3, [])
 

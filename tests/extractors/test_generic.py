@@ -30,7 +30,7 @@ def test_inch_resolution_is_not_taken_for_a_calibration(tmp_path):
 
 
 def test_png_16_bit(tmp_path):
-    data = (np.arange(64 * 64, dtype=np.uint16).reshape(64, 64) * 13)
+    data = np.arange(64 * 64, dtype=np.uint16).reshape(64, 64) * 13
     name, x = extract(write_png(tmp_path / "p.png", data))
     assert (name, x.file_format, x.bit_depth, x.channels, x.width_px) == ("generic", "png", 16, 1, 64)
 

@@ -24,9 +24,7 @@ EXPECTED = {
 }
 
 
-@pytest.mark.parametrize(
-    ("suffix", "encoding"), [(".tif", "utf-16"), (".jpg", "ascii"), (".bmp", "utf-16")]
-)
+@pytest.mark.parametrize(("suffix", "encoding"), [(".tif", "utf-16"), (".jpg", "ascii"), (".bmp", "utf-16")])
 def test_sidecar_is_mapped_in_either_encoding(tmp_path, suffix, encoding):
     name, x = extract(write_hitachi_pair(tmp_path / f"su{suffix}", encoding=encoding))
     assert name == "hitachi"
@@ -48,10 +46,7 @@ def test_utf16_without_bom_is_read(tmp_path):
 def test_sidecar_is_paired_by_stem_not_by_image_name(tmp_path):
     # ImageName= names another file (renamed after saving); the stem decides.
     renamed = write_hitachi_pair(tmp_path / "renamed.tif")
-    assert (
-        extract(renamed)[1].vendor_metadata["SemImageFile"]["ImageName"]
-        == "renamed_on_the_instrument.tif"
-    )
+    assert extract(renamed)[1].vendor_metadata["SemImageFile"]["ImageName"] == "renamed_on_the_instrument.tif"
     assert extract(renamed)[0] == "hitachi"
     lonely = write_image(tmp_path / "renamed_on_the_instrument.tif", texture((96, 128)))
     assert extract(lonely)[0] == "generic"
@@ -93,9 +88,7 @@ def test_garbage_value_is_left_empty_with_a_warning(tmp_path, key, raw, slots):
 
 
 def test_data_bar_and_saved_width_follow_datasize(tmp_path):
-    path = write_hitachi_pair(
-        tmp_path / "bar.tif", bar_rows=20, overrides={"SemImageFile": {"DataSize": "256x192"}}
-    )
+    path = write_hitachi_pair(tmp_path / "bar.tif", bar_rows=20, overrides={"SemImageFile": {"DataSize": "256x192"}})
     _, x = extract(path)
     assert x.data_bar_height_px == 20
     assert x.conditions["pixel_size_x_nm"] == pytest.approx(2 * 99.21875)

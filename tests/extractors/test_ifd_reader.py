@@ -100,8 +100,11 @@ CASES: list[tuple[str, Callable[[Path], Path], bool]] = [
     ("fei-sfeg", lambda p: vendor_tiff(p, 34680, FEI), True),
     ("zeiss-rgb", lambda p: vendor_tiff(p, 34118, ZEISS, np.dstack([texture((40, 56))] * 3)), True),
     ("zeiss-float", lambda p: vendor_tiff(p, 34118, ZEISS, texture((40, 56)).astype("float32")), True),
-    ("zeiss-int16-be", lambda p: vendor_tiff(p, 34118, ZEISS, texture((40, 56), dtype="uint16").astype("int16"),
-                                              byteorder=">"), True),
+    (
+        "zeiss-int16-be",
+        lambda p: vendor_tiff(p, 34118, ZEISS, texture((40, 56), dtype="uint16").astype("int16"), byteorder=">"),
+        True,
+    ),
     ("zeiss-nul-inside", lambda p: vendor_tiff(p, 34118, ZEISS.replace(b"kV", b"k\0V", 1)), True),
     ("zeiss-undefined-byte", lambda p: vendor_tiff(p, 34118, ZEISS.replace(b"Sigma", b"Sig\x81ma", 1)), True),
     ("fei-empty", lambda p: vendor_tiff(p, 34682, b"\0\0\0\0\0\0"), True),
@@ -121,8 +124,11 @@ CASES: list[tuple[str, Callable[[Path], Path], bool]] = [
     ("deflate", lambda p: vendor_tiff(p, 34118, ZEISS, compression="zlib"), False),
     ("tiled", lambda p: vendor_tiff(p, 34118, ZEISS, texture((64, 64)), tile=(32, 32)), False),
     ("two-pages", lambda p: vendor_tiff(p, 34682, FEI, np.stack([texture((40, 56))] * 2)), False),
-    ("zeiss-predictor", lambda p: vendor_tiff(p, 34118, ZEISS, texture((40, 56), dtype="uint16"),
-                                               compression="zlib", predictor=True), False),
+    (
+        "zeiss-predictor",
+        lambda p: vendor_tiff(p, 34118, ZEISS, texture((40, 56), dtype="uint16"), compression="zlib", predictor=True),
+        False,
+    ),
 ]
 
 
@@ -151,8 +157,15 @@ def _classic(entries: list[tuple[int, int, int, int]], next_ifd: int = 0, tail: 
 
 def _plain_entries(data_offset: int, strips: tuple[int, int] = (1, 16)) -> list[tuple[int, int, int, int]]:
     count, nbytes = strips
-    return [(256, 3, 1, 4), (257, 3, 1, 4), (258, 3, 1, 8), (262, 3, 1, 1), (273, 4, count, data_offset),
-            (278, 3, 1, 4), (279, 4, count, nbytes)]
+    return [
+        (256, 3, 1, 4),
+        (257, 3, 1, 4),
+        (258, 3, 1, 8),
+        (262, 3, 1, 1),
+        (273, 4, count, data_offset),
+        (278, 3, 1, 4),
+        (279, 4, count, nbytes),
+    ]
 
 
 def test_loop_in_ifd_chain_is_left_to_tifffile(compare: Callable[..., bool], tmp_path: Path) -> None:
@@ -217,8 +230,14 @@ def bases(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
     as_bytes=st.booleans(),
 )
 def test_mutated_files_agree(
-    compare: Callable[..., bool], bases: dict[str, bytes], tmp_path_factory: pytest.TempPathFactory,
-    base: str, edits: list[tuple[int, int]], words: list[tuple[int, int]], cut: int | None, as_bytes: bool,
+    compare: Callable[..., bool],
+    bases: dict[str, bytes],
+    tmp_path_factory: pytest.TempPathFactory,
+    base: str,
+    edits: list[tuple[int, int]],
+    words: list[tuple[int, int]],
+    cut: int | None,
+    as_bytes: bool,
 ) -> None:
     """Damaged headers, IFDs, counts and offsets, truncation: the fast path never differs from tifffile's."""
     data = bytearray(bases[base])
@@ -236,10 +255,52 @@ def test_mutated_files_agree(
     event(f"fast path: {compare(path, bytes(data) if as_bytes else None)}")
 
 
-TRICKY = ["42", "-7", "+3", "007", " 5", "5 ", "1_000", "3.14", ".5", "5.", "1e-3", "1E+05", "-.5e3", "nan", "NaN",
-          "-inf", "Infinity", " inf ", "+-inf", "true", " TRUE ", "False", "yes", "On", "No", "", "  ", "kV",
-          "Quanta 650 FEG", "03/14/2025", "\u0663\u0664", "\uff15", "1\u00a0", "\u00a0", "e5", "5e", "0x10", "1.2.3",
-          "İNF", "ınf", "\u2400", "12 kV", "1.5 um", "Sigma"]
+TRICKY = [
+    "42",
+    "-7",
+    "+3",
+    "007",
+    " 5",
+    "5 ",
+    "1_000",
+    "3.14",
+    ".5",
+    "5.",
+    "1e-3",
+    "1E+05",
+    "-.5e3",
+    "nan",
+    "NaN",
+    "-inf",
+    "Infinity",
+    " inf ",
+    "+-inf",
+    "true",
+    " TRUE ",
+    "False",
+    "yes",
+    "On",
+    "No",
+    "",
+    "  ",
+    "kV",
+    "Quanta 650 FEG",
+    "03/14/2025",
+    "\u0663\u0664",
+    "\uff15",
+    "1\u00a0",
+    "\u00a0",
+    "e5",
+    "5e",
+    "0x10",
+    "1.2.3",
+    "İNF",
+    "ınf",
+    "\u2400",
+    "12 kV",
+    "1.5 um",
+    "Sigma",
+]
 
 
 @pytest.mark.parametrize("value", TRICKY)
@@ -249,8 +310,25 @@ def test_fast_astype_equals_tifffile(value: str) -> None:
         assert (type(ours), repr(ours)) == (type(theirs), repr(theirs))
 
 
-LINE_PARTS = st.sampled_from([*TRICKY, "=", ":", "[Beam]", "[EBeam]", "AP_WD", "DP_DETECTOR", "\r\n", "\n", " ",
-                              "HV=", "Label = ", "\t", "[", "]"])
+LINE_PARTS = st.sampled_from(
+    [
+        *TRICKY,
+        "=",
+        ":",
+        "[Beam]",
+        "[EBeam]",
+        "AP_WD",
+        "DP_DETECTOR",
+        "\r\n",
+        "\n",
+        " ",
+        "HV=",
+        "Label = ",
+        "\t",
+        "[",
+        "]",
+    ]
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -267,8 +345,9 @@ def test_fast_block_parsers_equal_tifffile(parts: list[str], noise: str) -> None
 
 def test_fast_block_parsers_on_samples() -> None:
     for code, raw in ((34118, ZEISS), (34682, FEI)):
-        expected = getattr(tifffile.tifffile, tagblock.PARSERS[code])(tifffile.FileHandle(io.BytesIO(raw)), "<", 1,
-                                                                      len(raw), 4)
+        expected = getattr(tifffile.tifffile, tagblock.PARSERS[code])(
+            tifffile.FileHandle(io.BytesIO(raw)), "<", 1, len(raw), 4
+        )
         assert repr(blocktext.PARSERS[code](tagblock._Bytes(raw), "<", 1, len(raw), 4)) == repr(expected)
 
 

@@ -46,23 +46,17 @@ def test_rows_below_the_full_size_frame_are_the_data_bar(tmp_path, rows):
     ],
 )
 def test_pixel_size_is_marker_over_bar(tmp_path, marker, bar, nm):
-    path = write_jeol_pair(
-        tmp_path / "m.tif", overrides={"$$SM_MICRON_MARKER": marker, "$$SM_MICRON_BAR": bar}
-    )
+    path = write_jeol_pair(tmp_path / "m.tif", overrides={"$$SM_MICRON_MARKER": marker, "$$SM_MICRON_BAR": bar})
     assert extract(path)[1].conditions["pixel_size_x_nm"] == pytest.approx(nm)
 
 
 def test_image_saved_at_another_width_rescales_bar_and_frame(tmp_path):
     # The frame was stored at 256 x 192 and the bar measured there; the file is 128 px wide.
-    path = write_jeol_pair(
-        tmp_path / "half.tif", overrides={"$CM_FULL_SIZE": "256 192", "$$SM_MICRON_BAR": "100"}
-    )
+    path = write_jeol_pair(tmp_path / "half.tif", overrides={"$CM_FULL_SIZE": "256 192", "$$SM_MICRON_BAR": "100"})
     _, x = extract(path)
     assert x.conditions["pixel_size_x_nm"] == pytest.approx(200.0)
     assert x.data_bar_height_px == 16
-    assert (
-        "x 2 (stored/saved width)" in {s.slot: s for s in x.sources}["pixel_size_x_nm"].conversion
-    )
+    assert "x 2 (stored/saved width)" in {s.slot: s for s in x.sources}["pixel_size_x_nm"].conversion
 
 
 def test_every_value_has_a_source_trail(tmp_path):

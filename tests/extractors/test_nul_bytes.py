@@ -41,8 +41,12 @@ CASES = {
     "tescan-tag": (TESCAN_TEXT, "HV=15000", _tag(vs.TESCAN_TAG), "working_distance_mm"),
     "tescan-hdr": (TESCAN_TEXT, "HV=15000", _sidecar("img.png", "img-png.hdr"), "working_distance_mm"),
     "jeol": (vs.jeol_text(), "$CM_ACCEL_VOLT 15.00", _sidecar("img.bmp", "img.txt"), "working_distance_mm"),
-    "hitachi": (vs.ini_text(vs.HITACHI_DEFAULTS), "AcceleratingVoltage=15000 Volt",
-                _sidecar("img.tif", "img.txt", "utf-16"), "working_distance_mm"),
+    "hitachi": (
+        vs.ini_text(vs.HITACHI_DEFAULTS),
+        "AcceleratingVoltage=15000 Volt",
+        _sidecar("img.tif", "img.txt", "utf-16"),
+        "working_distance_mm",
+    ),
 }
 
 

@@ -67,8 +67,9 @@ def test_zeiss_sources_that_disagree_are_warned_about_and_the_image_pixel_size_i
 
 def test_zeiss_unrounded_store_pixel_refines_the_written_image_pixel_size(tmp_path):
     unnamed = ("0", "0", "0", "1.23284e-008")
-    path = write_zeiss_tiff(tmp_path / "fine.tif", texture((96, 128)), ZEISS_2048_OVERRIDES, store="128 * 96",
-                            unnamed=unnamed)
+    path = write_zeiss_tiff(
+        tmp_path / "fine.tif", texture((96, 128)), ZEISS_2048_OVERRIDES, store="128 * 96", unnamed=unnamed
+    )
     _, x = extract(path)
     # 12.33 nm as written; the unrounded value rounds to it, so it is kept (ap_width disagrees: warned)
     assert x.conditions["pixel_size_x_nm"] == pytest.approx(12.3284)

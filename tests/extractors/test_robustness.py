@@ -28,9 +28,7 @@ from fairmicro.testing import samples
 from fairmicro.testing import vendor_samples as vs
 
 # derandomize: the same examples on every run, so a failure is reproducible and a pass is stable
-FAST = settings(
-    max_examples=100, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
-)
+FAST = settings(max_examples=100, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 IMAGE = samples.texture((48, 64))
 
 
@@ -119,9 +117,7 @@ def _encode(text: str, encoding: str) -> bytes:
 
 def block_bytes(seed: str, encoding: str) -> st.SearchStrategy[bytes]:
     """Mutated copies of ``seed``, random text, truncations and random bytes."""
-    edit = st.tuples(
-        st.sampled_from(["drop", "dup", "value", "cut", "insert"]), st.integers(0, 200), VALUE
-    )
+    edit = st.tuples(st.sampled_from(["drop", "dup", "value", "cut", "insert"]), st.integers(0, 200), VALUE)
     mutated = st.lists(edit, min_size=1, max_size=8).map(lambda edits: _mutate(seed, edits))
     truncated = st.integers(0, len(seed)).map(lambda n: seed[:n])
     texts = st.one_of(mutated, truncated, st.text(max_size=400)).map(lambda t: _encode(t, encoding))
@@ -160,7 +156,10 @@ def test_vendor_block_mutations_never_crash(workdir, case, data):
 @pytest.mark.parametrize("code", [samples.ZEISS_TAG, samples.FEI_TAG])
 def test_undecodable_vendor_block_is_read_with_a_warning(workdir, code):
     # 0x9d is undefined in cp1252, so tifffile leaves the tag as raw bytes.
-    block = {samples.ZEISS_TAG: "0\r\nAP_WD\r\nWD = 8.5 mm\r\n\x9d", samples.FEI_TAG: "[EBeam]\r\nWD=0.0085\r\nHV=5000\r\n\x9d"}
+    block = {
+        samples.ZEISS_TAG: "0\r\nAP_WD\r\nWD = 8.5 mm\r\n\x9d",
+        samples.FEI_TAG: "[EBeam]\r\nWD=0.0085\r\nHV=5000\r\n\x9d",
+    }
     path = vs.write_raw_tag_tiff(workdir / f"cp1252_{code}.tif", code, block[code].encode("latin-1"), IMAGE)
     _survives(path)
     extractor, extraction = extract_file(path)

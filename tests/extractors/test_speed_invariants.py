@@ -51,8 +51,12 @@ def test_pixel_check_expects_the_same_bytes_for_every_strip_as_strip_by_strip(
     length: int, rows_per_strip: int, width: int, samples: int, bits: int, planar: int
 ) -> None:
     page = SimpleNamespace(
-        imagelength=length, rowsperstrip=rows_per_strip, imagewidth=width,
-        samplesperpixel=samples, bitspersample=bits, planarconfig=planar,
+        imagelength=length,
+        rowsperstrip=rows_per_strip,
+        imagewidth=width,
+        samplesperpixel=samples,
+        bitspersample=bits,
+        planarconfig=planar,
     )
     per_plane = math.ceil(length / max(1, min(rows_per_strip, length)))
     count = per_plane * (samples if planar == 2 else 1)
@@ -149,10 +153,15 @@ def test_trail_records_stay_immutable_comparable_and_picklable() -> None:
     source = FieldSource("accelerating_voltage_kv", "EBeam/HV", "20000", "V -> kV")
     with pytest.raises(dataclasses.FrozenInstanceError):
         source.slot = "other"  # type: ignore[misc]
-    assert source == FieldSource(slot="accelerating_voltage_kv", source_key="EBeam/HV", raw_value="20000", conversion="V -> kV")
+    assert source == FieldSource(
+        slot="accelerating_voltage_kv", source_key="EBeam/HV", raw_value="20000", conversion="V -> kV"
+    )
     assert hash(source) == hash(copy.copy(source))
     assert dataclasses.asdict(source) == {
-        "slot": "accelerating_voltage_kv", "source_key": "EBeam/HV", "raw_value": "20000", "conversion": "V -> kV",
+        "slot": "accelerating_voltage_kv",
+        "source_key": "EBeam/HV",
+        "raw_value": "20000",
+        "conversion": "V -> kV",
     }
     assert dataclasses.replace(source, slot="x").slot == "x"
     assert pickle.loads(pickle.dumps(source)) == source

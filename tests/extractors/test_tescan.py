@@ -90,9 +90,7 @@ def test_info_strip_is_recorded_as_the_data_bar(tmp_path, rows):
 
 
 def test_sem_section_wins_when_both_beams_are_written(tmp_path):
-    path = write_tescan_tiff(
-        tmp_path / "dual.tif", overrides={"FIB": {"HV": "30000", "WD": "0.012"}}
-    )
+    path = write_tescan_tiff(tmp_path / "dual.tif", overrides={"FIB": {"HV": "30000", "WD": "0.012"}})
     _, x = extract(path)
     assert (x.conditions["accelerating_voltage_kv"], x.conditions["working_distance_mm"]) == (
         15.0,
@@ -101,9 +99,7 @@ def test_sem_section_wins_when_both_beams_are_written(tmp_path):
 
 
 def test_fib_only_block_is_read(tmp_path):
-    path = write_tescan_pair(
-        tmp_path / "fib.tif", hdr_text="[MAIN]\nPixelSizeX=2e-09\n[FIB]\nHV=30000\nWD=0.012\n"
-    )
+    path = write_tescan_pair(tmp_path / "fib.tif", hdr_text="[MAIN]\nPixelSizeX=2e-09\n[FIB]\nHV=30000\nWD=0.012\n")
     _, x = extract(path)
     assert (x.conditions["accelerating_voltage_kv"], x.conditions["working_distance_mm"]) == (
         30.0,
@@ -137,9 +133,7 @@ def test_garbage_value_is_left_empty_with_a_warning(tmp_path, section, key, raw,
 
 
 def test_unreadable_tag_is_named_in_a_warning(tmp_path):
-    path = write_raw_tag_tiff(
-        tmp_path / "bad.tif", 50431, b"\x09\x00\x00\x00\x02\x00PixelSizeX=" + bytes(range(200))
-    )
+    path = write_raw_tag_tiff(tmp_path / "bad.tif", 50431, b"\x09\x00\x00\x00\x02\x00PixelSizeX=" + bytes(range(200)))
     name, x = extract(path)
     assert name == "tescan"
     assert x.conditions == {}

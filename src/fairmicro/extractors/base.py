@@ -118,7 +118,10 @@ class FieldSource:
         # frozen dataclass's generated __init__ (one object.__setattr__ per field); still immutable.
         fields = self.__dict__
         fields["slot"], fields["source_key"], fields["raw_value"], fields["conversion"] = (
-            slot, source_key, raw_value, conversion
+            slot,
+            source_key,
+            raw_value,
+            conversion,
         )
 
 
@@ -151,7 +154,9 @@ class Extraction:
     vendor_metadata: dict[str, Any] | None = None
 
     # Instrument slots are attributes of the extraction; every other slot is a condition.
-    INSTRUMENT_SLOTS: ClassVar[tuple[str, ...]] = tuple(f for f in models.Instrument.model_fields if f != "instrument_id")
+    INSTRUMENT_SLOTS: ClassVar[tuple[str, ...]] = tuple(
+        f for f in models.Instrument.model_fields if f != "instrument_id"
+    )
     _INSTRUMENT: ClassVar[frozenset[str]] = frozenset(INSTRUMENT_SLOTS)
 
     def set(self, slot: str, value: Any, source: FieldSource) -> None:

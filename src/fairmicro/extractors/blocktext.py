@@ -130,5 +130,7 @@ def _cz_sem_entry(line: str) -> tuple[Any, ...] | None:
 
 
 PARSERS: dict[int, Callable[..., dict[str, Any]]] = {
-    34118: read_cz_sem, 34680: read_fei_metadata, 34682: read_fei_metadata,
+    34118: read_cz_sem,
+    34680: read_fei_metadata,
+    34682: read_fei_metadata,
 }

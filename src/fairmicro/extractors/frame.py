@@ -141,9 +141,7 @@ def marker_per_bar(to_unit: str, ratio: float) -> Converter:
         if not unit:
             raise ValueError(f"marker {marker!r} has no unit")
         if length <= 0 or pixels <= 0:
-            raise ValueError(
-                f"marker {marker!r} over {bar!r} px is not a positive length per pixel"
-            )
+            raise ValueError(f"marker {marker!r} over {bar!r} px is not a positive length per pixel")
         return convert(length / pixels * ratio, unit, to_unit)
 
     return Converter(f"marker length / bar pixels -> {to_unit}{_ratio_text(ratio)}", _per_bar)
@@ -182,7 +180,9 @@ class Estimate:
     source: FieldSource
 
 
-def _estimates(rows: Sequence[FieldMap], lookup: Callable[[str], Any], warn: Callable[[str, str], None]) -> list[Estimate]:
+def _estimates(
+    rows: Sequence[FieldMap], lookup: Callable[[str], Any], warn: Callable[[str, str], None]
+) -> list[Estimate]:
     found = []
     for row in rows:
         converted = convert_row(row, lookup, warn)

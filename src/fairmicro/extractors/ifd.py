@@ -31,13 +31,52 @@ VENDOR_TAGS = frozenset({34118, 34680, 34682, 50431})  # CZ_SEM, FEI_SFEG, FEI_H
 # Tags whose values tifffile reads through a parser from the value *offset*, even when the value would fit inline.
 OFFSET_READ_TAGS = frozenset({320, 34118, 34680, 34682})
 POINTER_TAGS = frozenset({34665, 34853})  # Exif and GPS IFD pointers: not followed, not needed
-ALLOWED_TAGS = frozenset({
-    254, 255, 256, 257, 258, 259, 262, 269, 270, 271, 272, 273, 274, 277, 278, 279, 280, 281, 282, 283,
-    284, 285, 286, 287, 296, 297, 305, 306, 315, 316, 320, 339, 33432, 34683, 50838, 50839,
-    *VENDOR_TAGS, *POINTER_TAGS,
-})
+ALLOWED_TAGS = frozenset(
+    {
+        254,
+        255,
+        256,
+        257,
+        258,
+        259,
+        262,
+        269,
+        270,
+        271,
+        272,
+        273,
+        274,
+        277,
+        278,
+        279,
+        280,
+        281,
+        282,
+        283,
+        284,
+        285,
+        286,
+        287,
+        296,
+        297,
+        305,
+        306,
+        315,
+        316,
+        320,
+        339,
+        33432,
+        34683,
+        50838,
+        50839,
+        *VENDOR_TAGS,
+        *POINTER_TAGS,
+    }
+)
 # (SampleFormat, BitsPerSample) that tifffile decodes to a whole-byte numpy dtype
-SAMPLE_TYPES = frozenset({(1, 8), (1, 16), (1, 32), (1, 64), (2, 8), (2, 16), (2, 32), (2, 64), (3, 16), (3, 32), (3, 64)})
+SAMPLE_TYPES = frozenset(
+    {(1, 8), (1, 16), (1, 32), (1, 64), (2, 8), (2, 16), (2, 32), (2, 64), (3, 16), (3, 32), (3, 64)}
+)
 MAX_TAGS = 512
 MAX_STRIPS = 1 << 20
 MAX_TAG_BYTES = 64 << 20  # a vendor block larger than this is left to tifffile
@@ -219,8 +258,9 @@ def _page(read: Read, size: int, layout: Layout, entries: dict[int, Entry]) -> F
     strips = math.ceil(length / rows)
     if offsets is None or counts is None or len(offsets) != strips or len(counts) != strips or 0 in counts:
         return None
-    return FirstPage(layout.byteorder, layout.bigtiff, size, entries, width, length, bits, samples, rows,
-                     offsets, counts, read)
+    return FirstPage(
+        layout.byteorder, layout.bigtiff, size, entries, width, length, bits, samples, rows, offsets, counts, read
+    )
 
 
 def _facts(read: Read, layout: Layout, entries: dict[int, Entry]) -> tuple[int, int, int, int, int] | None:

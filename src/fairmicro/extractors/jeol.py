@@ -37,9 +37,7 @@ MAPPING: tuple[FieldMap, ...] = (
     FieldMap("working_distance_mm", "$$SM_WD", scaled("mm", "mm")),
     FieldMap("beam_current_na", "$$SM_PROBE_CURRENT", scaled("A", "nA")),
     FieldMap("magnification", "$CM_MAG", number()),
-    FieldMap(
-        "acquired_at", ("$CM_DATE", "$CM_TIME"), timestamp("%Y/%m/%d %H:%M:%S", "%Y-%m-%d %H:%M:%S")
-    ),
+    FieldMap("acquired_at", ("$CM_DATE", "$CM_TIME"), timestamp("%Y/%m/%d %H:%M:%S", "%Y-%m-%d %H:%M:%S")),
     FieldMap("operator", "$CM_OPERATOR", text()),
 )
 
@@ -63,6 +61,4 @@ class JeolExtractor(SidecarExtractor):
     def fill(self, block: Block, extraction: Extraction) -> None:
         """Mapping table, then data bar and pixel size from the scale bar."""
         apply_mapping(MAPPING, block.get, extraction)
-        frame_pixel_size(
-            extraction, block.get, FRAME_KEY, BAR_KEYS, lambda ratio: marker_per_bar("nm", ratio)
-        )
+        frame_pixel_size(extraction, block.get, FRAME_KEY, BAR_KEYS, lambda ratio: marker_per_bar("nm", ratio))

@@ -30,8 +30,7 @@ def registered_extractors() -> tuple[Extractor, ...]:
             log.warning("extractor plugin %s could not be loaded: %s", entry.value, exc)
     if not found:
         raise FairmicroError(
-            f"no extractors registered in entry-point group {GROUP!r}; "
-            "is fairmicro installed (pip install -e .)?"
+            f"no extractors registered in entry-point group {GROUP!r}; is fairmicro installed (pip install -e .)?"
         )
     return tuple(sorted(found, key=lambda e: (-e.priority, e.name)))
 

@@ -72,9 +72,7 @@ class SidecarExtractor(Extractor):
         origin, block = found
         extraction.vendor_metadata = {"_source": origin, **block}
         if not block:
-            extraction.warn(
-                "vendor_metadata", f"{origin}: no {self.vendor} metadata could be read from it"
-            )
+            extraction.warn("vendor_metadata", f"{origin}: no {self.vendor} metadata could be read from it")
         nuls = count_nuls(block)
         if nuls:
             extraction.warn(

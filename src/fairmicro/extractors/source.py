@@ -317,9 +317,7 @@ def _inflate_strips(page: Any) -> None:
         produced = _inflated_size(handle, offset, count)
         expected = _strip_nbytes(page, index)
         if produced < expected:
-            raise ValueError(
-                f"deflate strip at byte {offset} inflates to {produced} bytes, expected {expected}"
-            )
+            raise ValueError(f"deflate strip at byte {offset} inflates to {produced} bytes, expected {expected}")
 
 
 def _inflated_size(handle: Any, offset: int, count: int) -> int:
@@ -360,8 +358,13 @@ def base_extraction(source: SourceFile, page_index: int = 0) -> Extraction:
 
     if source.ifd is not None and page_index == 0:
         first = source.ifd
-        return Extraction(file_format="tiff", width_px=first.width, height_px=first.length, bit_depth=first.bits,
-                          channels=first.samples)
+        return Extraction(
+            file_format="tiff",
+            width_px=first.width,
+            height_px=first.length,
+            bit_depth=first.bits,
+            channels=first.samples,
+        )
     if source.tiff is not None:
         page = source.tiff.pages[page_index].aspage()  # a TiffPage (a TiffFrame only with pages.useframes)
         return Extraction(

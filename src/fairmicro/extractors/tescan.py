@@ -88,9 +88,7 @@ def _parse_blocks(data: bytes, byteorder: str) -> Sections | None:
             return None
         name = BLOCK_SECTIONS.get(kind)
         if name is not None:
-            sections[name] = parse_ini(
-                decode_text(data[offset + 6 : end]), default_section=name
-            ).get(name, {})
+            sections[name] = parse_ini(decode_text(data[offset + 6 : end]), default_section=name).get(name, {})
         offset = end
         if kind == END_BLOCK:
             break
@@ -178,8 +176,6 @@ def _strip(raw: str | None, extraction: Extraction) -> None:
         extraction.warn("data_bar_height_px", f"{STRIP_KEY}={raw}: {exc}")
         return
     if rows != int(rows) or not 0 <= rows < extraction.height_px:
-        extraction.warn(
-            "data_bar_height_px", f"{STRIP_KEY}={raw}: not a row count below {extraction.height_px}"
-        )
+        extraction.warn("data_bar_height_px", f"{STRIP_KEY}={raw}: not a row count below {extraction.height_px}")
         return
     extraction.data_bar_height_px = int(rows)

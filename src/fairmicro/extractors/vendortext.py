@@ -104,11 +104,7 @@ def count_nuls(block: object) -> int:
 
 def _looks_utf16le(data: bytes) -> bool:
     sample = data[:512]
-    return (
-        len(sample) >= 8
-        and sample[1::2].count(0) > 0.9 * (len(sample) // 2)
-        and sample[0::2].count(0) == 0
-    )
+    return len(sample) >= 8 and sample[1::2].count(0) > 0.9 * (len(sample) // 2) and sample[0::2].count(0) == 0
 
 
 def read_head(path: Path | None, size: int = SNIFF_BYTES) -> str | None:
@@ -122,9 +118,7 @@ def read_head(path: Path | None, size: int = SNIFF_BYTES) -> str | None:
         return None
 
 
-def matching_sidecar(
-    candidates: Iterable[Path | None], accept: Callable[[str], bool]
-) -> Path | None:
+def matching_sidecar(candidates: Iterable[Path | None], accept: Callable[[str], bool]) -> Path | None:
     """The first existing candidate whose decoded head ``accept`` recognises (never raises)."""
     for path in candidates:
         head = read_head(path)
@@ -145,9 +139,7 @@ def read_sidecar(path: Path) -> str:
         with path.open("rb") as handle:
             data = handle.read(MAX_SIDECAR_BYTES + 1)
     except OSError as exc:
-        raise UnreadableFileError(
-            f"{path}: sidecar cannot be read ({exc.strerror or exc})"
-        ) from exc
+        raise UnreadableFileError(f"{path}: sidecar cannot be read ({exc.strerror or exc})") from exc
     if len(data) > MAX_SIDECAR_BYTES:
         raise UnreadableFileError(
             f"{path}: sidecar is larger than {MAX_SIDECAR_BYTES} bytes, so not vendor metadata; "
