@@ -53,11 +53,12 @@ def _run(argv: list[str]) -> int:
 
 def _click_errors() -> Any:
     """The click exceptions typer raises (recent typer vendors click as ``typer._click``)."""
+    import importlib
+
     try:
-        from typer._click import exceptions
+        return importlib.import_module("typer._click.exceptions")
     except ImportError:  # pragma: no cover - typer that depends on click
-        from click import exceptions
-    return exceptions
+        return importlib.import_module("click.exceptions")
 
 
 def _run_typer() -> int:

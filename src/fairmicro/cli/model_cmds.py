@@ -365,5 +365,5 @@ def register(app: typer.Typer) -> None:
         app.command(context_settings=PLUGIN_ARGS)(command)
     from fairmicro.cli.labelling_cmds import review, runs
 
-    for command in (runs, review):
-        app.command()(command)
+    for labelling_command in (runs, review):
+        app.command()(labelling_command)

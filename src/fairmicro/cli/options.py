@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 CatalogOption = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option(
         "--catalog",
         envvar="FAIRMICRO_CATALOG",
@@ -42,7 +42,7 @@ DataPathOption = Annotated[
 FormatOption = Annotated[str, typer.Option("--format", help="table, csv or json.")]
 
 
-def _set_wait(value: Optional[float]) -> Optional[float]:
+def _set_wait(value: float | None) -> float | None:
     if value is not None:
         from fairmicro.catalog.connection import set_wait
 
@@ -51,7 +51,7 @@ def _set_wait(value: Optional[float]) -> Optional[float]:
 
 
 WaitOption = Annotated[
-    Optional[float],
+    float | None,
     typer.Option(
         "--wait",
         envvar="FAIRMICRO_WAIT",
