@@ -64,8 +64,18 @@ def lab(tmp_path_factory) -> tuple[Cli, Path]:
     cli = Cli(root / "catalog.duckdb", root)
     table = write_demo_collection(root / "lab", images_per_specimen=2, shape=(64, 64), specimens_per_class=3)
     cli("ingest", str(root / "lab"), "--specimens", str(table), "--specimen-pattern", PATTERN, "--label-from-folder")
-    cli("build", "demo", "--tile", "32", "--splits", "0.34,0.33,0.33", "--license", "CC-BY-4.0",
-        "--out", str(root / "ds"))
+    cli(
+        "build",
+        "demo",
+        "--tile",
+        "32",
+        "--splits",
+        "0.34,0.33,0.33",
+        "--license",
+        "CC-BY-4.0",
+        "--out",
+        str(root / "ds"),
+    )
     return cli, root
 
 
@@ -99,13 +109,44 @@ def test_json_is_one_document_on_stdout(lab, args):
 def test_build_json_and_deprecated_spellings(lab, tmp_path):
     cli, _root = lab
     out = tmp_path / "ds"
-    new = cli("build", "x", "--where", "material = ?", "--where-param", "UHCS", "--label-column", "label",
-              "--tile", "32", "--splits", "0.34,0.33,0.33", "--license", "CC0-1.0", "--out", str(out), "--json",
-              check=False)
+    new = cli(
+        "build",
+        "x",
+        "--where",
+        "material = ?",
+        "--where-param",
+        "UHCS",
+        "--label-column",
+        "label",
+        "--tile",
+        "32",
+        "--splits",
+        "0.34,0.33,0.33",
+        "--license",
+        "CC0-1.0",
+        "--out",
+        str(out),
+        "--json",
+        check=False,
+    )
     assert _one_document(new)["images"] == 18
     assert "deprecated" not in new.stderr
-    old = cli("build", "x", "--where", "material = ?", "--param", "nothing", "--label", "label",
-              "--license", "CC0-1.0", "--out", str(tmp_path / "old"), "--json", check=False)
+    old = cli(
+        "build",
+        "x",
+        "--where",
+        "material = ?",
+        "--param",
+        "nothing",
+        "--label",
+        "label",
+        "--license",
+        "CC0-1.0",
+        "--out",
+        str(tmp_path / "old"),
+        "--json",
+        check=False,
+    )
     # the old spellings still reach the build (no image matches 'nothing'), each with one warning line
     assert old.returncode != 0 and not (tmp_path / "old").exists()
     assert old.stderr.count("warning: --param is deprecated; use --where-param") == 1
@@ -115,14 +156,16 @@ def test_build_json_and_deprecated_spellings(lab, tmp_path):
 @pytest.mark.slow
 def test_train_evaluate_predict_json_and_deprecated_accept(lab, tmp_path):
     cli, root = lab
-    run = _one_document(cli("train", "texture", "--dataset", str(root / "ds"), "--runs-dir", str(tmp_path),
-                            "--json", check=False))
+    run = _one_document(
+        cli("train", "texture", "--dataset", str(root / "ds"), "--runs-dir", str(tmp_path), "--json", check=False)
+    )
     assert run["task"] == "classification" and Path(run["folder"]).is_dir() and "accuracy" in json.dumps(run)
     evaluated = _one_document(cli("evaluate", run["run_id"], "--json", "--runs-dir", str(tmp_path), check=False))
     assert evaluated["run_id"] != run["run_id"]
     before = cli.rows("SELECT count(*) AS n FROM image_metadata WHERE label IS NOT NULL")
-    predicted = _one_document(cli("predict", run["run_id"], "--where", "specimen_id = 'HC01'", "--threshold",
-                                  "1.0", "--json", check=False))
+    predicted = _one_document(
+        cli("predict", run["run_id"], "--where", "specimen_id = 'HC01'", "--threshold", "1.0", "--json", check=False)
+    )
     assert predicted["predicted"] == 2 and predicted["threshold"] == 1.0
     old = cli("predict", run["run_id"], "--where", "FALSE", "--accept", "0.5", check=False)
     assert old.returncode == 0 and old.stderr.count("deprecated") == 1 and "p >= 0.5" in old.stdout
@@ -140,16 +183,27 @@ def test_no_metadata_is_a_deprecated_alias(lab, tmp_path):
 
 def _run(*args: str, catalog: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "FAIRMICRO_CATALOG": str(catalog)}
-    return subprocess.run([sys.executable, "-m", "fairmicro", *args], capture_output=True, text=True, env=env,
-                          cwd=catalog.parent, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "fairmicro", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=catalog.parent,
+        timeout=120,
+        check=False,
+    )
 
 
 @pytest.mark.parametrize("path", sorted(_leaf_commands()))
 def test_unknown_option_is_one_error_line_plus_usage(path, tmp_path):
     catalog = tmp_path / "catalog.duckdb"
     # the plugin commands read unknown options as plugin parameters: give them a plugin or run first
-    head = {"train": ["texture", "--dataset", "d"], "pretrain": ["pscl", "--dataset", "d"], "evaluate": ["run1"],
-            "predict": ["run1"]}.get(path, [])
+    head = {
+        "train": ["texture", "--dataset", "d"],
+        "pretrain": ["pscl", "--dataset", "d"],
+        "evaluate": ["run1"],
+        "predict": ["run1"],
+    }.get(path, [])
     result = _run(*path.split(), *head, "--no-such-option", "1", catalog=catalog)
     lines = result.stderr.splitlines()
     assert result.returncode == 2, result.stderr
@@ -159,8 +213,13 @@ def test_unknown_option_is_one_error_line_plus_usage(path, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "args", [["ingest", "x", "--jobs", "many"], ["build", "x", "--out", "o", "--license", "MIT", "--tile", "big"],
-             ["query", "SELECT 1", "--wait", "soon"], ["predict", "r", "--threshold", "high"]],
+    "args",
+    [
+        ["ingest", "x", "--jobs", "many"],
+        ["build", "x", "--out", "o", "--license", "MIT", "--tile", "big"],
+        ["query", "SELECT 1", "--wait", "soon"],
+        ["predict", "r", "--threshold", "high"],
+    ],
 )
 def test_bad_number_is_one_error_line_plus_usage(args, tmp_path):
     catalog = tmp_path / "catalog.duckdb"
@@ -174,10 +233,14 @@ def _pyproject_extras() -> dict[str, tuple[set[str], set[str]]]:
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
     table = {}
     for extra, requirements in extras.items():
-        names = {r.split(";")[0].split("[")[0].split("<")[0].split(">")[0].split("=")[0].strip().lower()
-                 for r in requirements}
-        table[extra] = ({n for n in names if n != "fairmicro"},
-                        {r.split("[")[1].split("]")[0] for r in requirements if r.startswith("fairmicro[")})
+        names = {
+            r.split(";")[0].split("[")[0].split("<")[0].split(">")[0].split("=")[0].strip().lower()
+            for r in requirements
+        }
+        table[extra] = (
+            {n for n in names if n != "fairmicro"},
+            {r.split("[")[1].split("]")[0] for r in requirements if r.startswith("fairmicro[")},
+        )
     return table
 
 

@@ -35,7 +35,11 @@ def _help(path: str) -> str:
     env.pop("FORCE_COLOR", None)
     result = subprocess.run(
         [sys.executable, "-m", "fairmicro", *path.split(), "--help"],
-        capture_output=True, text=True, env=env, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     return result.stdout
@@ -66,5 +70,18 @@ def test_help_keeps_square_brackets_literal(path):
 
 
 def test_commands_are_all_found():
-    assert {"ingest", "query", "plugins", "build", "publish", "train", "pretrain", "evaluate", "predict", "runs",
-            "review", "qualify", "catalog copy"} <= set(COMMANDS)
+    assert {
+        "ingest",
+        "query",
+        "plugins",
+        "build",
+        "publish",
+        "train",
+        "pretrain",
+        "evaluate",
+        "predict",
+        "runs",
+        "review",
+        "qualify",
+        "catalog copy",
+    } <= set(COMMANDS)

@@ -20,7 +20,9 @@ def test_cli_help_and_query_path_import_no_heavy_packages():
 
 
 def test_plugins_lists_builtin_extractors_in_order():
-    out = subprocess.run([sys.executable, "-m", "fairmicro", "plugins"], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "fairmicro", "plugins"], capture_output=True, text=True, check=True
+    ).stdout
     names = [line.split()[1] for line in out.splitlines() if line.startswith("extractor")]
     assert {"zeiss", "fei", "generic"} <= set(names)
     assert names[-1] == "generic"
@@ -59,8 +61,19 @@ def test_version_flag():
 
 
 # what a lab PC must not get with a plain `pip install fairmicro` (test tooling, RDF stacks, ML)
-NOT_IN_CORE = ("pytest", "pytest-logging", "rdflib", "pyoxigraph", "torch", "keras", "tensorflow", "transformers",
-               "datasets", "scikit-learn", "sklearn")
+NOT_IN_CORE = (
+    "pytest",
+    "pytest-logging",
+    "rdflib",
+    "pyoxigraph",
+    "torch",
+    "keras",
+    "tensorflow",
+    "transformers",
+    "datasets",
+    "scikit-learn",
+    "sklearn",
+)
 
 
 @pytest.mark.slow
@@ -76,26 +89,56 @@ def test_core_installs_alone_and_runs_ingest_and_query(tmp_path):
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     python, fairmicro = venv / "bin" / "python", venv / "bin" / "fairmicro"
     install = subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", "-c", str(root / "constraints.txt"),
-         str(root)],
-        capture_output=True, text=True, timeout=600, check=False,  # ~1-2 min with a warm pip cache
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            "-c",
+            str(root / "constraints.txt"),
+            str(root),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,  # ~1-2 min with a warm pip cache
     )
     assert install.returncode == 0, install.stderr[-2000:]
-    listed = subprocess.run([str(python), "-m", "pip", "list", "--format", "json"], capture_output=True, text=True,
-                            check=True).stdout
+    listed = subprocess.run(
+        [str(python), "-m", "pip", "list", "--format", "json"], capture_output=True, text=True, check=True
+    ).stdout
     names = {entry["name"].lower().replace("_", "-") for entry in json.loads(listed)}
     assert "fairmicro" in names
     unwanted = sorted(n for n in names if n in NOT_IN_CORE or n.startswith("linkml"))
     assert unwanted == [], f"the core pulled in {unwanted}"
 
     write_zeiss_tiff(tmp_path / "in" / "a b.tif", texture((48, 64)))
-    env = {"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "FAIRMICRO_CATALOG": str(tmp_path / "c.duckdb"),
-           "HOME": str(tmp_path)}
-    ingest = subprocess.run([str(fairmicro), "ingest", str(tmp_path / "in"), "--json"], capture_output=True,
-                            text=True, env=env, cwd=tmp_path, timeout=120, check=False)
+    env = {
+        "PATH": f"{venv / 'bin'}:/usr/bin:/bin",
+        "FAIRMICRO_CATALOG": str(tmp_path / "c.duckdb"),
+        "HOME": str(tmp_path),
+    }
+    ingest = subprocess.run(
+        [str(fairmicro), "ingest", str(tmp_path / "in"), "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
     assert ingest.returncode == 0, ingest.stderr
     assert json.loads(ingest.stdout)["ingested"] == 1
-    query = subprocess.run([str(fairmicro), "query", "SELECT vendor, width_px FROM image_metadata", "--json"],
-                           capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120, check=False)
+    query = subprocess.run(
+        [str(fairmicro), "query", "SELECT vendor, width_px FROM image_metadata", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
     assert query.returncode == 0, query.stderr
     assert json.loads(query.stdout) == [{"vendor": "Zeiss", "width_px": 64}]

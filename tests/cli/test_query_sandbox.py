@@ -43,17 +43,23 @@ class World:
     def names(self) -> dict[str, str]:
         root = self.root
         return {
-            "dir": str(root), "catalog": str(self.catalog), "url": self.url,
-            "txt": str(root / "secret.txt"), "csv": str(root / "secret.csv"),
-            "json": str(root / "secret.json"), "parquet": str(root / "secret.parquet"),
-            "other": str(root / "other.duckdb"), "target": str(root / "written.csv"),
+            "dir": str(root),
+            "catalog": str(self.catalog),
+            "url": self.url,
+            "txt": str(root / "secret.txt"),
+            "csv": str(root / "secret.csv"),
+            "json": str(root / "secret.json"),
+            "parquet": str(root / "secret.parquet"),
+            "other": str(root / "other.duckdb"),
+            "target": str(root / "written.csv"),
         }
 
     def snapshot(self) -> dict[str, str]:
         """sha256 of every file under the folder (the fake home included)."""
         return {
             str(p.relative_to(self.root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(self.root.rglob("*")) if p.is_file()
+            for p in sorted(self.root.rglob("*"))
+            if p.is_file()
         }
 
     def rows(self) -> list[tuple]:
@@ -206,8 +212,12 @@ def test_sql_cannot_reach_files_network_extensions_or_settings(world, route, wri
 # DuckDB itself keeps a writable database's own files (catalog, .wal, temp folder)
 # reachable once external access is off; there the statement check is the second layer.
 SECOND_LAYER_ONLY_WHEN_WRITABLE = {
-    "copy-over-catalog", "explain-analyze-copy-over-catalog", "copy-over-wal",
-    "call-enable-logging", "select-enable-logging", "log-into-temp-folder",  # would abort this process
+    "copy-over-catalog",
+    "explain-analyze-copy-over-catalog",
+    "copy-over-wal",
+    "call-enable-logging",
+    "select-enable-logging",
+    "log-into-temp-folder",  # would abort this process
 }
 
 
@@ -232,8 +242,16 @@ def test_engine_sandbox_holds_without_the_statement_check(world, route, write):
 
 # ------------------------------------------------------------------- the CLI
 CLI_ROUTES = (
-    "explain-analyze-copy-over-catalog", "copy-over-catalog", "explain-install", "read-csv-passwd",
-    "read-blob", "glob", "replacement-scan-duckdb", "attach", "set-external-access", "select-enable-logging",
+    "explain-analyze-copy-over-catalog",
+    "copy-over-catalog",
+    "explain-install",
+    "read-csv-passwd",
+    "read-blob",
+    "glob",
+    "replacement-scan-duckdb",
+    "attach",
+    "set-external-access",
+    "select-enable-logging",
 )
 
 

@@ -20,8 +20,19 @@ from fairmicro.testing.samples import texture, write_fei_tiff, write_zeiss_tiff
 
 # linkml_runtime alone cost 1.1 s; pandas (+pyarrow) ~1 s, pulled in by DuckDB's parameter binding
 HEAVY = (
-    "linkml", "linkml_runtime", "torch", "tensorflow", "keras", "transformers", "datasets", "sklearn",
-    "skimage", "pandas", "pyarrow", "matplotlib", "huggingface_hub",
+    "linkml",
+    "linkml_runtime",
+    "torch",
+    "tensorflow",
+    "keras",
+    "transformers",
+    "datasets",
+    "sklearn",
+    "skimage",
+    "pandas",
+    "pyarrow",
+    "matplotlib",
+    "huggingface_hub",
 )
 
 RUN = """
@@ -45,7 +56,12 @@ def _run(args: list[str], catalog: Path, cwd: Path) -> tuple[int, set[str], str]
     env = {**os.environ, "FAIRMICRO_CATALOG": str(catalog)}
     result = subprocess.run(
         [sys.executable, "-c", RUN, json.dumps(args)],
-        capture_output=True, text=True, env=env, cwd=cwd, timeout=300, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=300,
+        check=False,
     )
     [line] = [x for x in result.stdout.splitlines() if x.startswith("MODULES ")]
     report = json.loads(line.removeprefix("MODULES "))
@@ -81,7 +97,8 @@ def test_query_imports_no_linkml_pandas_models_or_ingest_machinery(images, catal
     _run(["ingest", str(images)], catalog_path, tmp_path)
     code, modules, stderr = _run(
         ["query", "SELECT count(*) AS n FROM image_metadata WHERE width_px > 1"],
-        catalog_path, tmp_path,
+        catalog_path,
+        tmp_path,
     )
     assert code == 0, stderr
     assert _heavy(modules) == []
@@ -175,7 +192,12 @@ def test_bad_arguments_to_lean_commands_get_typers_usage_error(args, env, messag
     full_env = {**os.environ, "FAIRMICRO_CATALOG": str(catalog_path), **env}
     result = subprocess.run(
         [sys.executable, "-m", "fairmicro", *args],
-        capture_output=True, text=True, env=full_env, cwd=tmp_path, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 2, result.stderr
     assert message.lower() in result.stderr.lower()
@@ -203,9 +225,15 @@ def _typer_params(name: str) -> dict[str, dict[str, object]]:
     command = typer.main.get_command(app).commands[name]  # type: ignore[attr-defined]
     return {
         p.name: {
-            "opts": tuple(p.opts), "off": tuple(p.secondary_opts), "flag": bool(getattr(p, "is_flag", False)),
-            "multiple": p.multiple, "min": getattr(p, "min", None), "envvar": p.envvar,
-            "annotation": p.type_descriptor.annotation, "default": p.default, "argument": p.param_type_name == "argument",
+            "opts": tuple(p.opts),
+            "off": tuple(p.secondary_opts),
+            "flag": bool(getattr(p, "is_flag", False)),
+            "multiple": p.multiple,
+            "min": getattr(p, "min", None),
+            "envvar": p.envvar,
+            "annotation": p.type_descriptor.annotation,
+            "default": p.default,
+            "argument": p.param_type_name == "argument",
             "nargs": p.nargs,
         }
         for p in command.params
@@ -248,8 +276,17 @@ def test_fast_path_knows_the_same_options_as_the_typer_command(name):
 
 
 HOSTILE_CELLS = [
-    "plain", "", "  padded  ", "日本語", "😀 emoji", "e\u0301 combining", "\\x1b[31m escaped", "a" * 40,
-    "Ωmega ß", "\u200bzero", "tab\\x09",
+    "plain",
+    "",
+    "  padded  ",
+    "日本語",
+    "😀 emoji",
+    "e\u0301 combining",
+    "\\x1b[31m escaped",
+    "a" * 40,
+    "Ωmega ß",
+    "\u200bzero",
+    "tab\\x09",
 ]
 
 
@@ -280,10 +317,22 @@ def test_fast_path_reads_repeated_inline_and_negated_options(monkeypatch):
 
     monkeypatch.setenv("FAIRMICRO_WAIT", "2.5")
     monkeypatch.delenv("FAIRMICRO_CATALOG", raising=False)
-    parsed = parse([
-        "--debug", "ingest", "a b", "--map", "T [°C]=heat_treatment_temperature_c", "--map=x=y", "--jobs", "2",
-        "--strict", "--no-strict", "--catalog=c.duckdb", "dir#2",
-    ])
+    parsed = parse(
+        [
+            "--debug",
+            "ingest",
+            "a b",
+            "--map",
+            "T [°C]=heat_treatment_temperature_c",
+            "--map=x=y",
+            "--jobs",
+            "2",
+            "--strict",
+            "--no-strict",
+            "--catalog=c.duckdb",
+            "dir#2",
+        ]
+    )
     assert parsed is not None and parsed.command == "ingest" and parsed.debug
     assert parsed.values["paths"] == [Path("a b"), Path("dir#2")]
     assert parsed.values["column_map"] == ["T [°C]=heat_treatment_temperature_c", "x=y"]
@@ -295,10 +344,21 @@ def test_fast_path_reads_repeated_inline_and_negated_options(monkeypatch):
 @pytest.mark.parametrize(
     "argv",
     [
-        ["query", "--", "SELECT 1"], ["query", "-1"], ["query", ""], ["query", "SELECT 1", "--catalog"],
-        ["query", "SELECT 1", "--catalog", "--write"], ["query", "SELECT 1", "--wait", "1e3"],
-        ["query", "SELECT 1", "--debug"], ["ingest", "-"], ["ingest", "a", "--jobs", "٣"], ["--version"],
-        ["--help"], [], ["build", "x"], ["query", "SELECT 1", "--help"], ["query", "SELECT 1", "--form", "csv"],
+        ["query", "--", "SELECT 1"],
+        ["query", "-1"],
+        ["query", ""],
+        ["query", "SELECT 1", "--catalog"],
+        ["query", "SELECT 1", "--catalog", "--write"],
+        ["query", "SELECT 1", "--wait", "1e3"],
+        ["query", "SELECT 1", "--debug"],
+        ["ingest", "-"],
+        ["ingest", "a", "--jobs", "٣"],
+        ["--version"],
+        ["--help"],
+        [],
+        ["build", "x"],
+        ["query", "SELECT 1", "--help"],
+        ["query", "SELECT 1", "--form", "csv"],
     ],
 )
 def test_fast_path_leaves_anything_unusual_to_typer(argv):

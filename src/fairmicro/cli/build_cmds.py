@@ -91,17 +91,11 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def build(
-        name: Annotated[
-            str, typer.Argument(help="Dataset name (card title, crate name, catalog record).")
-        ],
-        out: Annotated[
-            Path, typer.Option(help="Output folder (replaced if it holds an earlier build).")
-        ],
+        name: Annotated[str, typer.Argument(help="Dataset name (card title, crate name, catalog record).")],
+        out: Annotated[Path, typer.Option(help="Output folder (replaced if it holds an earlier build).")],
         license_id: Annotated[
             str,
-            typer.Option(
-                "--license", help="SPDX licence id or expression, e.g. CC-BY-4.0, MIT, CC0-1.0."
-            ),
+            typer.Option("--license", help="SPDX licence id or expression, e.g. CC-BY-4.0, MIT, CC0-1.0."),
         ],
         where: Annotated[str, typer.Option(help="SQL predicate over image_metadata.")] = "TRUE",
         where_param: Annotated[
@@ -120,16 +114,12 @@ def register(app: typer.Typer) -> None:
                 "`ingest --masks`; whole images unless --tile)."
             ),
         ] = "classification",
-        tile: Annotated[
-            int | None, typer.Option(min=1, help="Square tile edge in px (default: whole images).")
-        ] = None,
+        tile: Annotated[int | None, typer.Option(min=1, help="Square tile edge in px (default: whole images).")] = None,
         stride: Annotated[
             int | None,
             typer.Option(min=1, help="Step between tiles (default: --tile, no overlap)."),
         ] = None,
-        keep_data_bar: Annotated[
-            bool, typer.Option(help="Do not crop the vendor data bar.")
-        ] = False,
+        keep_data_bar: Annotated[bool, typer.Option(help="Do not crop the vendor data bar.")] = False,
         crop_bottom: Annotated[
             int,
             typer.Option(
@@ -137,29 +127,17 @@ def register(app: typer.Typer) -> None:
                 metavar="PX",
             ),
         ] = 0,
-        mask_guided: Annotated[
-            bool, typer.Option(help="Keep only tiles whose mask is one class.")
-        ] = False,
-        mask_dir: Annotated[
-            Path | None, typer.Option(help="Masks named like the images (<stem>.png/.tif).")
-        ] = None,
-        mask_purity: Annotated[
-            float, typer.Option(help="Share of a tile's mask that must be one class.")
-        ] = 1.0,
+        mask_guided: Annotated[bool, typer.Option(help="Keep only tiles whose mask is one class.")] = False,
+        mask_dir: Annotated[Path | None, typer.Option(help="Masks named like the images (<stem>.png/.tif).")] = None,
+        mask_purity: Annotated[float, typer.Option(help="Share of a tile's mask that must be one class.")] = 1.0,
         mask_class: Annotated[
             list[str] | None,
             typer.Option(help="VALUE=NAME: label tiles from the mask (repeatable)."),
         ] = None,
-        split_by: Annotated[
-            str, typer.Option(help="Column whose groups never span two splits.")
-        ] = "specimen_id",
-        splits: Annotated[
-            str, typer.Option(help="Fractions of train[,validation],test.")
-        ] = "0.7,0.15,0.15",
+        split_by: Annotated[str, typer.Option(help="Column whose groups never span two splits.")] = "specimen_id",
+        splits: Annotated[str, typer.Option(help="Fractions of train[,validation],test.")] = "0.7,0.15,0.15",
         seed: Annotated[int, typer.Option(help="Seed of the split assignment.")] = 0,
-        allow_empty_class: Annotated[
-            bool, typer.Option(help="Build even if a split lacks a class.")
-        ] = False,
+        allow_empty_class: Annotated[bool, typer.Option(help="Build even if a split lacks a class.")] = False,
         creator: Annotated[
             list[str] | None,
             typer.Option(
@@ -167,25 +145,19 @@ def register(app: typer.Typer) -> None:
                 "[build] creator in ~/.config/fairmicro/config.toml, or git user.name)."
             ),
         ] = None,
-        description: Annotated[
-            str | None, typer.Option(help="Dataset description for card and crate.")
-        ] = None,
+        description: Annotated[str | None, typer.Option(help="Dataset description for card and crate.")] = None,
         keyword: Annotated[list[str] | None, typer.Option(help="Keyword (repeatable).")] = None,
-        citation: Annotated[
-            str | None, typer.Option(help="Citation text (default: generated BibTeX).")
-        ] = None,
-        max_shard_mb: Annotated[
-            int, typer.Option(min=1, help="Roll over to a new shard after this many MB.")
-        ] = 500,
-        validate: Annotated[
-            bool, typer.Option(help="Validate the RO-Crate and Croissant files.")
-        ] = True,
+        citation: Annotated[str | None, typer.Option(help="Citation text (default: generated BibTeX).")] = None,
+        max_shard_mb: Annotated[int, typer.Option(min=1, help="Roll over to a new shard after this many MB.")] = 500,
+        validate: Annotated[bool, typer.Option(help="Validate the RO-Crate and Croissant files.")] = True,
         json_output: JsonOption = False,
         quiet: QuietOption = False,
         at_snapshot: Annotated[
             int | None,
             typer.Option(
-                "--at-snapshot", min=0, metavar="N",
+                "--at-snapshot",
+                min=0,
+                metavar="N",
                 help="Read a shared (DuckLake) catalog as it was at snapshot N (a build records the one it read).",
             ),
         ] = None,
@@ -220,9 +192,7 @@ def register(app: typer.Typer) -> None:
                 min_purity=mask_purity,
                 mask_classes=_mask_classes(mask_class or []),
             ),
-            splits=SplitSpec(
-                _fractions(splits), split_by, seed, allow_empty_class=allow_empty_class
-            ),
+            splits=SplitSpec(_fractions(splits), split_by, seed, allow_empty_class=allow_empty_class),
             license=license_id,
             creators=tuple(Creator.parse(c) for c in creator or ()),
             description=description,

@@ -44,7 +44,8 @@ def register(app: typer.Typer) -> None:
                 stdout.print(
                     f"{c.table:<22} rows {c.source_rows:>8} -> {c.target_rows:<8} "
                     f"digest {c.source_digest[:12]} -> {c.target_digest[:12]}  {verdict}",
-                    highlight=False, markup=False,
+                    highlight=False,
+                    markup=False,
                 )
         if not all(c.same for c in compared):
             raise CatalogError(f"{to}: copy differs from the source in {sum(not c.same for c in compared)} table(s)")

@@ -78,18 +78,14 @@ def ingest(
             "(a unit in brackets is converted to the slot's unit). Repeatable.",
         ),
     ] = None,
-    map_file: Annotated[
-        Path | None, typer.Option(help="YAML file of 'SOURCE: slot' lines, like --map.")
-    ] = None,
+    map_file: Annotated[Path | None, typer.Option(help="YAML file of 'SOURCE: slot' lines, like --map.")] = None,
     strict: Annotated[bool, typer.Option(help="Treat every warning as a rejection; exit 1 on any problem.")] = False,
     json_output: JsonOption = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress display on stderr.")] = False,
     batch_size: Annotated[int, typer.Option(min=1, help="Files per committed transaction.")] = 200,
     jobs: Annotated[
         int,
-        typer.Option(
-            min=0, help="Processes reading, hashing and extracting files in parallel (0: one per CPU core)."
-        ),
+        typer.Option(min=0, help="Processes reading, hashing and extracting files in parallel (0: one per CPU core)."),
     ] = 1,
     masks: Annotated[
         Path | None,
@@ -104,17 +100,32 @@ def ingest(
     ] = None,
     mask_colors: Annotated[
         str | None,
-        typer.Option(
-            help="Colour-map masks: NAME=#RRGGBB,... (any other colour is background, class 0)."
-        ),
+        typer.Option(help="Colour-map masks: NAME=#RRGGBB,... (any other colour is background, class 0)."),
     ] = None,
     wait: WaitOption = None,
 ) -> None:
     """Extract, validate and catalogue images; incremental and content-hashed."""
-    _exit(lean_cmds.ingest_command(
-        paths, catalog, specimens, specimen_pattern, label_from_folder, label_column, column_map, map_file,
-        strict, json_output, batch_size, jobs, masks, mask_pattern, mask_classes, mask_colors, quiet,
-    ))
+    _exit(
+        lean_cmds.ingest_command(
+            paths,
+            catalog,
+            specimens,
+            specimen_pattern,
+            label_from_folder,
+            label_column,
+            column_map,
+            map_file,
+            strict,
+            json_output,
+            batch_size,
+            jobs,
+            masks,
+            mask_pattern,
+            mask_classes,
+            mask_colors,
+            quiet,
+        )
+    )
 
 
 @app.command()

@@ -98,7 +98,11 @@ COMMANDS = {
         argument="paths",
         many=True,
         defaults={
-            "label_from_folder": False, "strict": False, "json_output": False, "quiet": False, "batch_size": 200,
+            "label_from_folder": False,
+            "strict": False,
+            "json_output": False,
+            "quiet": False,
+            "batch_size": 200,
             "jobs": 1,
         },
     ),

@@ -30,7 +30,9 @@ def review(
     image: Annotated[str | None, typer.Argument(help="sha256 (prefix) of the image to decide on.")] = None,
     accept: Annotated[bool, typer.Option("--accept", help="Confirm the model's suggestion.")] = False,
     label: Annotated[str | None, typer.Option(help="The correct label (one the catalog or model knows).")] = None,
-    new_label: Annotated[bool, typer.Option("--new-label", help="Allow a label no image has yet (a new class).")] = False,
+    new_label: Annotated[
+        bool, typer.Option("--new-label", help="Allow a label no image has yet (a new class).")
+    ] = False,
     catalog: CatalogOption = None,
     data_path: DataPathOption = None,
     wait: WaitOption = None,

@@ -129,8 +129,12 @@ def plugins_command(json_output: bool = False) -> int:
     from fairmicro.extractors.registry import registered_extractors
 
     extractors = [
-        {"name": e.name, "priority": e.priority, "entry": f"{type(e).__module__}:{type(e).__qualname__}",
-         "version": e.version}
+        {
+            "name": e.name,
+            "priority": e.priority,
+            "entry": f"{type(e).__module__}:{type(e).__qualname__}",
+            "version": e.version,
+        }
         for e in registered_extractors()
     ]
     if json_output:
@@ -140,7 +144,9 @@ def plugins_command(json_output: bool = False) -> int:
         return 0
     from fairmicro.models.registry import describe_plugins
 
-    lines = [f"extractor  {e['name']:<10} priority {e['priority']:>4}  {e['entry']}  {e['version']}" for e in extractors]
+    lines = [
+        f"extractor  {e['name']:<10} priority {e['priority']:>4}  {e['entry']}  {e['version']}" for e in extractors
+    ]
     lines.extend(describe_plugins())  # each model plugin's task and parameters
     sys.stdout.write("".join(line + "\n" for line in lines))
     return 0

@@ -148,8 +148,16 @@ def _print_summary(result: Any) -> None:
 def _finish(result: Any, json_output: bool, **extra: Any) -> None:
     """A finished run: one JSON document, or its summary lines and the ``extra`` facts (``artifacts: ...``)."""
     if json_output:
-        write_json({"run_id": result.run_id, "task": result.task, "metrics": result.metrics,
-                    "folder": str(result.folder), "summary": result.summary, **extra})
+        write_json(
+            {
+                "run_id": result.run_id,
+                "task": result.task,
+                "metrics": result.metrics,
+                "folder": str(result.folder),
+                "summary": result.summary,
+                **extra,
+            }
+        )
         return
     _print_summary(result)
     for key, value in extra.items():
@@ -201,11 +209,24 @@ def train(
     if no_metadata:
         deprecated("--no-metadata", "--metadata none")
     chosen = "none" if no_metadata else metadata
-    explicit = {"mode": mode, "backbone": backbone, "weights": weights, "epochs": epochs, "seed": seed,
-                "metadata": None if chosen is None else parse_metadata_option(chosen), **extra}
+    explicit = {
+        "mode": mode,
+        "backbone": backbone,
+        "weights": weights,
+        "epochs": epochs,
+        "seed": seed,
+        "metadata": None if chosen is None else parse_metadata_option(chosen),
+        **extra,
+    }
     with _running(f"train {plugin}", json_output, quiet):
-        result = run_train(plugin, dataset, _params(param, explicit), catalog=catalog, runs_dir=runs_dir,
-                           shuffle_metadata_check=shuffle_metadata)
+        result = run_train(
+            plugin,
+            dataset,
+            _params(param, explicit),
+            catalog=catalog,
+            runs_dir=runs_dir,
+            shuffle_metadata_check=shuffle_metadata,
+        )
     _finish(result, json_output, artifacts=result.folder)
 
 
@@ -245,8 +266,10 @@ def evaluate(
     data_path: DataPathOption = None,
     wait: WaitOption = None,
     runs_dir: RunsDirOption = None,
-    labels: Annotated[str | None, typer.Option(
-        help="Qualify runs: compare decisions with this image_metadata column (docs/qualify.md).")] = None,
+    labels: Annotated[
+        str | None,
+        typer.Option(help="Qualify runs: compare decisions with this image_metadata column (docs/qualify.md)."),
+    ] = None,
     json_output: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
@@ -261,30 +284,51 @@ def evaluate(
         from fairmicro.cli.qualify_cmds import evaluate_labels
 
         with _running(f"evaluate {run_id}", json_output, quiet):
-            result = evaluate_labels(run_id, labels, dataset=dataset, extra=ctx.args, catalog=catalog,
-                                     runs_dir=runs_dir)
+            result = evaluate_labels(
+                run_id, labels, dataset=dataset, extra=ctx.args, catalog=catalog, runs_dir=runs_dir
+            )
         _finish(result, json_output, artifacts=result.folder)
         return
     extra = _plugin_only(run_id, ctx.args)
     with _running(f"evaluate {run_id}", json_output, quiet):
-        result = run_evaluate(run_id, dataset, split, shuffle_metadata_check=shuffle_metadata, catalog=catalog,
-                              runs_dir=runs_dir, params=_params(param, extra) or None)
+        result = run_evaluate(
+            run_id,
+            dataset,
+            split,
+            shuffle_metadata_check=shuffle_metadata,
+            catalog=catalog,
+            runs_dir=runs_dir,
+            params=_params(param, extra) or None,
+        )
     _finish(result, json_output)
 
 
 def predict(
     ctx: typer.Context,
     run_id: Annotated[str, typer.Argument(help="A training run id.")],
-    where: Annotated[str, typer.Option(help="Classification: SQL predicate over image_metadata choosing the images.")
-                     ] = "label IS NULL",
-    threshold: Annotated[float | None, typer.Option(
-        min=0, max=1, metavar="P", help="Classification: store suggestions with probability >= P as labels "
-        f"(default {DEFAULT_ACCEPT}); the rest wait for `fairmicro review`.", show_default=False)] = None,
+    where: Annotated[
+        str, typer.Option(help="Classification: SQL predicate over image_metadata choosing the images.")
+    ] = "label IS NULL",
+    threshold: Annotated[
+        float | None,
+        typer.Option(
+            min=0,
+            max=1,
+            metavar="P",
+            help="Classification: store suggestions with probability >= P as labels "
+            f"(default {DEFAULT_ACCEPT}); the rest wait for `fairmicro review`.",
+            show_default=False,
+        ),
+    ] = None,
     dataset: DatasetOption = None,
     split: Annotated[str, typer.Option(help="Dataset predictions: the split to predict.")] = "test",
     out: Annotated[Path | None, typer.Option(help="Dataset predictions: folder for the files written.")] = None,
-    annotate: Annotated[bool, typer.Option(
-        "--annotate", help="Dataset predictions: store the outputs in the catalog as predicted annotations.")] = False,
+    annotate: Annotated[
+        bool,
+        typer.Option(
+            "--annotate", help="Dataset predictions: store the outputs in the catalog as predicted annotations."
+        ),
+    ] = False,
     catalog: CatalogOption = None,
     data_path: DataPathOption = None,
     wait: WaitOption = None,
@@ -311,8 +355,7 @@ def predict(
     from fairmicro.models.runner import predict_dataset
 
     with _running(f"predict {run_id}", json_output, quiet):
-        result = predict_dataset(run_id, dataset, split, out=out, accept=annotate, catalog=catalog,
-                                 runs_dir=runs_dir)
+        result = predict_dataset(run_id, dataset, split, out=out, accept=annotate, catalog=catalog, runs_dir=runs_dir)
     _finish(result, json_output, **({} if out is None else {"written_to": out}))
 
 
@@ -351,12 +394,22 @@ def _report_labelling(result: Any, accept: float, json_output: bool) -> None:
     for note in result.skipped:
         sys.stderr.write(f"warning: skipped {note}\n")
     if json_output:
-        write_json({"run_id": result.run_id, "task": "classification", "predicted": result.predicted,
-                    "accepted": result.accepted, "queued": result.queued, "threshold": accept,
-                    "skipped": list(result.skipped)})
+        write_json(
+            {
+                "run_id": result.run_id,
+                "task": "classification",
+                "predicted": result.predicted,
+                "accepted": result.accepted,
+                "queued": result.queued,
+                "threshold": accept,
+                "skipped": list(result.skipped),
+            }
+        )
         return
-    sys.stdout.write(f"run {result.run_id}: {result.predicted} image(s) predicted, {result.accepted} labelled "
-                     f"(p >= {accept}), {result.queued} queued for review (`fairmicro review`)\n")
+    sys.stdout.write(
+        f"run {result.run_id}: {result.predicted} image(s) predicted, {result.accepted} labelled "
+        f"(p >= {accept}), {result.queued} queued for review (`fairmicro review`)\n"
+    )
 
 
 def register(app: typer.Typer) -> None:

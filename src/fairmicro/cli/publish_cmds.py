@@ -27,7 +27,9 @@ def register(app: typer.Typer) -> None:
         repo: Annotated[str, typer.Option("--repo", help="Hub dataset repository ORG/NAME (created if missing).")],
         tag: Annotated[str | None, typer.Option("--tag", help="Tag the published revision, e.g. v1.0.")] = None,
         private: Annotated[bool, typer.Option("--private", help="Create the repository private.")] = False,
-        dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be uploaded; change nothing.")] = False,
+        dry_run: Annotated[
+            bool, typer.Option("--dry-run", help="List what would be uploaded; change nothing.")
+        ] = False,
         catalog: CatalogOption = None,
         data_path: DataPathOption = None,
         json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")] = False,
@@ -60,10 +62,16 @@ def _quiet_upload_progress() -> None:
 def result_dict(result: "PublishResult") -> dict[str, object]:
     """The result as plain JSON-able values."""
     return {
-        "repo_id": result.repo_id, "url": result.url, "endpoint": result.endpoint,
-        "revision_sha": result.revision_sha, "tag": result.tag, "committed": result.committed,
-        "dry_run": result.dry_run, "dataset_id": result.dataset.dataset_id,
-        "fingerprint": result.dataset.fingerprint, "publication_id": result.publication_id,
+        "repo_id": result.repo_id,
+        "url": result.url,
+        "endpoint": result.endpoint,
+        "revision_sha": result.revision_sha,
+        "tag": result.tag,
+        "committed": result.committed,
+        "dry_run": result.dry_run,
+        "dataset_id": result.dataset.dataset_id,
+        "fingerprint": result.dataset.fingerprint,
+        "publication_id": result.publication_id,
         "changes": [{"path": c.path, "action": c.action, "size": c.size} for c in result.changes],
     }
 
@@ -77,8 +85,11 @@ def render(result: "PublishResult", console: "Console") -> None:
         for change in result.changes:
             size = "" if change.size is None else f"{change.size:>12,d} B"
             console.print(f"  {change.action:<9} {change.path:<50} {size}", highlight=False)
-        console.print(f"{len(uploads)} to upload or delete, {len(result.changes) - len(uploads)} unchanged"
-                      + (f"; would tag {result.tag}" if result.tag else ""), highlight=False)
+        console.print(
+            f"{len(uploads)} to upload or delete, {len(result.changes) - len(uploads)} unchanged"
+            + (f"; would tag {result.tag}" if result.tag else ""),
+            highlight=False,
+        )
         return
     what = f"new commit, {len(uploads)} file(s) changed" if result.committed else "unchanged, nothing uploaded"
     console.print(f"published {name} to {result.repo_id} ({what})", highlight=False)

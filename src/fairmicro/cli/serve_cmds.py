@@ -16,18 +16,28 @@ from fairmicro.errors import CatalogError
 def serve(
     catalog: CatalogOption = None,
     data_path: DataPathOption = None,
-    host: Annotated[str, typer.Option(
-        help="Address to listen on. Anything but a loopback address needs --token.")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option(help="Address to listen on. Anything but a loopback address needs --token.")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 8000,
-    token: Annotated[str | None, typer.Option(
-        envvar="FAIRMICRO_TOKEN", show_default=False,
-        help="Secret every write must carry (open /?token=T once in the browser); needed beyond 127.0.0.1.")] = None,
-    clip: Annotated[str, typer.Option(help="Qualification page's CLIP model: Hub id[@revision] or local folder.")] =
-        "openai/clip-vit-base-patch32",
-    flava: Annotated[str, typer.Option(help="Qualification page's FLAVA model: Hub id[@revision] or local folder.")] =
-        "facebook/flava-full",
-    assessments: Annotated[list[Path] | None, typer.Option(
-        help="Assessment YAML file the qualification page offers besides the built-in sets. Repeatable.")] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="FAIRMICRO_TOKEN",
+            show_default=False,
+            help="Secret every write must carry (open /?token=T once in the browser); needed beyond 127.0.0.1.",
+        ),
+    ] = None,
+    clip: Annotated[
+        str, typer.Option(help="Qualification page's CLIP model: Hub id[@revision] or local folder.")
+    ] = "openai/clip-vit-base-patch32",
+    flava: Annotated[
+        str, typer.Option(help="Qualification page's FLAVA model: Hub id[@revision] or local folder.")
+    ] = "facebook/flava-full",
+    assessments: Annotated[
+        list[Path] | None,
+        typer.Option(help="Assessment YAML file the qualification page offers besides the built-in sets. Repeatable."),
+    ] = None,
     json_output: JsonOption = False,
 ) -> None:
     """Serve the catalog as a local web site: browse, query, review, datasets, runs, qualify."""
@@ -53,8 +63,9 @@ def serve(
         sets[file.stem] = str(file.resolve())
     app = create_app(path, token=token, host=host, clip=clip, flava=flava, assessments=sets)
     shown = f"[{host}]" if ":" in host else host
-    sys.stderr.write(f"fairmicro serve: {path} on http://{shown}:{port}/"
-                     + ("?token=..." if token else "") + "  (Ctrl+C stops)\n")
+    sys.stderr.write(
+        f"fairmicro serve: {path} on http://{shown}:{port}/" + ("?token=..." if token else "") + "  (Ctrl+C stops)\n"
+    )
     if json_output:  # for scripts starting the server: where it listens, as one JSON line before it serves
         write_json({"url": f"http://{shown}:{port}/", "catalog": str(path), "token_required": token is not None})
         sys.stdout.flush()
