@@ -29,6 +29,7 @@ import duckdb
 from fairmicro.errors import CatalogError, first_line
 
 if TYPE_CHECKING:
+    from fairmicro.catalog.ducklake import LakeConnection
     from fairmicro.catalog.store import Catalog
 
 T = TypeVar("T")
@@ -39,9 +40,14 @@ log = logging.getLogger(__name__)
 
 def is_shared(catalog: Catalog) -> bool:
     """Whether ``catalog`` is a DuckLake catalog (several writers, time travel)."""
+    return _lake(catalog) is not None
+
+
+def _lake(catalog: Catalog) -> LakeConnection | None:
+    """The DuckLake connection of a shared catalog, None for a catalog file."""
     from fairmicro.catalog.ducklake import LakeConnection
 
-    return isinstance(catalog.con, LakeConnection)
+    return catalog.con if isinstance(catalog.con, LakeConnection) else None
 
 
 def is_conflict(exc: BaseException) -> bool:
@@ -88,21 +94,21 @@ def atomic(catalog: Catalog, work: Callable[[], T], *, what: str = "write") -> T
 @contextlib.contextmanager
 def _whole_retries(catalog: Catalog) -> Iterator[None]:
     """While :func:`atomic` runs its work, a conflicting COMMIT is not replayed: atomic re-runs the work."""
-    con = catalog.con
-    previous = getattr(con, "replay", None)
-    if previous is None:
+    lake = _lake(catalog)
+    if lake is None:
         yield
         return
-    con.replay = False
+    previous, lake.replay = lake.replay, False
     try:
         yield
     finally:
-        con.replay = previous
+        lake.replay = previous
 
 
 def snapshot_of(catalog: Catalog) -> int | None:
     """The DuckLake snapshot ``catalog`` reads, or None for a catalog file."""
-    return catalog.con.snapshot() if is_shared(catalog) else None
+    lake = _lake(catalog)
+    return None if lake is None else lake.snapshot()
 
 
 def pin_snapshot(location: str | Path, at: int | None) -> tuple[int, int] | None:

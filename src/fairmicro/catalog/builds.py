@@ -20,7 +20,7 @@ class BuildsMixin:
 
     def written_builds(self) -> list[tuple[str, str, str | None, str]]:
         """(dataset id, name, fingerprint, output path) of every build written to a folder, newest first."""
-        return [tuple(r) for r in self.query(  # type: ignore[misc]
+        return [tuple(r) for r in self.query(
             "SELECT dataset_id, name, fingerprint, output_path FROM datasets "
             "WHERE output_path IS NOT NULL ORDER BY created_at DESC NULLS LAST").rows]
 
@@ -28,13 +28,13 @@ class BuildsMixin:
         """(dataset id, fingerprint, output path) of the newest build called ``name``; None if there is none."""
         rows = self.query("SELECT dataset_id, fingerprint, output_path FROM datasets WHERE name = ? "
                           "ORDER BY created_at DESC NULLS LAST LIMIT 1", [name]).rows
-        return tuple(rows[0]) if rows else None  # type: ignore[return-value]
+        return tuple(rows[0]) if rows else None
 
     def newest_publication(self, dataset_id: str) -> tuple[str, str, str] | None:
         """(repo id, revision sha, endpoint) of a build's newest publication; None if never published."""
         rows = self.query("SELECT repo_id, revision_sha, endpoint FROM publications WHERE dataset_id = ? "
                           "ORDER BY published_at DESC NULLS LAST LIMIT 1", [dataset_id]).rows
-        return tuple(rows[0]) if rows else None  # type: ignore[return-value]
+        return tuple(rows[0]) if rows else None
 
     def newest_mask_paths(self) -> dict[str, str]:
         """The newest manual label-map mask's file per image sha256 (for mask-guided tiling).

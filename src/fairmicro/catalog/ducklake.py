@@ -52,7 +52,10 @@ ALIAS = "lake"
 METADATA = f"__ducklake_metadata_{ALIAS}"
 EXTENSIONS = ("postgres_scanner", "ducklake")
 WRITE_TOKEN = "UPDATE schema_migrations SET applied_at = applied_at WHERE name = '0001_initial'"
-CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+CONFIG: dict[str, str | bool | int | float | list[str]] = {
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+}
 _INIT_RACE = re.compile(r"Failed to initialize DuckLake|duplicate key|already exists|conflict", re.IGNORECASE)
 _BEGIN = re.compile(r"^\s*BEGIN\b", re.IGNORECASE)
 _COMMIT = re.compile(r"^\s*(COMMIT|END)\b", re.IGNORECASE)

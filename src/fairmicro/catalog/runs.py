@@ -106,7 +106,7 @@ class RunsMixin:
 
     def open_reviews(self, sha256: str) -> list[tuple[str, str, str | None]]:
         """(annotation id, suggested label, model run) of an image's review suggestions, newest first."""
-        return [tuple(r) for r in self.query(  # type: ignore[misc]
+        return [tuple(r) for r in self.query(
             "SELECT annotation_id, label, model_run_id FROM annotations WHERE image_sha256 = ? AND "
             "annotation_kind = 'review' ORDER BY created_at DESC", [sha256]).rows]
 
