@@ -43,8 +43,13 @@ def _ingest(catalog: str, data_path: Path, folders: list[Path], writers: int) ->
     shares = [folders[i::writers] for i in range(writers)]
     start = time.perf_counter()
     procs = [
-        subprocess.Popen([sys.executable, "-m", "fairmicro", "ingest", *map(str, share)], env=env,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-m", "fairmicro", "ingest", *map(str, share)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for share in shares
     ]
     for proc in procs:

@@ -44,13 +44,21 @@ class Lake:
         """Start ``fairmicro ARGS`` on this catalog."""
         return subprocess.Popen(
             [sys.executable, "-m", "fairmicro", *args],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.env(), cwd=self.folder,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=self.env(),
+            cwd=self.folder,
         )
 
     def __call__(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(  # noqa: PLW1510  (checked below)
             [sys.executable, "-m", "fairmicro", *args],
-            capture_output=True, text=True, env=self.env(), cwd=self.folder, timeout=300,
+            capture_output=True,
+            text=True,
+            env=self.env(),
+            cwd=self.folder,
+            timeout=300,
         )
         if check and result.returncode != 0:
             raise AssertionError(f"fairmicro {' '.join(args)} exited {result.returncode}:\n{result.stderr}")

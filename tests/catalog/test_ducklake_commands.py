@@ -71,8 +71,13 @@ def hub_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     from tests.publish.conftest import TOKEN
 
     with HubServer(tmp_path / "hub-storage", {TOKEN: HubUser("tester", ("my-lab",))}) as server:
-        env = {"HF_ENDPOINT": server.url, "HF_TOKEN": TOKEN, "HF_HUB_DISABLE_XET": "1",
-               "HF_HOME": str(tmp_path / "hf-home"), "HF_HUB_DISABLE_TELEMETRY": "1"}
+        env = {
+            "HF_ENDPOINT": server.url,
+            "HF_TOKEN": TOKEN,
+            "HF_HUB_DISABLE_XET": "1",
+            "HF_HOME": str(tmp_path / "hf-home"),
+            "HF_HUB_DISABLE_TELEMETRY": "1",
+        }
         for name, value in env.items():
             monkeypatch.setenv(name, value)
         monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
@@ -81,17 +86,36 @@ def hub_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 def test_ingest_build_publish_train_predict_review(fm: Cli | Lake, hub_env: None) -> None:
     table = write_demo_collection(fm.cwd / "lab", images_per_specimen=2, shape=(48, 48), specimens_per_class=3)
-    fm("ingest", "lab", "--specimens", str(table.relative_to(fm.cwd)), "--specimen-pattern", PATTERN,
-       "--label-from-folder")
-    fm("build", "demo", "--split-by", "specimen_id", "--seed", "0", "--license", "CC-BY-4.0", "--out", "ds",
-       "--no-validate")
+    fm(
+        "ingest",
+        "lab",
+        "--specimens",
+        str(table.relative_to(fm.cwd)),
+        "--specimen-pattern",
+        PATTERN,
+        "--label-from-folder",
+    )
+    fm(
+        "build",
+        "demo",
+        "--split-by",
+        "specimen_id",
+        "--seed",
+        "0",
+        "--license",
+        "CC-BY-4.0",
+        "--out",
+        "ds",
+        "--no-validate",
+    )
     published = json.loads(fm("publish", "ds", "--repo", "my-lab/demo", "--tag", "v1", "--json").stdout)
     train = json.loads(fm("train", "texture", "--dataset", "ds", "--json").stdout)
     scores = json.loads(fm("evaluate", train["run_id"], "--json").stdout)
     write_demo_collection(fm.cwd / "new", images_per_specimen=1, shape=(72, 72), specimens_per_class=1)
     fm("ingest", "new")
-    predicted = json.loads(fm("predict", train["run_id"], "--where", "path LIKE '%/new/%'", "--threshold", "1",
-                              "--json").stdout)
+    predicted = json.loads(
+        fm("predict", train["run_id"], "--where", "path LIKE '%/new/%'", "--threshold", "1", "--json").stdout
+    )
     queue = json.loads(fm("review", "--json").stdout)
     first, second = sorted(queue, key=lambda row: row["path"])[:2]
     fm("review", first["image_sha256"][:12], "--accept")
@@ -114,16 +138,24 @@ def test_ingest_build_publish_train_predict_review(fm: Cli | Lake, hub_env: None
     assert [r["label_source"] for r in seen["labels"]].count("manual") == 2
     assert [r["run_kind"] for r in runs] == ["train", "evaluate", "predict"]
     assert {r["status"] for r in runs} == {"succeeded"}
-    assert seen["counts"] == [{"images": 21, "files": 21, "specimens": 9, "dataset_images": 18, "predictions": 15}]  # evaluate stores its test split's too
-    _same_on_both("classification", fm, {
-        **seen,
-        "data_files": _digest(fm.cwd / "ds" / "data", "*.parquet"),
-        "published": sorted((c["path"], c["action"]) for c in published["changes"] if c["path"].startswith("data/")),
-        "published_fingerprint": published["fingerprint"],
-        "evaluation": scores["summary"],
-        "predicted": predicted | {"run_id": None},
-        "queue": sorted((r["image_sha256"], r["suggested"]) for r in queue),
-    })
+    assert seen["counts"] == [
+        {"images": 21, "files": 21, "specimens": 9, "dataset_images": 18, "predictions": 15}
+    ]  # evaluate stores its test split's too
+    _same_on_both(
+        "classification",
+        fm,
+        {
+            **seen,
+            "data_files": _digest(fm.cwd / "ds" / "data", "*.parquet"),
+            "published": sorted(
+                (c["path"], c["action"]) for c in published["changes"] if c["path"].startswith("data/")
+            ),
+            "published_fingerprint": published["fingerprint"],
+            "evaluation": scores["summary"],
+            "predicted": predicted | {"run_id": None},
+            "queue": sorted((r["image_sha256"], r["suggested"]) for r in queue),
+        },
+    )
 
 
 # ------------------------------------------------------------- segmentation
@@ -148,11 +180,27 @@ def test_masks_pretrain_and_fine_tune_pscl(fm: Cli | Lake) -> None:
     pytest.importorskip("torch")
     _write_masked_set(fm.cwd)
     fm("ingest", "images", "--masks", "masks", "--mask-classes", "background,phase_a")
-    fm("build", "synth", "--task", "segmentation", "--license", "MIT", "--splits", "0.5,0.25,0.25", "--seed", "0",
-       "--out", "ds", "--no-validate")
+    fm(
+        "build",
+        "synth",
+        "--task",
+        "segmentation",
+        "--license",
+        "MIT",
+        "--splits",
+        "0.5,0.25,0.25",
+        "--seed",
+        "0",
+        "--out",
+        "ds",
+        "--no-validate",
+    )
     pretrain = json.loads(fm("pretrain", "pscl", "--dataset", "ds", *TINY, "--json").stdout)
-    run = json.loads(fm("train", "pscl-seg", "--dataset", "ds", "--labelled", "1", "--init", pretrain["run_id"],
-                        *TINY_SEG, "--json").stdout)
+    run = json.loads(
+        fm(
+            "train", "pscl-seg", "--dataset", "ds", "--labelled", "1", "--init", pretrain["run_id"], *TINY_SEG, "--json"
+        ).stdout
+    )
     fm("predict", run["run_id"], "--dataset", "ds", "--split", "test", "--out", "pred", "--annotate")
 
     seen = _read(
@@ -163,14 +211,21 @@ def test_masks_pretrain_and_fine_tune_pscl(fm: Cli | Lake) -> None:
         dataset="SELECT name, fingerprint FROM datasets",
     )
     assert [(r["run_kind"], r["plugin"]) for r in seen["runs"]] == [
-        ("pretrain", "pscl"), ("train", "pscl-seg"), ("predict", "pscl-seg")]
+        ("pretrain", "pscl"),
+        ("train", "pscl-seg"),
+        ("predict", "pscl-seg"),
+    ]
     predicted = {r["mask_source"]: r["n"] for r in seen["masks"]}.get("predicted")
     assert predicted == len(list((fm.cwd / "pred").iterdir())) > 0
-    _same_on_both("segmentation", fm, {
-        **seen,
-        "data_files": _digest(fm.cwd / "ds" / "data", "*.parquet"),
-        "predicted_files": sorted(p.name for p in (fm.cwd / "pred").iterdir()),
-    })
+    _same_on_both(
+        "segmentation",
+        fm,
+        {
+            **seen,
+            "data_files": _digest(fm.cwd / "ds" / "data", "*.parquet"),
+            "predicted_files": sorted(p.name for p in (fm.cwd / "pred").iterdir()),
+        },
+    )
 
 
 # ------------------------------------------------------------------ qualify
@@ -205,8 +260,19 @@ def test_qualify_scores_and_caches_the_same(fm: Cli | Lake, tiny_models: tuple[P
         write_png(fm.cwd / "refs" / "bad" / f"b{i}.png", np.full((32, 32), 30 + 90 * i, np.uint8))
     fm("ingest", "scan", "refs/good", "--label-from-folder")
     (fm.cwd / "ea.yaml").write_text(ASSESSMENTS, encoding="utf-8")
-    args = ("qualify", "--assessments", "ea.yaml", "--where", "label = 'scan'", "--clip", str(tiny_models[0]),
-            "--flava", str(tiny_models[1]), "--format", "json")
+    args = (
+        "qualify",
+        "--assessments",
+        "ea.yaml",
+        "--where",
+        "label = 'scan'",
+        "--clip",
+        str(tiny_models[0]),
+        "--flava",
+        str(tiny_models[1]),
+        "--format",
+        "json",
+    )
     first = json.loads(fm(*args).stdout)
     again = fm(*args)
     assert "clip 0 computed/3 cached" in again.stderr
@@ -218,10 +284,14 @@ def test_qualify_scores_and_caches_the_same(fm: Cli | Lake, tiny_models: tuple[P
         runs="SELECT run_kind, task, status FROM model_runs ORDER BY started_at",
     )
     assert len(first) == 3 and len(seen["stored"]) == 6
-    _same_on_both("qualify", fm, {
-        **seen,
-        "decisions": sorted((r["image_sha256"], r["decision"], round(r["hybrid"], 6)) for r in first),
-    })
+    _same_on_both(
+        "qualify",
+        fm,
+        {
+            **seen,
+            "decisions": sorted((r["image_sha256"], r["decision"], round(r["hybrid"], 6)) for r in first),
+        },
+    )
 
 
 # -------------------------------------------------------------- notebook API

@@ -30,8 +30,18 @@ def _state(location: str) -> dict[str, int]:
             "(SELECT count(*) FROM images i WHERE NOT EXISTS (SELECT 1 FROM image_files f WHERE f.image_sha256 = i.sha256)), "
             "(SELECT count(*) FROM schema_migrations), (SELECT count(DISTINCT name) FROM schema_migrations)"
         ).rows[0]
-    keys = ("images", "distinct_sha", "conditions", "distinct_conditions", "files", "distinct_paths",
-            "orphan_files", "images_without_file", "migrations", "distinct_migrations")
+    keys = (
+        "images",
+        "distinct_sha",
+        "conditions",
+        "distinct_conditions",
+        "files",
+        "distinct_paths",
+        "orphan_files",
+        "images_without_file",
+        "migrations",
+        "distinct_migrations",
+    )
     return dict(zip(keys, row, strict=True))
 
 
@@ -67,9 +77,16 @@ def test_four_writers_and_a_kill_keep_every_file_once(lake: Lake, tmp_path: Path
     state = _state(lake.location)
     files = 24 + 16 + 24 + 16  # shared, a, a/copy, b: every path once
     assert state == {
-        "images": 56, "distinct_sha": 56, "conditions": 56, "distinct_conditions": 56,
-        "files": files, "distinct_paths": files, "orphan_files": 0, "images_without_file": 0,
-        "migrations": state["distinct_migrations"], "distinct_migrations": state["distinct_migrations"],
+        "images": 56,
+        "distinct_sha": 56,
+        "conditions": 56,
+        "distinct_conditions": 56,
+        "files": files,
+        "distinct_paths": files,
+        "orphan_files": 0,
+        "images_without_file": 0,
+        "migrations": state["distinct_migrations"],
+        "distinct_migrations": state["distinct_migrations"],
     }
 
 

@@ -30,7 +30,7 @@ CHECKS = {
     "orphan_files": "SELECT count(*) FROM image_files f ANTI JOIN images i ON i.sha256 = f.image_sha256",
     "images_without_file": "SELECT count(*) FROM images i ANTI JOIN image_files f ON f.image_sha256 = i.sha256",
     "images_without_conditions": "SELECT count(*) FROM images i ANTI JOIN imaging_conditions c "
-                                 "ON c.image_sha256 = i.sha256",
+    "ON c.image_sha256 = i.sha256",
     "duplicate_migrations": "SELECT count(*) - count(DISTINCT name) FROM schema_migrations",
 }
 
@@ -72,10 +72,24 @@ def test_two_writers_and_a_kill_checked_with_plain_sql(tmp_path: Path) -> None:
         assert victim.wait() == -signal.SIGKILL, "the victim finished before it could be killed"
         _, err = survivor.communicate(timeout=240)
         assert survivor.returncode == 0, err
-        rerun = subprocess.run([sys.executable, "-m", "fairmicro", "ingest", str(own), str(shared)], check=False,
-                               env=env, cwd=tmp_path, capture_output=True, text=True, timeout=240)
+        rerun = subprocess.run(
+            [sys.executable, "-m", "fairmicro", "ingest", str(own), str(shared)],
+            check=False,
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
         assert rerun.returncode == 0, rerun.stderr
         state = _check(location)
-    assert state == {"images": 28, "duplicate_images": 0, "files": 16 + 12 + 16, "duplicate_paths": 0,
-                     "orphan_files": 0, "images_without_file": 0, "images_without_conditions": 0,
-                     "duplicate_migrations": 0}
+    assert state == {
+        "images": 28,
+        "duplicate_images": 0,
+        "files": 16 + 12 + 16,
+        "duplicate_paths": 0,
+        "orphan_files": 0,
+        "images_without_file": 0,
+        "images_without_conditions": 0,
+        "duplicate_migrations": 0,
+    }

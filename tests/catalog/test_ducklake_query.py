@@ -37,7 +37,9 @@ LAKE_ROUTES = {
 def _files(*folders: Path) -> dict[str, str]:
     return {
         str(p): hashlib.sha256(p.read_bytes()).hexdigest()
-        for folder in folders for p in sorted(folder.rglob("*")) if p.is_file()
+        for folder in folders
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
     }
 
 
@@ -48,10 +50,16 @@ def _names(root: Path, lake: Lake) -> dict[str, str]:
     duckdb.sql(f"COPY (SELECT '{SECRETS[0]}' AS a) TO '{root / 'secret.parquet'}'")
     duckdb.connect(str(root / "other.duckdb")).execute("CREATE TABLE t AS SELECT 1 AS a").close()
     return {
-        "dir": str(root), "catalog": str(lake.data_path / "main"), "url": "http://127.0.0.1:9",
-        "txt": str(root / "secret.txt"), "csv": str(root / "secret.csv"), "json": str(root / "secret.json"),
-        "parquet": str(root / "secret.parquet"), "other": str(root / "other.duckdb"),
-        "target": str(root / "written.csv"), "data": str(lake.data_path),
+        "dir": str(root),
+        "catalog": str(lake.data_path / "main"),
+        "url": "http://127.0.0.1:9",
+        "txt": str(root / "secret.txt"),
+        "csv": str(root / "secret.csv"),
+        "json": str(root / "secret.json"),
+        "parquet": str(root / "secret.parquet"),
+        "other": str(root / "other.duckdb"),
+        "target": str(root / "written.csv"),
+        "data": str(lake.data_path),
     }
 
 

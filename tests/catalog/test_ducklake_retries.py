@@ -17,8 +17,10 @@ from fairmicro.catalog.backend import is_conflict
 from tests.catalog.ducklake_support import Lake, lake_fixture, pg_dsn_fixture, write_images  # noqa: F401
 
 pytestmark = pytest.mark.slow
-RUN = "INSERT INTO model_runs (run_id, plugin, run_kind, task, status) VALUES (?, 'texture', 'train', " \
-      "'classification', 'running')"
+RUN = (
+    "INSERT INTO model_runs (run_id, plugin, run_kind, task, status) VALUES (?, 'texture', 'train', "
+    "'classification', 'running')"
+)
 
 
 def _interleaved(lake: Lake, replay: bool) -> Exception | None:

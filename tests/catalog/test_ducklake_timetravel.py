@@ -18,8 +18,14 @@ def _tree(folder: Path) -> dict[str, bytes]:
 
 
 def _snapshot_of_build(lake: Lake, out: Path) -> int:
-    rows = json.loads(lake("query", "SELECT parameters FROM datasets WHERE output_path = ?".replace("?", f"'{out}'"),
-                           "--format", "json").stdout)
+    rows = json.loads(
+        lake(
+            "query",
+            "SELECT parameters FROM datasets WHERE output_path = ?".replace("?", f"'{out}'"),
+            "--format",
+            "json",
+        ).stdout
+    )
     return json.loads(rows[0]["parameters"])["catalog_snapshot"]
 
 

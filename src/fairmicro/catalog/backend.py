@@ -86,7 +86,9 @@ def atomic(catalog: Catalog, work: Callable[[], T], *, what: str = "write") -> T
         except (duckdb.Error, CatalogError) as exc:
             if attempt == attempts or not is_conflict(exc):
                 raise
-            log.debug("%s: %s conflicted with another writer (%s); retry %d", catalog.path, what, first_line(exc), attempt)
+            log.debug(
+                "%s: %s conflicted with another writer (%s); retry %d", catalog.path, what, first_line(exc), attempt
+            )
             backoff(attempt)
     raise AssertionError("unreachable")
 
@@ -142,7 +144,7 @@ def pin_snapshot(location: str | Path, at: int | None) -> tuple[int, int] | None
     if row is None:
         raise CatalogError(
             f"{shown_location(str(location))}: the catalog has no snapshot {at}; each build records the one it "
-            "read (`fairmicro query \"SELECT name, parameters FROM datasets\"`, key catalog_snapshot)"
+            'read (`fairmicro query "SELECT name, parameters FROM datasets"`, key catalog_snapshot)'
         )
     set_snapshot(at)
     return at, int(row[0])

@@ -20,20 +20,30 @@ class BuildsMixin:
 
     def written_builds(self) -> list[tuple[str, str, str | None, str]]:
         """(dataset id, name, fingerprint, output path) of every build written to a folder, newest first."""
-        return [tuple(r) for r in self.query(
-            "SELECT dataset_id, name, fingerprint, output_path FROM datasets "
-            "WHERE output_path IS NOT NULL ORDER BY created_at DESC NULLS LAST").rows]
+        return [
+            tuple(r)
+            for r in self.query(
+                "SELECT dataset_id, name, fingerprint, output_path FROM datasets "
+                "WHERE output_path IS NOT NULL ORDER BY created_at DESC NULLS LAST"
+            ).rows
+        ]
 
     def newest_build(self, name: str) -> tuple[str, str | None, str | None] | None:
         """(dataset id, fingerprint, output path) of the newest build called ``name``; None if there is none."""
-        rows = self.query("SELECT dataset_id, fingerprint, output_path FROM datasets WHERE name = ? "
-                          "ORDER BY created_at DESC NULLS LAST LIMIT 1", [name]).rows
+        rows = self.query(
+            "SELECT dataset_id, fingerprint, output_path FROM datasets WHERE name = ? "
+            "ORDER BY created_at DESC NULLS LAST LIMIT 1",
+            [name],
+        ).rows
         return tuple(rows[0]) if rows else None
 
     def newest_publication(self, dataset_id: str) -> tuple[str, str, str] | None:
         """(repo id, revision sha, endpoint) of a build's newest publication; None if never published."""
-        rows = self.query("SELECT repo_id, revision_sha, endpoint FROM publications WHERE dataset_id = ? "
-                          "ORDER BY published_at DESC NULLS LAST LIMIT 1", [dataset_id]).rows
+        rows = self.query(
+            "SELECT repo_id, revision_sha, endpoint FROM publications WHERE dataset_id = ? "
+            "ORDER BY published_at DESC NULLS LAST LIMIT 1",
+            [dataset_id],
+        ).rows
         return tuple(rows[0]) if rows else None
 
     def newest_mask_paths(self) -> dict[str, str]:
@@ -45,7 +55,9 @@ class BuildsMixin:
         rows = self.query(
             "SELECT image_sha256, mask_path FROM annotations WHERE annotation_kind = ? AND mask_path IS NOT NULL "
             "AND coalesce(mask_source, 'manual') = 'manual' AND coalesce(mask_encoding, 'label_map') = 'label_map' "
-            "ORDER BY image_sha256, created_at DESC NULLS LAST, annotation_id", ["mask"]).rows
+            "ORDER BY image_sha256, created_at DESC NULLS LAST, annotation_id",
+            ["mask"],
+        ).rows
         masks: dict[str, str] = {}
         for sha, path in rows:
             masks.setdefault(sha, path)

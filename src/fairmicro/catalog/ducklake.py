@@ -148,7 +148,9 @@ def connect_lake(location: str, *, read_only: bool) -> LakeConnection:
             if attempt < RETRIES and _INIT_RACE.search(str(exc)):
                 backoff(attempt)  # another process is creating the lake's metadata tables right now
                 continue
-            raise CatalogError(f"{shown_location(location)}: cannot open the DuckLake catalog ({first_line(exc)})") from exc
+            raise CatalogError(
+                f"{shown_location(location)}: cannot open the DuckLake catalog ({first_line(exc)})"
+            ) from exc
     raise AssertionError("unreachable")
 
 
@@ -260,9 +262,7 @@ class LakeConnection:
 
     def data_path(self) -> str:
         """Where the lake keeps its data files."""
-        row = self._con.execute(
-            f"SELECT value FROM {METADATA}.ducklake_metadata WHERE key = 'data_path'"
-        ).fetchone()
+        row = self._con.execute(f"SELECT value FROM {METADATA}.ducklake_metadata WHERE key = 'data_path'").fetchone()
         return str(row[0]) if row else ""
 
     def close(self) -> None:

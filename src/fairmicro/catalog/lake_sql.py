@@ -96,8 +96,7 @@ def primary_keys() -> dict[str, tuple[str, ...]]:
     with duckdb.connect() as con:
         migrate(con)
         rows = con.execute(
-            "SELECT table_name, constraint_column_names FROM duckdb_constraints() "
-            "WHERE constraint_type = 'PRIMARY KEY'"
+            "SELECT table_name, constraint_column_names FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY'"
         ).fetchall()
     return {table: tuple(columns) for table, columns in rows}
 

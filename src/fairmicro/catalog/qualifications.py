@@ -20,8 +20,18 @@ if TYPE_CHECKING:
 
 QUALIFICATIONS = "qualifications"
 EMBEDDINGS = "image_embeddings"
-QUALIFICATION_COLUMNS = ("image_sha256", "path", "assessment", "delta_clip", "delta_flava", "z_clip", "z_flava",
-                         "hybrid", "decision", "top_k")
+QUALIFICATION_COLUMNS = (
+    "image_sha256",
+    "path",
+    "assessment",
+    "delta_clip",
+    "delta_flava",
+    "z_clip",
+    "z_flava",
+    "hybrid",
+    "decision",
+    "top_k",
+)
 
 
 def cached_embeddings(
@@ -109,6 +119,7 @@ def column_values(catalog: Catalog, shas: Iterable[str], column: str) -> dict[st
     if not wanted:
         return {}
     quoted = '"' + column.replace('"', '""') + '"'
-    result = catalog.query(f"SELECT sha256, {quoted} FROM image_metadata WHERE sha256 IN {JSON_TEXTS}",
-                           [json_texts(wanted)])
+    result = catalog.query(
+        f"SELECT sha256, {quoted} FROM image_metadata WHERE sha256 IN {JSON_TEXTS}", [json_texts(wanted)]
+    )
     return dict(result.rows)

@@ -47,8 +47,9 @@ class RunsMixin:
         """Insert a run's row (status ``running``)."""
         self.insert("model_runs", [record])
 
-    def complete_model_run(self, run_id: str, *, metrics: str | None, artifacts: str | None,
-                           parameters: str | None, ended_at: datetime) -> None:
+    def complete_model_run(
+        self, run_id: str, *, metrics: str | None, artifacts: str | None, parameters: str | None, ended_at: datetime
+    ) -> None:
         """Mark a run succeeded with its metrics, artifacts and final parameters (JSON texts)."""
         self.execute(
             "UPDATE model_runs SET metrics = ?, artifacts = ?, ended_at = ?, status = 'succeeded', "
@@ -58,8 +59,10 @@ class RunsMixin:
 
     def fail_model_run(self, run_id: str, *, metrics: str | None, ended_at: datetime) -> None:
         """Mark a run failed (the reason in its metrics JSON)."""
-        self.execute("UPDATE model_runs SET status = 'failed', ended_at = ?, metrics = ? WHERE run_id = ?",
-                     [ended_at, metrics, run_id])
+        self.execute(
+            "UPDATE model_runs SET status = 'failed', ended_at = ?, metrics = ? WHERE run_id = ?",
+            [ended_at, metrics, run_id],
+        )
 
     def model_run(self, run_id: str) -> dict[str, Any] | None:
         """A run's row as a dict with its JSON columns decoded; None when there is none."""
@@ -86,13 +89,16 @@ class RunsMixin:
 
     def predictions_of(self, run_id: str) -> QueryResult:
         """A run's predictions, in image and tile order."""
-        return self.query("SELECT * FROM predictions WHERE model_run_id = ? ORDER BY image_sha256, tile_y_px, "
-                          "tile_x_px", [run_id])
+        return self.query(
+            "SELECT * FROM predictions WHERE model_run_id = ? ORDER BY image_sha256, tile_y_px, tile_x_px", [run_id]
+        )
 
     def build_parameters(self, fingerprint: str | None) -> dict[str, Any] | None:
         """The recorded parameters of the newest build with this dataset fingerprint."""
-        rows = self.query("SELECT parameters FROM datasets WHERE fingerprint = ? "
-                          "ORDER BY created_at DESC NULLS LAST LIMIT 1", [fingerprint]).rows
+        rows = self.query(
+            "SELECT parameters FROM datasets WHERE fingerprint = ? ORDER BY created_at DESC NULLS LAST LIMIT 1",
+            [fingerprint],
+        ).rows
         return json.loads(rows[0][0]) if rows and rows[0][0] else None
 
     # ----------------------------------------------------------- review
@@ -106,9 +112,14 @@ class RunsMixin:
 
     def open_reviews(self, sha256: str) -> list[tuple[str, str, str | None]]:
         """(annotation id, suggested label, model run) of an image's review suggestions, newest first."""
-        return [tuple(r) for r in self.query(
-            "SELECT annotation_id, label, model_run_id FROM annotations WHERE image_sha256 = ? AND "
-            "annotation_kind = 'review' ORDER BY created_at DESC", [sha256]).rows]
+        return [
+            tuple(r)
+            for r in self.query(
+                "SELECT annotation_id, label, model_run_id FROM annotations WHERE image_sha256 = ? AND "
+                "annotation_kind = 'review' ORDER BY created_at DESC",
+                [sha256],
+            ).rows
+        ]
 
     def image_labels(self) -> set[str]:
         """Every label some image has."""
@@ -116,8 +127,10 @@ class RunsMixin:
 
     def run_classes(self, run_id: str) -> list[str]:
         """The classes a run's stored probabilities name."""
-        rows = self.query("SELECT probabilities FROM predictions WHERE model_run_id = ? "
-                          "AND probabilities IS NOT NULL LIMIT 1", [run_id]).rows
+        rows = self.query(
+            "SELECT probabilities FROM predictions WHERE model_run_id = ? AND probabilities IS NOT NULL LIMIT 1",
+            [run_id],
+        ).rows
         return list(json.loads(rows[0][0])) if rows else []
 
     def set_manual_label(self, sha256: str, label: str) -> None:
@@ -126,6 +139,8 @@ class RunsMixin:
 
     def resolve_reviews(self, sha256: str, label: str, *, at: datetime, by: str) -> None:
         """Turn an image's open review suggestions into its manual class label."""
-        self.execute("UPDATE annotations SET annotation_kind = 'class_label', label_source = 'manual', label = ?, "
-                     "created_at = ?, created_by = ? WHERE image_sha256 = ? AND annotation_kind = 'review'",
-                     [label, at, by, sha256])
+        self.execute(
+            "UPDATE annotations SET annotation_kind = 'class_label', label_source = 'manual', label = ?, "
+            "created_at = ?, created_by = ? WHERE image_sha256 = ? AND annotation_kind = 'review'",
+            [label, at, by, sha256],
+        )

@@ -315,8 +315,7 @@ class Catalog(RunsMixin, BuildsMixin):
         """The catalog's records of ``paths`` (as given), in one query."""
         rows = execute_bound(
             self.con,
-            "SELECT path, image_sha256, size_bytes, modified_at FROM image_files "
-            f"WHERE path IN {_JSON_TEXTS}",
+            f"SELECT path, image_sha256, size_bytes, modified_at FROM image_files WHERE path IN {_JSON_TEXTS}",
             [json_texts(str(p) for p in paths)],
         ).fetchall()
         return {row[0]: KnownFile(*row[1:]) for row in rows}
@@ -430,8 +429,10 @@ class Catalog(RunsMixin, BuildsMixin):
     # ------------------------------------------------------------- lab columns
     def upsert_specimen_columns(self, columns: Iterable[models.SpecimenColumn]) -> None:
         """Register lab columns of a specimen table, or refresh where they were last read from."""
-        updates = "source_file = excluded.source_file, source_header = excluded.source_header, " \
+        updates = (
+            "source_file = excluded.source_file, source_header = excluded.source_header, "
             "source_unit = excluded.source_unit, value_type = excluded.value_type"
+        )
         _insert(self.con, LAB_COLUMNS_TABLE, models.SpecimenColumn, columns, f"(column_name) DO UPDATE SET {updates}")
 
     def specimen_columns(self) -> list[models.SpecimenColumn]:
@@ -465,13 +466,14 @@ class Catalog(RunsMixin, BuildsMixin):
 
     def _retyped_lab_columns(self) -> list[models.SpecimenColumn]:
         text: set[str] = set()
-        for (attributes,) in self.con.execute("SELECT attributes FROM specimens WHERE attributes IS NOT NULL").fetchall():
+        for (attributes,) in self.con.execute(
+            "SELECT attributes FROM specimens WHERE attributes IS NOT NULL"
+        ).fetchall():
             for key, value in json.loads(attributes).items():
                 if not isinstance(value, (int, float)) or isinstance(value, bool):
                     text.add(key)
         return [
-            c.model_copy(update={"value_type": "text"}) if c.column_name in text else c
-            for c in self.specimen_columns()
+            c.model_copy(update={"value_type": "text"}) if c.column_name in text else c for c in self.specimen_columns()
         ]
 
     def add_publication(self, publication: models.Publication) -> bool:
