@@ -53,7 +53,8 @@ class Filters:
 
     def where(self) -> tuple[str, list[Any]]:
         """A predicate over image_metadata and its bound parameters."""
-        clauses, params = ["TRUE"], []
+        clauses: list[str] = ["TRUE"]
+        params: list[Any] = []
         for name, value in self.values.items():
             clauses.append(f"{FACETS[name]} IS NOT DISTINCT FROM ?")
             params.append(None if value == "" else value)
@@ -123,7 +124,7 @@ def range_bounds(catalog: Catalog, filters: Filters) -> dict[str, tuple[float | 
 def membership_counts(catalog: Catalog, filters: Filters) -> list[tuple[str, str | None, str | None, int]]:
     """(dataset id, dataset name, split, images) of the datasets holding images that match ``filters``."""
     where, params = filters.where()
-    return [tuple(r) for r in catalog.query(  # type: ignore[misc]
+    return [tuple(r) for r in catalog.query(
         "SELECT di.dataset_id, any_value(d.name), di.split, count(DISTINCT di.image_sha256) AS n "
         "FROM dataset_images di LEFT JOIN datasets d USING (dataset_id) "
         f"WHERE di.image_sha256 IN (SELECT i.sha256 {_FROM} WHERE {where}) "
@@ -242,7 +243,7 @@ def dataset_by_revision(catalog: Catalog, revision: str | None) -> str | None:
 
 def confusion(catalog: Catalog, run_id: str) -> list[tuple[str, str, int]]:
     """(true label, predicted label, count) of a run's predictions that have a true label."""
-    return [tuple(r) for r in catalog.query(  # type: ignore[misc]
+    return [tuple(r) for r in catalog.query(
         "SELECT true_label, predicted_label, count(*) FROM predictions WHERE model_run_id = ? AND "
         "true_label IS NOT NULL GROUP BY ALL ORDER BY 1, 2", [run_id]).rows]
 
@@ -256,7 +257,7 @@ def run_qualifications(catalog: Catalog, run_id: str) -> list[dict[str, Any]]:
 
 def pick_images(catalog: Catalog, limit: int = 200) -> list[tuple[str, str]]:
     """(sha256, path) of up to ``limit`` images, for the qualification page's picker."""
-    return [tuple(r) for r in catalog.query(  # type: ignore[misc]
+    return [tuple(r) for r in catalog.query(
         "SELECT sha256, path FROM images ORDER BY ingested_at DESC, path LIMIT ?", [limit]).rows]
 
 

@@ -144,7 +144,9 @@ def _run_data(catalog: Any, run_id: str) -> dict[str, Any] | None:
 
 def plots(row: dict[str, Any]) -> list[tuple[int, str]]:
     """(index, file name) of the run's picture artifacts."""
-    artifacts = row.get("artifacts") if isinstance(row.get("artifacts"), list) else []
+    artifacts = row.get("artifacts")
+    if not isinstance(artifacts, list):
+        artifacts = []
     return [(i, Path(a["path"]).name) for i, a in enumerate(artifacts)
             if isinstance(a, dict) and Path(str(a.get("path", ""))).suffix.lower() in PICTURES]
 

@@ -151,9 +151,10 @@ async def submit(request: Request) -> Response:
             data, kind = await read_upload(upload)
             sha = await run_in_threadpool(store_upload, request, data, kind)
         else:
-            sha = checked_sha(str(form.get("image", "")))
-            if sha is None:
+            picked = checked_sha(str(form.get("image", "")))
+            if picked is None:
                 raise FairmicroError("drop an image file or pick a catalog image")
+            sha = picked
         result = await run_in_threadpool(run_qualification, request, sha, form)
     except FairmicroError as exc:
         context = await run_in_threadpool(_form_context, request, error=first_line(exc), form=form)

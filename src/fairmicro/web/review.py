@@ -72,11 +72,11 @@ async def decide(request: Request) -> Response:
         raise HTTPException(400, "sha256: expected the image's full sha256")
     label = None if form.get("action") == "confirm" else str(form.get("label", ""))
     try:
-        sha, chosen = await run_in_threadpool(_decide, request, sha, label)
+        decided, chosen = await run_in_threadpool(_decide, request, sha, label)
     except FairmicroError as exc:
         rows = await run_in_threadpool(_queue, request)
         return render(request, "review.html", {"rows": rows, "error": first_line(exc)}, 400)
-    return RedirectResponse(f"/review?done={sha[:12]}:{chosen}", status_code=303)
+    return RedirectResponse(f"/review?done={decided[:12]}:{chosen}", status_code=303)
 
 
 ROUTES = [Route("/review", queue, methods=["GET"]), Route("/review", decide, methods=["POST"])]
