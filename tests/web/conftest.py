@@ -33,16 +33,22 @@ def _generate(root: Path) -> Path:
 
     catalog = root / "catalog.duckdb"
     lab = root / "lab"
-    table = write_demo_collection(lab, images_per_specimen=2, shape=(64, 64), specimens_per_class=4,
-                                  image_signal=False)
+    table = write_demo_collection(lab, images_per_specimen=2, shape=(64, 64), specimens_per_class=4, image_signal=False)
     _masks(lab, root / "masks")
     with fm.Catalog.open(catalog) as cat:
-        cat.ingest(lab, specimens=table, specimen_pattern=PATTERN, label_from_folder=True, masks=root / "masks",
-                   mask_classes="background,oxide")
+        cat.ingest(
+            lab,
+            specimens=table,
+            specimen_pattern=PATTERN,
+            label_from_folder=True,
+            masks=root / "masks",
+            mask_classes="background,oxide",
+        )
     fm.build("demo", root / "ds", license="CC-BY-4.0", catalog=catalog, tile=32, splits="0.5,0.25,0.25")
     run = fm.train("texture", str(root / "ds"), catalog=catalog, runs_dir=root / "runs", params=FAST)
-    write_demo_collection(root / "new", images_per_specimen=1, shape=(72, 72), specimens_per_class=1,
-                          image_signal=False)
+    write_demo_collection(
+        root / "new", images_per_specimen=1, shape=(72, 72), specimens_per_class=1, image_signal=False
+    )
     with fm.Catalog.open(catalog) as cat:
         cat.ingest(root / "new")
     predict_catalog(run.run_id, "path LIKE '%/new/%'", accept=1.0, catalog=catalog)

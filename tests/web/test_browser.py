@@ -20,8 +20,16 @@ import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-FLAGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not CHROMIUM.exists() or shutil.which("chromium") is None, reason="Debian chromium absent"),
@@ -59,8 +67,9 @@ def server(web_lab, tmp_path):
 
     clip, flava = build_tiny_clip(tmp_path / "clip"), build_tiny_flava(tmp_path / "flava")
     (web_lab / "ea.yaml").write_text(ASSESSMENTS, encoding="utf-8")
-    app = create_app(web_lab / "catalog.duckdb", clip=str(clip), flava=str(flava),
-                     assessments={"demo": str(web_lab / "ea.yaml")})
+    app = create_app(
+        web_lab / "catalog.duckdb", clip=str(clip), flava=str(flava), assessments={"demo": str(web_lab / "ea.yaml")}
+    )
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -111,8 +120,9 @@ def test_browse_filter_open_image_query_and_datasets(page, server, web_lab):
     assert int(page.text_content("#count").split()[0]) == expected == page.locator("#grid .card").count()
     _shot(page, "browse-filtered")
 
-    masked = _catalog_rows(web_lab, "SELECT image_sha256 FROM annotations WHERE annotation_kind = 'mask' "
-                                    "ORDER BY image_sha256 LIMIT 1")[0][0]
+    masked = _catalog_rows(
+        web_lab, "SELECT image_sha256 FROM annotations WHERE annotation_kind = 'mask' ORDER BY image_sha256 LIMIT 1"
+    )[0][0]
     page.goto(f"{server}/images/{masked}")
     page.wait_for_function("document.getElementById('picture').complete")
     assert _loaded(page, "#picture") and _loaded(page, "#mask-manual")
@@ -123,8 +133,7 @@ def test_browse_filter_open_image_query_and_datasets(page, server, web_lab):
     page.fill("#sql", "SELECT label, count(*) AS images FROM image_metadata GROUP BY label ORDER BY label")
     page.click("#run")
     page.wait_for_selector("#result")
-    assert page.locator("#result tbody tr").count() == len(_catalog_rows(
-        web_lab, "SELECT DISTINCT label FROM images"))
+    assert page.locator("#result tbody tr").count() == len(_catalog_rows(web_lab, "SELECT DISTINCT label FROM images"))
     with page.expect_download() as download:
         page.click("#csv")
     assert download.value.suggested_filename == "query.csv"
@@ -175,6 +184,9 @@ def test_qualify_an_uploaded_image_with_tiny_models(page, server, web_lab, tmp_p
     assert decision in ("accept", "reject")
     assert page.locator(".nearest tbody tr").count() >= 1 and "martensite laths" in page.text_content(".prompts")
     _shot(page, "qualify")
-    rows = _catalog_rows(web_lab, "SELECT q.decision, q.hybrid, r.parameters FROM qualifications q "
-                                  "JOIN model_runs r ON r.run_id = q.model_run_id")
+    rows = _catalog_rows(
+        web_lab,
+        "SELECT q.decision, q.hybrid, r.parameters FROM qualifications q "
+        "JOIN model_runs r ON r.run_id = q.model_run_id",
+    )
     assert len(rows) == 1 and rows[0][0] == decision and '"weighted"' in rows[0][2]

@@ -47,8 +47,10 @@ def test_facets_filter_by_value_range_and_dataset(client, web_lab):
     assert sorted(SHA.findall(page.text)) == sorted(r["image_sha256"] for r in in_dataset)
     volts = _rows(web_lab, "SELECT min(accelerating_voltage_kv) AS lo FROM image_metadata")[0]["lo"]
     page = client.get("/", params={"voltage_max": str(volts)})
-    assert set(SHA.findall(page.text)) == {r["sha256"] for r in _rows(
-        web_lab, f"SELECT sha256 FROM image_metadata WHERE accelerating_voltage_kv <= {volts}")}
+    assert set(SHA.findall(page.text)) == {
+        r["sha256"]
+        for r in _rows(web_lab, f"SELECT sha256 FROM image_metadata WHERE accelerating_voltage_kv <= {volts}")
+    }
     assert client.get("/", params={"voltage_min": "abc"}).status_code == 400
     assert client.get("/", params={"after": "%%%"}).status_code == 400
 
@@ -71,8 +73,11 @@ def test_thumbnail_is_made_once_cached_by_sha_and_revalidated_with_etag(client, 
 
 
 def test_image_page_has_scale_bar_trail_specimen_masks_and_provenance(client, web_lab):
-    [row] = _rows(web_lab, "SELECT a.image_sha256 AS sha, i.specimen_id FROM annotations a JOIN images i "
-                           "ON i.sha256 = a.image_sha256 WHERE a.annotation_kind = 'mask' LIMIT 1")
+    [row] = _rows(
+        web_lab,
+        "SELECT a.image_sha256 AS sha, i.specimen_id FROM annotations a JOIN images i "
+        "ON i.sha256 = a.image_sha256 WHERE a.annotation_kind = 'mask' LIMIT 1",
+    )
     page = client.get(f"/images/{row['sha']}")
     assert page.status_code == 200
     assert 'id="scalebar"' in page.text and 'id="mask-manual"' in page.text

@@ -34,8 +34,9 @@ def _queued(web_lab):
 
 def test_confirm_stores_a_manual_label_exactly_as_fairmicro_review(client, web_lab):
     sha, _, suggested, *_ = _queued(web_lab)[0]
-    page = client.post("/review", data={"csrf": _csrf(client), "sha256": sha, "action": "confirm"},
-                       follow_redirects=False)
+    page = client.post(
+        "/review", data={"csrf": _csrf(client), "sha256": sha, "action": "confirm"}, follow_redirects=False
+    )
     assert page.status_code == 303
     assert _label(web_lab, sha) == (suggested, "manual")
     assert sha not in [row[0] for row in _queued(web_lab)]
@@ -72,7 +73,9 @@ def test_other_host_binding_needs_a_token_for_every_write(web_lab):
         assert client.get("/").status_code == 200  # reads stay open
         data = {"csrf": _csrf(client), "sha256": sha, "action": "confirm"}
         assert client.post("/review", data=data).status_code == 403
-        assert client.post("/review", data=data, headers={"Authorization": "Bearer wrong-token-123456"}).status_code == 403
+        assert (
+            client.post("/review", data=data, headers={"Authorization": "Bearer wrong-token-123456"}).status_code == 403
+        )
         assert _label(web_lab, sha) == before
         assert client.get(f"/?token={TOKEN}x").status_code == 403
         login = client.get(f"/?token={TOKEN}", follow_redirects=False)
@@ -92,11 +95,19 @@ def test_loopback_server_refuses_foreign_host_headers(client):
     assert client.get("/", headers={"Host": "localhost:8000"}).status_code == 200
 
 
-@pytest.mark.parametrize("url", [
-    "/thumbs/../../../../etc/passwd", "/thumbs/..%2f..%2f..%2fetc%2fpasswd.jpg", "/images/..%2fcatalog.duckdb",
-    "/images/%2e%2e/%2e%2e/etc/passwd/full.png", "/static/../app.py", "/static/..%2fapp.py",
-    "/static/%2e%2e/%2e%2e/%2e%2e/catalog/sandbox.py", "/thumbs/" + "0" * 64 + ".jpg",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/thumbs/../../../../etc/passwd",
+        "/thumbs/..%2f..%2f..%2fetc%2fpasswd.jpg",
+        "/images/..%2fcatalog.duckdb",
+        "/images/%2e%2e/%2e%2e/etc/passwd/full.png",
+        "/static/../app.py",
+        "/static/..%2fapp.py",
+        "/static/%2e%2e/%2e%2e/%2e%2e/catalog/sandbox.py",
+        "/thumbs/" + "0" * 64 + ".jpg",
+    ],
+)
 def test_no_url_reaches_a_file_by_path(client, url):
     page = client.get(url)
     assert page.status_code in (400, 404) and b"root:" not in page.content and b"import" not in page.content
@@ -108,17 +119,33 @@ def test_dataset_pictures_stay_inside_the_dataset_folder(client, web_lab):
     with fm.Catalog.open(web_lab / "catalog.duckdb", read_only=True) as cat:
         dataset_id = cat.query("SELECT dataset_id FROM datasets").rows[0][0]
     (web_lab / "secret.png").write_bytes(b"\x89PNG\r\n\x1a\nsecret")
-    for name in ("../secret.png", "..%2fsecret.png", "%2e%2e/secret.png", str(web_lab / "secret.png"),
-                 "../catalog.duckdb", "README.md"):
+    for name in (
+        "../secret.png",
+        "..%2fsecret.png",
+        "%2e%2e/secret.png",
+        str(web_lab / "secret.png"),
+        "../catalog.duckdb",
+        "README.md",
+    ):
         page = client.get(f"/datasets/{dataset_id}/files/{name}")
         assert page.status_code == 404 and b"secret" not in page.content, name
 
 
-@pytest.mark.parametrize("sql", [
-    "DELETE FROM images", "UPDATE images SET label = 'x'", "DROP TABLE images", "CREATE TABLE t AS SELECT 1",
-    "COPY images TO '{out}'", "SELECT * FROM read_csv('{out}')", "ATTACH '{out}' AS other", "INSTALL httpfs",
-    "SET enable_external_access = true", "SELECT 1; DELETE FROM images",
-])
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "DELETE FROM images",
+        "UPDATE images SET label = 'x'",
+        "DROP TABLE images",
+        "CREATE TABLE t AS SELECT 1",
+        "COPY images TO '{out}'",
+        "SELECT * FROM read_csv('{out}')",
+        "ATTACH '{out}' AS other",
+        "INSTALL httpfs",
+        "SET enable_external_access = true",
+        "SELECT 1; DELETE FROM images",
+    ],
+)
 def test_query_page_refuses_writes_files_and_settings(client, web_lab, sql):
     out = web_lab / "leak.csv"
     text = sql.format(out=out)
@@ -137,8 +164,9 @@ def test_uploads_are_capped_and_sniffed(client, web_lab):
     big = b"\x89PNG\r\n\x1a\n" + b"\0" * (50 * 1024 * 1024)
     page = client.post("/qualify", data={"csrf": csrf}, files={"file": ("ok.png", big, "image/png")})
     assert page.status_code == 413
-    page = client.post("/qualify", data={"csrf": csrf}, files={"file": ("scan.png", b"#!/bin/sh\nrm -rf /\n" * 20,
-                                                                         "image/png")})
+    page = client.post(
+        "/qualify", data={"csrf": csrf}, files={"file": ("scan.png", b"#!/bin/sh\nrm -rf /\n" * 20, "image/png")}
+    )
     assert page.status_code == 415
     assert client.get("/query.json", params={"sql": "SELECT count(*) AS n FROM images"}).json() == images
     uploads = web_lab / "catalog.duckdb.web" / "uploads"

@@ -21,8 +21,14 @@ from fairmicro.web.safety import TOKEN_COOKIE, Guard, GuardMiddleware, is_loopba
 HERE = Path(__file__).parent
 log = logging.getLogger(__name__)
 templates = Jinja2Templates(directory=str(HERE / "templates"))
-NAV = (("/", "Browse"), ("/query", "Query"), ("/review", "Review"), ("/datasets", "Datasets"), ("/runs", "Runs"),
-       ("/qualify", "Qualify"))
+NAV = (
+    ("/", "Browse"),
+    ("/query", "Query"),
+    ("/review", "Review"),
+    ("/datasets", "Datasets"),
+    ("/runs", "Runs"),
+    ("/qualify", "Qualify"),
+)
 
 
 def render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:

@@ -70,8 +70,11 @@ def _browse_data(request: Request, filters: wq.Filters, after: tuple[str, str] |
     with request.app.state.access.reading() as catalog:
         rows = wq.browse_page(catalog, filters, after, PAGE_SIZE + 1)
         return {
-            "rows": rows[:PAGE_SIZE], "more": len(rows) > PAGE_SIZE, "total": wq.count_images(catalog, filters),
-            "facets": wq.facet_counts(catalog, filters), "bounds": wq.range_bounds(catalog, filters),
+            "rows": rows[:PAGE_SIZE],
+            "more": len(rows) > PAGE_SIZE,
+            "total": wq.count_images(catalog, filters),
+            "facets": wq.facet_counts(catalog, filters),
+            "bounds": wq.range_bounds(catalog, filters),
             "memberships": wq.membership_counts(catalog, filters),
         }
 
@@ -84,8 +87,18 @@ async def browse(request: Request) -> Response:
     next_url = None
     if data["more"]:
         next_url = str(request.url.include_query_params(after=encode_cursor(data["rows"][-1])))
-    return render(request, "browse.html", {**data, "filters": filters, "params": params, "next_url": next_url,
-                                           "none_value": NONE_VALUE, "first_page": after is None})
+    return render(
+        request,
+        "browse.html",
+        {
+            **data,
+            "filters": filters,
+            "params": params,
+            "next_url": next_url,
+            "none_value": NONE_VALUE,
+            "first_page": after is None,
+        },
+    )
 
 
 # ------------------------------------------------------------------ pictures
@@ -156,8 +169,11 @@ def _image_data(request: Request, sha: str) -> dict[str, Any] | None:
             return None
         masks = {s: image_masks(catalog, [sha], source=s).get(sha) for s in ("manual", "predicted")}
         return {
-            "row": row, "trail": wq.field_trail(catalog, sha), "vendor_block": wq.vendor_block(catalog, sha),
-            "specimen": wq.specimen_row(catalog, row.get("specimen_id")), "masks": masks,
+            "row": row,
+            "trail": wq.field_trail(catalog, sha),
+            "vendor_block": wq.vendor_block(catalog, sha),
+            "specimen": wq.specimen_row(catalog, row.get("specimen_id")),
+            "masks": masks,
             "provenance": wq.image_provenance(catalog, sha),
         }
 

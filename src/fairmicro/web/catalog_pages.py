@@ -17,11 +17,20 @@ from starlette.routing import Route
 from fairmicro.catalog import web_queries as wq
 from fairmicro.web.app import render
 
-PICTURES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
-            ".webp": "image/webp", ".svg": "image/svg+xml"}
+PICTURES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+    ".svg": "image/svg+xml",
+}
 MAX_PICTURE_BYTES = 50 * 1024 * 1024
-PICTURE_HEADERS = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
-                   "X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=300"}
+PICTURE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "private, max-age=300",
+}
 
 
 def _read(request: Request, fn: Any, *args: Any) -> Any:
@@ -71,8 +80,11 @@ def _dataset_data(catalog: Any, dataset_id: str) -> dict[str, Any] | None:
     row = wq.dataset(catalog, dataset_id)
     if row is None:
         return None
-    return {"row": row, "runs": wq.dataset_runs(catalog, row.get("fingerprint"), row.get("name")),
-            "publications": wq.dataset_publications(catalog, dataset_id)}
+    return {
+        "row": row,
+        "runs": wq.dataset_runs(catalog, row.get("fingerprint"), row.get("name")),
+        "publications": wq.dataset_publications(catalog, dataset_id),
+    }
 
 
 async def dataset_page(request: Request) -> Response:
@@ -85,9 +97,16 @@ async def dataset_page(request: Request) -> Response:
     readme = dataset_file_text(data["row"].get("output_path"))
     if readme is not None:
         card = card_html(readme, dataset_id)
-    return render(request, "dataset.html", {**data, "card": card, "counts_json": json.dumps(
-        data["row"].get("counts"), indent=1, default=str), "params_json": json.dumps(
-        data["row"].get("parameters"), indent=1, default=str)})
+    return render(
+        request,
+        "dataset.html",
+        {
+            **data,
+            "card": card,
+            "counts_json": json.dumps(data["row"].get("counts"), indent=1, default=str),
+            "params_json": json.dumps(data["row"].get("parameters"), indent=1, default=str),
+        },
+    )
 
 
 def dataset_file_text(root: str | None) -> str | None:
@@ -137,9 +156,12 @@ def _run_data(catalog: Any, run_id: str) -> dict[str, Any] | None:
     row = wq.run(catalog, run_id)
     if row is None:
         return None
-    return {"row": row, "confusion": matrix(wq.confusion(catalog, run_id)),
-            "dataset_id": wq.dataset_by_revision(catalog, row.get("dataset_revision")),
-            "qualifications": wq.run_qualifications(catalog, run_id)[:500]}
+    return {
+        "row": row,
+        "confusion": matrix(wq.confusion(catalog, run_id)),
+        "dataset_id": wq.dataset_by_revision(catalog, row.get("dataset_revision")),
+        "qualifications": wq.run_qualifications(catalog, run_id)[:500],
+    }
 
 
 def plots(row: dict[str, Any]) -> list[tuple[int, str]]:
@@ -147,8 +169,11 @@ def plots(row: dict[str, Any]) -> list[tuple[int, str]]:
     artifacts = row.get("artifacts")
     if not isinstance(artifacts, list):
         artifacts = []
-    return [(i, Path(a["path"]).name) for i, a in enumerate(artifacts)
-            if isinstance(a, dict) and Path(str(a.get("path", ""))).suffix.lower() in PICTURES]
+    return [
+        (i, Path(a["path"]).name)
+        for i, a in enumerate(artifacts)
+        if isinstance(a, dict) and Path(str(a.get("path", ""))).suffix.lower() in PICTURES
+    ]
 
 
 async def run_page(request: Request) -> Response:
@@ -158,8 +183,11 @@ async def run_page(request: Request) -> Response:
     if data is None:
         raise HTTPException(404, f"no run {run_id!r} in this catalog")
     row = data["row"]
-    scalars = {k: v for k, v in (row.get("metrics") or {}).items() if isinstance(v, (int, float, str)) or v is None} \
-        if isinstance(row.get("metrics"), dict) else {}
+    scalars = (
+        {k: v for k, v in (row.get("metrics") or {}).items() if isinstance(v, (int, float, str)) or v is None}
+        if isinstance(row.get("metrics"), dict)
+        else {}
+    )
     return render(request, "run.html", {**data, "plots": plots(row), "scalars": scalars, "json": json.dumps})
 
 

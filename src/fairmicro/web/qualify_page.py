@@ -52,8 +52,15 @@ def _form_context(request: Request, **extra: Any) -> dict[str, Any]:
         sets = assessment_sets(request)
     except FairmicroError as exc:
         sets, extra = {}, {"error": first_line(exc), **extra}
-    return {"sets": sets, "picks": picks, "models": request.app.state.models, "max_mb": MAX_UPLOAD_BYTES >> 20,
-            "default_calibration": DEFAULT_CALIBRATION, "form": {}, **extra}
+    return {
+        "sets": sets,
+        "picks": picks,
+        "models": request.app.state.models,
+        "max_mb": MAX_UPLOAD_BYTES >> 20,
+        "default_calibration": DEFAULT_CALIBRATION,
+        "form": {},
+        **extra,
+    }
 
 
 async def read_upload(upload: UploadFile) -> tuple[bytes, str]:
@@ -112,10 +119,14 @@ def _as_dict(assessment: Any) -> dict[str, Any]:
             out["paths"] = [str(p) for p in side.paths]
         return out
 
-    return {"name": assessment.name, "criterion": assessment.criterion,
-            "positive_prompts": list(assessment.positive_prompts), "negative_prompts": list(assessment.negative_prompts),
-            "positive_references": refs(assessment.positive_references),
-            "negative_references": refs(assessment.negative_references)}
+    return {
+        "name": assessment.name,
+        "criterion": assessment.criterion,
+        "positive_prompts": list(assessment.positive_prompts),
+        "negative_prompts": list(assessment.negative_prompts),
+        "positive_references": refs(assessment.positive_references),
+        "negative_references": refs(assessment.negative_references),
+    }
 
 
 def _number(form: Any, key: str, default: float) -> float:
@@ -133,13 +144,22 @@ def run_qualification(request: Request, sha: str, form: Any) -> Any:
     access, models = request.app.state.access, request.app.state.models
     assessments = subset_file(request, str(form.get("set", "")), [str(v) for v in form.getlist("assessment")])
     fusion = str(form.get("fusion") or "zsum")
-    weights = f"{_number(form, 'weight_clip', 0.5)},{_number(form, 'weight_flava', 0.5)}" \
-        if fusion == "weighted" else None
+    weights = (
+        f"{_number(form, 'weight_clip', 0.5)},{_number(form, 'weight_flava', 0.5)}" if fusion == "weighted" else None
+    )
     calibration = str(form.get("calibration") or "").strip() or DEFAULT_CALIBRATION
     with access.turn():
-        return fm.qualify(assessments, wq.image_predicate(sha), catalog=access.path, clip=models["clip"],
-                          flava=models["flava"], fusion=fusion, weights=weights,
-                          threshold=_number(form, "threshold", 0.0), calibration=calibration)
+        return fm.qualify(
+            assessments,
+            wq.image_predicate(sha),
+            catalog=access.path,
+            clip=models["clip"],
+            flava=models["flava"],
+            fusion=fusion,
+            weights=weights,
+            threshold=_number(form, "threshold", 0.0),
+            calibration=calibration,
+        )
 
 
 async def submit(request: Request) -> Response:

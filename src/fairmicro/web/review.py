@@ -57,8 +57,9 @@ def _decide(request: Request, sha: str, label: str | None) -> tuple[str, str]:
     if not pending:
         raise FairmicroError(f"image {sha[:12]} has no suggestion waiting for review")
     if label is not None and label not in allowed:
-        raise FairmicroError(f"label {label!r} is not a class of the suggesting model; choose one of "
-                             f"{', '.join(allowed)}")
+        raise FairmicroError(
+            f"label {label!r} is not a class of the suggesting model; choose one of {', '.join(allowed)}"
+        )
     access = request.app.state.access
     with access.turn():
         return set_manual_label(sha, label, catalog=access.path)

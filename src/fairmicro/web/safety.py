@@ -30,8 +30,12 @@ TOKEN_COOKIE = "fairmicro_token"
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 MAGIC: tuple[tuple[bytes, str], ...] = (
-    (b"II*\x00", "tiff"), (b"MM\x00*", "tiff"), (b"II+\x00", "tiff"), (b"MM\x00+", "tiff"),
-    (b"\x89PNG\r\n\x1a\n", "png"), (b"\xff\xd8\xff", "jpeg"),
+    (b"II*\x00", "tiff"),
+    (b"MM\x00*", "tiff"),
+    (b"II+\x00", "tiff"),
+    (b"MM\x00+", "tiff"),
+    (b"\x89PNG\r\n\x1a\n", "png"),
+    (b"\xff\xd8\xff", "jpeg"),
 )
 
 Scope = MutableMapping[str, Any]
@@ -59,11 +63,14 @@ def check_binding(host: str, token: str | None) -> None:
         If ``host`` is not a loopback address and no (long enough) token is given.
     """
     if token is not None and len(token) < 16:
-        raise FairmicroError("--token: use at least 16 characters (e.g. `python -c 'import secrets; "
-                             "print(secrets.token_urlsafe())'`)")
+        raise FairmicroError(
+            "--token: use at least 16 characters (e.g. `python -c 'import secrets; print(secrets.token_urlsafe())'`)"
+        )
     if not is_loopback(host) and token is None:
-        raise FairmicroError(f"--host {host}: serving beyond this machine needs --token T (every write must "
-                             "carry it); or keep the default --host 127.0.0.1")
+        raise FairmicroError(
+            f"--host {host}: serving beyond this machine needs --token T (every write must "
+            "carry it); or keep the default --host 127.0.0.1"
+        )
 
 
 def sniff(head: bytes) -> str | None:
@@ -122,8 +129,9 @@ class BodyTooLarge(Exception):
 class GuardMiddleware:
     """ASGI middleware: Host check, token and Origin on writes, and a cap on every request body."""
 
-    def __init__(self, app: Callable[..., Awaitable[None]], guard: Guard,
-                 max_body: int = MAX_UPLOAD_BYTES + FORM_OVERHEAD) -> None:
+    def __init__(
+        self, app: Callable[..., Awaitable[None]], guard: Guard, max_body: int = MAX_UPLOAD_BYTES + FORM_OVERHEAD
+    ) -> None:
         self.app, self.guard, self.max_body = app, guard, max_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -187,6 +195,11 @@ def _cookies(header: str) -> dict[str, str]:
 
 async def _plain(send: Send, status: int, text: str) -> None:
     body = (text + "\n").encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
