@@ -150,14 +150,22 @@ def probabilities(models: list[Segmenter], image: np.ndarray, device: str = "cpu
     return (total / len(models)).cpu().numpy()
 
 
+def taper(size: int, device: torch.device | str = "cpu") -> torch.Tensor:
+    """Blending weights of a ``size``-px window side: a tent, highest in the middle, never 0."""
+    position = (torch.arange(size, device=device, dtype=torch.float32) + 0.5) / size
+    return 1e-3 + 1 - (2 * position - 1).abs()
+
+
 def _windowed(model: Segmenter, x: torch.Tensor, window: int) -> torch.Tensor:
+    """Half-overlapping windows, blended with tent weights so window borders leave no seams."""
     height, width = x.shape[-2:]
-    step = window // 2
+    step = max(1, window // 2)
     out, hits = None, torch.zeros((height, width), device=x.device)
     for top in sorted({*range(0, max(1, height - window + 1), step), max(0, height - window)}):
         for left in sorted({*range(0, max(1, width - window + 1), step), max(0, width - window)}):
             probs = model(x[..., top : top + window, left : left + window]).softmax(dim=1)[0]
+            weight = taper(probs.shape[-2], x.device)[:, None] * taper(probs.shape[-1], x.device)[None, :]
             out = torch.zeros((probs.shape[0], height, width), device=x.device) if out is None else out
-            out[:, top : top + window, left : left + window] += probs
-            hits[top : top + window, left : left + window] += 1
+            out[:, top : top + window, left : left + window] += probs * weight
+            hits[top : top + window, left : left + window] += weight
     return out / hits
