@@ -71,8 +71,15 @@ def _run(block: Block, folder: Path, namespace: dict[str, object], env: dict[str
         finally:
             os.chdir(cwd)
         return
-    result = subprocess.run(["bash", "-euo", "pipefail", "-c", _shell(block.code, block.language)], cwd=folder,
-                            env=env, capture_output=True, text=True, timeout=600, check=False)
+    result = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", _shell(block.code, block.language)],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert result.returncode == 0, f"{where} ({block.language}) failed:\n{block.code}\n--- stderr:\n{result.stderr}"
 
 
@@ -85,8 +92,12 @@ def _params() -> list[object]:
 def test_every_block_of_the_doc_runs(path, tmp_path, record_property):
     if any(b.skip is None and "micrographs" in b.code for b in blocks(path)):
         _setup(tmp_path)
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-           "HF_HUB_OFFLINE": "1", "FAIRMICRO_CREATOR": "Josiah Carberry <0000-0002-1825-0097>"}
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "HF_HUB_OFFLINE": "1",
+        "FAIRMICRO_CREATOR": "Josiah Carberry <0000-0002-1825-0097>",
+    }
     env.pop("FAIRMICRO_CATALOG", None)
     namespace: dict[str, object] = {"__name__": "__docs__"}
     ran, skipped = 0, []

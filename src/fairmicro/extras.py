@@ -51,6 +51,7 @@ def _normalise(name: str) -> str:
 
 def providers(distribution: str) -> list[str]:
     """The extras that install ``distribution`` (directly or through an included extra), smallest first."""
+
     def installs(extra: str) -> bool:
         listed, included = EXTRAS[extra]
         return _normalise(distribution) in {_normalise(d) for d in listed} or any(map(installs, included))
