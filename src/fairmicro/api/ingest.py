@@ -257,7 +257,7 @@ def ingest_files(
         raise FairmicroError(no_files_message(roots, found.skipped))
     seen: list[tuple[Path, str]] = []  # (path, sha256) of every image this ingest has in the catalog
     workers = Workers(options.jobs)  # worker processes start when enough new files need reading
-    with contextlib.closing(workers), Store.open(catalog) as cat, (progress or _no_progress)(len(found.files)) as step:
+    with contextlib.closing(workers), Store.open(None if catalog is None else os.fspath(catalog)) as cat, (progress or _no_progress)(len(found.files)) as step:
         summary = _run(cat, options, workers, found, lambda outcome: _seen(outcome, seen, step, on_file))
         masked = _pair_masks(cat, seen, mask_files, masks)
         path = cat.path
