@@ -21,8 +21,20 @@ if TYPE_CHECKING:
     from fairmicro.errors import FairmicroError
 
 __all__ = [
-    "BuildReport", "Catalog", "FairmicroError", "IngestReport", "QueryResult", "__version__", "build", "evaluate",
-    "predict", "pretrain", "publish", "qualify", "runs", "train",
+    "BuildReport",
+    "Catalog",
+    "FairmicroError",
+    "IngestReport",
+    "QueryResult",
+    "__version__",
+    "build",
+    "evaluate",
+    "predict",
+    "pretrain",
+    "publish",
+    "qualify",
+    "runs",
+    "train",
 ]
 
 

@@ -70,12 +70,16 @@ def test_ingest_specimen_table_pattern_and_labels(tmp_path):
 
     table = write_demo_collection(tmp_path / "lab", images_per_specimen=1, shape=(48, 64), specimens_per_class=1)
     with fm.Catalog.open(tmp_path / "c.duckdb") as cat:
-        report = cat.ingest(tmp_path / "lab", specimens=table, specimen_pattern=r"(?P<specimen_id>HC\d+)_",
-                            label_from_folder=True)
+        report = cat.ingest(
+            tmp_path / "lab", specimens=table, specimen_pattern=r"(?P<specimen_id>HC\d+)_", label_from_folder=True
+        )
         rows = cat.query("SELECT specimen_id, label, cooling_method FROM image_metadata ORDER BY 1").rows
     assert report.ingested == 3 and report.warnings == []
-    assert rows == [("HC01", "ferrite_pearlite", "air_cool"), ("HC02", "martensite", "water_quench"),
-                    ("HC03", "spheroidite", "furnace_cool")]
+    assert rows == [
+        ("HC01", "ferrite_pearlite", "air_cool"),
+        ("HC02", "martensite", "water_quench"),
+        ("HC03", "spheroidite", "furnace_cool"),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -197,8 +201,12 @@ CASES = [(sql, False) for sql in HOSTILE + CATALOG_WRITES] + [(sql, True) for sq
 @pytest.mark.parametrize(("sql", "write"), CASES)
 def test_hostile_sql_is_refused_and_changes_nothing(cat, tmp_path, sql, write):
     (tmp_path / "secret.csv").write_text("s\nfm-secret\n")
-    names = {"target": tmp_path / "out.csv", "dir": tmp_path / "export", "secret": tmp_path / "secret.csv",
-             "other": tmp_path / "other.duckdb"}
+    names = {
+        "target": tmp_path / "out.csv",
+        "dir": tmp_path / "export",
+        "secret": tmp_path / "secret.csv",
+        "other": tmp_path / "other.duckdb",
+    }
     before, rows = _snapshot(tmp_path), cat.query("SELECT sha256, path, label FROM images ORDER BY 1").rows
     with pytest.raises(fm.FairmicroError) as info:
         cat.query(sql.format(**names), write=write)
@@ -279,9 +287,23 @@ def test_read_only_and_closed_handles_refuse_what_they_cannot_do(cat, images):
 
 def test_an_open_handle_holds_no_lock_so_the_cli_can_query(cat):
     result = subprocess.run(
-        [sys.executable, "-m", "fairmicro", "query", "SELECT count(*) AS n FROM images", "--format", "csv",
-         "--catalog", str(cat.path), "--wait", "0"],
-        capture_output=True, text=True, timeout=120, check=False,
+        [
+            sys.executable,
+            "-m",
+            "fairmicro",
+            "query",
+            "SELECT count(*) AS n FROM images",
+            "--format",
+            "csv",
+            "--catalog",
+            str(cat.path),
+            "--wait",
+            "0",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["n", "3"]

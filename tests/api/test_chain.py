@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-SCRIPT = r'''
+SCRIPT = r"""
 import json
 from pathlib import Path
 
@@ -36,14 +36,21 @@ print("RESULT " + json.dumps({
     "train": trained.run_id, "evaluate": scored.run_id, "evaluate_split": scored.metrics.get("split"),
     "predicted": predicted.predicted, "run_kinds": sorted(runs["run_kind"]),
 }))
-'''
+"""
 
 
 @pytest.mark.slow
 def test_the_whole_chain_with_import_fairmicro_only_and_default_parameters(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "FAIRMICRO_CATALOG"}
-    result = subprocess.run([sys.executable, "-c", SCRIPT], cwd=tmp_path, capture_output=True, text=True,
-                            env={**env, "HF_HUB_OFFLINE": "1"}, timeout=900, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**env, "HF_HUB_OFFLINE": "1"},
+        timeout=900,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     [line] = [x for x in result.stdout.splitlines() if x.startswith("RESULT ")]
     report = json.loads(line.removeprefix("RESULT "))

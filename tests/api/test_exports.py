@@ -12,10 +12,35 @@ import pytest
 
 import fairmicro as fm
 
-PUBLIC = ["Catalog", "IngestReport", "QueryResult", "BuildReport", "FairmicroError", "build", "publish", "train",
-          "pretrain", "evaluate", "predict", "qualify", "runs"]
-HEAVY = ("duckdb", "pandas", "pyarrow", "polars", "torch", "sklearn", "datasets", "transformers", "linkml_runtime",
-         "pydantic", "typer", "rich")
+PUBLIC = [
+    "Catalog",
+    "IngestReport",
+    "QueryResult",
+    "BuildReport",
+    "FairmicroError",
+    "build",
+    "publish",
+    "train",
+    "pretrain",
+    "evaluate",
+    "predict",
+    "qualify",
+    "runs",
+]
+HEAVY = (
+    "duckdb",
+    "pandas",
+    "pyarrow",
+    "polars",
+    "torch",
+    "sklearn",
+    "datasets",
+    "transformers",
+    "linkml_runtime",
+    "pydantic",
+    "typer",
+    "rich",
+)
 
 
 def _loaded_after(code: str) -> set[str]:
@@ -31,7 +56,9 @@ def test_import_fairmicro_imports_nothing_heavy_not_even_duckdb():
 
 def test_the_catalog_class_and_pipeline_functions_load_no_data_frame_or_ml_package():
     loaded = _loaded_after("import fairmicro as fm\nfm.Catalog, fm.build, fm.train, fm.qualify, fm.predict")
-    assert sorted(name for name in ("pandas", "pyarrow", "polars", "torch", "sklearn", "datasets") if name in loaded) == []
+    assert (
+        sorted(name for name in ("pandas", "pyarrow", "polars", "torch", "sklearn", "datasets") if name in loaded) == []
+    )
 
 
 @pytest.mark.parametrize("name", PUBLIC)
@@ -52,7 +79,8 @@ def test_unknown_attribute_is_an_attribute_error():
 
 def _defaults(function: object) -> dict[str, object]:
     return {
-        name: p.default for name, p in inspect.signature(function).parameters.items()  # type: ignore[arg-type]
+        name: p.default
+        for name, p in inspect.signature(function).parameters.items()  # type: ignore[arg-type]
         if p.default is not inspect.Parameter.empty
     }
 
@@ -110,11 +138,33 @@ def test_build_passes_every_option_on(monkeypatch, tmp_path):
 
     monkeypatch.setattr(builders, "build_dataset", fake_build)
     with fm.Catalog.open(tmp_path / "c.duckdb") as cat, pytest.raises(fm.FairmicroError, match="stop"):
-        fm.build("n", tmp_path / "out", license="MIT", catalog=cat, where="width_px > ?", params=[10], label="kind",
-                 tile=32, stride=16, keep_data_bar=True, crop_bottom=5, mask_guided=True, mask_purity=0.9,
-                 mask_classes={1: "graphite"}, split_by="furnace", splits="0.5,0.5", seed=3, allow_empty_class=True,
-                 creators="Jane Doe", description="d", keywords="steel", citation="c", max_shard_mb=2,
-                 validate=False, task="classification")
+        fm.build(
+            "n",
+            tmp_path / "out",
+            license="MIT",
+            catalog=cat,
+            where="width_px > ?",
+            params=[10],
+            label="kind",
+            tile=32,
+            stride=16,
+            keep_data_bar=True,
+            crop_bottom=5,
+            mask_guided=True,
+            mask_purity=0.9,
+            mask_classes={1: "graphite"},
+            split_by="furnace",
+            splits="0.5,0.5",
+            seed=3,
+            allow_empty_class=True,
+            creators="Jane Doe",
+            description="d",
+            keywords="steel",
+            citation="c",
+            max_shard_mb=2,
+            validate=False,
+            task="classification",
+        )
     config = seen["config"]
     assert (config.selection.where, config.selection.params, config.label) == ("width_px > ?", (10,), "kind")
     assert (config.tiling.tile, config.tiling.stride, config.tiling.crop_data_bar) == (32, 16, False)

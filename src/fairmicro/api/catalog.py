@@ -181,7 +181,14 @@ class Catalog:
         """
         self._usable(writing=True)
         options = ingest_options(
-            specimens, specimen_pattern, label_from_folder, label_column, column_map, map_file, strict, batch_size,
+            specimens,
+            specimen_pattern,
+            label_from_folder,
+            label_column,
+            column_map,
+            map_file,
+            strict,
+            batch_size,
             jobs,
         )
         pairing = mask_options(masks, mask_pattern, mask_classes, mask_colors)

@@ -201,7 +201,9 @@ def mask_options(
     if classes and colors:
         raise FairmicroError("give either --mask-classes (label maps) or --mask-colors (colour maps), not both")
     class_text = classes if classes is None or isinstance(classes, str) else ",".join(classes)
-    color_text = colors if colors is None or isinstance(colors, str) else ",".join(f"{k}={v}" for k, v in colors.items())
+    color_text = (
+        colors if colors is None or isinstance(colors, str) else ",".join(f"{k}={v}" for k, v in colors.items())
+    )
     class_map = parse_mask_classes(class_text) if class_text else parse_mask_colors(color_text) if color_text else None
     return MaskOptions(Path(masks), pattern, class_map)
 
@@ -257,7 +259,11 @@ def ingest_files(
         raise FairmicroError(no_files_message(roots, found.skipped))
     seen: list[tuple[Path, str]] = []  # (path, sha256) of every image this ingest has in the catalog
     workers = Workers(options.jobs)  # worker processes start when enough new files need reading
-    with contextlib.closing(workers), Store.open(None if catalog is None else os.fspath(catalog)) as cat, (progress or _no_progress)(len(found.files)) as step:
+    with (
+        contextlib.closing(workers),
+        Store.open(None if catalog is None else os.fspath(catalog)) as cat,
+        (progress or _no_progress)(len(found.files)) as step,
+    ):
         summary = _run(cat, options, workers, found, lambda outcome: _seen(outcome, seen, step, on_file))
         masked = _pair_masks(cat, seen, mask_files, masks)
         path = cat.path

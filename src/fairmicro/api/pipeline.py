@@ -57,16 +57,30 @@ class BuildReport:
         """The report of a finished build."""
         info = result.info
         return cls(
-            info.name, result.out, result.dataset_id, info.fingerprint, info.rows, info.images,
-            list(info.class_names), {s.name: s.to_dict() for s in info.splits}, list(result.warnings), result,
+            info.name,
+            result.out,
+            result.dataset_id,
+            info.fingerprint,
+            info.rows,
+            info.images,
+            list(info.class_names),
+            {s.name: s.to_dict() for s in info.splits},
+            list(result.warnings),
+            result,
         )
 
     def to_dict(self) -> dict[str, object]:
         """The JSON form ``fairmicro build --json`` prints."""
         return {
-            "name": self.name, "out": str(self.path), "dataset_id": self.dataset_id,
-            "fingerprint": self.fingerprint, "rows": self.rows, "images": self.images, "classes": self.classes,
-            "splits": self.splits, "warnings": self.warnings,
+            "name": self.name,
+            "out": str(self.path),
+            "dataset_id": self.dataset_id,
+            "fingerprint": self.fingerprint,
+            "rows": self.rows,
+            "images": self.images,
+            "classes": self.classes,
+            "splits": self.splits,
+            "warnings": self.warnings,
         }
 
     def __fspath__(self) -> str:
@@ -201,8 +215,13 @@ def build(
         selection=Selection(where, tuple(params)),
         label=label,
         tiling=TilingSpec(
-            tile=tile, stride=stride, crop_data_bar=not keep_data_bar, crop_bottom=crop_bottom,
-            mask_guided=mask_guided, min_purity=mask_purity, mask_classes=_mask_classes(mask_classes),
+            tile=tile,
+            stride=stride,
+            crop_data_bar=not keep_data_bar,
+            crop_bottom=crop_bottom,
+            mask_guided=mask_guided,
+            min_purity=mask_purity,
+            mask_classes=_mask_classes(mask_classes),
         ),
         splits=SplitSpec(_fractions(splits), split_by, seed, allow_empty_class=allow_empty_class),
         license=license,

@@ -103,8 +103,14 @@ def train(
     ref = _dataset(dataset)
     if ref is None:
         raise ModelError("dataset is required (a built folder, a catalog dataset name or a Hub id)")
-    return run_train(plugin, ref, _plugin_params(params, plugin_params), catalog=catalog_path(catalog),
-                     runs_dir=_runs_dir(runs_dir), shuffle_metadata_check=shuffle_metadata)
+    return run_train(
+        plugin,
+        ref,
+        _plugin_params(params, plugin_params),
+        catalog=catalog_path(catalog),
+        runs_dir=_runs_dir(runs_dir),
+        shuffle_metadata_check=shuffle_metadata,
+    )
 
 
 def pretrain(
@@ -130,8 +136,9 @@ def pretrain(
     ref = _dataset(dataset)
     if ref is None:
         raise ModelError("dataset is required (a built folder, a catalog dataset name or a Hub id)")
-    return run_pretrain(plugin, ref, _plugin_params(params, plugin_params), catalog=catalog_path(catalog),
-                        runs_dir=_runs_dir(runs_dir))
+    return run_pretrain(
+        plugin, ref, _plugin_params(params, plugin_params), catalog=catalog_path(catalog), runs_dir=_runs_dir(runs_dir)
+    )
 
 
 def evaluate(
@@ -166,8 +173,15 @@ def evaluate(
     """
     from fairmicro.models.runner import evaluate as run_evaluate
 
-    return run_evaluate(_run_id(run), _dataset(dataset), split, shuffle_metadata_check=shuffle_metadata,
-                        catalog=catalog_path(catalog), runs_dir=_runs_dir(runs_dir), params=dict(params or {}) or None)
+    return run_evaluate(
+        _run_id(run),
+        _dataset(dataset),
+        split,
+        shuffle_metadata_check=shuffle_metadata,
+        catalog=catalog_path(catalog),
+        runs_dir=_runs_dir(runs_dir),
+        params=dict(params or {}) or None,
+    )
 
 
 def predict(
@@ -204,8 +218,15 @@ def predict(
             raise ModelError("accept=False: give the probability at or above which suggestions become labels")
         threshold = DEFAULT_ACCEPT if accept is None or accept is True else float(accept)
         return predict_catalog(run_id, where, threshold, catalog=path)
-    return predict_dataset(run_id, _dataset(dataset), split, out=None if out is None else Path(out),
-                           accept=bool(accept), catalog=path, runs_dir=_runs_dir(runs_dir))
+    return predict_dataset(
+        run_id,
+        _dataset(dataset),
+        split,
+        out=None if out is None else Path(out),
+        accept=bool(accept),
+        catalog=path,
+        runs_dir=_runs_dir(runs_dir),
+    )
 
 
 def qualify(
@@ -249,9 +270,20 @@ def qualify(
     """
     from fairmicro.models.qualifier import qualify as run_qualify
 
-    return run_qualify(os.fspath(assessments), where, catalog=catalog_path(catalog), clip=clip, flava=flava,
-                       fusion=fusion, weights=weights, threshold=threshold, calibration=calibration,
-                       normalise=normalise, top_k=top_k, **options)
+    return run_qualify(
+        os.fspath(assessments),
+        where,
+        catalog=catalog_path(catalog),
+        clip=clip,
+        flava=flava,
+        fusion=fusion,
+        weights=weights,
+        threshold=threshold,
+        calibration=calibration,
+        normalise=normalise,
+        top_k=top_k,
+        **options,
+    )
 
 
 def runs(catalog: CatalogRef = None) -> QueryResult:
