@@ -38,6 +38,7 @@ class Spy:
     def __init__(self, model: Any) -> None:
         self.model, self.fed = model, []
         self.classes_, self.metadata_columns_, self.version = model.classes_, model.metadata_columns_, model.version
+        self.task = model.task
 
     def predict_proba(self, data: Any) -> np.ndarray:
         self.fed += [np.asarray(image) for image in data["image"]]

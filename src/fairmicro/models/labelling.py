@@ -167,9 +167,9 @@ def predict_catalog(run_id: str, where: str, accept: float, *, catalog: str | Pa
     path = resolve_catalog_path(catalog)
     parent = load_run(path, run_id)
     model = load_model(parent)
-    if type(model).task != "classification":
+    if model.task != "classification":
         raise ModelError(
-            f"run {run_id} is a {type(model).task} model; it predicts dataset splits: "
+            f"run {run_id} is a {model.task} model; it predicts dataset splits: "
             f"`fairmicro predict {run_id} --dataset D --split test --out DIR`"
         )
     with Catalog.open(path, read_only=True) as cat:
@@ -190,7 +190,7 @@ def predict_catalog(run_id: str, where: str, accept: float, *, catalog: str | Pa
         {"where": where, "accept": accept, "input_plan": spec.model_input()},
         parent_run_id=run_id,
         seed=parent.get("seed"),
-        task=type(model).task,
+        task=model.task,
     )
     recorder.start()
     accepted = [s for s in suggestions if s.confidence >= accept]
