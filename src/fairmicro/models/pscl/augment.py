@@ -7,11 +7,13 @@ exactly on feature maps: two views of one crop are compared location by location
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 import torch
 import torch.nn.functional as F
 
 IGNORE = 255
+MaskT = TypeVar("MaskT", torch.Tensor, None)  # a label map comes back as it went in: a tensor, or no mask
 
 
 def _randint(high: int, generator: torch.Generator) -> int:
@@ -22,7 +24,7 @@ def _uniform(low: float, high: float, generator: torch.Generator) -> float:
     return low + (high - low) * float(torch.rand(1, generator=generator).item())
 
 
-def pad_to(image: torch.Tensor, mask: torch.Tensor | None, size: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+def pad_to(image: torch.Tensor, mask: MaskT, size: int) -> tuple[torch.Tensor, MaskT]:
     """Pad ``C x H x W`` (and its ``H x W`` mask, with 255 = ignore) up to at least ``size`` per side."""
     pad_h, pad_w = max(0, size - image.shape[-2]), max(0, size - image.shape[-1])
     if not (pad_h or pad_w):
@@ -34,8 +36,8 @@ def pad_to(image: torch.Tensor, mask: torch.Tensor | None, size: int) -> tuple[t
 
 
 def random_crop(
-    image: torch.Tensor, mask: torch.Tensor | None, size: int, generator: torch.Generator
-) -> tuple[torch.Tensor, torch.Tensor | None]:
+    image: torch.Tensor, mask: MaskT, size: int, generator: torch.Generator
+) -> tuple[torch.Tensor, MaskT]:
     """A ``size x size`` crop at a random position (padded first when the image is smaller)."""
     image, mask = pad_to(image, mask, size)
     top = _randint(image.shape[-2] - size + 1, generator)
@@ -80,8 +82,8 @@ def photometric(
 
 
 def training_crop(
-    image: torch.Tensor, mask: torch.Tensor | None, size: int, generator: torch.Generator
-) -> tuple[torch.Tensor, torch.Tensor | None]:
+    image: torch.Tensor, mask: MaskT, size: int, generator: torch.Generator
+) -> tuple[torch.Tensor, MaskT]:
     """Crop, random symmetry and photometric change (the fine-tuning augmentation)."""
     crop, crop_mask = random_crop(image, mask, size, generator)
     symmetry = Symmetry.random(generator)

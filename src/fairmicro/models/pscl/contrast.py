@@ -56,7 +56,7 @@ def select_labelled(
     Locations are ranked by similarity to their class prototype; a class without a
     prototype yet ranks its locations at random. Returns ``(location index, class id)``.
     """
-    labels = resize_mask(mask, tuple(embedding.shape[-2:])).flatten().to(embedding.device)
+    labels = resize_mask(mask, (embedding.shape[-2], embedding.shape[-1])).flatten().to(embedding.device)
     flat = embedding.flatten(1)
     where_all, class_all = [], []
     for cls in labels.unique().tolist():
@@ -86,7 +86,7 @@ def prototypes(embedding: torch.Tensor, mask: torch.Tensor, n_classes: int) -> t
     ``embedding`` is ``D x h x w``; ``mask`` any size (resized to ``h x w``).
     Returns ``(P x D prototypes, P class ids)``.
     """
-    labels = resize_mask(mask, tuple(embedding.shape[-2:])).flatten()
+    labels = resize_mask(mask, (embedding.shape[-2], embedding.shape[-1])).flatten()
     flat = embedding.flatten(1)
     found, ids = [], []
     for cls in range(n_classes):

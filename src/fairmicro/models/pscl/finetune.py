@@ -15,6 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from fairmicro.errors import ModelError
 from fairmicro.models.pscl.augment import IGNORE, training_crop
 from fairmicro.models.pscl.net import Segmenter, UNet, decoder_parameters, encoder_parameters
 
@@ -67,9 +68,11 @@ def prior_bias(masks: list[np.ndarray], n_classes: int, floor: float = 1e-4) -> 
 
 def start_from_prior(model: Segmenter, masks: list[np.ndarray], n_classes: int) -> None:
     """Zero head weights and the log class prior as bias: the untrained model predicts the prior everywhere."""
+    bias = model.head.bias
+    assert bias is not None  # the head is an nn.Conv2d with its default bias=True
     with torch.no_grad():
         model.head.weight.zero_()
-        model.head.bias.copy_(torch.from_numpy(prior_bias(masks, n_classes)))
+        bias.copy_(torch.from_numpy(prior_bias(masks, n_classes)))
 
 
 def dice_loss(logits: torch.Tensor, target: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
@@ -142,11 +145,13 @@ def probabilities(models: list[Segmenter], image: np.ndarray, device: str = "cpu
     """
     x = torch.from_numpy(image)[None].to(device)
     height, width = image.shape[-2:]
-    total = None
+    total: torch.Tensor | None = None
     for model in models:
         model.eval()
         probs = _windowed(model, x, window) if max(height, width) > window else model(x).softmax(dim=1)[0]
         total = probs if total is None else total + probs
+    if total is None:
+        raise ModelError("pscl-seg: no fine-tuned model to predict with")
     return (total / len(models)).cpu().numpy()
 
 
@@ -160,7 +165,8 @@ def _windowed(model: Segmenter, x: torch.Tensor, window: int) -> torch.Tensor:
     """Half-overlapping windows, blended with tent weights so window borders leave no seams."""
     height, width = x.shape[-2:]
     step = max(1, window // 2)
-    out, hits = None, torch.zeros((height, width), device=x.device)
+    out: torch.Tensor | None = None
+    hits = torch.zeros((height, width), device=x.device)
     for top in sorted({*range(0, max(1, height - window + 1), step), max(0, height - window)}):
         for left in sorted({*range(0, max(1, width - window + 1), step), max(0, width - window)}):
             probs = model(x[..., top : top + window, left : left + window]).softmax(dim=1)[0]
@@ -168,4 +174,5 @@ def _windowed(model: Segmenter, x: torch.Tensor, window: int) -> torch.Tensor:
             out = torch.zeros((probs.shape[0], height, width), device=x.device) if out is None else out
             out[:, top : top + window, left : left + window] += probs * weight
             hits[top : top + window, left : left + window] += weight
+    assert out is not None  # both window ranges hold at least one start
     return out / hits

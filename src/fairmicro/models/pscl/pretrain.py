@@ -96,12 +96,15 @@ def _prototypes(net: PretrainNet, labelled: Labelled, device: torch.device) -> l
     return [contrast.prototypes(p[0], mask, labelled.n_classes) for p in patches]
 
 
-def _update_prototypes(state: _State, scale: int, embedding: torch.Tensor, mask: torch.Tensor, n_classes: int) -> None:
+def _update_prototypes(
+    protos: list[tuple[torch.Tensor, torch.Tensor]], scale: int, embedding: torch.Tensor, mask: torch.Tensor,
+    n_classes: int,
+) -> None:
     """Replace the prototypes of the classes present in this step's labelled crop by their current mean."""
     found, ids = contrast.prototypes(embedding.detach(), mask, n_classes)
-    old, old_ids = state.protos[scale]
+    old, old_ids = protos[scale]
     keep = [i for i, c in enumerate(old_ids.tolist()) if c not in ids.tolist()]
-    state.protos[scale] = (torch.cat([old[keep], found.to(old.device)]), torch.cat([old_ids[keep], ids]))
+    protos[scale] = (torch.cat([old[keep], found.to(old.device)]), torch.cat([old_ids[keep], ids]))
 
 
 def _sample(state: _State, scale: int, mean: torch.Tensor, step: _Step, k: int,
@@ -112,7 +115,7 @@ def _sample(state: _State, scale: int, mean: torch.Tensor, step: _Step, k: int,
         image, where, _ = contrast.select_random(mean, k * 2, generator)
         ids = image * locations + where
         return ids, ids
-    _update_prototypes(state, scale, mean[0], step.mask, step.n_classes)
+    _update_prototypes(state.protos, scale, mean[0], step.mask, step.n_classes)
     protos, proto_ids = state.protos[scale]
     where_l, class_l = contrast.select_labelled(mean[0], step.mask, protos, proto_ids, k)
     image, where, classes = contrast.select_by_prototype(mean[1:], protos, proto_ids, k)
@@ -144,6 +147,7 @@ def _simclr_loss(state: _State, views: list, step: _Step, cfg: PretrainConfig, k
 def _moco_loss(state: _State, views: list, step: _Step, cfg: PretrainConfig, k: int,
                generator: torch.Generator) -> tuple:
     (batch1, sym1), (batch2, sym2) = views
+    assert state.key_net is not None  # _new_state gives a moco state its key network
     q_img, q_patches = _embed(state.net, batch1, sym1)
     with torch.no_grad():
         k_img, k_patches = _embed(state.key_net, batch2, sym2)
@@ -165,8 +169,8 @@ def _moco_loss(state: _State, views: list, step: _Step, cfg: PretrainConfig, k: 
 
 
 @torch.no_grad()
-def _momentum_update(state: _State, momentum: float) -> None:
-    for q, k in zip(state.net.parameters(), state.key_net.parameters(), strict=True):
+def _momentum_update(net: PretrainNet, key_net: PretrainNet, momentum: float) -> None:
+    for q, k in zip(net.parameters(), key_net.parameters(), strict=True):
         k.mul_(momentum).add_(q.detach(), alpha=1 - momentum)
 
 
@@ -242,7 +246,7 @@ def pretrain(
             loss.backward()
             optimizer.step()
             if state.key_net is not None:
-                _momentum_update(state, cfg.momentum)
+                _momentum_update(state.net, state.key_net, cfg.momentum)
             sums += [loss.item(), image_loss.item(), patch_loss.item()]
             count += 1
         for key, value in zip(history, sums / count, strict=True):

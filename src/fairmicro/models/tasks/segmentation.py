@@ -14,8 +14,9 @@ per repeat and as mean and std over repeats.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -29,6 +30,31 @@ if TYPE_CHECKING:
 
 MASK = "mask"
 IGNORE = 255
+
+
+@runtime_checkable
+class MaskPredictor(Protocol):
+    """What a segmentation plugin offers beyond :class:`~fairmicro.models.base.ModelPlugin`."""
+
+    def predict_masks(self, data: Any, member: int | None = None) -> Iterable[np.ndarray]:
+        """One ``uint8`` label map per row (repeat ``member``; None: the combined prediction)."""
+        ...
+
+
+@runtime_checkable
+class PretrainedStart(Protocol):
+    """A segmentation plugin that can start from a pretraining run's model (its ``init`` parameter)."""
+
+    def set_init(self, pretrained: ModelPlugin, run_id: str) -> None:
+        """Start from ``pretrained``, the model of pretraining run ``run_id``."""
+        ...
+
+
+def _predictor(model: ModelPlugin) -> MaskPredictor:
+    """``model`` as a mask predictor, or a one-line error naming what it lacks."""
+    if not isinstance(model, MaskPredictor) or not callable(model.predict_masks):
+        raise ModelError(f"{model.name}: a segmentation plugin must implement predict_masks(data, member=None)")
+    return model
 
 
 def _truth(data: Any) -> list[np.ndarray]:
@@ -48,8 +74,7 @@ class SegmentationTask(Task):
 
     def check_model(self, model: ModelPlugin) -> None:
         """A segmentation plugin must offer ``predict_masks``."""
-        if not callable(getattr(model, "predict_masks", None)):
-            raise ModelError(f"{model.name}: a segmentation plugin must implement predict_masks(data, member=None)")
+        _predictor(model)
 
     def evaluation_split(self, dataset: Any) -> str | None:
         """``validation``, else ``test``, else ``train``."""
@@ -72,6 +97,8 @@ class SegmentationTask(Task):
         init = model.get_params().get("init")
         if not init or init == "none":
             return None
+        if not isinstance(model, PretrainedStart):
+            raise ModelError(f"{model.name}: --init {init}: this plugin cannot start from a pretraining run")
         model.set_init(load_pretrained(init, catalog_path), init)
         return init
 
@@ -81,8 +108,9 @@ class SegmentationTask(Task):
         self.check_compatible(model, data, split)
         truth = _truth(data)
         repeats = []
+        predictor = _predictor(model)
         for member in range(getattr(model, "n_members_", 1)):
-            predicted = list(model.predict_masks(data, member=member))
+            predicted = list(predictor.predict_masks(data, member=member))
             repeats.append(scores(confusion(truth, predicted, len(model.classes_)), model.classes_))
         metrics = {"split": split, "n": len(data), "classes": model.classes_, "repeats": repeats,
                    **over_repeats(repeats, model.classes_), "model_report": model.report()}
@@ -128,7 +156,7 @@ class SegmentationTask(Task):
             raise ModelError("--out DIR is required: a segmentation model writes one mask PNG per image")
         if "image" not in data.column_names:
             raise ModelError(f"the {split} split has no 'image' column to predict masks for")
-        written = write_masks(out, data, model.predict_masks(data))
+        written = write_masks(out, data, _predictor(model).predict_masks(data))
         metrics = {"split": split, "n": len(data), "images": len(written), "out": str(out),
                    "classes": model.classes_, "masks": {sha: str(p) for sha, p in written.items()}}
         return Evaluation(metrics, outputs=written, files=list(written.values()))
