@@ -21,8 +21,9 @@ def measure(base_channels: int, variant: str, steps: int, crop: int, batch_size:
     images = [standardise(micrograph(crop + 32, 2, seed=i)[0], 1) for i in range(batch_size)]
     config = PretrainConfig(variant=variant, epochs=1, batch_size=batch_size, crop=crop, base_channels=base_channels)
     pretrain(images, config)  # warm-up
-    config = PretrainConfig(variant=variant, epochs=steps, batch_size=batch_size, crop=crop,
-                            base_channels=base_channels)
+    config = PretrainConfig(
+        variant=variant, epochs=steps, batch_size=batch_size, crop=crop, base_channels=base_channels
+    )
     start = time.perf_counter()
     pretrain(images, config)
     return steps * batch_size / (time.perf_counter() - start)

@@ -35,9 +35,7 @@ def pad_to(image: torch.Tensor, mask: MaskT, size: int) -> tuple[torch.Tensor, M
     return image, mask
 
 
-def random_crop(
-    image: torch.Tensor, mask: MaskT, size: int, generator: torch.Generator
-) -> tuple[torch.Tensor, MaskT]:
+def random_crop(image: torch.Tensor, mask: MaskT, size: int, generator: torch.Generator) -> tuple[torch.Tensor, MaskT]:
     """A ``size x size`` crop at a random position (padded first when the image is smaller)."""
     image, mask = pad_to(image, mask, size)
     top = _randint(image.shape[-2] - size + 1, generator)

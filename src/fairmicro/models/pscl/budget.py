@@ -49,8 +49,15 @@ def warn_if_long(unet: UNet, n_classes: int, params: dict, device: str) -> float
     steps = params["repeats"] * params["epochs"] * params["steps_per_epoch"]
     estimate = steps * seconds_per_step(unet, n_classes, params["batch_size"], params["crop"])
     if estimate > WARN_SECONDS:
-        log.warning("pscl-seg on cpu: %d repeat(s) x %d steps of %d crop(s) of %d px at width %d, %s here; "
-                    "the defaults are the paper's, meant for a GPU (smaller --repeats, --epochs, --crop, "
-                    "--base-channels for a CPU trial)", params["repeats"], params["epochs"] * params["steps_per_epoch"],
-                    params["batch_size"], params["crop"], unet.base_channels, describe(estimate))
+        log.warning(
+            "pscl-seg on cpu: %d repeat(s) x %d steps of %d crop(s) of %d px at width %d, %s here; "
+            "the defaults are the paper's, meant for a GPU (smaller --repeats, --epochs, --crop, "
+            "--base-channels for a CPU trial)",
+            params["repeats"],
+            params["epochs"] * params["steps_per_epoch"],
+            params["batch_size"],
+            params["crop"],
+            unet.base_channels,
+            describe(estimate),
+        )
     return estimate

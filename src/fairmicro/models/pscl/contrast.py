@@ -20,8 +20,13 @@ NO_MATCH = -1  # label of queue entries that are negatives only
 
 
 def info_nce(
-    anchors: torch.Tensor, anchor_labels: torch.Tensor, keys: torch.Tensor, key_labels: torch.Tensor,
-    temperature: float, exclude_self: bool = False, exclude: torch.Tensor | None = None,
+    anchors: torch.Tensor,
+    anchor_labels: torch.Tensor,
+    keys: torch.Tensor,
+    key_labels: torch.Tensor,
+    temperature: float,
+    exclude_self: bool = False,
+    exclude: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Supervised InfoNCE: mean over anchors of -mean log p(positive) among all keys.
 

@@ -86,8 +86,9 @@ def dice_loss(logits: torch.Tensor, target: torch.Tensor, classes: torch.Tensor)
     return 1 - dice[classes].mean()
 
 
-def _batch(images: list[torch.Tensor], masks: list[torch.Tensor], cfg: FinetuneConfig, crop: int,
-           generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+def _batch(
+    images: list[torch.Tensor], masks: list[torch.Tensor], cfg: FinetuneConfig, crop: int, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
     pairs = []
     for _ in range(cfg.batch_size):
         index = int(torch.randint(len(images), (1,), generator=generator).item())
@@ -105,8 +106,12 @@ def finetune(
     model = Segmenter(unet, n_classes)
     start_from_prior(model, masks, n_classes)
     model = model.to(device)
-    optimizer = torch.optim.Adam([{"params": encoder_parameters(unet), "lr": cfg.lr_encoder},
-                                  {"params": decoder_parameters(model), "lr": cfg.lr_decoder}])
+    optimizer = torch.optim.Adam(
+        [
+            {"params": encoder_parameters(unet), "lr": cfg.lr_encoder},
+            {"params": decoder_parameters(model), "lr": cfg.lr_decoder},
+        ]
+    )
     weights = torch.tensor(class_weights(masks, n_classes), dtype=torch.float32, device=device)
     present = torch.nonzero(weights > 0).flatten()
     largest = max(max(m.shape) for m in masks)
@@ -121,7 +126,11 @@ def finetune(
             x, y = _batch(tensors, labels, cfg, crop, generator)
             x, y = x.to(device), y.to(device)
             logits = model(x)
-            ce = F.cross_entropy(logits, y, weight=weights, ignore_index=IGNORE) if bool((y != IGNORE).any()) else logits.sum() * 0
+            ce = (
+                F.cross_entropy(logits, y, weight=weights, ignore_index=IGNORE)
+                if bool((y != IGNORE).any())
+                else logits.sum() * 0
+            )
             loss = cfg.ce_weight * ce + (1 - cfg.ce_weight) * dice_loss(logits, y, present)
             optimizer.zero_grad()
             loss.backward()

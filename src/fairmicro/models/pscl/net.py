@@ -24,8 +24,12 @@ class DoubleConv(nn.Sequential):
 
     def __init__(self, in_channels: int, out_channels: int) -> None:
         super().__init__(
-            nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False), _norm(out_channels), nn.ReLU(inplace=True),
-            nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False), _norm(out_channels), nn.ReLU(inplace=True),
+            nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False),
+            _norm(out_channels),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False),
+            _norm(out_channels),
+            nn.ReLU(inplace=True),
         )
 
 
@@ -110,9 +114,12 @@ class Projector(nn.Module):
         super().__init__()
         c1, c2, c3, c4 = widths(base_channels)
         self.image = nn.Sequential(nn.Linear(c4, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, dim))
-        self.patches = nn.ModuleList([
-            nn.Sequential(nn.Conv2d(c, hidden, 1), nn.ReLU(inplace=True), nn.Conv2d(hidden, dim, 1)) for c in (c3, c2, c1)
-        ])
+        self.patches = nn.ModuleList(
+            [
+                nn.Sequential(nn.Conv2d(c, hidden, 1), nn.ReLU(inplace=True), nn.Conv2d(hidden, dim, 1))
+                for c in (c3, c2, c1)
+            ]
+        )
 
     def forward(self, bottleneck: torch.Tensor, scales: list[torch.Tensor]) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """``(image embeddings B x D, [patch embeddings B x D x h x w per scale])``."""

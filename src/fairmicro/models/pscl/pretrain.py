@@ -78,7 +78,9 @@ def _views(crops: torch.Tensor, generator: torch.Generator) -> list[tuple[torch.
     return views
 
 
-def _embed(net: PretrainNet, batch: torch.Tensor, symmetries: list[Symmetry]) -> tuple[torch.Tensor, list[torch.Tensor]]:
+def _embed(
+    net: PretrainNet, batch: torch.Tensor, symmetries: list[Symmetry]
+) -> tuple[torch.Tensor, list[torch.Tensor]]:
     image, patches = net(batch)
     aligned = [torch.stack([s.undo(p) for s, p in zip(symmetries, scale, strict=True)]) for scale in patches]
     return image, aligned
@@ -91,13 +93,17 @@ def _prototypes(net: PretrainNet, labelled: Labelled, device: torch.device) -> l
     _, patches = net(padded)
     net.train()
     mask = torch.from_numpy(labelled.mask.astype(np.int64))
-    mask = torch.nn.functional.pad(mask, (0, padded.shape[-1] - mask.shape[-1], 0, padded.shape[-2] - mask.shape[-2]),
-                                   value=contrast.IGNORE).to(device)
+    mask = torch.nn.functional.pad(
+        mask, (0, padded.shape[-1] - mask.shape[-1], 0, padded.shape[-2] - mask.shape[-2]), value=contrast.IGNORE
+    ).to(device)
     return [contrast.prototypes(p[0], mask, labelled.n_classes) for p in patches]
 
 
 def _update_prototypes(
-    protos: list[tuple[torch.Tensor, torch.Tensor]], scale: int, embedding: torch.Tensor, mask: torch.Tensor,
+    protos: list[tuple[torch.Tensor, torch.Tensor]],
+    scale: int,
+    embedding: torch.Tensor,
+    mask: torch.Tensor,
     n_classes: int,
 ) -> None:
     """Replace the prototypes of the classes present in this step's labelled crop by their current mean."""
@@ -107,8 +113,9 @@ def _update_prototypes(
     protos[scale] = (torch.cat([old[keep], found.to(old.device)]), torch.cat([old_ids[keep], ids]))
 
 
-def _sample(state: _State, scale: int, mean: torch.Tensor, step: _Step, k: int,
-            generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+def _sample(
+    state: _State, scale: int, mean: torch.Tensor, step: _Step, k: int, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Sampled patches as flat ``(patch id, class)``; ``id = image * locations + location``."""
     locations = mean.shape[-2] * mean.shape[-1]
     if step.mask is None or state.protos is None:
@@ -128,8 +135,9 @@ def _at(embedding: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
     return contrast.gather(embedding, ids // locations, ids % locations)
 
 
-def _simclr_loss(state: _State, views: list, step: _Step, cfg: PretrainConfig, k: int,
-                 generator: torch.Generator) -> tuple:
+def _simclr_loss(
+    state: _State, views: list, step: _Step, cfg: PretrainConfig, k: int, generator: torch.Generator
+) -> tuple:
     (img1, patches1), (img2, patches2) = (_embed(state.net, b, s) for b, s in views)
     batch = len(img1)
     ids = torch.arange(batch, device=img1.device).repeat(2)
@@ -144,8 +152,9 @@ def _simclr_loss(state: _State, views: list, step: _Step, cfg: PretrainConfig, k
     return image_loss, torch.stack(patch_losses).mean()
 
 
-def _moco_loss(state: _State, views: list, step: _Step, cfg: PretrainConfig, k: int,
-               generator: torch.Generator) -> tuple:
+def _moco_loss(
+    state: _State, views: list, step: _Step, cfg: PretrainConfig, k: int, generator: torch.Generator
+) -> tuple:
     (batch1, sym1), (batch2, sym2) = views
     assert state.key_net is not None  # _new_state gives a moco state its key network
     q_img, q_patches = _embed(state.net, batch1, sym1)
@@ -153,8 +162,13 @@ def _moco_loss(state: _State, views: list, step: _Step, cfg: PretrainConfig, k: 
         k_img, k_patches = _embed(state.key_net, batch2, sym2)
     ids = torch.arange(len(q_img), device=q_img.device)
     queue = state.queues[0]
-    image_loss = contrast.info_nce(q_img, ids, torch.cat([k_img, queue.keys]),
-                                   torch.cat([ids, torch.full_like(queue.labels, contrast.NO_MATCH)]), cfg.temperature)
+    image_loss = contrast.info_nce(
+        q_img,
+        ids,
+        torch.cat([k_img, queue.keys]),
+        torch.cat([ids, torch.full_like(queue.labels, contrast.NO_MATCH)]),
+        cfg.temperature,
+    )
     queue.push(k_img, ids)
     patch_losses = []
     masked = step.mask is not None and state.protos is not None
@@ -162,8 +176,15 @@ def _moco_loss(state: _State, views: list, step: _Step, cfg: PretrainConfig, k: 
         patch_ids, classes = _sample(state, scale, (qp.detach() + kp) / 2, step, k, generator)
         anchors, keys = _at(qp, patch_ids), _at(kp, patch_ids)
         scale_queue = state.queues[scale + 1]
-        patch_losses.append(contrast.info_nce(anchors, classes, torch.cat([keys, scale_queue.keys]),
-                                              torch.cat([classes, scale_queue.labels]), cfg.temperature))
+        patch_losses.append(
+            contrast.info_nce(
+                anchors,
+                classes,
+                torch.cat([keys, scale_queue.keys]),
+                torch.cat([classes, scale_queue.labels]),
+                cfg.temperature,
+            )
+        )
         scale_queue.push(keys, classes if masked else torch.full_like(classes, contrast.NO_MATCH))
     return image_loss, torch.stack(patch_losses).mean()
 

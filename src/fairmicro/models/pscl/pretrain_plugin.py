@@ -38,7 +38,9 @@ class PsclParams(PluginParams):
     queue_size: int = Field(504, ge=1, description="MoCo queue length.")
     momentum: float = Field(0.99, ge=0, le=1, description="MoCo key-encoder momentum.")
     prototypes: bool = Field(True, description="Use one labelled mask of the split (if any) for patch sampling.")
-    channels: Literal["auto", "grey", "rgb"] = Field("auto", description="Input channels (auto: rgb if any image has colour).")
+    channels: Literal["auto", "grey", "rgb"] = Field(
+        "auto", description="Input channels (auto: rgb if any image has colour)."
+    )
     seed: int = Field(0, description="Random seed (crops, views, labelled image, initial weights).")
     device: str = Field("auto", description="auto (cuda if available), cpu, cuda, cuda:N.")
 
@@ -90,8 +92,9 @@ class PsclPlugin(ModelPlugin):
         del raw
         labelled = self._labelled(train, images)
         keys = set(PretrainConfig.__dataclass_fields__) - {"device"}
-        config = PretrainConfig(**{k: v for k, v in self.params.items() if k in keys},
-                                device=resolve_device(self.params["device"]))
+        config = PretrainConfig(
+            **{k: v for k, v in self.params.items() if k in keys}, device=resolve_device(self.params["device"])
+        )
         net, self.history_ = pretrain(images, config, labelled)
         self.unet_state_ = {k: v.detach().cpu() for k, v in net.unet.state_dict().items()}
         return self
@@ -115,9 +118,14 @@ class PsclPlugin(ModelPlugin):
     def report(self) -> dict[str, Any]:
         """Which labelled image guided patch sampling."""
         found = self.labelled_sha256_
-        return {"labelled_sha256": found,
-                "summary": [f"patch sampling guided by labelled image {found[:12]}" if found
-                            else "patch sampling without labelled mask (dense contrast)"]}
+        return {
+            "labelled_sha256": found,
+            "summary": [
+                f"patch sampling guided by labelled image {found[:12]}"
+                if found
+                else "patch sampling without labelled mask (dense contrast)"
+            ],
+        }
 
     def save(self, folder: Path) -> list[Path]:
         """``unet.pt`` (encoder/decoder weights) and ``pscl.json``."""
@@ -125,8 +133,12 @@ class PsclPlugin(ModelPlugin):
 
         folder.mkdir(parents=True, exist_ok=True)
         torch.save(self.unet_state_, folder / WEIGHTS)
-        config = {"params": self.params, "in_channels": self.in_channels_, "history": self.history_,
-                  "labelled_sha256": self.labelled_sha256_}
+        config = {
+            "params": self.params,
+            "in_channels": self.in_channels_,
+            "history": self.history_,
+            "labelled_sha256": self.labelled_sha256_,
+        }
         (folder / CONFIG).write_text(json.dumps(config, indent=2, sort_keys=True), encoding="utf-8")
         return [folder / WEIGHTS, folder / CONFIG]
 

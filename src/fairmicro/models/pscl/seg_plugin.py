@@ -61,8 +61,10 @@ class PsclSegPlugin(ModelPlugin):
     def set_init(self, pretrained: ModelPlugin, run_id: str) -> None:
         """Start from a pretraining run's model (checked by the segmentation task)."""
         if not hasattr(pretrained, "new_unet"):
-            raise ModelError(f"--init {run_id}: a {pretrained.name} model has no UNet to fine-tune; "
-                             "give a `fairmicro pretrain pscl` run")
+            raise ModelError(
+                f"--init {run_id}: a {pretrained.name} model has no UNet to fine-tune; "
+                "give a `fairmicro pretrain pscl` run"
+            )
         self.init_model_, self.init_run_id_ = pretrained, run_id
 
     def _start_unet(self, seed: int) -> Any:
@@ -82,8 +84,10 @@ class PsclSegPlugin(ModelPlugin):
         if self.params["init"] != "none" and self.init_model_ is None:
             raise ModelError(f"--init {self.params['init']}: the pretraining run was not loaded (run through the CLI)")
         self.classes_ = mask_class_names(train)
-        choices = [labelled_rows(train, self.params["labelled"], self.params["seed"] + r)
-                   for r in range(self.params["repeats"])]
+        choices = [
+            labelled_rows(train, self.params["labelled"], self.params["seed"] + r)
+            for r in range(self.params["repeats"])
+        ]
         self._set_shape(train, choices)
         self._warn_if_long()
         self.members_, self.labelled_, curves = [], [], []
@@ -92,16 +96,22 @@ class PsclSegPlugin(ModelPlugin):
             self.members_.append(state)
             self.labelled_.append(choice.sha256)
             curves.append(history["loss"])
-        self.history_ = {"loss": np.mean(curves, axis=0).tolist(),
-                         **{f"loss_repeat_{r}": c for r, c in enumerate(curves)}}
+        self.history_ = {
+            "loss": np.mean(curves, axis=0).tolist(),
+            **{f"loss_repeat_{r}": c for r, c in enumerate(curves)},
+        }
         return self
 
     def _warn_if_long(self) -> None:
         """One warning line when the budget takes long on a CPU (the paper's defaults: hours)."""
         from fairmicro.models.pscl.budget import warn_if_long
 
-        warn_if_long(self._start_unet(self.params["seed"]), len(self.classes_), self.params,
-                     resolve_device(self.params["device"]))
+        warn_if_long(
+            self._start_unet(self.params["seed"]),
+            len(self.classes_),
+            self.params,
+            resolve_device(self.params["device"]),
+        )
 
     def _set_shape(self, train: Any, choices: list[Any]) -> None:
         from fairmicro.models.pscl.data import raw_images
@@ -122,8 +132,11 @@ class PsclSegPlugin(ModelPlugin):
         for row, image, mask in zip(rows, images, masks, strict=True):
             check_pair(image, mask, row)
         keys = set(FinetuneConfig.__dataclass_fields__) - {"device", "seed"}
-        config = FinetuneConfig(**{k: v for k, v in self.params.items() if k in keys}, seed=seed,
-                                device=resolve_device(self.params["device"]))
+        config = FinetuneConfig(
+            **{k: v for k, v in self.params.items() if k in keys},
+            seed=seed,
+            device=resolve_device(self.params["device"]),
+        )
         model, history = finetune(self._start_unet(seed), images, masks, len(self.classes_), config)
         return {k: v.detach().cpu() for k, v in model.state_dict().items()}, history
 
@@ -157,9 +170,14 @@ class PsclSegPlugin(ModelPlugin):
     def report(self) -> dict[str, Any]:
         """Initial weights and the labelled images of every repeat (sha256)."""
         init = self.init_run_id_ or "none (random weights)"
-        return {"init_run_id": self.init_run_id_, "labelled_sha256": self.labelled_,
-                "summary": [f"initialised from {init}; labelled image(s) per repeat: "
-                            + "; ".join(",".join(s[:12] for s in shas) for shas in self.labelled_)]}
+        return {
+            "init_run_id": self.init_run_id_,
+            "labelled_sha256": self.labelled_,
+            "summary": [
+                f"initialised from {init}; labelled image(s) per repeat: "
+                + "; ".join(",".join(s[:12] for s in shas) for shas in self.labelled_)
+            ],
+        }
 
     def save(self, folder: Path) -> list[Path]:
         """``members.pt`` (one state dict per repeat) and ``pscl_seg.json``."""
@@ -167,9 +185,15 @@ class PsclSegPlugin(ModelPlugin):
 
         folder.mkdir(parents=True, exist_ok=True)
         torch.save(self.members_, folder / WEIGHTS)
-        config = {"params": self.params, "classes": self.classes_, "labelled": self.labelled_,
-                  "in_channels": self.in_channels_, "base_channels": self.base_channels_,
-                  "init_run_id": self.init_run_id_, "history": self.history_}
+        config = {
+            "params": self.params,
+            "classes": self.classes_,
+            "labelled": self.labelled_,
+            "in_channels": self.in_channels_,
+            "base_channels": self.base_channels_,
+            "init_run_id": self.init_run_id_,
+            "history": self.history_,
+        }
         (folder / CONFIG).write_text(json.dumps(config, indent=2, sort_keys=True), encoding="utf-8")
         return [folder / WEIGHTS, folder / CONFIG]
 

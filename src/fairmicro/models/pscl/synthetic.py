@@ -56,7 +56,12 @@ def micrograph(size: int = 64, phases: int = 2, seed: int = 0, contrast: float =
 
 
 def segmentation_dataset(
-    splits: dict[str, int], size: int = 64, phases: int = 2, seed: int = 0, names: list[str] | None = None, **kwargs: Any
+    splits: dict[str, int],
+    size: int = 64,
+    phases: int = 2,
+    seed: int = 0,
+    names: list[str] | None = None,
+    **kwargs: Any,
 ) -> Any:
     """A ``datasets.DatasetDict`` in the format of ``fairmicro build --task segmentation``.
 
@@ -70,13 +75,20 @@ def segmentation_dataset(
     from fairmicro.builders.segmentation import description_json, hf_features
 
     classes = list(PHASE_NAMES[:phases])
-    features = datasets.Features({k: v for k, v in hf_features(classes).items()
-                                  if k in ("image", "mask", "file_name", "image_height_px", "image_width_px")})
+    features = datasets.Features(
+        {
+            k: v
+            for k, v in hf_features(classes).items()
+            if k in ("image", "mask", "file_name", "image_height_px", "image_width_px")
+        }
+    )
     features["image_sha256"] = datasets.Value("string")
     features["tile_x_px"] = datasets.Value("int64")
     features["tile_y_px"] = datasets.Value("int64")
-    info = datasets.DatasetInfo(features=features, description=description_json([{"value": i, "name": n, "colour": None}
-                                                              for i, n in enumerate(classes)]))
+    info = datasets.DatasetInfo(
+        features=features,
+        description=description_json([{"value": i, "name": n, "colour": None} for i, n in enumerate(classes)]),
+    )
     result, index = {}, 0
     for split, count in splits.items():
         rows: dict[str, list[Any]] = {k: [] for k in features}

@@ -102,8 +102,9 @@ class SegmentationTask(Task):
         model.set_init(load_pretrained(init, catalog_path), init)
         return init
 
-    def evaluate(self, model: ModelPlugin, data: Any, *, split: str, seed: int = 0,
-                 options: dict[str, Any] | None = None) -> Evaluation:
+    def evaluate(
+        self, model: ModelPlugin, data: Any, *, split: str, seed: int = 0, options: dict[str, Any] | None = None
+    ) -> Evaluation:
         """Dice and IoU per class, per repeat and their mean and std over repeats."""
         self.check_compatible(model, data, split)
         truth = _truth(data)
@@ -112,8 +113,14 @@ class SegmentationTask(Task):
         for member in range(getattr(model, "n_members_", 1)):
             predicted = list(predictor.predict_masks(data, member=member))
             repeats.append(scores(confusion(truth, predicted, len(model.classes_)), model.classes_))
-        metrics = {"split": split, "n": len(data), "classes": model.classes_, "repeats": repeats,
-                   **over_repeats(repeats, model.classes_), "model_report": model.report()}
+        metrics = {
+            "split": split,
+            "n": len(data),
+            "classes": model.classes_,
+            "repeats": repeats,
+            **over_repeats(repeats, model.classes_),
+            "model_report": model.report(),
+        }
         return Evaluation(metrics)
 
     def check_compatible(self, model: ModelPlugin, data: Any, split: str) -> None:
@@ -138,14 +145,20 @@ class SegmentationTask(Task):
     def summary(self, metrics: dict[str, Any]) -> list[str]:
         """Mean Dice/IoU over repeats, then per class (predictions: how many masks were written where)."""
         if "masks" in metrics:
-            return [f"{metrics['split']}: {metrics['images']} mask(s) of {metrics['n']} row(s) written to {metrics['out']}"]
-        head = (f"{metrics['split']} (n={metrics['n']}, {len(metrics['repeats'])} repeat(s)): mean Dice "
-                f"{_fmt(metrics['mean_dice'])} ± {_fmt(metrics['mean_dice_std'])}, mean IoU "
-                f"{_fmt(metrics['mean_iou'])} ± {_fmt(metrics['mean_iou_std'])}")
+            return [
+                f"{metrics['split']}: {metrics['images']} mask(s) of {metrics['n']} row(s) written to {metrics['out']}"
+            ]
+        head = (
+            f"{metrics['split']} (n={metrics['n']}, {len(metrics['repeats'])} repeat(s)): mean Dice "
+            f"{_fmt(metrics['mean_dice'])} ± {_fmt(metrics['mean_dice_std'])}, mean IoU "
+            f"{_fmt(metrics['mean_iou'])} ± {_fmt(metrics['mean_iou_std'])}"
+        )
         lines = [head]
         for name, values in metrics["per_class"].items():
-            lines.append(f"  {name}: Dice {_fmt(values['dice'])} ± {_fmt(values['dice_std'])}, "
-                         f"IoU {_fmt(values['iou'])} ± {_fmt(values['iou_std'])}")
+            lines.append(
+                f"  {name}: Dice {_fmt(values['dice'])} ± {_fmt(values['dice_std'])}, "
+                f"IoU {_fmt(values['iou'])} ± {_fmt(values['iou_std'])}"
+            )
         return lines + list((metrics.get("model_report") or {}).get("summary") or [])
 
     def predict_dataset(self, model: ModelPlugin, data: Any, *, split: str, out: Path | None) -> Evaluation:
@@ -157,8 +170,14 @@ class SegmentationTask(Task):
         if "image" not in data.column_names:
             raise ModelError(f"the {split} split has no 'image' column to predict masks for")
         written = write_masks(out, data, _predictor(model).predict_masks(data))
-        metrics = {"split": split, "n": len(data), "images": len(written), "out": str(out),
-                   "classes": model.classes_, "masks": {sha: str(p) for sha, p in written.items()}}
+        metrics = {
+            "split": split,
+            "n": len(data),
+            "images": len(written),
+            "out": str(out),
+            "classes": model.classes_,
+            "masks": {sha: str(p) for sha, p in written.items()},
+        }
         return Evaluation(metrics, outputs=written, files=list(written.values()))
 
     def write_predictions(self, catalog: Catalog, run_id: str, evaluation: Evaluation, *, accept: bool) -> None:
@@ -177,9 +196,12 @@ def load_pretrained(run_id: str, catalog_path: Path | None) -> ModelPlugin:
 
     run = load_run(catalog_path, run_id)
     if run.get("run_kind") != "pretrain" or run.get("status") != "succeeded":
-        raise ModelError(f"--init {run_id}: a {run.get('status')} {run.get('task') or ''} {run.get('run_kind')} run "
-                         "(plugin " f"{run.get('plugin')}), not a finished pretraining run; "
-                         "give a run of `fairmicro pretrain pscl` or none")
+        raise ModelError(
+            f"--init {run_id}: a {run.get('status')} {run.get('task') or ''} {run.get('run_kind')} run "
+            "(plugin "
+            f"{run.get('plugin')}), not a finished pretraining run; "
+            "give a run of `fairmicro pretrain pscl` or none"
+        )
     return load_model(run)
 
 

@@ -33,7 +33,8 @@ def confusion(truth: Sequence[np.ndarray], predicted: Sequence[np.ndarray], n_cl
         if true.size and true.max() >= n_classes:
             raise ValueError(f"mask value {int(true.max())} is not one of the {n_classes} classes")
         total += np.bincount(true * (n_classes + 1) + pred, minlength=n_classes * (n_classes + 1)).reshape(
-            n_classes, n_classes + 1)
+            n_classes, n_classes + 1
+        )
     return total
 
 
@@ -57,8 +58,12 @@ def scores(matrix: np.ndarray, classes: Sequence[str]) -> dict[str, Any]:
     predicted_px = matrix[:, :n].sum(axis=0).astype(float)
     fp, fn = predicted_px - tp, truth_px - tp
     per_class = {
-        name: {"dice": _ratio(2 * tp[i], 2 * tp[i] + fp[i] + fn[i]), "iou": _ratio(tp[i], tp[i] + fp[i] + fn[i]),
-               "truth_pixels": int(truth_px[i]), "predicted_pixels": int(predicted_px[i])}
+        name: {
+            "dice": _ratio(2 * tp[i], 2 * tp[i] + fp[i] + fn[i]),
+            "iou": _ratio(tp[i], tp[i] + fp[i] + fn[i]),
+            "truth_pixels": int(truth_px[i]),
+            "predicted_pixels": int(predicted_px[i]),
+        }
         for i, name in enumerate(classes)
     }
     foreground = [name for name in classes if name.lower() != "background"]
