@@ -67,8 +67,9 @@ def test_long_cpu_budget_is_announced_in_one_line_before_training(monkeypatch, c
     monkeypatch.setattr(budget, "WARN_SECONDS", 0.0)
     data = segmentation_dataset({"train": 1}, size=32)
     with caplog.at_level("WARNING"):
-        PsclSegPlugin(repeats=2, epochs=1, steps_per_epoch=3, batch_size=2, crop=32, base_channels=4,
-                      device="cpu").fit(data["train"])
+        PsclSegPlugin(repeats=2, epochs=1, steps_per_epoch=3, batch_size=2, crop=32, base_channels=4, device="cpu").fit(
+            data["train"]
+        )
     lines = [r.getMessage() for r in caplog.records if "pscl-seg on cpu" in r.getMessage()]
     assert len(lines) == 1 and "\n" not in lines[0]
     assert "2 repeat(s) x 3 steps of 2 crop(s) of 32 px at width 4" in lines[0] and "about" in lines[0]
@@ -132,8 +133,10 @@ def test_pscl_seg_predicts_in_windows_of_its_training_crop(monkeypatch):
     seen = []
     real = finetune.probabilities
     monkeypatch.setattr(finetune, "probabilities", lambda *a, **k: seen.append(k.get("window")) or real(*a, **k))
-    data = datasets.Dataset.from_dict({"image": [Image.fromarray(np.zeros((32, 128), np.uint8))]},
-                                      features=datasets.Features({"image": datasets.Image()}))
+    data = datasets.Dataset.from_dict(
+        {"image": [Image.fromarray(np.zeros((32, 128), np.uint8))]},
+        features=datasets.Features({"image": datasets.Image()}),
+    )
     (mask,) = plugin.predict_masks(data)
     assert mask.shape == (32, 128) and seen == [32]
 

@@ -36,13 +36,37 @@ def test_real_ebc2_pretrain_fine_tune_predict(cli, tmp_path):
     from PIL import Image
 
     for split in ("train", "val", "test"):
-        cli("ingest", str(EBC2 / split), "--masks", str(EBC2 / f"{split}_annot"), "--mask-classes",
-            "background,oxide,crack")
+        cli(
+            "ingest",
+            str(EBC2 / split),
+            "--masks",
+            str(EBC2 / f"{split}_annot"),
+            "--mask-classes",
+            "background,oxide,crack",
+        )
     cli("build", "ebc2", "--task", "segmentation", "--license", "MIT", "--out", str(tmp_path / "ds"))
     cli("pretrain", "pscl", "--dataset", "ebc2", *TINY, "--min-steps", "2")
     pretrain_id = cli.rows("SELECT run_id FROM model_runs WHERE run_kind = 'pretrain'")[0]["run_id"]
-    cli("train", "pscl-seg", "--dataset", "ebc2", "--labelled", "1", "--init", pretrain_id, "--repeats", "1",
-        "--epochs", "1", "--steps-per-epoch", "2", "--crop", "64", "--batch-size", "2")
+    cli(
+        "train",
+        "pscl-seg",
+        "--dataset",
+        "ebc2",
+        "--labelled",
+        "1",
+        "--init",
+        pretrain_id,
+        "--repeats",
+        "1",
+        "--epochs",
+        "1",
+        "--steps-per-epoch",
+        "2",
+        "--crop",
+        "64",
+        "--batch-size",
+        "2",
+    )
     run = cli.rows("SELECT run_id, parent_run_id FROM model_runs WHERE plugin = 'pscl-seg' AND run_kind = 'train'")[0]
     assert run["parent_run_id"] == pretrain_id
     out = tmp_path / "pred"

@@ -22,7 +22,9 @@ def test_fine_tuning_starts_from_every_pretrained_tensor_and_splits_learning_rat
     from fairmicro.models.pscl.synthetic import segmentation_dataset
 
     data = segmentation_dataset({"train": 2}, size=32, phases=2)
-    pretrained = PsclPlugin(epochs=1, min_steps=1, base_channels=4, crop=32, batch_size=2, device="cpu").fit(data["train"])
+    pretrained = PsclPlugin(epochs=1, min_steps=1, base_channels=4, crop=32, batch_size=2, device="cpu").fit(
+        data["train"]
+    )
     unet = pretrained.new_unet()
     state = unet.state_dict()
     assert set(state) == set(pretrained.unet_state_)

@@ -73,9 +73,16 @@ def test_stitch_places_tiles_on_the_whole_image_uncovered_rows_zero(tmp_path):
     from fairmicro.models.tasks.segmentation_output import write_masks
 
     sha = "a" * 64
-    data = _rows({"image_sha256": [sha] * 2 + ["b" * 64], "file_name": ["dir/grain #1 a.tif"] * 2 + ["b (2)#x.TIF"],
-                  "image_height_px": [5, 5, 3], "image_width_px": [4, 4, 2],
-                  "tile_x_px": [0, 2, 0], "tile_y_px": [0, 0, 0]})
+    data = _rows(
+        {
+            "image_sha256": [sha] * 2 + ["b" * 64],
+            "file_name": ["dir/grain #1 a.tif"] * 2 + ["b (2)#x.TIF"],
+            "image_height_px": [5, 5, 3],
+            "image_width_px": [4, 4, 2],
+            "tile_x_px": [0, 2, 0],
+            "tile_y_px": [0, 0, 0],
+        }
+    )
     tiles = [np.full((4, 2), 1, np.uint8), np.full((4, 2), 2, np.uint8), np.full((3, 2), 3, np.uint8)]
     written = write_masks(tmp_path / "out", data, iter(tiles))
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["b (2)#x.png", "grain #1 a.png"]
@@ -88,8 +95,16 @@ def test_stitch_places_tiles_on_the_whole_image_uncovered_rows_zero(tmp_path):
 def test_two_images_with_one_stem_do_not_overwrite_each_other(tmp_path):
     from fairmicro.models.tasks.segmentation_output import write_masks
 
-    data = _rows({"image_sha256": ["a" * 64, "b" * 64], "file_name": ["x/s.tif", "y/s.png"],
-                  "image_height_px": [2, 2], "image_width_px": [2, 2], "tile_x_px": [0, 0], "tile_y_px": [0, 0]})
+    data = _rows(
+        {
+            "image_sha256": ["a" * 64, "b" * 64],
+            "file_name": ["x/s.tif", "y/s.png"],
+            "image_height_px": [2, 2],
+            "image_width_px": [2, 2],
+            "tile_x_px": [0, 0],
+            "tile_y_px": [0, 0],
+        }
+    )
     written = write_masks(tmp_path, data, iter([np.zeros((2, 2), np.uint8)] * 2))
     assert len({p.name for p in written.values()}) == 2 and (tmp_path / "s.png").is_file()
 
@@ -100,8 +115,16 @@ def test_out_that_is_a_file_is_refused_and_left_alone(tmp_path):
 
     target = tmp_path / "file"
     target.write_text("keep")
-    data = _rows({"image_sha256": ["a" * 64], "file_name": ["a.tif"], "image_height_px": [1], "image_width_px": [1],
-                  "tile_x_px": [0], "tile_y_px": [0]})
+    data = _rows(
+        {
+            "image_sha256": ["a" * 64],
+            "file_name": ["a.tif"],
+            "image_height_px": [1],
+            "image_width_px": [1],
+            "tile_x_px": [0],
+            "tile_y_px": [0],
+        }
+    )
     with pytest.raises(ModelError, match="not a folder"):
         write_masks(target, data, iter([np.zeros((1, 1), np.uint8)]))
     assert target.read_text() == "keep"
