@@ -128,3 +128,47 @@ def test_out_that_is_a_file_is_refused_and_left_alone(tmp_path):
     with pytest.raises(ModelError, match="not a folder"):
         write_masks(target, data, iter([np.zeros((1, 1), np.uint8)]))
     assert target.read_text() == "keep"
+
+
+def _segmentation_plugin(with_masks: bool):
+    from typing import ClassVar
+
+    from fairmicro.models.base import ModelPlugin, PluginParams
+
+    class ToyParams(PluginParams):
+        init: str | None = None
+
+    class Plugin(ModelPlugin):
+        name: ClassVar[str] = "toy-seg"
+        task: ClassVar[str] = "segmentation"
+        Params: ClassVar[type[PluginParams]] = ToyParams
+
+        def fit(self, train, validation=None):
+            return self
+
+        def save(self, folder):
+            return []
+
+        @classmethod
+        def load(cls, folder):
+            return cls()
+
+    if with_masks:
+        Plugin.predict_masks = lambda self, data, member=None: iter(())
+    return Plugin
+
+
+def test_capabilities_a_segmentation_plugin_lacks_are_one_line_errors(tmp_path, monkeypatch):
+    from fairmicro.errors import ModelError
+    from fairmicro.models.tasks import segmentation
+
+    task = segmentation.SegmentationTask()
+    with pytest.raises(ModelError, match="must implement predict_masks"):
+        task.check_model(_segmentation_plugin(with_masks=False)())
+    task.check_model(_segmentation_plugin(with_masks=True)())
+    loaded = []
+    monkeypatch.setattr(segmentation, "load_pretrained", lambda *args: loaded.append(args))
+    model = _segmentation_plugin(with_masks=True)(init="pretrain-run")
+    with pytest.raises(ModelError, match="cannot start from a pretraining run") as caught:
+        task.prepare(model, [], tmp_path / "catalog.duckdb")
+    assert "\n" not in str(caught.value) and not loaded  # refused before any run is loaded
