@@ -106,7 +106,7 @@ def built(lab) -> tuple[Cli, Path]:
         "real-collection",
         "--where",
         "label IS NOT NULL AND bit_depth <= 16",
-        "--label",
+        "--label-column",
         "label",
         "--tile",
         "256",
@@ -187,7 +187,7 @@ def test_predict_accept_then_review_labels_the_held_out_image(built):
     run = _last_run(cli)
     [held_out] = cli.rows("SELECT sha256 FROM image_metadata WHERE label IS NULL")
     sha = held_out["sha256"]
-    cli("predict", run["run_id"], "--where", "label IS NULL", "--accept", "0.9")
+    cli("predict", run["run_id"], "--where", "label IS NULL", "--threshold", "0.9")
     [suggested] = cli.rows(f"SELECT label, label_source FROM image_metadata WHERE sha256 = '{sha}'")
     queue = cli("review").stdout
     # accepted (a predicted label of a known class) or queued for review, never silently dropped

@@ -46,7 +46,7 @@ def test_issue_example_command_builds_a_validated_dataset(cli, ingested: Path, t
         "hcci-tiles",
         "--where",
         "material = 'HCCI'",
-        "--label",
+        "--label-column",
         "label",
         "--tile",
         "24",

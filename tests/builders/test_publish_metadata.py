@@ -203,7 +203,7 @@ def test_no_local_path_user_or_host_reaches_any_built_file(cli_built: Cli, tmp_p
         str(out),
         "--where",
         f"path LIKE '{images}/%' AND path NOT LIKE ?",
-        "--param",
+        "--where-param",
         f"{tmp_path}/nothing%",
     )
     files = [p for p in out.rglob("*") if p.is_file()]

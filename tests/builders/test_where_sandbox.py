@@ -136,7 +136,7 @@ def test_predict_refuses_a_where_that_reaches_outside_the_catalog(
     before = cli.rows("SELECT sha256, label, label_source FROM images ORDER BY sha256")
     runs = cli.rows("SELECT count(*) AS n FROM model_runs")
     predictions = cli.rows("SELECT count(*) AS n FROM predictions")
-    result = cli("predict", trained[1], "--where", HOSTILE[case].format(**secrets_dir), "--accept", "0", check=False)
+    result = cli("predict", trained[1], "--where", HOSTILE[case].format(**secrets_dir), "--threshold", "0", check=False)
     _assert_refused(result, secrets_dir)
     assert cli.rows("SELECT sha256, label, label_source FROM images ORDER BY sha256") == before
     assert cli.rows("SELECT count(*) AS n FROM model_runs") == runs  # no predict run recorded

@@ -144,7 +144,7 @@ def test_fine_tune_from_pretraining_run_records_provenance_and_predicts_masks(bu
     assert len(labelled) == 2 and all(len(x) == 1 and x[0] in shas for x in labelled)
 
     out = root / "pred"
-    cli("predict", run["run_id"], "--dataset", str(root / "ds"), "--split", "test", "--out", str(out), "--accept")
+    cli("predict", run["run_id"], "--dataset", str(root / "ds"), "--split", "test", "--out", str(out), "--annotate")
     test_rows = _split_rows(root / "ds", "test")
     assert sorted(p.name for p in out.iterdir()) == sorted(Path(r["file_name"]).stem + ".png" for r in test_rows)
     for row in test_rows:
