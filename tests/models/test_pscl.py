@@ -65,8 +65,9 @@ def _pretrain(images, seed=0, epochs=8, variant="simclr"):
     from fairmicro.models.pscl.pretrain import Labelled, PretrainConfig, pretrain
 
     arrays = [standardise(a, 1) for a, _ in images]
-    config = PretrainConfig(variant=variant, epochs=epochs, batch_size=4, crop=32, base_channels=8, seed=seed,
-                            queue_size=8)
+    config = PretrainConfig(
+        variant=variant, epochs=epochs, batch_size=4, crop=32, base_channels=8, seed=seed, queue_size=8
+    )
     _, history = pretrain(arrays, config, Labelled(arrays[0], images[0][1], 2))
     return history["loss"]
 
@@ -116,8 +117,20 @@ def built(tmp_path_factory):
     cli = Cli(root / "catalog.duckdb", root)
     _write_set(root, NAMES)
     cli("ingest", str(root / "images"), "--masks", str(root / "masks"), "--mask-classes", "background,phase_a")
-    cli("build", "synth", "--task", "segmentation", "--license", "MIT", "--splits", "0.5,0.25,0.25", "--seed", "0",
-        "--out", str(root / "ds"))
+    cli(
+        "build",
+        "synth",
+        "--task",
+        "segmentation",
+        "--license",
+        "MIT",
+        "--splits",
+        "0.5,0.25,0.25",
+        "--seed",
+        "0",
+        "--out",
+        str(root / "ds"),
+    )
     result = cli("pretrain", "pscl", "--dataset", str(root / "ds"), *TINY)
     pretrain_id = cli.rows("SELECT run_id FROM model_runs WHERE run_kind = 'pretrain'")[0]["run_id"]
     assert pretrain_id in result.stdout
@@ -133,7 +146,9 @@ def test_fine_tune_from_pretraining_run_records_provenance_and_predicts_masks(bu
     from PIL import Image
 
     cli, root, pretrain_id = built
-    result = cli("train", "pscl-seg", "--dataset", str(root / "ds"), "--labelled", "1", "--init", pretrain_id, *TINY_SEG)
+    result = cli(
+        "train", "pscl-seg", "--dataset", str(root / "ds"), "--labelled", "1", "--init", pretrain_id, *TINY_SEG
+    )
     assert "mean Dice" in result.stdout
     run = cli.rows("SELECT run_id, parent_run_id, task, metrics FROM model_runs WHERE plugin = 'pscl-seg'")[0]
     assert run["parent_run_id"] == pretrain_id and run["task"] == "segmentation"
@@ -168,8 +183,12 @@ def test_init_that_is_not_a_pretraining_run_is_one_line_and_no_run_row(built, in
     cli, root, _ = built
     if init == "CLASSIFICATION":
         init = "texture-20260101T000000-abcdef"
-        cli("query", "--write", "INSERT INTO model_runs (run_id, plugin, run_kind, task, status) "
-            f"VALUES ('{init}', 'texture', 'train', 'classification', 'succeeded') ON CONFLICT DO NOTHING")
+        cli(
+            "query",
+            "--write",
+            "INSERT INTO model_runs (run_id, plugin, run_kind, task, status) "
+            f"VALUES ('{init}', 'texture', 'train', 'classification', 'succeeded') ON CONFLICT DO NOTHING",
+        )
     before = _run_count(cli)
     result = cli("train", "pscl-seg", "--dataset", str(root / "ds"), "--init", init, *TINY_SEG, check=False)
     assert result.returncode != 0 and len(result.stderr.strip().splitlines()) == 1
@@ -182,8 +201,18 @@ def test_init_that_is_not_a_pretraining_run_is_one_line_and_no_run_row(built, in
 def test_labelled_count_out_of_range_is_one_line_and_no_run_row(built, labelled):
     cli, root, _ = built
     before = _run_count(cli)
-    result = cli("train", "pscl-seg", "--dataset", str(root / "ds"), "--labelled", labelled, "--init", "none",
-                 *TINY_SEG, check=False)
+    result = cli(
+        "train",
+        "pscl-seg",
+        "--dataset",
+        str(root / "ds"),
+        "--labelled",
+        labelled,
+        "--init",
+        "none",
+        *TINY_SEG,
+        check=False,
+    )
     # one error line; a parameter out of its range is a usage error, which the CLI follows with its usage line
     lines = result.stderr.strip().splitlines()
     assert result.returncode != 0 and lines[0].startswith("error:") and "labelled" in lines[0]
