@@ -254,7 +254,8 @@ def test_fast_path_knows_the_same_options_as_the_typer_command(name):
     for info in arguments.values():
         assert info["nargs"] == (-1 if spec.many else 1)
         assert info["annotation"] == (list[Path] if spec.many else str)
-    options = {k: v for k, v in params.items() if not v["argument"]}
+    # --data-path is taken out of argv for every command before any parser runs (fast.take_data_path)
+    options = {k: v for k, v in params.items() if not v["argument"] and k != "data_path"}
     assert {opt.dest for opt in spec.options} == set(options)
     for opt in spec.options:
         info = options[opt.dest]
@@ -272,7 +273,20 @@ def test_fast_path_knows_the_same_options_as_the_typer_command(name):
     from fairmicro.cli import lean_cmds
 
     body = getattr(lean_cmds, cli_app._FAST_COMMANDS[name])
-    assert set(inspect.signature(body).parameters) == set(params) - {"wait"}
+    assert set(inspect.signature(body).parameters) == set(params) - {"wait", "data_path"}
+
+
+def test_data_path_is_taken_before_any_command_parses():
+    from fairmicro.catalog import ducklake
+    from fairmicro.cli.fast import take_data_path
+
+    try:
+        assert take_data_path(["query", "--data-path", "/srv/lake", "SELECT 1"]) == ["query", "SELECT 1"]
+        assert ducklake.data_path().rstrip("/") == "/srv/lake"
+        assert take_data_path(["ingest", "--data-path=/x", "d"]) == ["ingest", "d"]
+        assert take_data_path(["query", "--", "--data-path"]) == ["query", "--", "--data-path"]
+    finally:
+        ducklake.set_data_path(None)
 
 
 HOSTILE_CELLS = [
