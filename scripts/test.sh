@@ -12,5 +12,9 @@ if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/
     apt-get install -y -qq chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } \
         || echo "chromium not installed: the browser tests will be skipped" >&2
 fi
+# Style and types first (configured in pyproject): a finding fails the run.
+"$VENV/bin/ruff" check src tests benchmarks
+"$VENV/bin/ruff" format --check --quiet src tests benchmarks
+"$VENV/bin/mypy"
 # -m overrides the default "not slow" of pyproject: the whole suite runs here and in CI.
 "$VENV/bin/python" -m pytest -m "slow or not slow" "$@"
