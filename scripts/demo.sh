@@ -23,7 +23,7 @@ fm query "SELECT vendor, detector, count(*) AS images, avg(accelerating_voltage_
           FROM image_metadata GROUP BY ALL ORDER BY vendor"
 fm query "SELECT label, specimen_id, cooling_method, heat_treatment_temperature_c, count(*) AS n
           FROM image_metadata GROUP BY ALL ORDER BY label, specimen_id"
-fm build demo-tiles --where "material = 'UHCS'" --label label --tile 64 --split-by specimen_id \
+fm build demo-tiles --where "material = 'UHCS'" --label-column label --tile 64 --split-by specimen_id \
     --splits 0.34,0.33,0.33 --seed 0 --license CC-BY-4.0 --out demo/demo-tiles
 "$VENV/bin/python" -c "import datasets; print(datasets.load_dataset('demo/demo-tiles'))"
 fm train texture --dataset demo/demo-tiles --runs-dir demo/runs
