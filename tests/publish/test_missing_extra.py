@@ -1,4 +1,7 @@
-"""Without the `[hf]` extra, publishing and resolving fail with one line naming the extra."""
+"""Without the `[hf]` extra, publishing and resolving fail with one line naming the extra.
+
+`train` names its own extra (`[models]`, which includes `[hf]`): one install gives it everything it needs.
+"""
 
 from __future__ import annotations
 
@@ -12,14 +15,14 @@ from fairmicro.errors import MissingExtraError
 
 
 @pytest.mark.parametrize(
-    ("absent", "call", "command"),
+    ("absent", "call", "command", "extra"),
     [
-        ("huggingface_hub", lambda build, catalog: publish(build.folder, "my-lab/x", catalog=catalog), "publish"),
-        ("huggingface_hub", lambda build, catalog: resolve_dataset("my-lab/x", catalog=catalog), "train"),
-        ("datasets", lambda build, catalog: resolve_dataset(str(build.folder), catalog=catalog), "train"),
+        ("huggingface_hub", lambda build, catalog: publish(build.folder, "my-lab/x", catalog=catalog), "publish", "hf"),
+        ("huggingface_hub", lambda build, catalog: resolve_dataset("my-lab/x", catalog=catalog), "train", "models"),
+        ("datasets", lambda build, catalog: resolve_dataset(str(build.folder), catalog=catalog), "train", "models"),
     ],
 )
-def test_missing_extra_names_it(make_build, catalog_path, monkeypatch, absent, call, command):
+def test_missing_extra_names_it(make_build, catalog_path, monkeypatch, absent, call, command, extra):
     build = make_build()
     for name in [m for m in sys.modules if m == absent or m.startswith(absent + ".")]:
         monkeypatch.setitem(sys.modules, name, None)
@@ -27,4 +30,4 @@ def test_missing_extra_names_it(make_build, catalog_path, monkeypatch, absent, c
     with pytest.raises(MissingExtraError) as caught:
         call(build, catalog_path)
     message = str(caught.value)
-    assert f"'{absent}'" in message and "pip install 'fairmicro[hf]'" in message and command in message
+    assert f"'{absent}'" in message and f"pip install 'fairmicro[{extra}]'" in message and command in message
