@@ -153,11 +153,25 @@ def test_build_json_and_deprecated_spellings(lab, tmp_path):
     assert old.stderr.count("warning: --label is deprecated; use --label-column") == 1
 
 
+# This test is about the JSON documents, not the texture defaults (tests/models/test_texture.py trains with those).
+FAST_TEXTURE = ("--levels", "32", "--distances", "1", "--select-k", '["all"]', "--cv-folds", "2")
+
+
 @pytest.mark.slow
 def test_train_evaluate_predict_json_and_deprecated_accept(lab, tmp_path):
     cli, root = lab
     run = _one_document(
-        cli("train", "texture", "--dataset", str(root / "ds"), "--runs-dir", str(tmp_path), "--json", check=False)
+        cli(
+            "train",
+            "texture",
+            "--dataset",
+            str(root / "ds"),
+            "--runs-dir",
+            str(tmp_path),
+            "--json",
+            *FAST_TEXTURE,
+            check=False,
+        )
     )
     assert run["task"] == "classification" and Path(run["folder"]).is_dir() and "accuracy" in json.dumps(run)
     evaluated = _one_document(cli("evaluate", run["run_id"], "--json", "--runs-dir", str(tmp_path), check=False))

@@ -47,6 +47,17 @@ def test_bad_plugin_parameters_are_one_line_and_write_no_run(textured, args, cod
     _no_runs(cli)
 
 
+def test_one_value_for_a_list_parameter_is_a_list_of_one():
+    from fairmicro.cli.model_cmds import _option_value
+    from fairmicro.models.registry import get_plugin
+
+    fields = get_plugin("texture").Params.model_fields
+    assert _option_value(fields["distances"], "1") == [1]
+    assert _option_value(fields["select_k"], "all") == ["all"]
+    assert _option_value(fields["distances"], "1,2") == [1, 2]
+    assert _option_value(fields["levels"], "32") == 32
+
+
 def test_plugin_parameters_as_options_reach_the_run_record(textured):
     cli, dataset = textured
     result = cli(

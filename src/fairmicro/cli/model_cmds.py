@@ -72,10 +72,18 @@ def _accepts(annotation: Any, kind: type) -> bool:
     return any(_accepts(arg, kind) for arg in get_args(annotation) if get_origin(annotation) is not list)
 
 
+def _only_lists(annotation: Any) -> bool:
+    """Whether every non-None form of a field's annotation is a list (``list[int]``, ``list[int] | None``)."""
+    forms = [a for a in (get_args(annotation) if get_origin(annotation) is not list else ()) if a is not type(None)]
+    return get_origin(annotation) is list or bool(forms) and all(get_origin(a) is list for a in forms)
+
+
 def _option_value(field: Any, text: str) -> Any:
     value = _parse_value(text)
     if isinstance(value, str) and "," in value and _accepts(field.annotation, list):
         return [_parse_value(part.strip()) for part in value.split(",") if part.strip()]
+    if not isinstance(value, list) and value is not None and _only_lists(field.annotation):
+        return [value]  # `--distances 1` is the list [1]
     return value
 
 
