@@ -12,6 +12,12 @@ if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/
     apt-get install -y -qq chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } \
         || echo "chromium not installed: the browser tests will be skipped" >&2
 fi
+# tests/catalog/test_ducklake*.py start a throw-away cluster from Debian's postgresql (as user postgres);
+# install it once when missing and we are root, otherwise those tests skip with one line.
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get install -y -qq postgresql >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq postgresql >/dev/null; } \
+        || echo "postgresql not installed: the shared-catalog tests will be skipped" >&2
+fi
 # Style and types first (configured in pyproject): a finding fails the run.
 "$VENV/bin/ruff" check src tests benchmarks
 "$VENV/bin/ruff" format --check --quiet src tests benchmarks
