@@ -8,7 +8,6 @@ in the paper. The saved UNet is what ``pscl-seg --init RUN_ID`` starts from.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -16,6 +15,7 @@ from pydantic import Field
 
 from fairmicro.errors import ModelError
 from fairmicro.models.base import ModelPlugin, PluginParams
+from fairmicro.models.pscl.checkpoint import read_checkpoint, write_checkpoint
 
 WEIGHTS = "unet.pt"
 MIN_STEPS = 200  # see docs/pscl.md: below this the pretrained encoder did not beat random weights
@@ -129,29 +129,22 @@ class PsclPlugin(ModelPlugin):
 
     def save(self, folder: Path) -> list[Path]:
         """``unet.pt`` (encoder/decoder weights) and ``pscl.json``."""
-        import torch
-
-        folder.mkdir(parents=True, exist_ok=True)
-        torch.save(self.unet_state_, folder / WEIGHTS)
         config = {
             "params": self.params,
             "in_channels": self.in_channels_,
             "history": self.history_,
             "labelled_sha256": self.labelled_sha256_,
         }
-        (folder / CONFIG).write_text(json.dumps(config, indent=2, sort_keys=True), encoding="utf-8")
-        return [folder / WEIGHTS, folder / CONFIG]
+        return write_checkpoint(folder, WEIGHTS, self.unet_state_, CONFIG, config)
 
     @classmethod
     def load(cls, folder: Path) -> PsclPlugin:
         """Read what :meth:`save` wrote."""
-        import torch
-
-        config = json.loads((folder / CONFIG).read_text(encoding="utf-8"))
+        state, config = read_checkpoint(folder, WEIGHTS, CONFIG)
         model = cls(**config["params"])
         model.in_channels_, model.history_ = config["in_channels"], config["history"]
         model.labelled_sha256_ = config.get("labelled_sha256")
-        model.unet_state_ = torch.load(folder / WEIGHTS, map_location="cpu", weights_only=True)
+        model.unet_state_ = state
         return model
 
     def new_unet(self) -> Any:

@@ -8,7 +8,6 @@ scores every repeat. Predictions average the repeats' class probabilities.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -18,6 +17,7 @@ from pydantic import Field
 
 from fairmicro.errors import ModelError
 from fairmicro.models.base import ModelPlugin, PluginParams
+from fairmicro.models.pscl.checkpoint import read_checkpoint, write_checkpoint
 from fairmicro.models.pscl.pretrain_plugin import channel_count, resolve_device
 
 WEIGHTS = "members.pt"
@@ -181,10 +181,6 @@ class PsclSegPlugin(ModelPlugin):
 
     def save(self, folder: Path) -> list[Path]:
         """``members.pt`` (one state dict per repeat) and ``pscl_seg.json``."""
-        import torch
-
-        folder.mkdir(parents=True, exist_ok=True)
-        torch.save(self.members_, folder / WEIGHTS)
         config = {
             "params": self.params,
             "classes": self.classes_,
@@ -194,18 +190,15 @@ class PsclSegPlugin(ModelPlugin):
             "init_run_id": self.init_run_id_,
             "history": self.history_,
         }
-        (folder / CONFIG).write_text(json.dumps(config, indent=2, sort_keys=True), encoding="utf-8")
-        return [folder / WEIGHTS, folder / CONFIG]
+        return write_checkpoint(folder, WEIGHTS, self.members_, CONFIG, config)
 
     @classmethod
     def load(cls, folder: Path) -> PsclSegPlugin:
         """Read what :meth:`save` wrote."""
-        import torch
-
-        config = json.loads((folder / CONFIG).read_text(encoding="utf-8"))
+        members, config = read_checkpoint(folder, WEIGHTS, CONFIG)
         model = cls(**config["params"])
         model.classes_, model.labelled_ = config["classes"], config["labelled"]
         model.in_channels_, model.base_channels_ = config["in_channels"], config["base_channels"]
         model.init_run_id_, model.history_ = config["init_run_id"], config["history"]
-        model.members_ = torch.load(folder / WEIGHTS, map_location="cpu", weights_only=True)
+        model.members_ = members
         return model
