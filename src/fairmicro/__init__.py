@@ -2,7 +2,8 @@
 
 ``import fairmicro as fm`` gives the library API (docs/api.md): ``fm.Catalog``,
 ``fm.build``, ``fm.publish``, ``fm.train``, ``fm.pretrain``, ``fm.evaluate``,
-``fm.predict``, ``fm.qualify``, ``fm.runs``. Each name is imported on first
+``fm.predict``, ``fm.qualify``, ``fm.runs``, ``fm.reviews``, ``fm.review``,
+``fm.plugins``, ``fm.plugin``. Each name is imported on first
 use, so ``import fairmicro`` (and ``fairmicro query``) stays cheap.
 """
 
@@ -15,7 +16,9 @@ from fairmicro.api import EXPORTS
 if TYPE_CHECKING:
     from fairmicro.api.catalog import Catalog
     from fairmicro.api.ingest import IngestReport
+    from fairmicro.api.labelling import ReviewDecision, review, reviews
     from fairmicro.api.pipeline import BuildReport, build, publish
+    from fairmicro.api.plugins import Plugins, plugin, plugins
     from fairmicro.api.runs import evaluate, predict, pretrain, qualify, runs, train
     from fairmicro.catalog.frames import QueryResult
     from fairmicro.errors import FairmicroError
@@ -25,14 +28,20 @@ __all__ = [
     "Catalog",
     "FairmicroError",
     "IngestReport",
+    "Plugins",
     "QueryResult",
+    "ReviewDecision",
     "__version__",
     "build",
     "evaluate",
+    "plugin",
+    "plugins",
     "predict",
     "pretrain",
     "publish",
     "qualify",
+    "review",
+    "reviews",
     "runs",
     "train",
 ]

@@ -57,6 +57,42 @@ def test_one_meaning_per_option_name():
     assert mixed == {}
 
 
+# the same meaning in different words: name -> why the value names differ
+SAME_MEANING = {
+    "--threshold": "accept at or above: a probability P in predict, a hybrid z-score in qualify",
+    "--assessments": "assessment files: qualify also takes a built-in set name",
+}
+
+
+def test_one_value_name_per_option_name():
+    """A shared option name takes the same value in each command (``--weights`` once meant backbone weights in
+    train and CLIP,FLAVA fusion weights in qualify; qualify's is now ``--fusion-weights``)."""
+    names: dict[str, set[str]] = {}
+    for command in _leaf_commands().values():
+        for param in command.params:  # type: ignore[attr-defined]
+            if param.param_type_name == "argument" or param.hidden or getattr(param, "is_flag", False):
+                continue
+            for name in param.opts:
+                names.setdefault(name, set()).add(param.metavar)
+    mixed = {name: metavars for name, metavars in names.items() if len(metavars) > 1 and name not in SAME_MEANING}
+    assert mixed == {}
+
+
+def test_qualify_weights_is_a_deprecated_alias_of_fusion_weights(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "fairmicro", "qualify", "--assessments", "nope.yaml", "--weights", "0.5,0.5"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    lines = result.stderr.splitlines()
+    assert lines[0] == "warning: --weights is deprecated; use --fusion-weights", result.stderr
+    assert result.returncode == 1 and len(lines) == 2 and "Traceback" not in result.stderr
+    assert not (tmp_path / "fairmicro.duckdb").exists()
+
+
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory) -> tuple[Cli, Path]:
     """A small ingested and built demo collection (read-only for the tests: each copies the catalog)."""

@@ -4,6 +4,7 @@ columns, no text eaten as markup (``[@REV]``), and hidden deprecation aliases st
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -85,3 +86,32 @@ def test_commands_are_all_found():
         "qualify",
         "catalog copy",
     } <= set(COMMANDS)
+
+
+PYTHON_TYPE = re.compile(r"<(?:str|int|float|path|bool|list\[[^\]]*\]|[a-z]+ range)>", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("path", COMMANDS)
+def test_help_names_values_in_words_not_python_types(path):
+    """No ``{plugin}`` in the usage line, no ``<str>``/``<list[str]>``/``<int range>`` for an option's value."""
+    out = _help(path)
+    assert not PYTHON_TYPE.search(out), f"a Python type as placeholder in `fairmicro {path} --help`:\n{out}"
+    usage = out.splitlines()[0]
+    assert "{" not in usage and "<" not in usage, usage
+    command = _commands()[path]
+    for param in command.params:  # type: ignore[attr-defined]
+        if param.param_type_name == "argument":
+            assert param.name.upper() in usage, usage
+
+
+def test_usage_error_shows_the_legible_usage_line(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "fairmicro", "train"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "train [OPTIONS] PLUGIN" in result.stderr and "{" not in result.stderr, result.stderr

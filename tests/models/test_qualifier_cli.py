@@ -74,9 +74,9 @@ def _nothing_written(cli: Cli) -> None:
     "args, message",
     [
         (["--fusion", "mean"], "--fusion 'mean'"),
-        (["--fusion", "weighted", "--weights", "0.5,0.6"], "summing to 1"),
-        (["--fusion", "weighted", "--weights", "half,half"], "not numbers"),
-        (["--weights", "0.5,0.5"], "only applies to --fusion weighted"),
+        (["--fusion", "weighted", "--fusion-weights", "0.5,0.6"], "summing to 1"),
+        (["--fusion", "weighted", "--fusion-weights", "half,half"], "not numbers"),
+        (["--fusion-weights", "0.5,0.5"], "only applies to --fusion weighted"),
         (["--where", "EXISTS (SELECT * FROM read_blob('/etc/passwd'))"], "outside the catalog"),
         (["--where", "label = 'none'"], "selects no catalog images"),
         (["--calibration", "TRUE", "--normalise", "batch"], "not both"),

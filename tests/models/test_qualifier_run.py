@@ -252,7 +252,7 @@ def _counts(lab: Path) -> tuple[int, int]:
         ({"where": "label = 'nothing'"}, ModelError, "selects no catalog images"),
         ({"calibration": "sha256 IN (SELECT content FROM read_text('/etc/passwd'))"}, SandboxError, "--calibration"),
         ({"fusion": "max"}, ModelError, "--fusion"),
-        ({"fusion": "weighted", "weights": "0.7,0.7"}, ModelError, "--weights"),
+        ({"fusion": "weighted", "weights": "0.7,0.7"}, ModelError, "--fusion-weights"),
         ({"clip": "/no/such/model"}, ModelError, "--clip /no/such/model: no such model folder"),
     ],
 )

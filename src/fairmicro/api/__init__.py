@@ -1,8 +1,9 @@
 """The public library API: what ``import fairmicro as fm`` exports (see docs/api.md).
 
 ``fm.Catalog`` (open, ingest, query), ``fm.build``, ``fm.publish``, ``fm.train``,
-``fm.pretrain``, ``fm.evaluate``, ``fm.predict``, ``fm.qualify`` and ``fm.runs``.
-The CLI's ``ingest`` and ``query`` run through the same functions. Importing
+``fm.pretrain``, ``fm.evaluate``, ``fm.predict``, ``fm.qualify``, ``fm.runs``,
+``fm.reviews``/``fm.review`` and ``fm.plugins``/``fm.plugin``. Every CLI command
+runs through these functions (tests/cli/test_thin_cli.py checks the imports). Importing
 this package imports none of the modules behind it: :mod:`fairmicro` loads
 each name on first use.
 """
@@ -21,6 +22,12 @@ EXPORTS: dict[str, str] = {
     "predict": "fairmicro.api.runs",
     "qualify": "fairmicro.api.runs",
     "runs": "fairmicro.api.runs",
+    "reviews": "fairmicro.api.labelling",
+    "review": "fairmicro.api.labelling",
+    "ReviewDecision": "fairmicro.api.labelling",
+    "plugins": "fairmicro.api.plugins",
+    "plugin": "fairmicro.api.plugins",
+    "Plugins": "fairmicro.api.plugins",
     "QueryResult": "fairmicro.catalog.frames",
     "FairmicroError": "fairmicro.errors",
 }

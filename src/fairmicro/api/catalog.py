@@ -20,6 +20,7 @@ from fairmicro.errors import CatalogError
 
 if TYPE_CHECKING:
     from fairmicro.api.ingest import IngestReport
+    from fairmicro.api.labelling import ReviewDecision
     from fairmicro.catalog.ingest import FileOutcome
     from fairmicro.catalog.store import QueryResult
 
@@ -242,6 +243,22 @@ class Catalog:
 
         self._usable(writing=False)
         return list_runs(self.path)
+
+    def reviews(self) -> QueryResult:
+        """The suggestions waiting for review, least confident first (``fairmicro review``)."""
+        from fairmicro.api.labelling import reviews
+
+        self._usable(writing=False)
+        return reviews(self.path)
+
+    def review(
+        self, image: str, label: str | None = None, *, accept: bool = False, new_label: bool = False
+    ) -> ReviewDecision:
+        """Confirm (``accept=True``) or correct an image's label; see :func:`fairmicro.review`."""
+        from fairmicro.api.labelling import review
+
+        self._usable(writing=True)
+        return review(image, label, accept=accept, new_label=new_label, catalog=self.path)
 
 
 def catalog_path(catalog: Catalog | PathLike | None) -> Path | None:

@@ -242,7 +242,6 @@ def ingest_files(
     FairmicroError
         When the inputs hold no image file (nothing is opened), or the catalog cannot be opened or written.
     """
-    from fairmicro.catalog.store import Catalog as Store
     from fairmicro.catalog.walk import collect_files
     from fairmicro.catalog.workers import Workers
 
@@ -259,15 +258,27 @@ def ingest_files(
         raise FairmicroError(no_files_message(roots, found.skipped))
     seen: list[tuple[Path, str]] = []  # (path, sha256) of every image this ingest has in the catalog
     workers = Workers(options.jobs)  # worker processes start when enough new files need reading
-    with (
-        contextlib.closing(workers),
-        Store.open(None if catalog is None else os.fspath(catalog)) as cat,
-        (progress or _no_progress)(len(found.files)) as step,
-    ):
-        summary = _run(cat, options, workers, found, lambda outcome: _seen(outcome, seen, step, on_file))
-        masked = _pair_masks(cat, seen, mask_files, masks)
-        path = cat.path
+    with contextlib.closing(workers):
+        if _new_catalog(catalog):  # every file is new: read them while the catalog is being created
+            workers.prefetch(found.files)
+        from fairmicro.catalog.store import Catalog as Store
+
+        with (
+            Store.open(None if catalog is None else os.fspath(catalog)) as cat,
+            (progress or _no_progress)(len(found.files)) as step,
+        ):
+            summary = _run(cat, options, workers, found, lambda outcome: _seen(outcome, seen, step, on_file))
+            masked = _pair_masks(cat, seen, mask_files, masks)
+            path = cat.path
     return IngestReport(summary, masked, path, options.strict)
+
+
+def _new_catalog(catalog: PathLike | None) -> bool:
+    """Whether the catalog file does not exist yet (a shared ``ducklake:`` catalog never counts as new)."""
+    from fairmicro.catalog.connection import resolve_catalog_path
+
+    path = resolve_catalog_path(None if catalog is None else os.fspath(catalog))
+    return not str(path).startswith("ducklake:") and not os.path.lexists(path)
 
 
 def _run(cat: Store, options: IngestOptions, workers: Any, found: Any, on_file: Callable[[Any], None]) -> IngestSummary:

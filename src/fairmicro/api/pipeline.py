@@ -7,6 +7,7 @@ keyword arguments (same names, same defaults).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -145,6 +146,7 @@ def build(
     citation: str | None = None,
     max_shard_mb: int = 500,
     validate: bool = True,
+    at_snapshot: int | None = None,
     on_image: Callable[[], None] | None = None,
 ) -> BuildReport:
     """Build a Hugging Face dataset (Parquet + card), RO-Crate and Croissant from the catalog (``fairmicro build``).
@@ -183,6 +185,9 @@ def build(
         Roll over to a new Parquet shard after this many MB.
     validate
         Validate the RO-Crate and Croissant files.
+    at_snapshot
+        Read a shared (DuckLake) catalog as it was at this snapshot; the build is then dated by it
+        (``SOURCE_DATE_EPOCH``, unless set), so a rebuild from it gives the same bytes.
     on_image
         Called after each selected image (progress).
 
@@ -234,9 +239,21 @@ def build(
         max_shard_bytes=int(max_shard_mb) << 20,
         task=task,
     )
+    path = catalog_path(catalog)
+    _pin(path, at_snapshot)
     # read-only while building (queries keep their turns); writable only to record the build
-    with Store.open_for_reading(catalog_path(catalog)) as cat:
+    with Store.open_for_reading(path) as cat:
         return BuildReport.of(build_dataset(cat, config, on_image))
+
+
+def _pin(path: Path | None, at_snapshot: int | None) -> None:
+    """Read one snapshot of a shared catalog, and date the build by it (a rebuild gives the same bytes)."""
+    from fairmicro.catalog.backend import pin_snapshot
+    from fairmicro.catalog.connection import resolve_catalog_path
+
+    pinned = pin_snapshot(resolve_catalog_path(path), at_snapshot)
+    if pinned:
+        os.environ.setdefault("SOURCE_DATE_EPOCH", str(pinned[1]))
 
 
 def publish(

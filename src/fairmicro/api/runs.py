@@ -150,6 +150,7 @@ def evaluate(
     runs_dir: PathLike | None = None,
     shuffle_metadata: bool = False,
     params: Mapping[str, Any] | None = None,
+    labels: str | None = None,
 ) -> RunResult:
     """Score a trained model on a dataset split (``fairmicro evaluate``); an evaluate run linked to it.
 
@@ -165,6 +166,9 @@ def evaluate(
         Also report accuracy with metadata permuted across rows.
     params
         Parameters of a zero-shot plugin named as ``run``.
+    labels
+        For a qualify run: the ``image_metadata`` column its decisions are compared with
+        (docs/qualify.md); ``dataset`` and ``split`` do not apply then.
 
     Returns
     -------
@@ -173,6 +177,8 @@ def evaluate(
     """
     from fairmicro.models.runner import evaluate as run_evaluate
 
+    if labels is not None:
+        return _evaluate_labels(_run_id(run), labels, catalog, runs_dir)
     return run_evaluate(
         _run_id(run),
         _dataset(dataset),
@@ -184,24 +190,50 @@ def evaluate(
     )
 
 
+def _evaluate_labels(run_id: str, labels: str, catalog: CatalogRef, runs_dir: PathLike | None) -> RunResult:
+    from fairmicro.models.qualifier.evaluation import evaluate_labels
+
+    if not isinstance(labels, str) or not labels.strip():
+        raise ModelError("--labels: empty column name; name the image_metadata column holding the labels")
+    return evaluate_labels(run_id, labels, catalog=catalog_path(catalog), runs_dir=_runs_dir(runs_dir))
+
+
 def predict(
     run: str | RunResult,
     *,
     where: str = "label IS NULL",
-    accept: float | bool | None = None,
+    threshold: float | None = None,
+    annotate: bool = False,
     dataset: DatasetRef | None = None,
     split: str = "test",
     out: PathLike | None = None,
     catalog: CatalogRef = None,
     runs_dir: PathLike | None = None,
+    accept: float | bool | None = None,
 ) -> PredictResult | RunResult:
     """Predict with a trained model (``fairmicro predict``).
 
     A classification run labels catalog images: those ``where`` selects get a
-    suggestion; one at or above probability ``accept`` (default 0.9) becomes the
-    label, the rest wait for review. With ``dataset`` or ``out`` (or a
-    segmentation run) every row of a dataset split is predicted instead, and
-    ``accept=True`` stores the outputs as predicted annotations.
+    suggestion; one at or above probability ``threshold`` (default 0.9) becomes
+    the label, the rest wait for review (:func:`fairmicro.reviews`). With
+    ``dataset`` or ``out`` (or a segmentation run) every row of a dataset split
+    is predicted instead, and ``annotate=True`` stores the outputs in the
+    catalog as predicted annotations.
+
+    Parameters
+    ----------
+    run
+        A training run: its id or its :class:`RunResult`.
+    where
+        Catalog images to label (SQL over ``image_metadata``, sandboxed).
+    threshold
+        Probability at or above which a suggestion becomes the label (default 0.9).
+    annotate
+        Dataset predictions: store them as predicted annotations.
+    dataset, split, out
+        Predict every row of this dataset split (default: the run's dataset), writing files to ``out``.
+    accept
+        The old form of ``threshold`` (a probability) and ``annotate`` (``True``).
 
     Returns
     -------
@@ -210,23 +242,34 @@ def predict(
     """
     from fairmicro.models.runner import predict_dataset, run_task
 
+    threshold, annotate = _threshold_annotate(threshold, annotate, accept)
     run_id, path = _run_id(run), catalog_path(catalog)
     if dataset is None and out is None and run_task(run_id, path) == "classification":
         from fairmicro.models.labelling import predict_catalog
 
-        if accept is False:
-            raise ModelError("accept=False: give the probability at or above which suggestions become labels")
-        threshold = DEFAULT_ACCEPT if accept is None or accept is True else float(accept)
-        return predict_catalog(run_id, where, threshold, catalog=path)
+        return predict_catalog(run_id, where, DEFAULT_ACCEPT if threshold is None else threshold, catalog=path)
     return predict_dataset(
         run_id,
         _dataset(dataset),
         split,
         out=None if out is None else Path(out),
-        accept=bool(accept),
+        accept=annotate,
         catalog=path,
         runs_dir=_runs_dir(runs_dir),
     )
+
+
+def _threshold_annotate(
+    threshold: float | None, annotate: bool, accept: float | bool | None
+) -> tuple[float | None, bool]:
+    """``threshold`` and ``annotate``, with the old ``accept`` (a probability, or True) folded in."""
+    if accept is False:
+        raise ModelError("accept=False: give the probability at or above which suggestions become labels")
+    if accept is None:
+        return threshold, annotate
+    if accept is not True and threshold is None:
+        threshold = float(accept)
+    return threshold, True
 
 
 def qualify(
@@ -237,7 +280,7 @@ def qualify(
     clip: str = "openai/clip-vit-base-patch32",
     flava: str = "facebook/flava-full",
     fusion: str = "zsum",
-    weights: str | Sequence[float] | None = None,
+    fusion_weights: str | Sequence[float] | None = None,
     threshold: float = 0.0,
     calibration: str | None = None,
     normalise: str | None = None,
@@ -254,8 +297,9 @@ def qualify(
         SQL predicate over ``image_metadata`` choosing the images (runs sandboxed).
     clip, flava
         Hub ids (``ID[@REVISION]``) or local folders of the two models.
-    fusion, weights, threshold
-        ``"zsum"`` or ``"weighted"`` (``weights``: CLIP, FLAVA summing to 1); hybrid >= threshold accepts.
+    fusion, fusion_weights, threshold
+        ``"zsum"`` or ``"weighted"`` (``fusion_weights``: CLIP, FLAVA summing to 1, default
+        ``(0.5, 0.5)``); hybrid >= threshold accepts. ``weights=`` is the old name of ``fusion_weights``.
     calibration, normalise
         SQL predicate of the images mu and sigma come from; or ``"batch"`` (over the scored images).
     top_k
@@ -270,6 +314,12 @@ def qualify(
     """
     from fairmicro.models.qualifier import qualify as run_qualify
 
+    if "weights" in options:  # the old name, which `train --weights` (a backbone's start) made ambiguous
+        import warnings
+
+        warnings.warn("qualify(weights=...) is deprecated; use fusion_weights=", DeprecationWarning, stacklevel=2)
+        old = options.pop("weights")
+        fusion_weights = old if fusion_weights is None else fusion_weights
     return run_qualify(
         os.fspath(assessments),
         where,
@@ -277,13 +327,20 @@ def qualify(
         clip=clip,
         flava=flava,
         fusion=fusion,
-        weights=weights,
+        weights=fusion_weights,
         threshold=threshold,
         calibration=calibration,
         normalise=normalise,
         top_k=top_k,
         **options,
     )
+
+
+def qualify_json(result: QualifyResult) -> str:
+    """A qualify run's rows as the JSON list ``fairmicro qualify --json`` prints (finite floats only)."""
+    from fairmicro.models.qualifier.run import results_as_json
+
+    return results_as_json(result.rows)
 
 
 def runs(catalog: CatalogRef = None) -> QueryResult:

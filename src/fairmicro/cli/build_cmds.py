@@ -4,7 +4,6 @@ No ``from __future__ import annotations`` here: typer evaluates the option
 annotations, and the shared ``CatalogOption``/``WaitOption`` are imported inside ``register``.
 """
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -16,14 +15,7 @@ from fairmicro.errors import FairmicroError
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from fairmicro.builders import BuildResult
-
-
-def _fractions(text: str) -> tuple[float, ...]:
-    try:
-        return tuple(float(part) for part in text.split(","))
-    except ValueError as exc:
-        raise FairmicroError(f"--splits {text!r}: expected fractions like 0.7,0.15,0.15") from exc
+    from fairmicro.api.pipeline import BuildReport
 
 
 def _mask_classes(entries: list[str]) -> dict[int, str]:
@@ -51,36 +43,20 @@ def _old_label(old: str | None, label_column: str) -> str:
     return old
 
 
-def _summary(result: "BuildResult") -> dict[str, object]:
-    info = result.info
-    return {
-        "name": info.name,
-        "out": str(result.out),
-        "dataset_id": result.dataset_id,
-        "fingerprint": info.fingerprint,
-        "rows": info.rows,
-        "images": info.images,
-        "classes": info.class_names,
-        "splits": {s.name: s.to_dict() for s in info.splits},
-        "warnings": result.warnings,
-    }
-
-
-def _render(result: "BuildResult", console: "Console") -> None:
+def _render(report: "BuildReport", console: "Console") -> None:
     from rich.table import Table
 
-    info = result.info
     console.print(
-        f"built {info.name}: {info.rows} rows from {info.images} images -> {result.out}",
+        f"built {report.name}: {report.rows} rows from {report.images} images -> {report.path}",
         highlight=False,
     )
-    table = Table("class", *(s.name for s in info.splits))
-    for label in info.class_names:
-        table.add_row(label, *(str(s.classes[label]) for s in info.splits))
-    table.add_row("images", *(str(s.images) for s in info.splits), style="dim")
+    table = Table("class", *report.splits)
+    for label in report.classes:
+        table.add_row(label, *(str(split["classes"].get(label, 0)) for split in report.splits.values()))
+    table.add_row("images", *(str(split["images"]) for split in report.splits.values()), style="dim")
     console.print(table)
-    console.print(f"fingerprint {info.fingerprint}", highlight=False)
-    for warning in result.warnings:
+    console.print(f"fingerprint {report.fingerprint}", highlight=False)
+    for warning in report.warnings:
         console.print(f"warning: {warning}", markup=False, highlight=False)
 
 
@@ -166,54 +142,36 @@ def register(app: typer.Typer) -> None:
         wait: WaitOption = None,
     ) -> None:
         """Build a Hugging Face dataset (Parquet + card), RO-Crate and Croissant from the catalog."""
-        from fairmicro.builders import (
-            BuildConfig,
-            Creator,
-            Selection,
-            SplitSpec,
-            TilingSpec,
-            build_dataset,
-        )
-        from fairmicro.catalog import Catalog
-        from fairmicro.catalog.backend import pin_snapshot
-        from fairmicro.catalog.connection import resolve_catalog_path
+        from fairmicro.api.pipeline import build as run_build
 
-        config = BuildConfig(
-            name=name,
-            out=out,
-            selection=Selection(where, tuple(where_param or ()) + _old_param(old_param)),
-            label=_old_label(old_label, label_column),
-            tiling=TilingSpec(
-                tile=tile,
-                stride=stride,
-                crop_data_bar=not keep_data_bar,
-                crop_bottom=crop_bottom,
-                mask_guided=mask_guided,
-                min_purity=mask_purity,
-                mask_classes=_mask_classes(mask_class or []),
-            ),
-            splits=SplitSpec(_fractions(splits), split_by, seed, allow_empty_class=allow_empty_class),
-            license=license_id,
-            creators=tuple(Creator.parse(c) for c in creator or ()),
-            description=description,
-            keywords=tuple(keyword or ()),
-            citation=citation,
-            mask_dir=mask_dir,
-            validate=validate,
-            max_shard_bytes=max_shard_mb << 20,
-            task=task,
-        )
-        # read-only while building (queries keep their turns); writable only to record the build
-        pinned = pin_snapshot(resolve_catalog_path(catalog), at_snapshot)  # one state of a shared catalog
-        if pinned:  # dated by the snapshot it read: a rebuild from it gives the same bytes
-            os.environ.setdefault("SOURCE_DATE_EPOCH", str(pinned[1]))
-        with (
-            activity("build", quiet=json_output or quiet) as advance,
-            stdout_to_stderr(json_output),
-            Catalog.open_for_reading(catalog) as cat,
-        ):
-            result = build_dataset(cat, config, on_image=advance)
+        options = {
+            "where": where,
+            "params": tuple(where_param or ()) + _old_param(old_param),
+            "label": _old_label(old_label, label_column),
+            "task": task,
+            "tile": tile,
+            "stride": stride,
+            "keep_data_bar": keep_data_bar,
+            "crop_bottom": crop_bottom,
+            "mask_guided": mask_guided,
+            "mask_dir": mask_dir,
+            "mask_purity": mask_purity,
+            "mask_classes": _mask_classes(mask_class or []),
+            "split_by": split_by,
+            "splits": splits,
+            "seed": seed,
+            "allow_empty_class": allow_empty_class,
+            "creators": tuple(creator or ()),
+            "description": description,
+            "keywords": tuple(keyword or ()),
+            "citation": citation,
+            "max_shard_mb": max_shard_mb,
+            "validate": validate,
+            "at_snapshot": at_snapshot,
+        }
+        with activity("build", quiet=json_output or quiet) as advance, stdout_to_stderr(json_output):
+            report = run_build(name, out, license=license_id, catalog=catalog, on_image=advance, **options)
         if json_output:
-            write_json(_summary(result))
+            write_json(report.to_dict())
         else:
-            _render(result, stdout)
+            _render(report, stdout)

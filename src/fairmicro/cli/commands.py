@@ -18,6 +18,7 @@ from rich.console import Console
 
 from fairmicro.cli import lean_cmds
 from fairmicro.cli.app import _state
+from fairmicro.cli.legible import make_legible
 from fairmicro.cli.options import CatalogOption, DataPathOption, FormatOption, JsonOption, WaitOption
 
 app = typer.Typer(
@@ -159,3 +160,4 @@ def _register_command_groups() -> None:
 
 
 _register_command_groups()
+make_legible(app)

@@ -9,7 +9,6 @@ import typer
 
 from fairmicro.cli.options import CatalogOption, DataPathOption, FormatOption, JsonOption, WaitOption
 from fairmicro.cli.output import write_json
-from fairmicro.errors import FairmicroError
 
 
 def runs(
@@ -20,8 +19,8 @@ def runs(
     json_output: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
 ) -> None:
     """List model runs with their task and main metric."""
+    from fairmicro.api.runs import runs as list_runs
     from fairmicro.cli.output import render_result
-    from fairmicro.models.provenance import list_runs
 
     render_result(list_runs(catalog), "json" if json_output else output_format)
 
@@ -39,18 +38,15 @@ def review(
     json_output: JsonOption = False,
 ) -> None:
     """List suggestions waiting for review, or confirm/correct one (stored as a manual label)."""
+    from fairmicro.api.labelling import review as decide
+    from fairmicro.api.labelling import reviews
     from fairmicro.cli.output import render_result
-    from fairmicro.models.labelling import pending_reviews, set_manual_label
 
     if image is None:
-        render_result(pending_reviews(catalog), "json" if json_output else "table")
+        render_result(reviews(catalog), "json" if json_output else "table")
         return
-    if accept == (label is not None):
-        raise FairmicroError("give exactly one of --accept or --label LABEL")
-    if new_label and label is None:
-        raise FairmicroError("--new-label needs --label LABEL")
-    sha, chosen = set_manual_label(image, label, catalog=catalog, new_label=new_label)
+    decision = decide(image, label, accept=accept, new_label=new_label, catalog=catalog)
     if json_output:
-        write_json({"sha256": sha, "label": chosen, "source": "manual"})
+        write_json(decision.to_dict())
     else:
-        sys.stdout.write(f"{sha[:12]}: manual label {chosen!r}\n")
+        sys.stdout.write(f"{decision.sha256[:12]}: manual label {decision.label!r}\n")

@@ -126,46 +126,13 @@ def query_command(
 
 def plugins_command(json_output: bool = False) -> int:
     """Run ``fairmicro plugins``: extractors in the order they are tried, then model plugins."""
-    from fairmicro.extractors.registry import registered_extractors
+    from fairmicro.api.plugins import plugins
 
-    extractors = [
-        {
-            "name": e.name,
-            "priority": e.priority,
-            "entry": f"{type(e).__module__}:{type(e).__qualname__}",
-            "version": e.version,
-        }
-        for e in registered_extractors()
-    ]
+    found = plugins()
     if json_output:
         from fairmicro.cli.output import write_json
 
-        write_json({"extractors": extractors, "models": _model_records()})
-        return 0
-    from fairmicro.models.registry import describe_plugins
-
-    lines = [
-        f"extractor  {e['name']:<10} priority {e['priority']:>4}  {e['entry']}  {e['version']}" for e in extractors
-    ]
-    lines.extend(describe_plugins())  # each model plugin's task and parameters
-    sys.stdout.write("".join(line + "\n" for line in lines))
+        write_json(found.to_dict())
+    else:
+        sys.stdout.write("".join(line + "\n" for line in found.lines()))
     return 0
-
-
-def _model_records() -> list[dict[str, object]]:
-    """Each model plugin as JSON: name, entry point, task and parameter defaults (or why it cannot load)."""
-    from fairmicro.models.base import param_fields
-    from fairmicro.models.registry import get_plugin, plugin_entry_points
-
-    records: list[dict[str, object]] = []
-    for name, entry in sorted(plugin_entry_points().items()):
-        record: dict[str, object] = {"name": name, "entry": entry.value}
-        try:
-            plugin = get_plugin(name)
-        except (FairmicroError, ImportError) as exc:
-            record["unavailable"] = str(exc).splitlines()[0]
-        else:
-            defaults = {key: default for key, (default, _) in param_fields(plugin).items()}
-            record.update(task=plugin.task, parameters=defaults)
-        records.append(record)
-    return records

@@ -19,6 +19,7 @@ from typing import Annotated, Any, get_args, get_origin
 
 import typer
 
+from fairmicro.api.runs import DEFAULT_ACCEPT
 from fairmicro.cli.options import CatalogOption, DataPathOption, JsonOption, QuietOption, WaitOption
 from fairmicro.cli.output import activity, deprecated, stdout_to_stderr, write_json
 from fairmicro.errors import FairmicroError
@@ -33,10 +34,9 @@ ShuffleOption = Annotated[
     bool, typer.Option("--shuffle-metadata", help="Also report accuracy with metadata permuted across rows.")
 ]
 ParamOption = Annotated[
-    list[str], typer.Option("--param", "-p", help="Plugin parameter KEY=VALUE (JSON values); or --KEY VALUE.")
+    list[str], typer.Option("--param", "-p", metavar="KEY=VALUE", help="Plugin parameter (JSON value); or --KEY VALUE.")
 ]
 ACCEPT_FLAG = "given"
-DEFAULT_ACCEPT = 0.9
 PLUGIN_ARGS = {"allow_extra_args": True, "ignore_unknown_options": True}
 
 
@@ -101,7 +101,7 @@ def extra_params(plugin_name: str, tokens: list[str]) -> dict[str, Any]:
     """
     if not tokens:
         return {}
-    from fairmicro.models.registry import get_plugin
+    from fairmicro.api.plugins import plugin as get_plugin
 
     plugin = get_plugin(plugin_name)
     fields, params, rest = plugin.Params.model_fields, {}, list(tokens)
@@ -124,25 +124,25 @@ def extra_params(plugin_name: str, tokens: list[str]) -> dict[str, Any]:
         if not sep and not rest:
             raise _usage_error(f"option --{name} needs a value")
         params[key] = _option_value(fields[key], text if sep else rest.pop(0))
-    _check_types(plugin, params)
+    _check_types(plugin_name, params)
     return params
 
 
-def _check_types(plugin: Any, params: dict[str, Any]) -> None:
+def _check_types(plugin_name: str, params: dict[str, Any]) -> None:
+    from fairmicro.api.plugins import check_params
     from fairmicro.errors import ModelError
-    from fairmicro.models.base import validate_params
 
     try:
-        validate_params(plugin, params)
+        check_params(plugin_name, params)
     except ModelError as exc:
         raise _usage_error(str(exc)) from None
 
 
 def _plugin_only(run_or_plugin: str, tokens: list[str]) -> dict[str, Any]:
     """Options a command does not know are parameters of a plugin named as argument; a run takes none."""
-    from fairmicro.models.registry import plugin_entry_points
+    from fairmicro.api.plugins import plugin_names
 
-    if tokens and run_or_plugin not in plugin_entry_points():
+    if tokens and run_or_plugin not in plugin_names():
         raise _usage_error(f"unexpected {' '.join(tokens)!r}: plugin parameters apply to a plugin, not a run id")
     return extra_params(run_or_plugin, tokens)
 
@@ -196,7 +196,13 @@ def train(
     mode: Annotated[str | None, typer.Option(help="texture: texture, metadata or hybrid.")] = None,
     metadata: Annotated[str | None, typer.Option(help="auto, none, or comma-separated columns.")] = None,
     backbone: Annotated[str | None, typer.Option(help="hybrid-cnn backbone, e.g. resnet50.")] = None,
-    weights: Annotated[str | None, typer.Option(help="hybrid-cnn weights: imagenet, none or a path.")] = None,
+    weights: Annotated[
+        str | None,
+        typer.Option(
+            metavar="imagenet|none|PATH",
+            help="hybrid-cnn: the backbone's starting weights (not qualify's --fusion-weights).",
+        ),
+    ] = None,
     epochs: Annotated[int | None, typer.Option(help="Epochs (epoch-trained plugins).")] = None,
     no_metadata: Annotated[bool, typer.Option("--no-metadata", hidden=True)] = False,  # deprecated
     seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
@@ -209,8 +215,7 @@ def train(
 
     Any other --NAME VALUE sets the plugin's parameter NAME (see `fairmicro plugins`).
     """
-    from fairmicro.models.metadata import parse_metadata_option
-    from fairmicro.models.runner import train as run_train
+    from fairmicro.api.runs import train as run_train
 
     dataset = _need_dataset(dataset)
     extra = extra_params(plugin, ctx.args)
@@ -223,17 +228,17 @@ def train(
         "weights": weights,
         "epochs": epochs,
         "seed": seed,
-        "metadata": None if chosen is None else parse_metadata_option(chosen),
+        "metadata": chosen,
         **extra,
     }
     with _running(f"train {plugin}", json_output, quiet):
         result = run_train(
             plugin,
             dataset,
-            _params(param, explicit),
+            params=_params(param, explicit),
             catalog=catalog,
             runs_dir=runs_dir,
-            shuffle_metadata_check=shuffle_metadata,
+            shuffle_metadata=shuffle_metadata,
         )
     _finish(result, json_output, artifacts=result.folder)
 
@@ -254,12 +259,12 @@ def pretrain(
 
     Any other --NAME VALUE sets the plugin's parameter NAME (see `fairmicro plugins`).
     """
-    from fairmicro.models.runner import pretrain as run_pretrain
+    from fairmicro.api.runs import pretrain as run_pretrain
 
     dataset = _need_dataset(dataset)
     extra = extra_params(plugin, ctx.args)
     with _running(f"pretrain {plugin}", json_output, quiet):
-        result = run_pretrain(plugin, dataset, _params(param, extra), catalog=catalog, runs_dir=runs_dir)
+        result = run_pretrain(plugin, dataset, params=_params(param, extra), catalog=catalog, runs_dir=runs_dir)
     _finish(result, json_output, artifacts=result.folder)
 
 
@@ -286,15 +291,17 @@ def evaluate(
     A zero-shot plugin is scored by name, without a training run: `fairmicro evaluate PLUGIN --dataset D`.
     A qualify run is compared with labelled images: `fairmicro evaluate RUN_ID --labels COLUMN`.
     """
-    from fairmicro.models.runner import evaluate as run_evaluate
+    from fairmicro.api.runs import evaluate as run_evaluate
 
     if labels is not None:
-        from fairmicro.cli.qualify_cmds import evaluate_labels
-
-        with _running(f"evaluate {run_id}", json_output, quiet):
-            result = evaluate_labels(
-                run_id, labels, dataset=dataset, extra=ctx.args, catalog=catalog, runs_dir=runs_dir
+        if dataset is not None:
+            raise FairmicroError("--labels compares a qualify run with a catalog column; --dataset does not apply")
+        if ctx.args:
+            raise FairmicroError(
+                f"unexpected {' '.join(ctx.args)!r}: evaluate RUN_ID --labels COLUMN takes no other options"
             )
+        with _running(f"evaluate {run_id}", json_output, quiet):
+            result = run_evaluate(run_id, labels=labels, catalog=catalog, runs_dir=runs_dir)
         _finish(result, json_output, artifacts=result.folder)
         return
     extra = _plugin_only(run_id, ctx.args)
@@ -303,7 +310,7 @@ def evaluate(
             run_id,
             dataset,
             split,
-            shuffle_metadata_check=shuffle_metadata,
+            shuffle_metadata=shuffle_metadata,
             catalog=catalog,
             runs_dir=runs_dir,
             params=_params(param, extra) or None,
@@ -345,26 +352,29 @@ def predict(
     quiet: QuietOption = False,
 ) -> None:
     """Predict with a trained model: label catalog images (classification) or a dataset split (e.g. masks)."""
-    from fairmicro.models.runner import run_task
+    from fairmicro.api.runs import predict as run_predict
 
     accept = _accept_option(ctx.args)  # the deprecated spelling of --threshold P / --annotate
     if accept is not None:
         threshold = _threshold(accept) if threshold is None else threshold  # a bad value: the error alone
         deprecated("--accept", "--threshold P (classification) or --annotate (dataset predictions)")
         annotate = True
-    if dataset is None and out is None and run_task(run_id, catalog) == "classification":
-        from fairmicro.models.labelling import predict_catalog
-
-        chosen = DEFAULT_ACCEPT if threshold is None else threshold
-        with _running(f"predict {run_id}", json_output, quiet):
-            labelled = predict_catalog(run_id, where, chosen, catalog=catalog)
-        _report_labelling(labelled, chosen, json_output)
-        return
-    from fairmicro.models.runner import predict_dataset
-
     with _running(f"predict {run_id}", json_output, quiet):
-        result = predict_dataset(run_id, dataset, split, out=out, accept=annotate, catalog=catalog, runs_dir=runs_dir)
-    _finish(result, json_output, **({} if out is None else {"written_to": out}))
+        result = run_predict(
+            run_id,
+            where=where,
+            threshold=threshold,
+            annotate=annotate,
+            dataset=dataset,
+            split=split,
+            out=out,
+            catalog=catalog,
+            runs_dir=runs_dir,
+        )
+    if hasattr(result, "accepted"):  # catalog images labelled (a classification run)
+        _report_labelling(result, DEFAULT_ACCEPT if threshold is None else threshold, json_output)
+    else:
+        _finish(result, json_output, **({} if out is None else {"written_to": out}))
 
 
 def _accept_option(tokens: list[str]) -> str | None:

@@ -13,7 +13,7 @@ import typer
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from fairmicro.builders.publish import PublishResult
+    from fairmicro.api.pipeline import PublishResult
 
 
 def register(app: typer.Typer) -> None:
@@ -39,7 +39,7 @@ def register(app: typer.Typer) -> None:
 
         The token comes from HF_TOKEN or `hf auth login`; HF_ENDPOINT selects the Hub.
         """
-        from fairmicro.builders.publish import publish as run_publish
+        from fairmicro.api.pipeline import publish as run_publish
 
         if not stderr.is_terminal:
             _quiet_upload_progress()

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from fairmicro.cli.options import CatalogOption, DataPathOption, QuietOption, WaitOption
-from fairmicro.cli.output import activity, stdout_to_stderr
+from fairmicro.cli.output import activity, deprecated, stdout_to_stderr
 from fairmicro.errors import FairmicroError
 
 FORMATS = ("table", "json")
@@ -23,10 +23,16 @@ def qualify(
         str, typer.Option(help="CLIP model: Hub id[@revision] or local folder.")
     ] = "openai/clip-vit-base-patch32",
     flava: Annotated[str, typer.Option(help="FLAVA model: Hub id[@revision] or local folder.")] = "facebook/flava-full",
-    fusion: Annotated[str, typer.Option(help="zsum (z_clip + z_flava) or weighted (see --weights).")] = "zsum",
-    weights: Annotated[
-        str | None, typer.Option(help="CLIP,FLAVA weights for --fusion weighted, summing to 1 (default 0.5,0.5).")
+    fusion: Annotated[str, typer.Option(help="zsum (z_clip + z_flava) or weighted (see --fusion-weights).")] = "zsum",
+    fusion_weights: Annotated[
+        str | None,
+        typer.Option(
+            "--fusion-weights",
+            metavar="CLIP,FLAVA",
+            help="Weights for --fusion weighted, summing to 1 (default 0.5,0.5).",
+        ),
     ] = None,
+    old_weights: Annotated[str | None, typer.Option("--weights", hidden=True)] = None,  # deprecated
     threshold: Annotated[float, typer.Option(help="hybrid >= threshold means accept.")] = 0.0,
     calibration: Annotated[
         str | None,
@@ -64,8 +70,11 @@ def qualify(
     quiet: QuietOption = False,
 ) -> None:
     """Score catalog images against expert assessments with CLIP and FLAVA (zero-shot, Safdar et al.)."""
-    from fairmicro.models.qualifier import qualify as run_qualify
+    from fairmicro.api.runs import qualify as run_qualify
 
+    if old_weights is not None:  # `--weights` is the backbone start of `train hybrid-cnn`
+        deprecated("--weights", "--fusion-weights")
+        fusion_weights = old_weights if fusion_weights is None else fusion_weights
     output_format = "json" if json_output else output_format
     if output_format not in FORMATS:
         raise FairmicroError(f"--format {output_format!r}: choose one of {', '.join(FORMATS)}")
@@ -77,7 +86,7 @@ def qualify(
             clip=clip,
             flava=flava,
             fusion=fusion,
-            weights=weights,
+            fusion_weights=fusion_weights,
             threshold=threshold,
             calibration=calibration,
             normalise=normalise,
@@ -89,9 +98,9 @@ def qualify(
         typer.echo(f"warning: skipped {skipped.path}: {skipped.reason}", err=True)
     to_stderr = output_format == "json"
     if output_format == "json":
-        from fairmicro.models.qualifier.run import results_as_json
+        from fairmicro.api.runs import qualify_json
 
-        typer.echo(results_as_json(result.rows))
+        typer.echo(qualify_json(result))
     else:
         _table(result.rows)
     typer.echo(_summary(result), err=to_stderr)
@@ -100,11 +109,11 @@ def qualify(
 
 
 def _table(rows: list[dict[str, Any]]) -> None:
-    from fairmicro.catalog.store import QueryResult
+    import fairmicro as fm
     from fairmicro.cli.output import render_result
 
     shown = [tuple(round(row[c], 4) if isinstance(row[c], float) else row[c] for c in TABLE_COLUMNS) for row in rows]
-    render_result(QueryResult(list(TABLE_COLUMNS), shown), "table")
+    render_result(fm.QueryResult(list(TABLE_COLUMNS), shown), "table")
 
 
 def _summary(result: Any) -> str:
@@ -159,18 +168,3 @@ def _explanation(result: Any) -> list[str]:
 def register(app: typer.Typer) -> None:
     """Add ``qualify`` to ``app``."""
     app.command()(qualify)
-
-
-def evaluate_labels(
-    run_id: str, labels: str, *, dataset: str | None, extra: list[str], catalog: Any, runs_dir: Any
-) -> Any:
-    """``fairmicro evaluate RUN_ID --labels COLUMN`` for a qualify run (dispatched from ``evaluate``)."""
-    from fairmicro.models.qualifier.evaluation import evaluate_labels as run_evaluation
-
-    if dataset is not None:
-        raise FairmicroError("--labels compares a qualify run with a catalog column; --dataset does not apply")
-    if extra:
-        raise FairmicroError(f"unexpected {' '.join(extra)!r}: evaluate RUN_ID --labels COLUMN takes no other options")
-    if not labels.strip():
-        raise FairmicroError("--labels: empty column name; name the image_metadata column holding the labels")
-    return run_evaluation(run_id, labels, catalog=catalog, runs_dir=runs_dir)  # `evaluate` prints it

@@ -122,14 +122,14 @@ def check_fusion(fusion: str, weights: str | Sequence[float] | None) -> tuple[fl
         raise ModelError(f"--fusion {fusion!r}: choose one of {', '.join(FUSIONS)}")
     if fusion == "zsum":
         if weights is not None:
-            raise ModelError("--weights only applies to --fusion weighted (zsum adds z_clip and z_flava)")
+            raise ModelError("--fusion-weights only applies to --fusion weighted (zsum adds z_clip and z_flava)")
         return (1.0, 1.0)
     if weights is None:
         return DEFAULT_WEIGHTS
     parsed = _parse_weights(weights)
     if len(parsed) != 2 or not all(math.isfinite(w) and w >= 0 for w in parsed) or abs(sum(parsed) - 1) > 1e-9:
         raise ModelError(
-            f"--weights {_shown(weights)}: expected two non-negative numbers summing to 1, "
+            f"--fusion-weights {_shown(weights)}: expected two non-negative numbers summing to 1, "
             "the CLIP weight then the FLAVA weight, e.g. 0.6,0.4"
         )
     return (parsed[0], parsed[1])
@@ -140,7 +140,7 @@ def _parse_weights(weights: str | Sequence[float]) -> list[float]:
     try:
         return [float(part) for part in parts]
     except (TypeError, ValueError):
-        raise ModelError(f"--weights {_shown(weights)}: not numbers; expected e.g. 0.5,0.5") from None
+        raise ModelError(f"--fusion-weights {_shown(weights)}: not numbers; expected e.g. 0.5,0.5") from None
 
 
 def _shown(weights: str | Sequence[float]) -> str:
