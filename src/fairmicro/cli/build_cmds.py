@@ -5,7 +5,7 @@ annotations, and the shared ``CatalogOption``/``WaitOption`` are imported inside
 """
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -144,7 +144,7 @@ def register(app: typer.Typer) -> None:
         """Build a Hugging Face dataset (Parquet + card), RO-Crate and Croissant from the catalog."""
         from fairmicro.api.pipeline import build as run_build
 
-        options = {
+        options: dict[str, Any] = {
             "where": where,
             "params": tuple(where_param or ()) + _old_param(old_param),
             "label": _old_label(old_label, label_column),
