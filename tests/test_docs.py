@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FILES = [ROOT / "README.md", *sorted(p for p in (ROOT / "docs").glob("*.md") if p.name != "api.md")]
 FENCE = re.compile(r"^```(bash|sh|console|python)[ \t]*\n(.*?)^```[ \t]*$", re.DOTALL | re.MULTILINE)
 SKIP = re.compile(r"<!--\s*docs-test:\s*skip\s*\((?P<reason>[^)]+)\)\s*-->\s*$")
-HEAVY = {"build.md"}  # builds a real dataset: slow
+HEAVY = {"build.md", "models.md"}  # build (and train on) a real dataset: slow
 
 
 @dataclass
