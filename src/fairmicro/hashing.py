@@ -21,25 +21,75 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+END_BYTES = 16 << 10  # bytes kept of each end of a file whose whole bytes are not kept (see FileEnds)
+
+
+class NeedWholeFile(BaseException):
+    """Extraction needs bytes of the file that :class:`FileEnds` did not keep: read the whole file again.
+
+    A ``BaseException``, so that the ``except Exception`` of an extractor's
+    ``sniff`` (which must never raise) cannot turn it into a silent "no".
+    """
+
+
+@dataclass(frozen=True)
+class FileEnds:
+    """The first and last bytes of a file (read and hashed whole; the middle was not kept).
+
+    The header, the IFD and the tag values of a TIFF usually lie at one end:
+    extraction reads them from here, and raises :class:`NeedWholeFile` for
+    any byte in between.
+    """
+
+    head: bytes
+    tail: bytes
+    size: int
+
+    def read(self, offset: int, size: int) -> bytes:
+        """At most ``size`` bytes at ``offset`` (fewer at the end of the file), as from the whole bytes."""
+        if offset < 0 or size < 0:
+            return b""
+        end = min(offset + size, self.size)
+        if end <= len(self.head):
+            return self.head[offset:end]
+        tail_start = self.size - len(self.tail)
+        if offset >= tail_start:
+            return self.tail[offset - tail_start : max(0, end - tail_start)]
+        raise NeedWholeFile(offset)
+
+
 @dataclass(frozen=True)
 class ReadFile:
-    """A regular file's sha256 and size, and its bytes when it was small enough to keep."""
+    """A regular file's sha256 and size, and its bytes when it was small enough to keep.
+
+    ``ends`` holds the file's first and last bytes when its bytes were read
+    whole but not kept; ``mtime_ns`` is the modification time the file had
+    when it was opened.
+    """
 
     sha256: str
     size: int
     data: bytes | None
+    ends: FileEnds | None = None
+    mtime_ns: int | None = None
+
+    @property
+    def content(self) -> bytes | FileEnds | None:
+        """What extraction reads: the bytes, else the ends, else ``None`` (read the file again)."""
+        return self.data if self.data is not None else self.ends
 
 
 class NotRegularFileError(OSError):
     """The path is not a regular file (a FIFO, socket or device swapped in); it was not read."""
 
 
-def read_and_hash(path: Path, keep_limit: int = KEEP_LIMIT) -> ReadFile:
+def read_and_hash(path: Path, keep_limit: int = KEEP_LIMIT, *, whole: bool = True) -> ReadFile:
     """Read ``path`` once: its sha256, and its bytes when it holds at most ``keep_limit`` bytes.
 
     The file is opened non-blocking and checked to be a regular file before
     any read, so a FIFO never hangs the caller. A larger file is hashed in
-    chunks and not kept (memory stays bounded).
+    chunks and not kept (memory stays bounded). ``whole=False`` keeps only
+    the :class:`FileEnds` of a file larger than both ends together.
 
     Raises
     ------
@@ -62,7 +112,7 @@ def read_and_hash(path: Path, keep_limit: int = KEEP_LIMIT) -> ReadFile:
                 size += len(chunk)
             if size <= keep_limit:
                 data = parts[0] if len(parts) == 1 else b"".join(parts)
-                return ReadFile(hashlib.sha256(data).hexdigest(), size, data)
+                return _kept(data, info.st_mtime_ns, whole)
         digest = hashlib.sha256()
         for part in parts:
             digest.update(part)
@@ -70,4 +120,11 @@ def read_and_hash(path: Path, keep_limit: int = KEEP_LIMIT) -> ReadFile:
         while chunk := handle.read(CHUNK):
             digest.update(chunk)
             size += len(chunk)
-    return ReadFile(digest.hexdigest(), size, None)
+    return ReadFile(digest.hexdigest(), size, None, mtime_ns=info.st_mtime_ns)
+
+
+def _kept(data: bytes, mtime_ns: int, whole: bool) -> ReadFile:
+    sha, size = hashlib.sha256(data).hexdigest(), len(data)
+    if whole or size <= 2 * END_BYTES:
+        return ReadFile(sha, size, data, mtime_ns=mtime_ns)
+    return ReadFile(sha, size, None, FileEnds(data[:END_BYTES], data[-END_BYTES:], size), mtime_ns)

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
+import pytest
+import tifffile
 
-from fairmicro.catalog.workers import READER_SWITCH_S, ReadTask, Workers, read_one
-from fairmicro.testing.samples import write_fei_tiff, write_zeiss_tiff
+from fairmicro.catalog.readahead import SWITCH_S as READER_SWITCH_S
+from fairmicro.catalog.readahead import ReadAhead
+from fairmicro.catalog.workers import ReadTask, Workers, read_one
+from fairmicro.hashing import FileEnds, NeedWholeFile, ReadFile, read_and_hash
+from fairmicro.testing.samples import write_fei_tiff, write_imagej_tiff, write_zeiss_tiff
 
 
 def _files(tmp_path: Path, count: int = 6) -> list[Path]:
@@ -51,3 +58,92 @@ def test_an_abandoned_read_restores_the_switch_interval(tmp_path: Path) -> None:
     results.close()  # e.g. an exception in the writer ends the ingest early
     workers.close()
     assert sys.getswitchinterval() == before
+
+
+def _model(result):
+    return result.bundle.image.model_dump() if result.bundle else None
+
+
+@pytest.mark.parametrize("end_bytes", [8, 200, 4096])
+def test_the_ends_of_a_file_give_the_record_its_whole_bytes_give(tmp_path: Path, end_bytes: int) -> None:
+    """Ends too short for the tags make extraction read the whole file again; never a different record."""
+    plain = tmp_path / "plain.tif"
+    tifffile.imwrite(plain, np.zeros((40, 48), np.uint8))
+    files = [*_files(tmp_path, 4), plain, write_imagej_tiff(tmp_path / "ij.tif", 0.5, np.ones((40, 48), np.uint8))]
+    for path in files:
+        task = ReadTask(path, path.stat().st_size)
+        whole = read_and_hash(path)
+        data = whole.data
+        assert data is not None
+        ends = FileEnds(data[:end_bytes], data[-end_bytes:], len(data))
+        from_ends = read_one(task, read=ReadFile(whole.sha256, whole.size, None, ends))
+        expected = read_one(task)
+        assert from_ends.sha256 == expected.sha256
+        assert from_ends.error == expected.error
+        assert _model(from_ends) == _model(expected)
+        assert from_ends.bundle is not None
+        assert [s.model_dump() for s in from_ends.bundle.sources] == [s.model_dump() for s in expected.bundle.sources]
+
+
+def test_file_ends_never_serve_a_byte_they_did_not_keep() -> None:
+    data = bytes(range(100))
+    ends = FileEnds(data[:10], data[-10:], len(data))
+    assert ends.read(0, 10) == data[:10]
+    assert ends.read(92, 50) == data[92:]  # past the end: as many as there are
+    assert ends.read(100, 4) == b""
+    for offset, size in [(5, 10), (10, 1), (50, 1), (85, 10)]:
+        with pytest.raises(NeedWholeFile):
+            ends.read(offset, size)
+
+
+def test_read_ahead_keeps_whole_bytes_within_its_budget_and_the_ends_beyond(tmp_path: Path) -> None:
+    files = [write_zeiss_tiff(tmp_path / f"big_{i}.tif", np.full((200, 400), i, np.uint8)) for i in range(6)]
+    ahead = ReadAhead(files, budget=2 * 80_000, max_ahead=3)
+    try:
+        reads = [ahead.take(path) for path in files]
+    finally:
+        ahead.close()
+    assert all(isinstance(r, ReadFile) for r in reads)
+    assert [r.sha256 for r in reads] == [read_and_hash(p).sha256 for p in files]
+    assert reads[0].data is not None and any(r.data is None and r.ends is not None for r in reads)
+
+
+def test_a_file_changed_after_it_was_read_ahead_is_read_again(tmp_path: Path) -> None:
+    """Reads made before the survey (a new catalog) are used only if the file is still as surveyed."""
+    files = _files(tmp_path, 4)
+    workers = Workers(1)
+    workers.prefetch(files)
+    try:
+        first = workers._ahead  # the read-ahead started before the survey
+        assert first is not None
+        deadline = time.monotonic() + 10
+        while len(first._ready) < len(files) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        write_zeiss_tiff(files[1], np.full((40, 48), 99, np.uint8))  # changed after being read ahead
+        os.utime(files[1], ns=(time.time_ns(), time.time_ns() + 5_000_000_000))
+        tasks = [ReadTask(p, p.stat().st_size, mtime_ns=p.stat().st_mtime_ns) for p in files]
+        got = list(workers.read(tasks))
+    finally:
+        workers.close()
+    assert [r.sha256 for r in got] == [read_and_hash(p).sha256 for p in files]
+    assert [_model(r) for r in got] == [_model(read_one(t)) for t in tasks]
+
+
+def test_ingest_into_a_new_catalog_writes_what_an_existing_one_gets(tmp_path: Path) -> None:
+    """The read-ahead of a new catalog changes nothing in what is written."""
+    from fairmicro.api.ingest import ingest_files
+    from fairmicro.catalog import Catalog
+    from fairmicro.catalog.ingest import IngestOptions
+
+    files = _files(tmp_path, 5)
+    new, old = tmp_path / "new.duckdb", tmp_path / "old.duckdb"
+    Catalog.open(old).close()
+    sql = "SELECT * EXCLUDE (ingested_at) FROM images ORDER BY sha256"
+    for catalog in (new, old):
+        report = ingest_files(catalog, [tmp_path], IngestOptions())
+        assert report.ingested == len(files)
+    rows = []
+    for catalog in (new, old):
+        with Catalog.open(catalog, read_only=True) as opened:
+            rows.append(opened.query(sql).rows)
+    assert rows[0] == rows[1]

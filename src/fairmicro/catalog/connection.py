@@ -24,11 +24,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import duckdb
+from typing import TYPE_CHECKING
 
 from fairmicro.errors import CatalogError, first_line
 from fairmicro.files import NotARegularFileError, read_head
+
+if TYPE_CHECKING:  # imported on first connect: an ingest starts reading files while DuckDB loads
+    import duckdb
 
 ENV_VAR = "FAIRMICRO_CATALOG"
 WAIT_ENV_VAR = "FAIRMICRO_WAIT"
@@ -111,6 +113,8 @@ def connect(path: Path, *, read_only: bool, wait: float | None = None) -> duckdb
         from fairmicro.catalog.ducklake import connect_lake
 
         return connect_lake(str(path), read_only=read_only)  # type: ignore[return-value]  # quacks the same
+    import duckdb
+
     _check_path(path, read_only)
     timeout = WAIT.timeout() if wait is None else wait
     deadline = time.monotonic() + timeout

@@ -14,7 +14,6 @@ import logging
 import os
 import re
 import stat
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -25,7 +24,7 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from fairmicro.catalog.backend import atomic
-from fairmicro.catalog.connection import connect, others_waiting
+from fairmicro.catalog.batches import BatchWriter, Lease
 from fairmicro.catalog.store import Catalog, utcnow
 from fairmicro.catalog.walk import collect_files, json_text, not_regular, not_utf8
 from fairmicro.catalog.workers import ReadResult, ReadTask, Workers, read_one
@@ -119,6 +118,7 @@ class _Surveyed:
     mtime: datetime
     previous_sha: str | None = None  # the image the catalog records at this path
     unchanged: bool = False  # same size and mtime as then: not read again
+    mtime_ns: int | None = None
 
 
 @dataclass
@@ -179,32 +179,6 @@ class _Batch:
         self.bundles, self.files, self.touched, self.fills, self.shas = [], [], [], [], set()
 
 
-LEASE_S = 0.5  # an ingest holding the catalog this long lets waiting processes in during its next file-reading phase
-MIN_GAP_S = 0.05  # for at least this long, so that waiting readers (polling every 10-50 ms) get their turn
-
-
-class _Lease:
-    """Releases the catalog file between batches so other processes (queries, ingests) get turns."""
-
-    def __init__(self, catalog: Catalog) -> None:
-        self.catalog = catalog
-        self.since = time.monotonic()
-        self.releasable = not catalog.read_only and catalog.path.name != ":memory:" and catalog.path.is_file()
-
-    @contextlib.contextmanager
-    def idle(self) -> Iterator[None]:
-        """Run a block that needs no catalog; the file is closed during it when the lease is due."""
-        if not self.releasable or time.monotonic() - self.since < LEASE_S or not others_waiting(self.catalog.path):
-            yield
-            return
-        self.catalog.con.close()
-        start = time.monotonic()
-        yield  # on an exception the catalog stays closed: the run is over
-        time.sleep(max(0.0, MIN_GAP_S - (time.monotonic() - start)))
-        self.catalog.con = connect(self.catalog.path, read_only=False)
-        self.since = time.monotonic()
-
-
 class Ingestor:
     """Runs one ingest over a list of files.
 
@@ -227,7 +201,8 @@ class Ingestor:
         self.extractors = extractors
         self.workers = workers or Workers(options.jobs, extractors)
         self.batch = _Batch(catalog)
-        self.lease = _Lease(catalog)
+        self.lease = Lease(catalog)
+        self.writer: BatchWriter[FileOutcome] = BatchWriter()
 
     def run(
         self,
@@ -242,7 +217,7 @@ class Ingestor:
         """
         summary = IngestSummary(skipped=list(skipped))
         self._store_specimens(summary)
-        with contextlib.closing(self.workers):
+        with contextlib.closing(self.workers), contextlib.closing(self.writer):
             for start in range(0, len(files), SURVEY_CHUNK):
                 for outcome in self._survey_chunk(files[start : start + SURVEY_CHUNK]):
                     self._count(outcome, summary)
@@ -291,12 +266,17 @@ class Ingestor:
         joins = [join_specimen(s.path, self.options) for s in changed]
         results = self.workers.read(_task(s, j) for s, j in zip(changed, joins, strict=True))
         size = self.options.batch_size
-        for start in range(0, len(changed), size):
+        for start in range(0, len(changed), size):  # batch k is written in a thread while batch k + 1 is read
             items = list(zip(changed[start : start + size], joins[start : start + size], strict=True))
-            with self.lease.idle():
+            with self.lease.idle(self.writer.wait):
                 read = [(s, j, next(results)) for s, j in items]
-            yield from self._commit(partial(self._decide_all, read))
-            log.debug("committed batch of %d files", len(items))
+            yield from self.writer.submit(partial(self._commit_batch, read))
+        yield from self.writer.settle()
+
+    def _commit_batch(self, read: list[tuple[_Surveyed, _Joined, ReadResult]]) -> list[FileOutcome]:
+        outcomes = self._commit(partial(self._decide_all, read))
+        log.debug("committed batch of %d files", len(read))
+        return outcomes
 
     def _survey(self, paths: list[Path]) -> list[_Surveyed | FileOutcome]:
         """One stat per file, then one catalog query for the lot."""
@@ -376,7 +356,7 @@ def _stat(path: Path) -> _Surveyed | FileOutcome:
         return FileOutcome(path, "rejected", f"{path}: cannot be read ({exc.strerror or exc})")
     if not stat.S_ISREG(info.st_mode):
         return FileOutcome(path, "rejected", f"{path}: {not_regular(info.st_mode)}")
-    return _Surveyed(path, info.st_size, _utc(info.st_mtime))
+    return _Surveyed(path, info.st_size, _utc(info.st_mtime), mtime_ns=info.st_mtime_ns)
 
 
 def _task(surveyed: _Surveyed, joined: _Joined) -> ReadTask:
@@ -387,6 +367,7 @@ def _task(surveyed: _Surveyed, joined: _Joined) -> ReadTask:
         specimen_id=joined.specimen_id,
         label=joined.label,
         label_source=joined.label_source,
+        mtime_ns=surveyed.mtime_ns,
     )
 
 

@@ -24,23 +24,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fairmicro.errors import FairmicroError
+from fairmicro.hashing import NeedWholeFile, ReadFile
 
 if TYPE_CHECKING:  # the pools are imported when first used: a rerun with nothing new needs neither
     import multiprocessing.context
     import threading
-    from concurrent.futures import Executor, Future, ThreadPoolExecutor
+    from concurrent.futures import Executor, Future
 
+    from fairmicro.catalog.readahead import ReadAhead
     from fairmicro.catalog.records import ImageBundle
     from fairmicro.extractors.base import Extractor
-    from fairmicro.hashing import ReadFile
 
 TASKS_PER_MESSAGE = 4  # files per round trip to a worker process
 GROUPS_AHEAD = 8  # round trips queued per worker ahead of the writer
 POOL_MIN_FILES = 200  # fewer new files are read here: booting the workers costs about as much as reading them
-# While files are read here, the reader thread gets the GIL back within this many seconds after each read and
-# hash (both release it), instead of Python's default 5 ms: with the default, the reader waits for the GIL
-# while this thread extracts, so reading and extracting barely overlap (measured: 1.2-1.9x slower per file).
-READER_SWITCH_S = 0.0002
 
 
 @dataclass(frozen=True)
@@ -53,6 +50,7 @@ class ReadTask:
     specimen_id: str | None = None
     label: str | None = None
     label_source: str | None = None
+    mtime_ns: int | None = None  # as surveyed: a read made before the survey is used only if it matches
 
 
 @dataclass(frozen=True)
@@ -83,6 +81,11 @@ def read_one(
         return ReadResult(None, error=f"{path}: cannot be read ({exc.strerror or exc})")
     if read.sha256 == task.previous_sha:
         return ReadResult(read.sha256)
+    if read.data is None and read.ends is not None:
+        try:
+            return _extracted(task, read, extractors)
+        except NeedWholeFile:  # the tags lie between the ends kept: read the file again, whole
+            return read_one(task, extractors)
     return _extracted(task, read, extractors)
 
 
@@ -92,7 +95,7 @@ def _extracted(task: ReadTask, read: ReadFile, extractors: tuple[Extractor, ...]
 
     path = task.path
     try:
-        extractor, extraction = extract_file(path, extractors, read.data)
+        extractor, extraction = extract_file(path, extractors, read.content)
         bundle = build_bundle(
             extraction,
             FileFacts(path, read.sha256, task.size),
@@ -152,7 +155,18 @@ class Workers:
         self.min_pool_files = min_pool_files
         self._pool: Executor | None = None
         self._starting: threading.Thread | None = None
-        self._reader: ThreadPoolExecutor | None = None
+        self._ahead: ReadAhead | None = None
+
+    def prefetch(self, paths: list[Path]) -> None:
+        """Start reading ``paths`` now (one worker only), before the survey knows which are new.
+
+        For a new catalog, where every file is: :meth:`read` then takes each
+        read that still matches the file's surveyed size and mtime.
+        """
+        if self.jobs == 1 and self._ahead is None and paths:
+            from fairmicro.catalog.readahead import ReadAhead
+
+            self._ahead = ReadAhead(paths)
 
     def start(self) -> Workers:
         """Start the worker processes (``jobs`` > 1) in the background; the caller goes on meanwhile.
@@ -227,40 +241,39 @@ class Workers:
                 future.cancel()
 
     def _read_here(self, tasks: list[ReadTask]) -> Iterator[ReadResult]:
-        """In this process; the next file is read and hashed in a thread while this one is extracted."""
-        from concurrent.futures import ThreadPoolExecutor
+        """In this process; the files are read and hashed ahead in a thread while this one extracts."""
+        from fairmicro.catalog.readahead import ReadAhead
 
-        from fairmicro.hashing import read_and_hash
+        ahead = self._ahead
+        if ahead is None or not ahead.covers(tasks[0].path):
+            self._close_ahead()
+            ahead = self._ahead = ReadAhead([task.path for task in tasks])
+        for task in tasks:
+            read = ahead.take(task.path)
+            if not isinstance(read, ReadFile) or read.size != task.size or _stale(read, task):
+                read = None  # not read ahead, unreadable (reported in the usual words), or changed since
+            yield read_one(task, self.extractors, read)
+            del read
 
-        if self._reader is None:
-            self._reader = ThreadPoolExecutor(1, thread_name_prefix="fairmicro-read")
-        ahead: Future[ReadFile] = self._reader.submit(read_and_hash, tasks[0].path)
-        previous = sys.getswitchinterval()
-        sys.setswitchinterval(min(previous, READER_SWITCH_S))
-        try:
-            for index, task in enumerate(tasks):
-                current = ahead
-                if index + 1 < len(tasks):
-                    ahead = self._reader.submit(read_and_hash, tasks[index + 1].path)
-                try:
-                    read = current.result()
-                except OSError:
-                    yield read_one(task, self.extractors)  # reports the error in the usual words
-                    continue
-                yield read_one(task, self.extractors, read)
-                del read, current
-        finally:
-            sys.setswitchinterval(previous)
+    def _close_ahead(self) -> None:
+        if self._ahead is not None:
+            self._ahead.close()
+            self._ahead = None
 
     def close(self) -> None:
         """Stop the workers."""
         if self._starting is not None:
             self._starting.join()
             self._starting = None
-        for pool in (self._pool, self._reader):
-            if pool is not None:
-                pool.shutdown(wait=True, cancel_futures=True)
-        self._pool = self._reader = None
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+        self._pool = None
+        self._close_ahead()
+
+
+def _stale(read: ReadFile, task: ReadTask) -> bool:
+    """Whether the file's mtime when read differs from the surveyed one (it changed in between)."""
+    return task.mtime_ns is not None and read.mtime_ns is not None and read.mtime_ns != task.mtime_ns
 
 
 _WORKER_EXTRACTORS: tuple[Extractor, ...] | None = None

@@ -55,11 +55,41 @@ def _convert(value: str, to_bool: bool) -> Any:
                 return value
             # asbool accepts only "true"/"false"; bytes2str returns a str unchanged
             return True if word == "true" else False if word == "false" else value
-    return _tifffile().astype(value, None if to_bool else _NUMBERS)
+    return _astype_text(value, to_bool)
+
+
+_FAILURES = (ValueError, AttributeError, TypeError, UnicodeEncodeError)  # what tifffile's astype catches
+
+
+def _astype_text(value: str, to_bool: bool) -> Any:
+    """tifffile's ``astype`` of a ``str`` step by step: int, float, then (``to_bool``) its ``asbool``; else unchanged.
+
+    Its last step, ``bytes2str``, raises TypeError on a ``str`` and so returns it unchanged.
+    """
+    for kind in (int, float):
+        try:
+            return kind(value)
+        except _FAILURES:
+            pass
+    if to_bool:
+        word = value.strip().lower()
+        if word == "true":
+            return True
+        if word == "false":
+            return False
+    return value
 
 
 def _text(fh: Any, count: int) -> str:
-    return _tifffile().bytes2str(fh.read(count))
+    """tifffile's ``bytes2str`` (no encoding given), without importing tifffile and numpy for it."""
+    data = fh.read(count)
+    end = data.find(b"\x00")
+    if end >= 0:
+        data = data[:end]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("cp1252")
 
 
 def read_fei_metadata(fh: Any, byteorder: str, dtype: int, count: int, offsetsize: int, /) -> dict[str, Any]:

@@ -21,6 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from fairmicro.hashing import NeedWholeFile
+
 Read = Callable[[int, int], bytes]  # (offset, size) -> at most size bytes at offset
 
 # TIFF data type -> bytes per value (tifffile's DATA_FORMATS)
@@ -299,7 +301,10 @@ def _windowed(read: Read) -> Read:
             return data[offset - start : offset - start + size]
         if size > WINDOW or offset < 0:
             return read(offset, size)
-        start, data = offset, read(offset, WINDOW)
+        try:
+            start, data = offset, read(offset, WINDOW)
+        except NeedWholeFile:  # only the ends of the file are at hand: the window reaches between them
+            start, data = offset, read(offset, size)
         return data[:size]
 
     return cached

@@ -10,10 +10,14 @@ import logging
 from functools import lru_cache
 from importlib.metadata import entry_points
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fairmicro.errors import FairmicroError, UnreadableFileError, UnsupportedFileError, first_line
 from fairmicro.extractors.base import Extraction, Extractor, SourceFile
 from fairmicro.extractors.source import open_source, verify_pixels
+
+if TYPE_CHECKING:
+    from fairmicro.hashing import FileEnds
 
 GROUP = "fairmicro.extractors"
 log = logging.getLogger(__name__)
@@ -57,9 +61,12 @@ def _sniffs(extractor: Extractor, source: SourceFile) -> bool:
 
 
 def extract_file(
-    path: Path, extractors: tuple[Extractor, ...] | None = None, data: bytes | None = None
+    path: Path, extractors: tuple[Extractor, ...] | None = None, data: bytes | FileEnds | None = None
 ) -> tuple[Extractor, Extraction]:
     """Open ``path`` (or parse ``data``, its bytes already read), pick the extractor, extract, check the pixels.
+
+    With only the :class:`~fairmicro.hashing.FileEnds` of the bytes, raises
+    :class:`~fairmicro.hashing.NeedWholeFile` when they do not suffice.
 
     Raises
     ------

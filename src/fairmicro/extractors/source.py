@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from fairmicro.errors import UnreadableFileError, first_line
 from fairmicro.extractors.ifd import FirstPage, Read, bytes_reader, file_reader, read_first_page
 from fairmicro.files import NotARegularFileError, read_head
+from fairmicro.hashing import FileEnds, NeedWholeFile
 
 if TYPE_CHECKING:  # base imports the pydantic models; `query` needs only IMAGE_SUFFIXES from here
     from fairmicro.extractors.base import Extraction, SourceFile
@@ -61,7 +62,7 @@ def _read_head(path: Path, size: int) -> bytes:
 
 
 @contextlib.contextmanager
-def open_source(path: Path, data: bytes | None = None) -> Iterator[SourceFile]:
+def open_source(path: Path, data: bytes | FileEnds | None = None) -> Iterator[SourceFile]:
     """Open ``path`` for extraction; the file handle is closed on exit.
 
     ``data``, the file's bytes when the caller has read them already (ingest
@@ -70,9 +71,17 @@ def open_source(path: Path, data: bytes | None = None) -> Iterator[SourceFile]:
     tags are read through the same handle. A plain single-page TIFF is read
     by :mod:`~fairmicro.extractors.ifd` (``source.ifd``); tifffile then opens
     it only if an extractor asks for ``source.tiff``.
+
+    ``data`` may also be only the :class:`~fairmicro.hashing.FileEnds` of the
+    bytes: anything that needs a byte between them (another format, tifffile,
+    a tag value in the middle) raises :class:`~fairmicro.hashing.NeedWholeFile`.
     """
     from fairmicro.extractors.base import SourceFile
 
+    if isinstance(data, FileEnds):
+        with _ends_source(path, data) as source:
+            yield source
+        return
     if data is not None:
         file_format = sniff_format(path, data[:16])
         if file_format == "tiff":
@@ -95,6 +104,19 @@ def open_source(path: Path, data: bytes | None = None) -> Iterator[SourceFile]:
             return
     with _open_pil(path, path, file_format) as pil:
         yield SourceFile(path=path, file_format=file_format, pil=pil)
+
+
+@contextlib.contextmanager
+def _ends_source(path: Path, ends: FileEnds) -> Iterator[SourceFile]:
+    """The fast path's source read from the ends of a file; :class:`NeedWholeFile` for anything else."""
+    if sniff_format(path, ends.head[:16]) != "tiff":
+        raise NeedWholeFile(path)
+
+    def whole() -> BinaryIO:
+        raise NeedWholeFile(path)
+
+    with _tiff_source(path, whole, ends.read, ends.size) as source:
+        yield source
 
 
 @contextlib.contextmanager
