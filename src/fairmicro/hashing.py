@@ -83,13 +83,12 @@ class NotRegularFileError(OSError):
     """The path is not a regular file (a FIFO, socket or device swapped in); it was not read."""
 
 
-def read_and_hash(path: Path, keep_limit: int = KEEP_LIMIT, *, whole: bool = True) -> ReadFile:
+def read_and_hash(path: Path, keep_limit: int = KEEP_LIMIT) -> ReadFile:
     """Read ``path`` once: its sha256, and its bytes when it holds at most ``keep_limit`` bytes.
 
     The file is opened non-blocking and checked to be a regular file before
     any read, so a FIFO never hangs the caller. A larger file is hashed in
-    chunks and not kept (memory stays bounded). ``whole=False`` keeps only
-    the :class:`FileEnds` of a file larger than both ends together.
+    chunks and not kept (memory stays bounded).
 
     Raises
     ------
@@ -112,7 +111,7 @@ def read_and_hash(path: Path, keep_limit: int = KEEP_LIMIT, *, whole: bool = Tru
                 size += len(chunk)
             if size <= keep_limit:
                 data = parts[0] if len(parts) == 1 else b"".join(parts)
-                return _kept(data, info.st_mtime_ns, whole)
+                return ReadFile(hashlib.sha256(data).hexdigest(), size, data, mtime_ns=info.st_mtime_ns)
         digest = hashlib.sha256()
         for part in parts:
             digest.update(part)
@@ -123,8 +122,30 @@ def read_and_hash(path: Path, keep_limit: int = KEEP_LIMIT, *, whole: bool = Tru
     return ReadFile(digest.hexdigest(), size, None, mtime_ns=info.st_mtime_ns)
 
 
-def _kept(data: bytes, mtime_ns: int, whole: bool) -> ReadFile:
-    sha, size = hashlib.sha256(data).hexdigest(), len(data)
-    if whole or size <= 2 * END_BYTES:
-        return ReadFile(sha, size, data, mtime_ns=mtime_ns)
-    return ReadFile(sha, size, None, FileEnds(data[:END_BYTES], data[-END_BYTES:], size), mtime_ns)
+def hash_keeping_ends(path: Path, buffer: bytearray) -> ReadFile:
+    """Read ``path`` once through ``buffer``: its sha256 and its :class:`FileEnds` (whole bytes if that small).
+
+    Nothing is allocated per file but the ends: the bytes pass through the
+    caller's reused ``buffer``, as ``hashlib.file_digest`` does.
+
+    Raises
+    ------
+    OSError
+        As :func:`read_and_hash`.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    with open(fd, "rb", buffering=0, closefd=True) as handle:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise NotRegularFileError(f"{path}: not a regular file")
+        digest, view, head, tail, size = hashlib.sha256(), memoryview(buffer), b"", b"", 0
+        while count := handle.readinto(view):
+            chunk = view[:count]
+            digest.update(chunk)
+            if len(head) < END_BYTES:
+                head += chunk[: END_BYTES - len(head)]
+            tail = (tail + chunk[-END_BYTES:])[-END_BYTES:]
+            size += count
+    if size <= END_BYTES:
+        return ReadFile(digest.hexdigest(), size, head, mtime_ns=info.st_mtime_ns)
+    return ReadFile(digest.hexdigest(), size, None, FileEnds(head, tail, size), info.st_mtime_ns)

@@ -76,13 +76,27 @@ def test_the_ends_of_a_file_give_the_record_its_whole_bytes_give(tmp_path: Path,
         data = whole.data
         assert data is not None
         ends = FileEnds(data[:end_bytes], data[-end_bytes:], len(data))
-        from_ends = read_one(task, read=ReadFile(whole.sha256, whole.size, None, ends))
         expected = read_one(task)
-        assert from_ends.sha256 == expected.sha256
-        assert from_ends.error == expected.error
-        assert _model(from_ends) == _model(expected)
-        assert from_ends.bundle is not None
-        assert [s.model_dump() for s in from_ends.bundle.sources] == [s.model_dump() for s in expected.bundle.sources]
+        for mtime_ns in (None, whole.mtime_ns):  # unknown mtime: read whole again; known: extracted from disk
+            from_ends = read_one(task, read=ReadFile(whole.sha256, whole.size, None, ends, mtime_ns))
+            assert from_ends.sha256 == expected.sha256
+            assert from_ends.error == expected.error
+            assert _model(from_ends) == _model(expected)
+            assert from_ends.bundle is not None and expected.bundle is not None
+            assert [s.model_dump() for s in from_ends.bundle.sources] == [
+                s.model_dump() for s in expected.bundle.sources
+            ]
+
+
+def test_a_file_changed_since_it_was_hashed_is_never_extracted_from_disk_for_the_old_hash(tmp_path: Path) -> None:
+    path = _files(tmp_path, 1)[0]
+    before = read_and_hash(path)
+    assert before.data is not None
+    ends = FileEnds(before.data[:8], before.data[-8:], before.size)  # too short: extraction needs the file
+    write_zeiss_tiff(path, np.full((40, 48), 77, np.uint8))
+    result = read_one(ReadTask(path, path.stat().st_size), read=ReadFile(before.sha256, before.size, None, ends, 1))
+    assert result.sha256 == read_and_hash(path).sha256 != before.sha256
+    assert _model(result) == _model(read_one(ReadTask(path, path.stat().st_size)))
 
 
 def test_file_ends_never_serve_a_byte_they_did_not_keep() -> None:
@@ -96,16 +110,22 @@ def test_file_ends_never_serve_a_byte_they_did_not_keep() -> None:
             ends.read(offset, size)
 
 
-def test_read_ahead_keeps_whole_bytes_within_its_budget_and_the_ends_beyond(tmp_path: Path) -> None:
+def test_read_ahead_hands_over_the_hash_and_the_ends(tmp_path: Path) -> None:
     files = [write_zeiss_tiff(tmp_path / f"big_{i}.tif", np.full((200, 400), i, np.uint8)) for i in range(6)]
-    ahead = ReadAhead(files, budget=2 * 80_000, max_ahead=3)
+    tiny = tmp_path / "tiny.tif"
+    tiny.write_bytes(b"II*\x00" + bytes(100))
+    ahead = ReadAhead([*files, tiny], max_ahead=2)
     try:
-        reads = [ahead.take(path) for path in files]
+        reads = [ahead.take(path) for path in [*files, tiny]]
     finally:
         ahead.close()
     assert all(isinstance(r, ReadFile) for r in reads)
-    assert [r.sha256 for r in reads] == [read_and_hash(p).sha256 for p in files]
-    assert reads[0].data is not None and any(r.data is None and r.ends is not None for r in reads)
+    assert [r.sha256 for r in reads] == [read_and_hash(p).sha256 for p in [*files, tiny]]
+    for path, read in zip(files, reads, strict=False):
+        data = path.read_bytes()
+        assert read.data is None and read.ends is not None and read.size == len(data)
+        assert read.ends.head == data[: len(read.ends.head)] and read.ends.tail == data[-len(read.ends.tail) :]
+    assert reads[-1].data == tiny.read_bytes()  # small enough: whole
 
 
 def test_a_file_changed_after_it_was_read_ahead_is_read_again(tmp_path: Path) -> None:

@@ -6,10 +6,10 @@ extracts, validates and writes. An ingest into a new catalog starts reading
 before the catalog is even created (every file is new), so that start-up
 (imports, the catalog's migrations) overlaps the reading too.
 
-Memory stays bounded: the reader keeps the whole bytes of the files it is
-ahead by while they hold at most :data:`BUDGET` bytes, and only the
-:class:`~fairmicro.hashing.FileEnds` of the files beyond (where a TIFF keeps
-its tags); at most :data:`MAX_AHEAD` files are read ahead.
+Memory stays bounded and nothing is allocated per file but its ends: the
+bytes pass through one reused buffer, and only the
+:class:`~fairmicro.hashing.FileEnds` of each file (where a TIFF keeps its
+tags) are handed over; at most :data:`MAX_AHEAD` files are read ahead.
 """
 
 from __future__ import annotations
@@ -20,9 +20,8 @@ from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
 
-from fairmicro.hashing import ReadFile, read_and_hash
+from fairmicro.hashing import CHUNK, ReadFile, hash_keeping_ends
 
-BUDGET = 64 << 20  # whole bytes kept of the files read ahead
 MAX_AHEAD = 512  # files read ahead at most (their ends: at most 16 MB)
 # While the reader runs, it gets the GIL back within this many seconds after each read and hash (both
 # release it), instead of Python's default 5 ms: with the default, the reader waits for the GIL while the
@@ -39,19 +38,16 @@ class ReadAhead:
     ----------
     paths
         Files to read, in the order they will be asked for.
-    budget
-        Whole bytes kept of files read but not yet taken.
     max_ahead
         Files read but not yet taken, at most.
     """
 
-    def __init__(self, paths: Sequence[Path], budget: int = BUDGET, max_ahead: int = MAX_AHEAD) -> None:
+    def __init__(self, paths: Sequence[Path], max_ahead: int = MAX_AHEAD) -> None:
         self.paths = list(paths)
         self._index = {path: index for index, path in enumerate(self.paths)}
         self._next = 0  # index of the next path the consumer may ask for
         self._ready: deque[tuple[int, Outcome]] = deque()
-        self._held = 0
-        self._budget, self._max_ahead = budget, max_ahead
+        self._max_ahead = max_ahead
         self._done = self._stop = False
         self._cond = threading.Condition()
         self._switch = sys.getswitchinterval()
@@ -60,6 +56,7 @@ class ReadAhead:
         self._thread.start()
 
     def _run(self) -> None:
+        buffer = bytearray(CHUNK)
         try:
             for index, path in enumerate(self.paths):
                 with self._cond:
@@ -67,11 +64,9 @@ class ReadAhead:
                         self._cond.wait()
                     if self._stop:
                         return
-                    whole = self._held < self._budget
-                outcome = _read(path, whole)
+                outcome = _read(path, buffer)
                 with self._cond:
                     self._ready.append((index, outcome))
-                    self._held += _held(outcome)
                     self._cond.notify_all()
         finally:
             with self._cond:
@@ -95,36 +90,27 @@ class ReadAhead:
         with self._cond:
             while True:
                 while self._ready and self._ready[0][0] < wanted:
-                    self._release(self._ready.popleft()[1])
+                    self._ready.popleft()
                 if self._ready:
                     index, outcome = self._ready.popleft()
-                    self._release(outcome)
+                    self._cond.notify_all()
                     return outcome if index == wanted else None
                 if self._done:
                     return None
                 self._cond.wait()
-
-    def _release(self, outcome: Outcome) -> None:
-        self._held -= _held(outcome)
-        self._cond.notify_all()
 
     def close(self) -> None:
         """Stop reading, drop what was read ahead, restore the GIL switch interval."""
         with self._cond:
             self._stop = True
             self._ready.clear()
-            self._held = 0
             self._cond.notify_all()
         self._thread.join()
         sys.setswitchinterval(self._switch)
 
 
-def _read(path: Path, whole: bool) -> Outcome:
+def _read(path: Path, buffer: bytearray) -> Outcome:
     try:
-        return read_and_hash(path, whole=whole)
+        return hash_keeping_ends(path, buffer)
     except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which reads the file again itself
         return exc
-
-
-def _held(outcome: Outcome) -> int:
-    return len(outcome.data) if isinstance(outcome, ReadFile) and outcome.data is not None else 0

@@ -84,9 +84,26 @@ def read_one(
     if read.data is None and read.ends is not None:
         try:
             return _extracted(task, read, extractors)
-        except NeedWholeFile:  # the tags lie between the ends kept: read the file again, whole
-            return read_one(task, extractors)
+        except NeedWholeFile:  # the tags lie between the ends kept
+            return _extracted_from_file(task, read, extractors)
     return _extracted(task, read, extractors)
+
+
+def _extracted_from_file(task: ReadTask, read: ReadFile, extractors: tuple[Extractor, ...] | None) -> ReadResult:
+    """Extract from the file on disk, trusted only if its size and mtime are still those it was hashed with.
+
+    (As a rerun trusts them.) Otherwise the file is read and hashed again, whole, and extracted from those bytes.
+    """
+    import dataclasses
+
+    result = _extracted(task, dataclasses.replace(read, ends=None), extractors)
+    try:
+        info = os.stat(task.path)
+    except OSError:
+        return read_one(task, extractors)
+    if read.mtime_ns is None or (info.st_size, info.st_mtime_ns) != (read.size, read.mtime_ns):
+        return read_one(task, extractors)
+    return result
 
 
 def _extracted(task: ReadTask, read: ReadFile, extractors: tuple[Extractor, ...] | None) -> ReadResult:
