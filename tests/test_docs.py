@@ -1,80 +1,72 @@
 """Docs that cannot drift: every ```bash/```sh/```console and ```python block of README.md and docs/*.md
-runs, in order per file, in a temporary folder holding generated sample data, with ``fairmicro`` on PATH.
+runs, in order per file, in a temporary folder holding what the doc assumes the user has (generated
+sample data, a local Hub, tiny models, a shared catalog: tests/docs_worlds.py), with ``fairmicro`` on PATH.
+Python blocks run in one interpreter per doc; ``fairmicro serve`` lines are served on a free port, a
+page is fetched and the server stopped (tests/docs_support.py).
 
-A block that cannot run here (the real Hub, real data, a GPU, PostgreSQL) carries an HTML comment on
-the line before it: ``<!-- docs-test: skip (needs the real Hub) -->``. Skipped blocks are counted and
+A block that cannot run here (a download, real data, root) carries an HTML comment on the line
+before it: ``<!-- docs-test: skip (downloads ImageNet weights) -->``. Skipped blocks are counted and
 reported; every other block must succeed. docs/api.md is executed by tests/test_docs_api.py.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
-from dataclasses import dataclass
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 
-from fairmicro.testing.samples import write_demo_collection
+from tests.docs_support import COMMAND_START, SKIP, Block, PythonSession, fenced_blocks, shell_code
+from tests.docs_worlds import World, micrographs, prepare
 
 ROOT = Path(__file__).resolve().parents[1]
 FILES = [ROOT / "README.md", *sorted(p for p in (ROOT / "docs").glob("*.md") if p.name != "api.md")]
-FENCE = re.compile(r"^```(bash|sh|console|python)[ \t]*\n(.*?)^```[ \t]*$", re.DOTALL | re.MULTILINE)
-SKIP = re.compile(r"<!--\s*docs-test:\s*skip\s*\((?P<reason>[^)]+)\)\s*-->\s*$")
-HEAVY = {"build.md", "models.md"}  # build (and train on) a real dataset: slow
-
-
-@dataclass
-class Block:
-    """One executable code block of a Markdown file."""
-
-    language: str
-    code: str
-    line: int
-    skip: str | None
+# build (and train on) real datasets, start PostgreSQL: slow
+HEAVY = {"README.md", "build.md", "models.md", "publish.md", "qualify.md", "shared-catalog.md", "web.md"}
 
 
 def blocks(path: Path) -> list[Block]:
-    """The executable blocks of ``path`` in order, each with its skip reason (if marked)."""
-    text = path.read_text(encoding="utf-8")
-    found = []
-    for match in FENCE.finditer(text):
-        before = text[: match.start()].rstrip("\n").rsplit("\n", 1)[-1]
-        marker = SKIP.search(before)
-        line = text.count("\n", 0, match.start()) + 1
-        found.append(Block(match.group(1), match.group(2), line, marker.group("reason") if marker else None))
-    return found
+    """The executable (shell and Python) blocks of ``path`` in order, each with its skip reason."""
+    return [b for b in fenced_blocks(path) if b.executed]
 
 
-def _setup(folder: Path) -> None:
-    """The sample data the docs talk about: the demo collection as ``micrographs/`` (as docs/build.md made it)."""
-    write_demo_collection(folder / "micrographs", images_per_specimen=4, shape=(400, 600), specimens_per_class=4)
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory):
+    """Tiny random CLIP and FLAVA folders, built once on first use."""
+    made: dict[str, Path] = {}
+
+    def build() -> dict[str, Path]:
+        if not made:
+            pytest.importorskip("transformers")
+            from fairmicro.models.qualifier.tiny import build_tiny_clip, build_tiny_flava
+
+            folder = tmp_path_factory.mktemp("tiny-models")
+            made.update(clip=build_tiny_clip(folder / "clip"), flava=build_tiny_flava(folder / "flava"))
+        return made
+
+    return build
 
 
-def _shell(code: str, language: str) -> str:
-    if language != "console":
-        return code
-    return "\n".join(line[2:] for line in code.splitlines() if line.startswith("$ "))
+def _environment() -> dict[str, str]:
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "HF_HUB_OFFLINE": "1",
+        "FAIRMICRO_CREATOR": "Josiah Carberry <0000-0002-1825-0097>",
+    }
+    for name in ("FAIRMICRO_CATALOG", "FAIRMICRO_DATA_PATH", "HF_ENDPOINT", "HF_TOKEN"):
+        env.pop(name, None)
+    return env
 
 
-def _run(block: Block, folder: Path, namespace: dict[str, object], env: dict[str, str], name: str) -> None:
-    where = f"{name}:{block.line}"
-    if block.language == "python":
-        cwd = os.getcwd()
-        os.chdir(folder)
-        try:
-            exec(compile(block.code, where, "exec"), namespace)  # noqa: S102 - our own docs
-        except Exception as exc:
-            raise AssertionError(f"{where} (python) failed: {exc!r}\n{block.code}") from exc
-        finally:
-            os.chdir(cwd)
-        return
+def _run_shell(block: Block, world: World, where: str) -> None:
     result = subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", _shell(block.code, block.language)],
-        cwd=folder,
-        env=env,
+        ["bash", "-euo", "pipefail", "-c", shell_code(block, sys.executable)],
+        cwd=world.folder,
+        env=world.env,
         capture_output=True,
         text=True,
         timeout=600,
@@ -83,30 +75,43 @@ def _run(block: Block, folder: Path, namespace: dict[str, object], env: dict[str
     assert result.returncode == 0, f"{where} ({block.language}) failed:\n{block.code}\n--- stderr:\n{result.stderr}"
 
 
+def _run_python(block: Block, session: PythonSession, log: Path, where: str) -> None:
+    failure = session.run(block.code, where)
+    assert failure is None, f"{where} (python) failed:\n{block.code}\n--- {failure}\n--- output:\n{log.read_text()}"
+
+
 def _params() -> list[object]:
-    marks = {name: [pytest.mark.slow] if name in HEAVY else [] for name in (p.name for p in FILES)}
+    marks = {p.name: [pytest.mark.slow] if p.name in HEAVY else [] for p in FILES}
     return [pytest.param(p, id=p.name, marks=marks[p.name]) for p in FILES if blocks(p)]
 
 
 @pytest.mark.parametrize("path", _params())
-def test_every_block_of_the_doc_runs(path, tmp_path, record_property):
-    if any(b.skip is None and "micrographs" in b.code for b in blocks(path)):
-        _setup(tmp_path)
-    env = {
-        **os.environ,
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-        "HF_HUB_OFFLINE": "1",
-        "FAIRMICRO_CREATOR": "Josiah Carberry <0000-0002-1825-0097>",
-    }
-    env.pop("FAIRMICRO_CATALOG", None)
-    namespace: dict[str, object] = {"__name__": "__docs__"}
-    ran, skipped = 0, []
-    for block in blocks(path):
-        if block.skip:
-            skipped.append(f"{path.name}:{block.line} ({block.skip})")
-            continue
-        _run(block, tmp_path, namespace, env, path.name)
-        ran += 1
+def test_every_block_of_the_doc_runs(path, tmp_path, tiny_models, record_property):
+    todo = blocks(path)
+    with ExitStack() as stack:
+        world = World(tmp_path / "doc", tmp_path / "support", _environment(), stack, tiny_models)
+        world.folder.mkdir()
+        world.support.mkdir()
+        prepare(path.name, world)
+        if not (world.folder / "micrographs").exists() and any(not b.skip and "micrographs" in b.code for b in todo):
+            micrographs(world)
+        log = tmp_path / "python-output.txt"
+        session = None
+        ran, skipped = 0, []
+        with log.open("w") as output:
+            for block in todo:
+                where = f"{path.name}:{block.line}"
+                if block.skip:
+                    skipped.append(f"{where} ({block.skip})")
+                    continue
+                if block.language == "python":
+                    session = session or PythonSession(world.folder, world.env, output)
+                    _run_python(block, session, log, where)
+                else:
+                    _run_shell(block, world, where)
+                ran += 1
+            if session:
+                session.close()
     record_property("docs_blocks_run", ran)
     record_property("docs_blocks_skipped", len(skipped))
     print(f"{path.name}: {ran} block(s) ran, {len(skipped)} skipped: {'; '.join(skipped) or 'none'}")
@@ -119,12 +124,22 @@ def test_skip_markers_name_a_reason_and_sit_right_before_a_block():
             if "docs-test:" in line:
                 assert SKIP.search(line), f"{path.name}:{number + 1}: write <!-- docs-test: skip (reason) -->"
                 following = lines[number + 1] if number + 1 < len(lines) else ""
-                assert FENCE.match(following + "\n\n```\n") or following.startswith("```"), (
+                assert following.lstrip().startswith("```"), (
                     f"{path.name}:{number + 1}: the marker must be the line right before the block"
                 )
+
+
+def test_commands_are_in_tagged_blocks():
+    """A block of commands without ```bash (or ```python) would silently escape this test."""
+    for path in [*FILES, ROOT / "docs" / "api.md"]:
+        for block in fenced_blocks(path):
+            first = next((line for line in block.code.splitlines() if line.strip()), "")
+            assert block.language or not COMMAND_START.match(first), (
+                f"{path.name}:{block.line}: tag the command block ```bash so the docs test runs it"
+            )
 
 
 def test_most_blocks_run():
     """Skips are the exception: the docs are tested, not just marked."""
     every = [b for p in FILES for b in blocks(p)]
-    assert sum(b.skip is None for b in every) >= 3
+    assert sum(b.skip is None for b in every) >= 3 * sum(b.skip is not None for b in every)

@@ -49,7 +49,7 @@ def build_tiny_clip(folder: Path, seed: int = 0) -> Path:
 
     folder.mkdir(parents=True, exist_ok=True)
     vocab, merges = write_clip_tokenizer(folder)
-    tokenizer = transformers.CLIPTokenizer(str(vocab), str(merges))
+    tokenizer = transformers.CLIPTokenizer(str(vocab), str(merges), model_max_length=77)  # as CLIP's own
     config = transformers.CLIPConfig(
         text_config={
             **SMALL,

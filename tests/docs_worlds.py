@@ -1,0 +1,226 @@
+"""What a doc assumes a user already has, generated for tests/test_docs.py.
+
+Each doc names its ingredients in ``WORLDS``; each ingredient writes files into the doc's folder
+and/or adds environment variables: a demo collection, a local Hub-compatible server (tests/hub) that
+also serves tiny random CLIP and FLAVA under the public ids, a Ni-WC lab catalog with class-colour
+pictures, masks and expert labels, a throw-away PostgreSQL for a shared DuckLake catalog.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fairmicro.testing.samples import write_demo_collection, write_png
+
+TOKEN = "hf_fairmicro_docs_write_token_0123456789"
+HUB_MODELS = {"clip": "openai/clip-vit-base-patch32", "flava": "facebook/flava-full"}
+NI_WC_ASSESSMENTS = (
+    "dilution",
+    "heat-affected-zone",
+    "reinforcement",
+    "porosity",
+    "carbide-dissolution",
+    "carbide-distribution",
+)
+NI_WC_COLOURS = np.array([[0, 160, 0], [220, 0, 0], [240, 220, 0], [0, 0, 0]], dtype=np.uint8)
+
+
+@dataclass
+class World:
+    """A doc's folder (commands run there), a folder for support files, its environment, its cleanups."""
+
+    folder: Path
+    support: Path
+    env: dict[str, str]
+    stack: ExitStack
+    tiny_models: Callable[[], dict[str, Path]]
+    hub: object | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def micrographs(world: World, **sizes: int) -> None:
+    """The demo collection as ``micrographs/`` (the README's and docs/build.md's lab folder)."""
+    shape = (sizes.pop("height", 400), sizes.pop("width", 600))
+    params = {"images_per_specimen": 4, "specimens_per_class": 4, **sizes}
+    write_demo_collection(world.folder / "micrographs", shape=shape, **params)
+
+
+def small_micrographs(world: World) -> None:
+    """A smaller demo collection (3 specimens per class, 2 images of 300 x 400): one-tile-row builds."""
+    micrographs(world, height=300, width=400, images_per_specimen=2, specimens_per_class=3)
+
+
+def hub(world: World) -> None:
+    """A local Hub-compatible server behind ``HF_ENDPOINT`` with a write token in ``HF_TOKEN``."""
+    from tests.hub.server import HubServer, HubUser
+
+    user = HubUser("tester", ("my-lab", "openai", "facebook"))
+    world.hub = world.stack.enter_context(HubServer(world.support / "hub", {TOKEN: user}))
+    home = world.support / "hf-home"
+    for name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "HF_HUB_CACHE", "HUGGING_FACE_HUB_TOKEN", "HF_TOKEN_PATH"):
+        world.env.pop(name, None)
+    world.env.update(
+        HF_ENDPOINT=world.hub.url,  # type: ignore[attr-defined]
+        HF_TOKEN=TOKEN,
+        HF_HUB_DISABLE_XET="1",
+        HF_HOME=str(home),
+        HF_DATASETS_CACHE=str(home / "datasets"),
+        HF_HUB_DISABLE_TELEMETRY="1",
+    )
+
+
+def hub_models(world: World) -> None:
+    """Tiny random CLIP and FLAVA on the local Hub under the public ids the qualifier defaults to."""
+    if world.hub is None:
+        hub(world)
+    storage = world.hub.storage  # type: ignore[attr-defined]
+    for kind, folder in world.tiny_models().items():
+        repo_id = HUB_MODELS[kind]
+        storage.create_repo("model", repo_id, False, "tester")
+        files = {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+        world.hub.commit_files(repo_id, files, f"tiny random {kind} for the docs test", repo_type="model")  # type: ignore[attr-defined]
+
+
+def local_models(world: World) -> None:
+    """``models/clip``, ``models/flava`` (tiny random, saved with save_pretrained) and ``ea.yaml``."""
+    import shutil
+
+    for kind, folder in world.tiny_models().items():
+        shutil.copytree(folder, world.folder / "models" / kind)
+    (world.folder / "ea.yaml").write_text(EA_YAML, encoding="utf-8")
+
+
+EA_YAML = """name: ea
+description: The web page's own set, on the demo collection.
+assessments:
+  - name: spheroidized
+    criterion: Carbides balled up in a ferrite matrix.
+    positive_prompts: [round carbide particles in ferrite]
+    negative_prompts: [needle-shaped martensite laths]
+    positive_references: {where: "label = 'spheroidite'"}
+    negative_references: {where: "label = 'martensite'"}
+"""
+
+
+def _colour_picture(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A 64 x 64 segmentation in the Ni-WC class colours and its label map (values 1..4)."""
+    rng = np.random.default_rng(seed)
+    labels = np.ones((64, 64), dtype=np.uint8)
+    for _ in range(int(rng.integers(3, 9))):
+        y, x, r = (int(v) for v in rng.integers([4, 4, 3], [60, 60, 10]))
+        yy, xx = np.ogrid[:64, :64]
+        labels[(yy - y) ** 2 + (xx - x) ** 2 <= r * r] = int(rng.integers(2, 5))
+    return NI_WC_COLOURS[labels - 1], labels
+
+
+def write_ni_wc_lab(folder: Path) -> Path:
+    """``ni-wc/<label>/S1N_K.png`` (an accepted and a rejected picture per assessment, two calibration
+    pictures), their label-map masks in ``ni-wc-masks/`` and ``ni-wc/specimens.csv``; returns the table."""
+    labels = [f"{a}-{side}" for a in NI_WC_ASSESSMENTS for side in ("accept", "reject")] + ["calibration"] * 2
+    for index, label in enumerate(labels):
+        name = f"S1{index % 3 + 1}_{index:02d}.png"
+        picture, mask = _colour_picture(index)
+        write_png(folder / "ni-wc" / label / name, picture)
+        write_png(folder / "ni-wc-masks" / name, mask)
+    table = folder / "ni-wc" / "specimens.csv"
+    table.write_text("specimen_id,material\nS11,Ni-WC\nS12,Ni-WC\nS13,Ni-WC\n", encoding="utf-8")
+    return table
+
+
+def ni_wc(world: World, catalog: str = "fairmicro.duckdb") -> None:
+    """The Ni-WC lab ingested into ``catalog``: labels from folders, masks paired, material from the table."""
+    import fairmicro as fm
+
+    table = write_ni_wc_lab(world.support / "lab")
+    with fm.Catalog.open(world.folder / catalog) as cat:
+        report = cat.ingest(
+            world.support / "lab" / "ni-wc",
+            specimens=table,
+            specimen_pattern=r"(?P<specimen_id>S\d+)_",
+            label_from_folder=True,
+            masks=world.support / "lab" / "ni-wc-masks",
+            mask_classes="background,matrix,carbide,precipitate,pore",
+        )
+    assert report.ok and report.ingested == 14, report.to_dict()
+
+
+def my_lab_yaml(world: World) -> None:
+    """docs/qualify.md's own example ``my-lab.yaml`` (its yaml block, verbatim) with the files it names."""
+    from tests.docs_support import fenced_blocks
+
+    doc = Path(__file__).resolve().parents[1] / "docs" / "qualify.md"
+    [text] = [b.code for b in fenced_blocks(doc) if b.language == "yaml" and "name: my-lab" in b.code]
+    (world.folder / "my-lab.yaml").write_text(text, encoding="utf-8")
+    for number in (1, 2):
+        picture, _ = _colour_picture(100 + number)
+        write_png(world.folder / "refs" / f"porous-{number}.png", picture)
+
+
+def lab_catalog(world: World) -> None:
+    """``lab.duckdb``: a small demo collection, labelled by folder (what `fairmicro serve` shows)."""
+    import fairmicro as fm
+
+    table = write_demo_collection(world.support / "lab-demo", images_per_specimen=1, shape=(96, 128))
+    with fm.Catalog.open(world.folder / "lab.duckdb") as cat:
+        report = cat.ingest(
+            world.support / "lab-demo",
+            specimens=table,
+            specimen_pattern=r"(?P<specimen_id>HC\d+)_",
+            label_from_folder=True,
+        )
+    assert report.ok, report.to_dict()
+
+
+def hcci_build(world: World) -> None:
+    """``datasets/hcci-tiles``: a build of a small demo collection recorded in ``./fairmicro.duckdb``."""
+    import fairmicro as fm
+
+    table = write_demo_collection(world.support / "hcci", specimens_per_class=3, images_per_specimen=1, shape=(96, 128))
+    with fm.Catalog.open(world.folder / "fairmicro.duckdb") as cat:
+        cat.ingest(
+            world.support / "hcci", specimens=table, specimen_pattern=r"(?P<specimen_id>HC\d+)_", label_from_folder=True
+        )
+        fm.build(
+            "hcci-tiles",
+            world.folder / "datasets" / "hcci-tiles",
+            license="CC-BY-4.0",
+            catalog=cat,
+            tile=48,
+            validate=False,
+        )
+
+
+def shared_catalog(world: World) -> None:
+    """``$FAIRMICRO_CATALOG``: a fresh DuckLake on a throw-away PostgreSQL (skips when there is none)."""
+    from fairmicro.catalog.pg import create_database, throwaway_cluster, unavailable_reason
+
+    reason = unavailable_reason()
+    if reason:
+        pytest.skip(f"no PostgreSQL for the shared-catalog doc: {reason}")
+    dsn = world.stack.enter_context(throwaway_cluster())
+    world.env["FAIRMICRO_CATALOG"] = f"ducklake:postgres:{create_database(dsn, f'docs{os.getpid()}')}"
+    world.env["FAIRMICRO_DATA_PATH"] = str(world.support / "lake-data")
+
+
+WORLDS: dict[str, tuple[Callable[[World], None], ...]] = {
+    "README.md": (small_micrographs, hub, hub_models, ni_wc, lab_catalog),
+    "build.md": (micrographs,),
+    "models.md": (micrographs,),
+    "publish.md": (hub, hcci_build),
+    "qualify.md": (hub, hub_models, ni_wc, my_lab_yaml),
+    "shared-catalog.md": (shared_catalog, lab_catalog),
+    "web.md": (lab_catalog, local_models),
+}
+
+
+def prepare(name: str, world: World) -> None:
+    """Set up everything doc ``name`` assumes."""
+    for ingredient in WORLDS.get(name, ()):
+        ingredient(world)
