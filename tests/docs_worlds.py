@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fairmicro.testing.samples import write_demo_collection, write_png
+from fairmicro.testing.samples import texture, write_demo_collection, write_png
 
 TOKEN = "hf_fairmicro_docs_write_token_0123456789"
 HUB_MODELS = {"clip": "openai/clip-vit-base-patch32", "flava": "facebook/flava-full"}
@@ -163,12 +163,12 @@ def my_lab_yaml(world: World) -> None:
         write_png(world.folder / "refs" / f"porous-{number}.png", picture)
 
 
-def lab_catalog(world: World) -> None:
+def lab_catalog(world: World, name: str = "lab.duckdb") -> None:
     """``lab.duckdb``: a small demo collection, labelled by folder (what `fairmicro serve` shows)."""
     import fairmicro as fm
 
-    table = write_demo_collection(world.support / "lab-demo", images_per_specimen=1, shape=(96, 128))
-    with fm.Catalog.open(world.folder / "lab.duckdb") as cat:
+    table = write_demo_collection(world.support / "lab-demo", 1, shape=(96, 128), specimens_per_class=3)
+    with fm.Catalog.open(world.folder / name) as cat:
         report = cat.ingest(
             world.support / "lab-demo",
             specimens=table,
@@ -176,6 +176,11 @@ def lab_catalog(world: World) -> None:
             label_from_folder=True,
         )
     assert report.ok, report.to_dict()
+
+
+def file_catalog(world: World) -> None:
+    """``fairmicro.duckdb``: the lab's catalog file before it moves into a shared catalog."""
+    lab_catalog(world, "fairmicro.duckdb")
 
 
 def hcci_build(world: World) -> None:
@@ -197,6 +202,24 @@ def hcci_build(world: World) -> None:
         )
 
 
+def ebc2_like(world: World) -> None:
+    """``ebc2/train`` grey TIFFs with label-map masks (0 background, 1 oxide, 2 crack) in ``ebc2/train_annot``,
+    shaped like the EBC-2 release, and ``sem/`` with colour masks ``NAME_mask.png`` (crack in red)."""
+    rng = np.random.default_rng(7)
+    for number in range(8):
+        image = texture((96, 128), kind=number % 3, seed=number)
+        mask = np.zeros((80, 128), dtype=np.uint8)  # shorter than the image: the data bar has no mask
+        mask[20:50, :] = 1
+        mask[rng.integers(0, 80), :] = 2
+        write_png(world.folder / "ebc2" / "train" / f"ebc2_{number:02d}.tif", image)
+        write_png(world.folder / "ebc2" / "train_annot" / f"ebc2_{number:02d}.png", mask)
+    for number in range(2):
+        write_png(world.folder / "sem" / f"sem_{number}.png", texture((64, 64), seed=50 + number))
+        colour = np.zeros((64, 64, 3), dtype=np.uint8)
+        colour[30 + number, :] = (255, 0, 0)
+        write_png(world.folder / "sem" / f"sem_{number}_mask.png", colour)
+
+
 def shared_catalog(world: World) -> None:
     """``$FAIRMICRO_CATALOG``: a fresh DuckLake on a throw-away PostgreSQL (skips when there is none)."""
     from fairmicro.catalog.pg import create_database, throwaway_cluster, unavailable_reason
@@ -211,11 +234,12 @@ def shared_catalog(world: World) -> None:
 
 WORLDS: dict[str, tuple[Callable[[World], None], ...]] = {
     "README.md": (small_micrographs, hub, hub_models, ni_wc, lab_catalog),
-    "build.md": (micrographs,),
+    "build.md": (micrographs, ebc2_like),
+    "ingest.md": (ebc2_like,),
     "models.md": (micrographs,),
     "publish.md": (hub, hcci_build),
     "qualify.md": (hub, hub_models, ni_wc, my_lab_yaml),
-    "shared-catalog.md": (shared_catalog, lab_catalog),
+    "shared-catalog.md": (shared_catalog, file_catalog),
     "web.md": (lab_catalog, local_models),
 }
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from tests.docs_worlds import World, micrographs, prepare
 ROOT = Path(__file__).resolve().parents[1]
 FILES = [ROOT / "README.md", *sorted(p for p in (ROOT / "docs").glob("*.md") if p.name != "api.md")]
 # build (and train on) real datasets, start PostgreSQL: slow
-HEAVY = {"README.md", "build.md", "models.md", "publish.md", "qualify.md", "shared-catalog.md", "web.md"}
+HEAVY = {"README.md", "build.md", "ingest.md", "models.md", "publish.md", "qualify.md", "shared-catalog.md", "web.md"}
 
 
 def blocks(path: Path) -> list[Block]:
@@ -92,9 +93,11 @@ def test_every_block_of_the_doc_runs(path, tmp_path, tiny_models, record_propert
         world = World(tmp_path / "doc", tmp_path / "support", _environment(), stack, tiny_models)
         world.folder.mkdir()
         world.support.mkdir()
+        started = time.monotonic()
         prepare(path.name, world)
         if not (world.folder / "micrographs").exists() and any(not b.skip and "micrographs" in b.code for b in todo):
             micrographs(world)
+        timings = [f"set-up {time.monotonic() - started:.0f} s"]
         log = tmp_path / "python-output.txt"
         session = None
         ran, skipped = 0, []
@@ -104,17 +107,21 @@ def test_every_block_of_the_doc_runs(path, tmp_path, tiny_models, record_propert
                 if block.skip:
                     skipped.append(f"{where} ({block.skip})")
                     continue
+                started = time.monotonic()
                 if block.language == "python":
                     session = session or PythonSession(world.folder, world.env, output)
                     _run_python(block, session, log, where)
                 else:
                     _run_shell(block, world, where)
+                timings.append(f"{block.line}: {time.monotonic() - started:.0f} s")
                 ran += 1
             if session:
                 session.close()
     record_property("docs_blocks_run", ran)
     record_property("docs_blocks_skipped", len(skipped))
-    print(f"{path.name}: {ran} block(s) ran, {len(skipped)} skipped: {'; '.join(skipped) or 'none'}")
+    print(
+        f"{path.name}: {ran} block(s) ran ({', '.join(timings)}), {len(skipped)} skipped: {'; '.join(skipped) or 'none'}"
+    )
 
 
 def test_skip_markers_name_a_reason_and_sit_right_before_a_block():
