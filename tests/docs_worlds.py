@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fairmicro.testing.samples import texture, write_demo_collection, write_png
+from fairmicro.testing.samples import texture, write_demo_collection, write_fei_tiff, write_png
 
 TOKEN = "hf_fairmicro_docs_write_token_0123456789"
 HUB_MODELS = {"clip": "openai/clip-vit-base-patch32", "flava": "facebook/flava-full"}
@@ -50,6 +50,20 @@ def micrographs(world: World, **sizes: int) -> None:
     shape = (sizes.pop("height", 400), sizes.pop("width", 600))
     params = {"images_per_specimen": 4, "specimens_per_class": 4, **sizes}
     write_demo_collection(world.folder / "micrographs", shape=shape, **params)
+
+
+def unsorted(world: World) -> None:
+    """Three unlabelled micrographs (blends of two classes' textures) already in ``./fairmicro.duckdb``:
+    what ``predict --where "label IS NULL"`` suggests labels for."""
+    import fairmicro as fm
+
+    for number in range(3):
+        blend = (texture((400, 600), kind=number % 3, seed=900 + number) // 2) + (
+            texture((400, 600), kind=(number + 1) % 3, seed=950 + number) // 2
+        )
+        write_fei_tiff(world.support / "unsorted" / f"HC99_{number:04d}.tif", blend)
+    with fm.Catalog.open(world.folder / "fairmicro.duckdb") as cat:
+        assert cat.ingest(world.support / "unsorted").ingested == 3
 
 
 def small_micrographs(world: World) -> None:
@@ -236,7 +250,7 @@ WORLDS: dict[str, tuple[Callable[[World], None], ...]] = {
     "README.md": (small_micrographs, hub, hub_models, ni_wc, lab_catalog),
     "build.md": (micrographs, ebc2_like),
     "ingest.md": (ebc2_like,),
-    "models.md": (micrographs,),
+    "models.md": (micrographs, unsorted),
     "publish.md": (hub, hcci_build),
     "qualify.md": (hub, hub_models, ni_wc, my_lab_yaml),
     "shared-catalog.md": (shared_catalog, file_catalog),
