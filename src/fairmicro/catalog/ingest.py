@@ -30,15 +30,15 @@ from fairmicro.catalog.walk import collect_files, json_text, not_regular, not_ut
 from fairmicro.catalog.workers import ReadResult, ReadTask, Workers, read_one
 from fairmicro.errors import CatalogError, first_line
 
-if TYPE_CHECKING:  # a rerun with nothing new imports neither the extractors nor the pydantic models
+if TYPE_CHECKING:  # a rerun with nothing new imports neither the extractors nor the records' validators
     from fairmicro.catalog.records import ImageBundle
     from fairmicro.catalog.specimens import SpecimenTable
     from fairmicro.extractors.base import Extractor
-    from fairmicro.schema import models
+    from fairmicro.schema import ingest_records
 else:
     from fairmicro._lazy import lazy_module
 
-    models = lazy_module("fairmicro.schema.models")
+    ingest_records = lazy_module("fairmicro.schema.ingest_records")
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +160,7 @@ class _Batch:
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
         self.bundles: list[ImageBundle] = []
-        self.files: list[models.ImageFile] = []
+        self.files: list[ingest_records.ImageFile] = []
         self.touched: list[Path] = []
         self.fills: list[tuple[str, _Joined]] = []
         self.shas: set[str] = set()
@@ -371,8 +371,8 @@ def _task(surveyed: _Surveyed, joined: _Joined) -> ReadTask:
     )
 
 
-def _file_row(surveyed: _Surveyed, sha: str) -> models.ImageFile:
-    return models.ImageFile(
+def _file_row(surveyed: _Surveyed, sha: str) -> ingest_records.ImageFile:
+    return ingest_records.ImageFile(
         path=str(surveyed.path),
         image_sha256=sha,
         size_bytes=surveyed.size,

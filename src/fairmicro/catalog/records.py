@@ -1,4 +1,8 @@
-"""Turn an extractor's output into schema-validated records (generated pydantic models)."""
+"""Turn an extractor's output into schema-validated records.
+
+The records are those of :mod:`fairmicro.schema.ingest_records`: validated by pydantic-core with
+the generated pydantic models' own core schemas, without importing pydantic or the other models.
+"""
 
 from __future__ import annotations
 
@@ -8,21 +12,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pydantic
+import pydantic_core
 
 from fairmicro.errors import ValidationError
 from fairmicro.extractors.base import Extraction, FieldWarning
-from fairmicro.schema import models
+from fairmicro.schema import ingest_records
 
 
 @dataclass
 class ImageBundle:
     """Every validated record one image contributes to the catalog."""
 
-    image: models.Image
-    conditions: models.ImagingConditions
-    instrument: models.Instrument | None
-    sources: list[models.FieldSource]
+    image: ingest_records.Image
+    conditions: ingest_records.ImagingConditions
+    instrument: ingest_records.Instrument | None
+    sources: list[ingest_records.FieldSource]
     warnings: list[FieldWarning] = field(default_factory=list)
 
 
@@ -41,11 +45,11 @@ def instrument_id(vendor: str | None, model: str | None, serial: str | None) -> 
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
 
 
-def _instrument(extraction: Extraction) -> models.Instrument | None:
+def _instrument(extraction: Extraction) -> ingest_records.Instrument | None:
     parts = (extraction.vendor, extraction.instrument_model, extraction.instrument_serial)
     if not any(parts):
         return None
-    return models.Instrument(
+    return ingest_records.Instrument(
         instrument_id=instrument_id(*parts),
         vendor=parts[0],
         instrument_model=parts[1],
@@ -55,13 +59,13 @@ def _instrument(extraction: Extraction) -> models.Instrument | None:
 
 def _validated_conditions(
     sha256: str, conditions: dict[str, Any], warnings: list[FieldWarning]
-) -> models.ImagingConditions:
+) -> ingest_records.ImagingConditions:
     """Validate; a value the schema rejects is dropped with a warning, never coerced."""
     values = dict(conditions)
     while True:
         try:
-            return models.ImagingConditions(image_sha256=sha256, **values)
-        except pydantic.ValidationError as exc:
+            return ingest_records.ImagingConditions(image_sha256=sha256, **values)
+        except pydantic_core.ValidationError as exc:
             bad = {str(err["loc"][0]) for err in exc.errors() if err["loc"]}
             if not bad & values.keys():
                 raise ValidationError(f"imaging conditions invalid: {exc.errors()[0]['msg']}") from exc
@@ -94,7 +98,7 @@ def build_bundle(
     dropped = {w.slot for w in warnings} - set(conditions.model_fields_set)
     instrument = _instrument(extraction)
     try:
-        image = models.Image(
+        image = ingest_records.Image(
             sha256=facts.sha256,
             path=str(facts.path),
             file_format=extraction.file_format,
@@ -115,13 +119,13 @@ def build_bundle(
             label=label,
             label_source=label_source if label else None,
         )
-    except pydantic.ValidationError as exc:
+    except pydantic_core.ValidationError as exc:
         err = exc.errors()[0]
         raise ValidationError(
             f"{facts.path}: image record invalid: {'.'.join(map(str, err['loc']))}: {err['msg']}"
         ) from exc
     sources = [
-        models.FieldSource(
+        ingest_records.FieldSource(
             image_sha256=facts.sha256,
             slot_name=s.slot,
             source_key=s.source_key,

@@ -29,9 +29,10 @@ if TYPE_CHECKING:
     import pydantic
 
     from fairmicro.catalog.records import ImageBundle
-    from fairmicro.schema import models
+    from fairmicro.schema import ingest_records, models
 else:  # `query` never needs the generated pydantic models: load them on first use
     models = lazy_module("fairmicro.schema.models")
+    ingest_records = lazy_module("fairmicro.schema.ingest_records")  # ingest's records: no pydantic import
 
 
 def utcnow() -> datetime:
@@ -62,8 +63,8 @@ ROWS_PER_STATEMENT = 200  # one multi-row INSERT is far faster than executemany 
 def _insert(
     con: duckdb.DuckDBPyConnection,
     table: str,
-    model: type[pydantic.BaseModel],
-    records: Iterable[pydantic.BaseModel],
+    model: type[pydantic.BaseModel | ingest_records.Record],
+    records: Iterable[pydantic.BaseModel] | Iterable[ingest_records.Record],
     conflict: str | None = "DO NOTHING",
 ) -> None:
     """Insert validated records with bound parameters (``conflict=None``: no ON CONFLICT clause).
@@ -365,23 +366,25 @@ class Catalog(RunsMixin, BuildsMixin):
         bundles = list(unique.values())
         now = utcnow()
         instruments = {b.instrument.instrument_id: b.instrument for b in bundles if b.instrument}
-        _insert(self.con, "instruments", models.Instrument, instruments.values())
+        _insert(self.con, "instruments", ingest_records.Instrument, instruments.values())
         for bundle in bundles:
             bundle.image.ingested_at = now
         conflict = None if new_only else "DO NOTHING"
-        sources: dict[tuple[str, str], models.FieldSource] = {}
+        sources: dict[tuple[str, str], ingest_records.FieldSource] = {}
         for source in (s for b in bundles for s in b.sources):
             sources.setdefault((source.image_sha256, source.slot_name), source)  # the first wins, as DO NOTHING
-        _insert(self.con, "images", models.Image, [b.image for b in bundles], conflict)
-        _insert(self.con, "imaging_conditions", models.ImagingConditions, [b.conditions for b in bundles], conflict)
-        _insert(self.con, "field_sources", models.FieldSource, list(sources.values()), conflict)
+        _insert(self.con, "images", ingest_records.Image, [b.image for b in bundles], conflict)
+        _insert(
+            self.con, "imaging_conditions", ingest_records.ImagingConditions, [b.conditions for b in bundles], conflict
+        )
+        _insert(self.con, "field_sources", ingest_records.FieldSource, list(sources.values()), conflict)
 
-    def record_files(self, files: Iterable[models.ImageFile]) -> None:
+    def record_files(self, files: Iterable[ingest_records.ImageFile]) -> None:
         """Insert or refresh the paths at which images were seen."""
         _insert(
             self.con,
             "image_files",
-            models.ImageFile,
+            ingest_records.ImageFile,
             files,
             "(path) DO UPDATE SET image_sha256 = excluded.image_sha256, size_bytes = excluded.size_bytes, "
             "modified_at = excluded.modified_at, last_seen_at = excluded.last_seen_at",

@@ -25,7 +25,7 @@ from fairmicro.extractors.units import convert, parse_number, parse_quantity, un
 
 # Vendor text shows a NUL byte inside a value as this symbol, so the value is never cut short there.
 NUL_MARK = "\u2400"
-from fairmicro.schema import models
+from fairmicro.schema import ingest_records
 
 if TYPE_CHECKING:
     import tifffile
@@ -155,7 +155,7 @@ class Extraction:
 
     # Instrument slots are attributes of the extraction; every other slot is a condition.
     INSTRUMENT_SLOTS: ClassVar[tuple[str, ...]] = tuple(
-        f for f in models.Instrument.model_fields if f != "instrument_id"
+        f for f in ingest_records.Instrument.model_fields if f != "instrument_id"
     )
     _INSTRUMENT: ClassVar[frozenset[str]] = frozenset(INSTRUMENT_SLOTS)
 

@@ -8,8 +8,10 @@ Needs the ``linkml`` package (the ``[dev]`` extra).
 from __future__ import annotations
 
 import sys
+from enum import Enum
 from functools import lru_cache
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 from fairmicro.schema import DDL_PATH, SCHEMA_DIR, SCHEMA_PATH
@@ -20,12 +22,71 @@ if TYPE_CHECKING:
 
 HEADER = "# generated from fairmicro.yaml by fairmicro.schema.generate; do not edit\n"
 COLUMNS_PATH = SCHEMA_DIR / "columns.py"
+INGEST_RECORDS_PATH = SCHEMA_DIR / "ingest_records.py"
+INGEST_CLASSES = ("Instrument", "ImagingConditions", "Image", "ImageFile", "FieldSource")
 MODULE_DOCSTRING = '''"""Catalog tables, columns, enums, ranges, units, descriptions and primary keys.
 
 Derived from ``fairmicro.yaml`` so that run-time code never imports LinkML.
 Regenerate with ``python -m fairmicro.schema.generate``.
 """
 
+'''
+
+INGEST_RECORDS_HEAD = '''"""The records ingest writes, validated without the pydantic model graph.
+
+Each class validates with pydantic-core and the core schema pydantic builds for
+the model of the same name in ``models.py`` (same conversions, same errors),
+so ingest imports neither pydantic nor the other models. Regenerate with
+``python -m fairmicro.schema.generate``.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from operator import attrgetter
+from typing import Any, ClassVar
+
+from pydantic_core import SchemaValidator
+'''
+INGEST_RECORDS_BASE = '''
+
+class Record:
+    """A validated record: built and assigned through its class's ``validator``, like a pydantic model."""
+
+    __slots__ = ("__dict__", "model_fields_set")
+    model_fields: ClassVar[dict[str, None]]
+    validator: ClassVar[SchemaValidator]
+
+    def __init__(self, **values: Any) -> None:
+        fields, _, fields_set = self.validator.validate_python(values)
+        object.__setattr__(self, "__dict__", fields)
+        object.__setattr__(self, "model_fields_set", fields_set)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        fields, _, _ = self.validator.validate_assignment(self.__dict__, name, value)
+        object.__setattr__(self, "__dict__", fields)
+        self.model_fields_set.add(name)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Record):
+            return NotImplemented
+        return type(self) is type(other) and self.__dict__ == other.__dict__
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __getstate__(self) -> tuple[dict[str, Any], set[str]]:
+        return self.__dict__, self.model_fields_set
+
+    def __setstate__(self, state: tuple[dict[str, Any], set[str]]) -> None:  # as validated when pickled
+        object.__setattr__(self, "__dict__", state[0])
+        object.__setattr__(self, "model_fields_set", state[1])
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.__dict__.items())})"
+
+    def model_dump(self) -> dict[str, Any]:
+        """The fields as a dict."""
+        return dict(self.__dict__)
 '''
 
 
@@ -160,6 +221,80 @@ def pydantic_source() -> str:
     return HEADER + code
 
 
+def _models_module(code: str) -> ModuleType:
+    """The generated pydantic models of ``code``, executed as a module of their own."""
+    name = "_fairmicro_generated_models"
+    module = ModuleType(name)
+    sys.modules[name] = module
+    try:
+        exec(compile(code, name, "exec"), module.__dict__)  # noqa: S102 - our own generated code
+    finally:
+        del sys.modules[name]
+    return module
+
+
+_DROPPED_KEYS = frozenset({"metadata", "ref", "serialization"})  # JSON Schema and serialisation only
+
+
+def _literal(value: object, enums: dict[str, type[Enum]]) -> str:
+    """``value`` (a piece of a pydantic-core schema) as Python source; enums are collected in ``enums``."""
+    if isinstance(value, dict):
+        items = (f"{key!r}: {_literal(item, enums)}" for key, item in value.items() if key not in _DROPPED_KEYS)
+        return "{" + ", ".join(items) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_literal(item, enums) for item in value) + "]"
+    if isinstance(value, type) and issubclass(value, Enum):
+        enums[value.__name__] = value
+        return value.__name__
+    if isinstance(value, Enum):
+        enums[type(value).__name__] = type(value)
+        return f"{type(value).__name__}.{value.name}"
+    if repr(value) == "operator.attrgetter('value')":  # use_enum_values: an enum member is stored as its value
+        return "attrgetter('value')"
+    if value is None or isinstance(value, str | int | float | bool):
+        return repr(value)
+    raise TypeError(f"cannot write {value!r} of a pydantic-core schema as source")
+
+
+def _enum_source(enum: type[Enum]) -> str:
+    members = "".join(f"    {member.name} = {member.value!r}\n" for member in enum)
+    return f"\n\nclass {enum.__name__}(str, Enum):\n    {_docstring(enum)}\n\n{members}"
+
+
+def _docstring(cls: type) -> str:
+    return '"""' + " ".join((cls.__doc__ or cls.__name__).split()) + '"""'
+
+
+def _record_class_source(model: type, enums: dict[str, type[Enum]]) -> str:
+    core = model.__pydantic_core_schema__  # type: ignore[attr-defined]
+    fields = _literal(core["schema"], enums)
+    return (
+        f"\n\nclass {model.__name__}(Record):\n    {_docstring(model)}\n\n    __slots__ = ()\n"
+        f"    model_fields: ClassVar[dict[str, None]] = dict.fromkeys({tuple(core['schema']['fields'])!r})\n"
+        f"    validator: ClassVar[SchemaValidator] = SchemaValidator(\n        {fields},\n"
+        f"        {_literal(core['config'], enums)},\n    )\n"
+    )
+
+
+def ingest_records_source() -> str:
+    """Records ingest writes, validated by pydantic-core with the generated models' own core schemas.
+
+    Ingest then imports neither pydantic nor the whole model graph (about 0.4 s
+    of every run); the validators are the very ones pydantic builds, so they
+    accept, convert and reject exactly as the models do.
+    """
+    module = _models_module(pydantic_source())
+    enums: dict[str, type[Enum]] = {}
+    classes = "".join(_record_class_source(getattr(module, name), enums) for name in INGEST_CLASSES)
+    return (
+        HEADER
+        + INGEST_RECORDS_HEAD
+        + "".join(_enum_source(enum) for enum in enums.values())
+        + INGEST_RECORDS_BASE
+        + classes
+    )
+
+
 def json_schema_source() -> str:
     """The JSON Schema of the whole model."""
     from linkml.generators.jsonschemagen import JsonSchemaGenerator
@@ -187,6 +322,7 @@ def outputs() -> dict[Path, str]:
         SCHEMA_DIR / "fairmicro.shacl.ttl": shacl_source(),
         DDL_PATH: ddl_source(),
         COLUMNS_PATH: columns_source(),
+        INGEST_RECORDS_PATH: ingest_records_source(),
     }
 
 
