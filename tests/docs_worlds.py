@@ -58,8 +58,8 @@ def unsorted(world: World) -> None:
     import fairmicro as fm
 
     for number in range(3):
-        blend = (texture((400, 600), kind=number % 3, seed=900 + number) // 2) + (
-            texture((400, 600), kind=(number + 1) % 3, seed=950 + number) // 2
+        blend = (texture((300, 400), kind=number % 3, seed=900 + number) // 2) + (
+            texture((300, 400), kind=(number + 1) % 3, seed=950 + number) // 2
         )
         write_fei_tiff(world.support / "unsorted" / f"HC99_{number:04d}.tif", blend)
     with fm.Catalog.open(world.folder / "fairmicro.duckdb") as cat:
@@ -250,7 +250,7 @@ WORLDS: dict[str, tuple[Callable[[World], None], ...]] = {
     "README.md": (small_micrographs, hub, hub_models, ni_wc, lab_catalog),
     "build.md": (micrographs, ebc2_like),
     "ingest.md": (ebc2_like,),
-    "models.md": (micrographs, unsorted),
+    "models.md": (small_micrographs, unsorted),
     "publish.md": (hub, hcci_build),
     "qualify.md": (hub, hub_models, ni_wc, my_lab_yaml),
     "shared-catalog.md": (shared_catalog, file_catalog),
