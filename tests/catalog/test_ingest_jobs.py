@@ -9,6 +9,8 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from fairmicro.testing.samples import texture, write_fei_tiff, write_zeiss_tiff
 
 SQL = (
@@ -33,6 +35,15 @@ def _folder(root: Path) -> Path:
     (folder / "garbage.tif").write_bytes(b"II*\x00garbage")
     (folder / "empty.tif").write_bytes(b"")
     return folder
+
+
+@pytest.mark.parametrize(("cores", "expected"), [(1, 1), (2, 1), (3, 3), (8, 8)])
+def test_automatic_jobs_read_here_on_two_cores_or_fewer(monkeypatch, cores, expected):
+    from fairmicro.catalog import workers
+
+    monkeypatch.setattr(workers, "available_cores", lambda: cores)
+    assert workers.resolve_jobs(0) == expected
+    assert workers.resolve_jobs(2) == 2  # an explicit count is kept
 
 
 def test_ingest_with_two_jobs_writes_what_one_job_writes(tmp_path):
@@ -174,3 +185,27 @@ def test_worker_processes_write_what_the_writer_process_writes(tmp_path, monkeyp
     summary, rows = outcomes[1]
     assert len(rows) == 6 and summary["ingested"] == 6 and summary["already_present"] == 1
     assert {Path(r["path"]).name for r in summary["rejected"]} == {"garbage.tif", "empty.tif", "pipe.tif", "gone.tif"}
+
+
+def test_worker_processes_extract_files_that_need_tifffile(tmp_path):
+    """The fork server no longer preloads tifffile: a worker imports it for the first file that needs it."""
+    import tifffile
+
+    from fairmicro.catalog import Catalog
+    from fairmicro.catalog.ingest import IngestOptions, Ingestor
+    from fairmicro.catalog.workers import Workers
+
+    folder = tmp_path / "in"
+    write_zeiss_tiff(folder / "zeiss.tif", texture((48, 64), seed=1))
+    folder.mkdir(exist_ok=True)
+    tifffile.imwrite(folder / "deflate16.tif", texture((40, 56), seed=9, dtype="uint16"), compression="zlib")
+    files = sorted(folder.iterdir())
+    outcomes = {}
+    for jobs in (1, 2):
+        with Catalog.open(tmp_path / f"lib{jobs}.duckdb") as catalog:
+            summary = Ingestor(catalog, IngestOptions(), workers=Workers(jobs, min_pool_files=0)).run(files)
+            rows = catalog.query("SELECT path, extractor, width_px, height_px, bit_depth FROM images ORDER BY path")
+            outcomes[jobs] = (summary.to_dict(), rows.rows)
+    assert outcomes[2] == outcomes[1]
+    assert outcomes[1][0]["ingested"] == 2
+    assert [row[1:] for row in outcomes[1][1]] == [("generic", 56, 40, 16), ("zeiss", 64, 48, 8)]

@@ -181,7 +181,7 @@ def _check_counts(batch_size: int, jobs: int) -> None:
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise FairmicroError(f"--batch-size {batch_size!r}: expected a whole number, 1 or more")
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 0:
-        raise FairmicroError(f"--jobs {jobs!r}: expected a whole number of processes, 0 (one per core) or more")
+        raise FairmicroError(f"--jobs {jobs!r}: expected a whole number of processes, 0 (automatic) or more")
 
 
 def mask_options(

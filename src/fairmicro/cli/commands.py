@@ -86,7 +86,10 @@ def ingest(
     batch_size: Annotated[int, typer.Option(min=1, help="Files per committed transaction.")] = 200,
     jobs: Annotated[
         int,
-        typer.Option(min=0, help="Processes reading, hashing and extracting files in parallel (0: one per CPU core)."),
+        typer.Option(
+            min=0,
+            help="Processes reading, hashing and extracting files in parallel (0: one per CPU core, 1 on two cores or fewer).",
+        ),
     ] = 1,
     masks: Annotated[
         Path | None,
