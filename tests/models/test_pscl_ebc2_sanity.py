@@ -171,3 +171,21 @@ def test_windows_are_blended_with_tent_weights_and_probabilities_sum_to_one():
     assert blended.shape == (3, 64, 80) and np.allclose(blended.sum(axis=0), 1, atol=1e-5)
     # the tent weights give a pixel's deepest window the most say; the field-of-view property holds as before
     assert not np.allclose(blended, plain, atol=1e-6)
+
+
+def test_long_cpu_pretraining_is_announced_in_one_line(monkeypatch, caplog):
+    """Pretraining times its second step and says in one line when all steps would take long; it then trains."""
+    from fairmicro.models.pscl import budget
+    from fairmicro.models.pscl.data import standardise
+    from fairmicro.models.pscl.pretrain import PretrainConfig, pretrain
+    from fairmicro.models.pscl.synthetic import micrograph
+
+    monkeypatch.setattr(budget, "WARN_SECONDS", 0.0)
+    images = [standardise(micrograph(32, 2, seed=i)[0], 1) for i in range(2)]
+    config = PretrainConfig(epochs=1, min_steps=3, batch_size=2, crop=32, base_channels=4)
+    with caplog.at_level("WARNING"):
+        _, history = pretrain(images, config)
+    lines = [r.getMessage() for r in caplog.records if "pscl on cpu" in r.getMessage()]
+    assert len(lines) == 1 and "\n" not in lines[0]
+    assert "3 steps of 2 crop(s) of 32 px at width 4" in lines[0] and "about" in lines[0]
+    assert len(history["loss"]) == 1

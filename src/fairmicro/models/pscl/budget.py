@@ -61,3 +61,25 @@ def warn_if_long(unet: UNet, n_classes: int, params: dict, device: str) -> float
             describe(estimate),
         )
     return estimate
+
+
+def announce_pretraining(step_seconds: float, total_steps: int, cfg: object) -> float | None:
+    """On a CPU, one warning line when ``total_steps`` of ``step_seconds`` exceed ``WARN_SECONDS``.
+
+    ``cfg`` is a :class:`~fairmicro.models.pscl.pretrain.PretrainConfig`; pretraining times its second
+    step (the first includes warm-up). Returns the estimate in seconds (``None`` on a GPU).
+    """
+    if not str(getattr(cfg, "device", "cpu")).startswith("cpu"):
+        return None
+    estimate = step_seconds * total_steps
+    if estimate > WARN_SECONDS:
+        log.warning(
+            "pscl on cpu: %d steps of %d crop(s) of %d px at width %d, %s here; "
+            "smaller --epochs/--min-steps, --crop, --base-channels for a CPU trial",
+            total_steps,
+            getattr(cfg, "batch_size", 0),
+            getattr(cfg, "crop", 0),
+            getattr(cfg, "base_channels", 0),
+            describe(estimate),
+        )
+    return estimate

@@ -77,7 +77,7 @@ class UNet(nn.Module):
         return features
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
-        """``(full-resolution features, bottleneck, decoder features at 1/8, 1/4, 1/2)``.
+        """``(full-resolution features, bottleneck, decoder features at 1/8, 1/4, 1/2 and 1)``.
 
         ``x`` must have height and width divisible by 16 (see :func:`pad_to_multiple`).
         """
@@ -87,7 +87,7 @@ class UNet(nn.Module):
         for block, skip in zip(self.up, reversed(skips[:-1]), strict=True):
             x = block(x, skip)
             scales.append(x)
-        return x, skips[-1], scales[:3]
+        return x, skips[-1], scales
 
 
 class Segmenter(nn.Module):
@@ -105,19 +105,21 @@ class Segmenter(nn.Module):
 
 
 class Projector(nn.Module):
-    """One image-level embedding (pooled bottleneck, MLP) and patch embeddings at three decoder scales.
+    """One image-level embedding (pooled bottleneck, MLP) and patch embeddings at the decoder scales.
 
-    Every embedding is L2-normalised along the channel axis.
+    The scales are 1/8, 1/4, 1/2 and, with ``full_resolution``, 1 (the block the
+    segmentation head reads). Every embedding is L2-normalised along the channel axis.
     """
 
-    def __init__(self, base_channels: int, dim: int = 64, hidden: int = 128) -> None:
+    def __init__(self, base_channels: int, dim: int = 64, hidden: int = 128, full_resolution: bool = False) -> None:
         super().__init__()
         c1, c2, c3, c4 = widths(base_channels)
+        self.n_scales = 4 if full_resolution else 3
         self.image = nn.Sequential(nn.Linear(c4, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, dim))
         self.patches = nn.ModuleList(
             [
                 nn.Sequential(nn.Conv2d(c, hidden, 1), nn.ReLU(inplace=True), nn.Conv2d(hidden, dim, 1))
-                for c in (c3, c2, c1)
+                for c in (c3, c2, c1, c1)[: self.n_scales]
             ]
         )
 
@@ -125,17 +127,17 @@ class Projector(nn.Module):
         """``(image embeddings B x D, [patch embeddings B x D x h x w per scale])``."""
         pooled = F.adaptive_avg_pool2d(bottleneck, 1).flatten(1)
         image = F.normalize(self.image(pooled), dim=1)
-        patches = [F.normalize(head(s), dim=1) for head, s in zip(self.patches, scales, strict=True)]
+        patches = [F.normalize(head(s), dim=1) for head, s in zip(self.patches, scales[: self.n_scales], strict=True)]
         return image, patches
 
 
 class PretrainNet(nn.Module):
     """UNet + projector: what contrastive pretraining optimises."""
 
-    def __init__(self, in_channels: int, base_channels: int, dim: int = 64) -> None:
+    def __init__(self, in_channels: int, base_channels: int, dim: int = 64, full_resolution: bool = False) -> None:
         super().__init__()
         self.unet = UNet(in_channels, base_channels)
-        self.projector = Projector(base_channels, dim)
+        self.projector = Projector(base_channels, dim, full_resolution=full_resolution)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """Embeddings of a batch whose sides are multiples of 16."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import math
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,6 +19,7 @@ import torch
 
 from fairmicro.models.pscl import contrast
 from fairmicro.models.pscl.augment import Symmetry, pad_to, photometric, random_crop
+from fairmicro.models.pscl.budget import announce_pretraining
 from fairmicro.models.pscl.net import PretrainNet, pad_to_multiple
 
 TOP_K = {"simclr": 4, "moco": 30}
@@ -25,7 +27,7 @@ TOP_K = {"simclr": 4, "moco": 30}
 
 @dataclass
 class PretrainConfig:
-    """Pretraining settings (paper defaults)."""
+    """Pretraining settings (the plugin's defaults; the paper's apart from ``noise`` and ``full_resolution``)."""
 
     variant: str = "simclr"
     epochs: int = 100
@@ -40,6 +42,8 @@ class PretrainConfig:
     queue_size: int = 504
     momentum: float = 0.99
     dim: int = 64
+    noise: float = 0.0
+    full_resolution: bool = True
     seed: int = 0
     device: str = "cpu"
 
@@ -69,11 +73,13 @@ class _State:
     protos: list[tuple[torch.Tensor, torch.Tensor]] | None = None
 
 
-def _views(crops: torch.Tensor, generator: torch.Generator) -> list[tuple[torch.Tensor, list[Symmetry]]]:
+def _views(crops: torch.Tensor, generator: torch.Generator, noise: float) -> list[tuple[torch.Tensor, list[Symmetry]]]:
     views = []
     for _ in range(2):
         symmetries = [Symmetry.random(generator) for _ in range(len(crops))]
-        batch = torch.stack([photometric(s.apply(c), generator) for s, c in zip(symmetries, crops, strict=True)])
+        batch = torch.stack(
+            [photometric(s.apply(c), generator, noise=noise) for s, c in zip(symmetries, crops, strict=True)]
+        )
         views.append((batch, symmetries))
     return views
 
@@ -230,13 +236,13 @@ def _batches(images: list[np.ndarray], cfg: PretrainConfig, labelled: Labelled |
 
 
 def _new_state(in_channels: int, cfg: PretrainConfig, device: torch.device, generator: torch.Generator) -> _State:
-    net = PretrainNet(in_channels, cfg.base_channels, cfg.dim).to(device)
+    net = PretrainNet(in_channels, cfg.base_channels, cfg.dim, cfg.full_resolution).to(device)
     if cfg.variant != "moco":
         return _State(net, None)
     key_net = copy.deepcopy(net)
     for parameter in key_net.parameters():
         parameter.requires_grad_(False)
-    queues = [contrast.Queue(cfg.queue_size, cfg.dim, device, generator) for _ in range(4)]
+    queues = [contrast.Queue(cfg.queue_size, cfg.dim, device, generator) for _ in range(net.projector.n_scales + 1)]
     return _State(net, key_net, queues)
 
 
@@ -255,11 +261,12 @@ def pretrain(
     history: dict[str, list[float]] = {"loss": [], "image_loss": [], "patch_loss": []}
     if labelled is not None:
         state.protos = _prototypes(state.key_net or state.net, labelled, device)
-    for _ in range(cfg.epochs):
+    total_steps, clock = cfg.epochs * steps_per_epoch(len(images), cfg), [time.perf_counter()]
+    for epoch in range(cfg.epochs):
         sums = np.zeros(3)
         count = 0
         for crops, step in _batches(images, cfg, labelled, generator):
-            views = [(b.to(device), s) for b, s in _views(crops, generator)]
+            views = [(b.to(device), s) for b, s in _views(crops, generator, cfg.noise)]
             step.mask = None if step.mask is None else step.mask.to(device)
             image_loss, patch_loss = loss_fn(state, views, step, cfg, k, generator)
             loss = cfg.image_weight * image_loss + (1 - cfg.image_weight) * patch_loss
@@ -270,6 +277,10 @@ def pretrain(
                 _momentum_update(state.net, state.key_net, cfg.momentum)
             sums += [loss.item(), image_loss.item(), patch_loss.item()]
             count += 1
+            if epoch == 0 and count <= 2:  # the second step, after warm-up, is the one timed
+                clock.append(time.perf_counter())
+                if count == 2:
+                    announce_pretraining(clock[2] - clock[1], total_steps, cfg)
         for key, value in zip(history, sums / count, strict=True):
             history[key].append(float(value))
     return state.net, history

@@ -37,6 +37,10 @@ class PsclParams(PluginParams):
     top_k: int | None = Field(None, ge=1, description="Patches per class and image (default: 4 simclr, 30 moco).")
     queue_size: int = Field(504, ge=1, description="MoCo queue length.")
     momentum: float = Field(0.99, ge=0, le=1, description="MoCo key-encoder momentum.")
+    noise: float = Field(0.0, ge=0, description="Std of the Gaussian noise added to each view (0: none).")
+    full_resolution: bool = Field(
+        True, description="Also contrast patches at full resolution (pretrains the block the segmentation head reads)."
+    )
     prototypes: bool = Field(True, description="Use one labelled mask of the split (if any) for patch sampling.")
     channels: Literal["auto", "grey", "rgb"] = Field(
         "auto", description="Input channels (auto: rgb if any image has colour)."
