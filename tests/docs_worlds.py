@@ -66,6 +66,11 @@ def unsorted(world: World) -> None:
         assert cat.ingest(world.support / "unsorted").ingested == 3
 
 
+def one_per_specimen(world: World) -> None:
+    """The smallest demo collection that still splits by specimen: 3 per class, one 300 x 400 image each."""
+    micrographs(world, height=300, width=400, images_per_specimen=1, specimens_per_class=3)
+
+
 def small_micrographs(world: World) -> None:
     """A smaller demo collection (3 specimens per class, 2 images of 300 x 400): one-tile-row builds."""
     micrographs(world, height=300, width=400, images_per_specimen=2, specimens_per_class=3)
@@ -247,7 +252,7 @@ def shared_catalog(world: World) -> None:
 
 
 WORLDS: dict[str, tuple[Callable[[World], None], ...]] = {
-    "README.md": (small_micrographs, hub, hub_models, ni_wc, lab_catalog),
+    "README.md": (one_per_specimen, hub, hub_models, ni_wc, lab_catalog),
     "build.md": (micrographs, ebc2_like),
     "ingest.md": (ebc2_like,),
     "models.md": (small_micrographs, unsorted),
@@ -262,3 +267,44 @@ def prepare(name: str, world: World) -> None:
     """Set up everything doc ``name`` assumes."""
     for ingredient in WORLDS.get(name, ()):
         ingredient(world)
+
+
+def _run_kinds(world: World, catalog: str = "fairmicro.duckdb") -> set[str]:
+    import fairmicro as fm
+
+    with fm.Catalog.open(world.folder / catalog) as cat:
+        return {row[0] for row in cat.query("SELECT run_kind FROM model_runs WHERE status = 'succeeded'").rows}
+
+
+def _published(world: World, repo_id: str, tag: str) -> bool:
+    repo = world.hub.storage.repo("dataset", repo_id)  # type: ignore[attr-defined]
+    return tag in repo.tags
+
+
+def _models_downloaded(world: World) -> bool:
+    paths = {r.path for r in world.hub.requests if r.route == "resolve" and r.status == 200}  # type: ignore[attr-defined]
+    return all(any(f"/{repo_id}/resolve/" in p for p in paths) for repo_id in HUB_MODELS.values())
+
+
+EFFECTS: dict[str, Callable[[World], None]] = {
+    "README.md": lambda w: _check(
+        _published(w, "my-lab/uhcs-tiles", "v1.0") and _models_downloaded(w),
+        {"train", "evaluate", "predict", "qualify"} <= _run_kinds(w),
+    ),
+    "publish.md": lambda w: _check(_published(w, "my-lab/hcci-tiles", "v1.0")),
+    "qualify.md": lambda w: _check(_models_downloaded(w), {"qualify", "evaluate"} <= _run_kinds(w)),
+    "shared-catalog.md": lambda w: _check(
+        (w.folder / "backup.duckdb").is_file(), (w.folder / "steel" / "README.md").is_file()
+    ),
+    "models.md": lambda w: _check({"train", "evaluate", "predict"} <= _run_kinds(w)),
+}
+
+
+def _check(*conditions: bool) -> None:
+    assert all(conditions), f"a doc's commands exited 0 without their effect: {conditions}"
+
+
+def check_effects(name: str, world: World) -> None:
+    """What doc ``name``'s commands must have left behind (beyond exiting 0)."""
+    if name in EFFECTS:
+        EFFECTS[name](world)

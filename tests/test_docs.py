@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.docs_support import COMMAND_START, SKIP, Block, PythonSession, fenced_blocks, shell_code
-from tests.docs_worlds import World, micrographs, prepare
+from tests.docs_worlds import World, check_effects, micrographs, prepare
 
 ROOT = Path(__file__).resolve().parents[1]
 FILES = [ROOT / "README.md", *sorted(p for p in (ROOT / "docs").glob("*.md") if p.name != "api.md")]
@@ -118,6 +118,7 @@ def test_every_block_of_the_doc_runs(path, tmp_path, tiny_models, record_propert
                 ran += 1
             if session:
                 session.close()
+        check_effects(path.name, world)
     record_property("docs_blocks_run", ran)
     record_property("docs_blocks_skipped", len(skipped))
     print(
