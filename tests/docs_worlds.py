@@ -13,6 +13,7 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -41,15 +42,15 @@ class World:
     env: dict[str, str]
     stack: ExitStack
     tiny_models: Callable[[], dict[str, Path]]
-    hub: object | None = None
+    hub: Any = None
     notes: list[str] = field(default_factory=list)
 
 
-def micrographs(world: World, **sizes: int) -> None:
-    """The demo collection as ``micrographs/`` (the README's and docs/build.md's lab folder)."""
-    shape = (sizes.pop("height", 400), sizes.pop("width", 600))
-    params = {"images_per_specimen": 4, "specimens_per_class": 4, **sizes}
-    write_demo_collection(world.folder / "micrographs", shape=shape, **params)
+def micrographs(
+    world: World, height: int = 400, width: int = 600, images_per_specimen: int = 4, specimens: int = 4
+) -> None:
+    """The demo collection as ``micrographs/`` (docs/build.md's lab folder: 48 images of 400 x 600)."""
+    write_demo_collection(world.folder / "micrographs", images_per_specimen, (height, width), specimens)
 
 
 def unsorted(world: World) -> None:
@@ -68,12 +69,12 @@ def unsorted(world: World) -> None:
 
 def one_per_specimen(world: World) -> None:
     """The smallest demo collection that still splits by specimen: 3 per class, one 300 x 400 image each."""
-    micrographs(world, height=300, width=400, images_per_specimen=1, specimens_per_class=3)
+    micrographs(world, height=300, width=400, images_per_specimen=1, specimens=3)
 
 
 def small_micrographs(world: World) -> None:
     """A smaller demo collection (3 specimens per class, 2 images of 300 x 400): one-tile-row builds."""
-    micrographs(world, height=300, width=400, images_per_specimen=2, specimens_per_class=3)
+    micrographs(world, height=300, width=400, images_per_specimen=2, specimens=3)
 
 
 def hub(world: World) -> None:
@@ -86,7 +87,7 @@ def hub(world: World) -> None:
     for name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "HF_HUB_CACHE", "HUGGING_FACE_HUB_TOKEN", "HF_TOKEN_PATH"):
         world.env.pop(name, None)
     world.env.update(
-        HF_ENDPOINT=world.hub.url,  # type: ignore[attr-defined]
+        HF_ENDPOINT=world.hub.url,
         HF_TOKEN=TOKEN,
         HF_HUB_DISABLE_XET="1",
         HF_HOME=str(home),
@@ -99,12 +100,12 @@ def hub_models(world: World) -> None:
     """Tiny random CLIP and FLAVA on the local Hub under the public ids the qualifier defaults to."""
     if world.hub is None:
         hub(world)
-    storage = world.hub.storage  # type: ignore[attr-defined]
+    storage = world.hub.storage
     for kind, folder in world.tiny_models().items():
         repo_id = HUB_MODELS[kind]
         storage.create_repo("model", repo_id, False, "tester")
         files = {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
-        world.hub.commit_files(repo_id, files, f"tiny random {kind} for the docs test", repo_type="model")  # type: ignore[attr-defined]
+        world.hub.commit_files(repo_id, files, f"tiny random {kind} for the docs test", repo_type="model")
 
 
 def local_models(world: World) -> None:
@@ -277,12 +278,12 @@ def _run_kinds(world: World, catalog: str = "fairmicro.duckdb") -> set[str]:
 
 
 def _published(world: World, repo_id: str, tag: str) -> bool:
-    repo = world.hub.storage.repo("dataset", repo_id)  # type: ignore[attr-defined]
+    repo = world.hub.storage.repo("dataset", repo_id)
     return tag in repo.tags
 
 
 def _models_downloaded(world: World) -> bool:
-    paths = {r.path for r in world.hub.requests if r.route == "resolve" and r.status == 200}  # type: ignore[attr-defined]
+    paths = {r.path for r in world.hub.requests if r.route == "resolve" and r.status == 200}
     return all(any(f"/{repo_id}/resolve/" in p for p in paths) for repo_id in HUB_MODELS.values())
 
 
