@@ -9,8 +9,9 @@ a wrong pixel size is worse than none.
 
 from __future__ import annotations
 
+import struct
 import xml.etree.ElementTree as ET
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from fairmicro.extractors.base import (
     Extraction,
@@ -24,6 +25,9 @@ from fairmicro.extractors.base import (
     timestamp,
 )
 from fairmicro.extractors.source import base_extraction
+
+if TYPE_CHECKING:
+    from fairmicro.extractors.ifd import FirstPage
 
 UNCALIBRATED_UNITS = frozenset({"", "pixel", "pixels", "inch", "none"})
 
@@ -64,6 +68,88 @@ def _tiff_values(source: SourceFile) -> dict[str, Any]:
     if tiff.is_ome and tiff.ome_metadata:
         values.update(_ome_pixels(tiff.ome_metadata))
     return values
+
+
+TEXT_TAGS = (
+    (271, "Make"),
+    (272, "Model"),
+    (305, "Software"),
+    (306, "DateTime"),
+    (315, "Artist"),
+    (270, "ImageDescription"),
+)
+ASCII, SHORT, RATIONAL, SRATIONAL = 2, 3, 5, 10
+IMAGEJ_TAGS = (50838, 50839)  # IJMetadataByteCounts, IJMetadata
+# In a description, what could make tifffile read the file as ImageJ or OME: those files go to tifffile.
+TIFFFILE_DESCRIPTIONS = (b"ImageJ=", b"OME", b"<?xml")
+
+
+def _ifd_values(page: FirstPage) -> dict[str, Any] | None:
+    """What :func:`_tiff_values` returns, from the fast reader's IFD; ``None`` when tifffile must say.
+
+    Text tags are decoded as tifffile decodes ASCII (trailing NULs dropped,
+    UTF-8 else cp1252, stripped); an ImageJ or OME description, or a
+    resolution of another type or count than tifffile's plain reading, is
+    left to tifffile.
+    """
+    entries = page.entries
+    if any(code in entries for code in IMAGEJ_TAGS):
+        return None
+    values: dict[str, Any] = {}
+    for code, name in TEXT_TAGS:
+        entry = entries.get(code)
+        if entry is None or entry.dtype != ASCII:
+            continue  # tifffile gives bytes or numbers: not text
+        raw = page.raw(code) or b""
+        if code == 270 and any(mark in raw for mark in TIFFFILE_DESCRIPTIONS):
+            return None
+        text = _ascii(raw)
+        if isinstance(text, str):
+            values[name] = text
+    for code, name in ((282, "XResolution"), (283, "YResolution")):
+        ratio = _rational(page, code)
+        if ratio is None:
+            return None
+        if ratio and ratio[1]:
+            values[name] = ratio[0] / ratio[1]
+    unit = _resolution_unit(page)
+    if unit is None:
+        return None
+    if unit == 3:
+        values["ResolutionUnit"] = "cm"
+    return values
+
+
+def _ascii(raw: bytes) -> str | bytes:
+    """A TIFF ASCII value as tifffile decodes it (bytes when neither UTF-8 nor cp1252 fits)."""
+    value = raw.rstrip(b"\x00")
+    for encoding in ("utf-8", "cp1252"):
+        try:
+            return value.decode(encoding).strip()
+        except UnicodeDecodeError:
+            continue
+    return value
+
+
+def _rational(page: FirstPage, code: int) -> tuple[int, int] | tuple[()] | None:
+    """(numerator, denominator) of a one-value RATIONAL tag, ``()`` when absent, ``None`` for another layout."""
+    entry = page.entries.get(code)
+    if entry is None:
+        return ()
+    if entry.dtype not in (RATIONAL, SRATIONAL) or entry.value_count != 1:
+        return None
+    fmt = page.byteorder + ("II" if entry.dtype == RATIONAL else "ii")
+    return struct.unpack(fmt, page.raw(code) or b"")
+
+
+def _resolution_unit(page: FirstPage) -> int | None:
+    """ResolutionUnit (0 when absent), ``None`` for a layout other than one SHORT."""
+    entry = page.entries.get(296)
+    if entry is None:
+        return 0
+    if entry.dtype != SHORT or entry.value_count != 1:
+        return None
+    return struct.unpack(page.byteorder + "H", page.raw(296) or b"")[0]
 
 
 def _ome_pixels(xml: str) -> dict[str, Any]:
@@ -110,7 +196,9 @@ class GenericExtractor(Extractor):
     def extract(self, source: SourceFile) -> Extraction:
         """Image facts plus whatever calibration the standard tags carry."""
         extraction = base_extraction(source)
-        values = _tiff_values(source) if source.tiff is not None else _pil_values(source)
+        values = _ifd_values(source.ifd) if source.ifd is not None else None  # a plain TIFF: no tifffile
+        if values is None:
+            values = _tiff_values(source) if source.tiff is not None else _pil_values(source)
         extraction.vendor_metadata = values or None
         apply_mapping(MAPPING, values.get, extraction)
         return extraction
