@@ -19,6 +19,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from fairmicro.builders import sparql_cache
 from fairmicro.builders.card_sources import SourceFacts
 from fairmicro.builders.columns import (
     build_lab_columns,
@@ -279,6 +280,7 @@ def validate_crate(folder: Path, severity: str = "REQUIRED") -> list[str]:
 def _issues(folder: Path, severity: str) -> list[tuple[str, str]]:
     """(severity name, text) of every issue ``rocrate-validator`` finds offline at ``severity`` or above."""
     services = require("rocrate_validator.services")
+    sparql_cache.install()
     version = crate_version()
     with tempfile.TemporaryDirectory(prefix="fairmicro-rocrate-") as tmp:
         cache = Path(tmp) / "http_cache"
