@@ -45,8 +45,11 @@ def display(text: Path | str) -> str:
     A file name can hold a newline, a terminal escape sequence or bytes that
     are not UTF-8; printed raw, it could forge or garble output lines.
     """
+    text = str(text)
+    if text.isascii() and text.isprintable():  # the usual case: nothing to escape (one C pass, not one per char)
+        return text
     out = []
-    for char in str(text):
+    for char in text:
         code = ord(char)
         if 0xDC80 <= code <= 0xDCFF:  # an undecodable byte kept by surrogateescape
             out.append(f"\\x{code - 0xDC00:02x}")
