@@ -45,16 +45,25 @@ def instrument_id(vendor: str | None, model: str | None, serial: str | None) -> 
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
 
 
-def _instrument(extraction: Extraction) -> ingest_records.Instrument | None:
+def _instrument(extraction: Extraction, facts: FileFacts) -> ingest_records.Instrument | None:
+    """The instrument record; its id is derived from the validated vendor, model and serial."""
     parts = (extraction.vendor, extraction.instrument_model, extraction.instrument_serial)
     if not any(parts):
         return None
-    return ingest_records.Instrument(
-        instrument_id=instrument_id(*parts),
-        vendor=parts[0],
-        instrument_model=parts[1],
-        instrument_serial=parts[2],
-    )
+    try:
+        record = ingest_records.Instrument(
+            instrument_id="", vendor=parts[0], instrument_model=parts[1], instrument_serial=parts[2]
+        )
+    except pydantic_core.ValidationError as exc:
+        raise _invalid(facts, "instrument record", exc) from exc
+    record.instrument_id = instrument_id(record.vendor, record.instrument_model, record.instrument_serial)
+    return record
+
+
+def _invalid(facts: FileFacts, what: str, exc: pydantic_core.ValidationError) -> ValidationError:
+    """The one-line rejection of a file whose ``what`` the schema refuses."""
+    err = exc.errors()[0]
+    return ValidationError(f"{facts.path}: {what} invalid: {'.'.join(map(str, err['loc']))}: {err['msg']}")
 
 
 def _validated_conditions(
@@ -96,7 +105,7 @@ def build_bundle(
     warnings = list(extraction.warnings)
     conditions = _validated_conditions(facts.sha256, extraction.conditions, warnings)
     dropped = {w.slot for w in warnings} - set(conditions.model_fields_set)
-    instrument = _instrument(extraction)
+    instrument = _instrument(extraction, facts)
     try:
         image = ingest_records.Image(
             sha256=facts.sha256,
@@ -120,19 +129,23 @@ def build_bundle(
             label_source=label_source if label else None,
         )
     except pydantic_core.ValidationError as exc:
-        err = exc.errors()[0]
-        raise ValidationError(
-            f"{facts.path}: image record invalid: {'.'.join(map(str, err['loc']))}: {err['msg']}"
-        ) from exc
-    sources = [
-        ingest_records.FieldSource(
-            image_sha256=facts.sha256,
-            slot_name=s.slot,
-            source_key=s.source_key,
-            raw_value=s.raw_value,
-            conversion=s.conversion,
-        )
-        for s in extraction.sources
-        if s.slot not in dropped
-    ]
-    return ImageBundle(image, conditions, instrument, sources, warnings)
+        raise _invalid(facts, "image record", exc) from exc
+    return ImageBundle(image, conditions, instrument, _sources(extraction, facts, dropped), warnings)
+
+
+def _sources(extraction: Extraction, facts: FileFacts, dropped: set[str]) -> list[ingest_records.FieldSource]:
+    """The field trail; an entry the schema refuses (from a plugin extractor) rejects the file."""
+    try:
+        return [
+            ingest_records.FieldSource(
+                image_sha256=facts.sha256,
+                slot_name=s.slot,
+                source_key=s.source_key,
+                raw_value=s.raw_value,
+                conversion=s.conversion,
+            )
+            for s in extraction.sources
+            if s.slot not in dropped
+        ]
+    except pydantic_core.ValidationError as exc:
+        raise _invalid(facts, "field trail", exc) from exc
