@@ -28,7 +28,7 @@ from fairmicro.models.data import GROUP, IntensityScale, class_names, iter_image
 from fairmicro.models.deps import require
 from fairmicro.models.metadata import MetadataPreprocessor
 from fairmicro.models.texture_cv import SCORINGS, CvPlan, cv_plan, cv_summary, quiet
-from fairmicro.models.texture_features import TextureSpec, texture_features
+from fairmicro.models.texture_features import TextureSpec, feature_matrix
 
 log = logging.getLogger(__name__)
 
@@ -125,11 +125,7 @@ class TexturePlugin(ModelPlugin):
     def _features(self, data: Any) -> np.ndarray:
         blocks = [np.zeros((len(data), 0))]
         if self.params["mode"] != "metadata":
-            spec, scale = self.spec, getattr(self, "intensity_", None)
-            # one BLAS thread: the per-matrix eigenproblems are small, and threads only contend
-            with require("threadpoolctl", COMMAND).threadpool_limits(1):
-                rows = [texture_features(image, spec, scale) for image in iter_images(data)]
-            blocks.append(np.array(rows).reshape(len(data), -1))
+            blocks.append(feature_matrix(iter_images(data), self.spec, getattr(self, "intensity_", None)))
         if self.params["mode"] != "texture":
             blocks.append(self.preprocessor_.transform(data))
         return np.hstack(blocks)
