@@ -18,7 +18,7 @@ from fairmicro.models.base import ModelPlugin, PluginParams
 from fairmicro.models.pscl.checkpoint import read_checkpoint, write_checkpoint
 
 WEIGHTS = "unet.pt"
-MIN_STEPS = 200  # see docs/pscl.md: below this the pretrained encoder did not beat random weights
+MIN_STEPS = 200  # a floor so a small --epochs on a tiny set still trains; not shown to be enough (docs/pscl.md)
 CONFIG = "pscl.json"
 
 
