@@ -22,5 +22,8 @@ fi
 "$VENV/bin/ruff" check src tests benchmarks
 "$VENV/bin/ruff" format --check --quiet src tests benchmarks
 "$VENV/bin/mypy"
-# -m overrides the default "not slow" of pyproject: the whole suite runs here and in CI.
-"$VENV/bin/python" -m pytest -m "slow or not slow" "$@"
+# -m overrides the default "not slow" of pyproject: the whole suite runs here and in CI, one worker per core
+# (pytest-xdist). Torch gets one thread per worker: with two workers on two cores, its default of one
+# thread per core oversubscribes them and spin-waits (small runs became 10-20x slower).
+export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
+"$VENV/bin/python" -m pytest -m "slow or not slow" -n "${FAIRMICRO_TEST_WORKERS:-auto}" "$@"
