@@ -51,7 +51,8 @@ def haralick_stack(glcms: np.ndarray) -> np.ndarray:
     glcms = np.asarray(glcms, dtype=np.float64)
     count, levels = glcms.shape[0], glcms.shape[1]
     p_full = glcms / np.maximum(glcms.sum(axis=(1, 2)), EPS)[:, None, None]
-    k, i, j = np.nonzero(p_full)
+    k, rest = np.divmod(np.flatnonzero(p_full), levels * levels)
+    i, j = np.divmod(rest, levels)
     p = p_full[k, i, j]
     px, py = p_full.sum(axis=2), p_full.sum(axis=1)
     grey = np.arange(levels, dtype=np.float64)
