@@ -65,5 +65,5 @@ class FeatureCache:
 
 def _key(grey: np.ndarray, spec: Hashable) -> tuple[Any, ...]:
     pixels = np.ascontiguousarray(grey)
-    digest = hashlib.blake2b(pixels.view(np.uint8).reshape(-1), digest_size=32).digest()
+    digest = hashlib.blake2b(pixels.tobytes(), digest_size=32).digest()
     return (spec, pixels.dtype.str, pixels.shape, digest)
