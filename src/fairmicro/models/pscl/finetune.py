@@ -17,6 +17,7 @@ import torch.nn.functional as F
 
 from fairmicro.errors import ModelError
 from fairmicro.models.pscl.augment import IGNORE, training_crop
+from fairmicro.models.pscl.head import fit_head
 from fairmicro.models.pscl.net import Segmenter, UNet, decoder_parameters, encoder_parameters
 
 
@@ -31,6 +32,7 @@ class FinetuneConfig:
     lr_encoder: float = 1e-4
     lr_decoder: float = 1e-3
     ce_weight: float = 0.5
+    head_steps: int = 100
     seed: int = 0
     device: str = "cpu"
 
@@ -119,6 +121,8 @@ def finetune(
     tensors = [torch.from_numpy(i) for i in images]
     labels = [torch.from_numpy(m.astype(np.int64)) for m in masks]
     history: dict[str, list[float]] = {"loss": []}
+    probe = [(x.to(device), y.to(device)) for x, y in (_batch(tensors, labels, cfg, crop, generator) for _ in range(4))]
+    fit_head(model, probe, weights, cfg.head_steps, generator)
     model.train()
     for _ in range(cfg.epochs):
         total = 0.0

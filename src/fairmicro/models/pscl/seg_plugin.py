@@ -37,6 +37,9 @@ class PsclSegParams(PluginParams):
     lr_encoder: float = Field(1e-4, gt=0, description="Adam learning rate of the encoder.")
     lr_decoder: float = Field(1e-3, gt=0, description="Adam learning rate of decoder and head.")
     ce_weight: float = Field(0.5, ge=0, le=1, description="Weight of cross-entropy (Dice: 1 - this).")
+    head_steps: int = Field(
+        100, ge=0, description="Steps fitting the head on frozen features before fine-tuning (0: class prior only)."
+    )
     base_channels: int = Field(32, ge=1, description="UNet width without --init (with it: the pretrained one).")
     channels: Literal["auto", "grey", "rgb"] = Field("auto", description="Input channels without --init.")
     seed: int = Field(0, description="Base seed; repeat r uses seed + r.")
