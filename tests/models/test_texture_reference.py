@@ -148,7 +148,17 @@ def test_features_equal_the_reference_with_a_fitted_16_bit_scale():
     )
 
 
-@pytest.mark.parametrize("spec", [TextureSpec(levels=32), TextureSpec(distances=(1, 3)), TextureSpec(lbp_points=8)])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        TextureSpec(levels=32),
+        TextureSpec(levels=2),
+        TextureSpec(distances=(1, 3)),
+        TextureSpec(distances=(1, 50)),  # no pixel pair at 50 px in a 40 px tile: an empty GLCM
+        TextureSpec(distances=(0,)),
+        TextureSpec(lbp_points=8),
+    ],
+)
 def test_features_equal_the_reference_with_other_settings(spec):
     image = texture((40, 40), kind=2, seed=9)
     np.testing.assert_allclose(texture_features(image, spec), reference_features(image, spec), **TOLERANCE)
