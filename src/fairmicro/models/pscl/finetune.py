@@ -121,8 +121,9 @@ def finetune(
     tensors = [torch.from_numpy(i) for i in images]
     labels = [torch.from_numpy(m.astype(np.int64)) for m in masks]
     history: dict[str, list[float]] = {"loss": []}
-    probe = [(x.to(device), y.to(device)) for x, y in (_batch(tensors, labels, cfg, crop, generator) for _ in range(4))]
-    fit_head(model, probe, weights, cfg.head_steps, generator)
+    if cfg.head_steps:  # 0: the prior head, and the same crops as before the head fit existed
+        probe = [_batch(tensors, labels, cfg, crop, generator) for _ in range(4)]
+        fit_head(model, [(x.to(device), y.to(device)) for x, y in probe], weights, cfg.head_steps, generator)
     model.train()
     for _ in range(cfg.epochs):
         total = 0.0
