@@ -189,3 +189,23 @@ def test_real_micrograph_tiles_equal_the_reference(real_tiffs):
         np.testing.assert_allclose(
             texture_features(tile, TextureSpec()), reference_features(tile, TextureSpec()), **TOLERANCE
         )
+
+
+@pytest.mark.parametrize(
+    ("shape", "distances", "angles", "levels"),
+    [
+        ((33, 47), (1, 2, 4), ANGLES, 256),
+        ((20, 9), (0, 1, 3, 5, 25), (0.0, np.pi / 6, np.pi / 3, np.pi, -np.pi / 4, 2.5), 64),
+        ((1, 1), (1,), ANGLES, 8),
+    ],
+)
+def test_glcm_entries_are_skimage_symmetric_counts(shape, distances, angles, levels):
+    from fairmicro.models.texture_glcm import glcm_entries
+
+    grey = np.random.default_rng(0).integers(0, levels, size=shape).astype(np.uint8)
+    expected = feature.graycomatrix(grey, list(distances), list(angles), levels=levels, symmetric=True)
+    k, i, j, counts = glcm_entries(grey, distances, angles, levels)
+    got = np.zeros((len(distances) * len(angles), levels, levels))
+    got[k, i, j] = counts
+    assert np.all(np.diff(k) >= 0) and len(set(zip(k.tolist(), i.tolist(), j.tolist()))) == len(k)
+    assert np.array_equal(got, np.moveaxis(expected.reshape(levels, levels, -1), 2, 0))

@@ -20,7 +20,8 @@ import numpy as np
 from fairmicro.models.data import IntensityScale, grey_8bit, to_array
 from fairmicro.models.deps import require
 from fairmicro.models.texture_cache import FeatureCache
-from fairmicro.models.texture_haralick import haralick_stack
+from fairmicro.models.texture_glcm import glcm_entries
+from fairmicro.models.texture_haralick import haralick_entries, haralick_stack
 
 HARALICK_NAMES = (
     "angular_second_moment",
@@ -129,10 +130,8 @@ def _grey(image: Any, spec: TextureSpec, scale: IntensityScale | None) -> np.nda
 
 def _grey_features(grey: np.ndarray, spec: TextureSpec) -> np.ndarray:
     feature = require("skimage.feature", COMMAND)
-    counts = feature.graycomatrix(grey, distances=list(spec.distances), angles=list(ANGLES), levels=spec.levels)
-    # (levels, levels, distance, angle) -> one symmetric matrix per distance and angle, in that order
-    stack = np.moveaxis(counts.reshape(spec.levels, spec.levels, -1), 2, 0).astype(np.float64)
-    per_matrix = haralick_stack(stack + stack.transpose(0, 2, 1))
+    k, i, j, counts = glcm_entries(grey, spec.distances, ANGLES, spec.levels)
+    per_matrix = haralick_entries(k, i, j, counts, len(spec.distances) * len(ANGLES), spec.levels)
     lbp = feature.local_binary_pattern(grey, spec.lbp_points, spec.lbp_radius, method="uniform")
     bins = spec.lbp_points + 2
     histogram = np.bincount(lbp.astype(np.int64).ravel(), minlength=bins)[:bins].astype(np.float64)

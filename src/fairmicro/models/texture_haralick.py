@@ -1,10 +1,12 @@
 """Haralick's 14 features of a stack of GLCMs (all distances and angles of a tile) in one pass.
 
-Each sum runs over the stack's non-zero entries only (a tile's GLCM is
-sparse) and is grouped per matrix with ``bincount``, so a tile's twelve
-matrices cost one set of numpy calls instead of twelve. The maximal
-correlation coefficient needs an eigensolve per matrix (see
-:func:`max_correlation`); it is taken over the grey levels that occur.
+Each sum runs over the stack's non-zero entries only (a tile's GLCM has a few
+thousand of 65536) and is grouped per matrix with ``bincount``, so a tile's
+twelve matrices cost one set of numpy calls instead of twelve, and nothing
+dense is built except ``B`` for the maximal correlation coefficient, which
+needs an eigensolve per matrix (see :func:`max_correlation`) over the grey
+levels that occur. :func:`haralick_entries` takes the entries straight from
+:mod:`fairmicro.models.texture_glcm`.
 """
 
 from __future__ import annotations
@@ -21,28 +23,6 @@ def _entropy(p: np.ndarray, axis: tuple[int, ...] | int) -> np.ndarray:
     return -(p * np.log(p + EPS)).sum(axis=axis)
 
 
-def max_correlation(p: np.ndarray, px: np.ndarray, py: np.ndarray) -> float:
-    """Maximal correlation coefficient of one normalised GLCM ``p`` with marginals ``px``, ``py``.
-
-    Q = (p / px)(p / py)^T is similar to B B^T with B = p / sqrt(px py^T) over the
-    grey levels that occur (empty rows and columns only add zero eigenvalues), so
-    its eigenvalues are those of the symmetric B B^T: the MCC is the root of the
-    second largest.
-    """
-    used_x, used_y = px > EPS, py > EPS
-    if used_x.all() and used_y.all():
-        q_part, px_used, py_used = p, px, py
-    else:
-        q_part, px_used, py_used = p[np.ix_(used_x, used_y)], px[used_x], py[used_y]
-    if q_part.size == 0 or q_part.shape[0] < 2:
-        return 0.0
-    scaled = q_part / np.sqrt(np.outer(px_used, py_used))
-    size = scaled.shape[0]
-    linalg = require("scipy.linalg", COMMAND)
-    top_two = linalg.eigvalsh(scaled @ scaled.T, subset_by_index=[size - 2, size - 1], check_finite=False)
-    return float(np.sqrt(max(top_two[0], 0.0)))
-
-
 def haralick_stack(glcms: np.ndarray) -> np.ndarray:
     """Haralick's 14 features of each GLCM of ``glcms`` (shape ``(k, levels, levels)``), as ``(k, 14)``.
 
@@ -50,11 +30,24 @@ def haralick_stack(glcms: np.ndarray) -> np.ndarray:
     """
     glcms = np.asarray(glcms, dtype=np.float64)
     count, levels = glcms.shape[0], glcms.shape[1]
-    p_full = glcms / np.maximum(glcms.sum(axis=(1, 2)), EPS)[:, None, None]
-    k, rest = np.divmod(np.flatnonzero(p_full), levels * levels)
+    k, rest = np.divmod(np.flatnonzero(glcms), levels * levels)
     i, j = np.divmod(rest, levels)
-    p = p_full[k, i, j]
-    px, py = p_full.sum(axis=2), p_full.sum(axis=1)
+    return haralick_entries(k, i, j, glcms[k, i, j], count, levels)
+
+
+def haralick_entries(
+    k: np.ndarray, i: np.ndarray, j: np.ndarray, values: np.ndarray, count: int, levels: int
+) -> np.ndarray:
+    """Haralick's features of ``count`` GLCMs given by their non-zero entries, as ``(count, 14)``.
+
+    Entry ``n`` is ``values[n]`` at row ``i[n]``, column ``j[n]`` of matrix
+    ``k[n]``; entries must be grouped by ``k`` in increasing order, each
+    position at most once. Every matrix is normalised to sum 1.
+    """
+    totals = np.bincount(k, values, minlength=count)
+    p = values / np.maximum(totals, EPS)[k]
+    px = _grouped(k * levels + i, p, count, levels)
+    py = _grouped(k * levels + j, p, count, levels)
     grey = np.arange(levels, dtype=np.float64)
     mu_x, mu_y = px @ grey, py @ grey
     sd_x = np.sqrt(((grey - mu_x[:, None]) ** 2 * px).sum(axis=1))
@@ -65,8 +58,32 @@ def haralick_stack(glcms: np.ndarray) -> np.ndarray:
     _moments(features, k, i, j, p, count, (mu_x, mu_y, sd_x, sd_y))
     _sum_difference(features, p_sum, p_diff)
     _information(features, k, i, j, p, count, px, py)
-    features[:, 13] = [max_correlation(p_full[m], px[m], py[m]) for m in range(count)]
+    bounds = np.searchsorted(k, np.arange(count + 1))
+    for m in range(count):
+        entries = slice(bounds[m], bounds[m + 1])
+        features[m, 13] = max_correlation(i[entries], j[entries], p[entries], px[m], py[m])
     return features
+
+
+def max_correlation(i: np.ndarray, j: np.ndarray, p: np.ndarray, px: np.ndarray, py: np.ndarray) -> float:
+    """Maximal correlation coefficient of one normalised GLCM given by its non-zero entries and marginals.
+
+    Q = (p / px)(p / py)^T is similar to B B^T with B = p / sqrt(px py^T) over the
+    grey levels that occur (empty rows and columns only add zero eigenvalues), so
+    its eigenvalues are those of the symmetric B B^T: the MCC is the root of the
+    second largest. ``B`` is assembled from the entries (no dense division).
+    """
+    used_x, used_y = px > EPS, py > EPS
+    size, width = int(used_x.sum()), int(used_y.sum())
+    if size < 2 or width == 0:
+        return 0.0
+    keep = used_x[i] & used_y[j]
+    i, j, p = i[keep], j[keep], p[keep]
+    scaled = np.zeros((size, width))
+    scaled[(np.cumsum(used_x) - 1)[i], (np.cumsum(used_y) - 1)[j]] = p / np.sqrt(px[i] * py[j])
+    linalg = require("scipy.linalg", COMMAND)
+    top_two = linalg.eigvalsh(scaled @ scaled.T, subset_by_index=[size - 2, size - 1], check_finite=False)
+    return float(np.sqrt(max(top_two[0], 0.0)))
 
 
 def _grouped(index: np.ndarray, weights: np.ndarray, count: int, width: int) -> np.ndarray:
