@@ -236,3 +236,21 @@ def test_one_specimen_per_class_in_training_does_not_report_a_zero_grouped_cv(tm
     assert cv["group_column"] == "image_sha256" and "only one specimen_id" in cv["warning"]
     assert cv["grouped"]["accuracy"] > 0.5  # chance is 1/3; the held-out-class folds gave 0.0
     assert "only one specimen_id" in caplog.text
+
+
+def test_feature_settings_without_a_co_occurrence_are_refused_in_one_line(textured):
+    cli, dataset = textured
+    result = cli("train", "texture", "--dataset", str(dataset), "-p", "levels=0", "--runs-dir", "runs", check=False)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "need at least 2 levels and 1 distance" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not list((cli.cwd / "runs").rglob("model.joblib"))
+    [row] = cli.rows("SELECT status FROM model_runs")
+    assert row["status"] == "failed"
+
+
+@pytest.mark.parametrize("params", [{"levels": 1}, {"distances": []}, {"levels": -3, "mode": "hybrid"}])
+def test_feature_settings_are_checked_before_any_work(params):
+    from fairmicro.models.texture import TexturePlugin
+
+    with pytest.raises(ModelError, match="need at least 2 levels and 1 distance"):
+        TexturePlugin(**params).fit(None)
