@@ -242,15 +242,20 @@ def test_feature_settings_without_a_co_occurrence_are_refused_in_one_line(textur
     cli, dataset = textured
     result = cli("train", "texture", "--dataset", str(dataset), "-p", "levels=0", "--runs-dir", "runs", check=False)
     assert result.returncode == 1 and "Traceback" not in result.stderr
-    assert "need at least 2 levels and 1 distance" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert (
+        "levels must be 2 to 256 and distances not empty" in result.stderr
+        and len(result.stderr.strip().splitlines()) == 1
+    )
     assert not list((cli.cwd / "runs").rglob("model.joblib"))
     [row] = cli.rows("SELECT status FROM model_runs")
     assert row["status"] == "failed"
 
 
-@pytest.mark.parametrize("params", [{"levels": 1}, {"distances": []}, {"levels": -3, "mode": "hybrid"}])
+@pytest.mark.parametrize(
+    "params", [{"levels": 1}, {"levels": 65536}, {"distances": []}, {"levels": -3, "mode": "hybrid"}]
+)
 def test_feature_settings_are_checked_before_any_work(params):
     from fairmicro.models.texture import TexturePlugin
 
-    with pytest.raises(ModelError, match="need at least 2 levels and 1 distance"):
+    with pytest.raises(ModelError, match="levels must be 2 to 256 and distances not empty"):
         TexturePlugin(**params).fit(None)

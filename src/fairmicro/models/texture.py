@@ -98,9 +98,10 @@ class TexturePlugin(ModelPlugin):
             if p[key] not in allowed:
                 raise ModelError(f"texture: {key} {p[key]!r} is not one of {', '.join(allowed)}")
         _classifier_grid(p["classifier"])
-        if p["mode"] != "metadata" and (int(p["levels"]) < 2 or not p["distances"]):
+        if p["mode"] != "metadata" and (not 2 <= int(p["levels"]) <= 256 or not p["distances"]):
             raise ModelError(
-                f"texture: levels {p['levels']} and distances {p['distances']} need at least 2 levels and 1 distance"
+                f"texture: levels must be 2 to 256 and distances not empty (got levels {p['levels']}, "
+                f"distances {p['distances']})"
             )
         if not isinstance(p["select_k"], list) or not p["select_k"]:
             raise ModelError(f'texture: select_k {p["select_k"]!r} must be a list like [8, 16, "all"]')
