@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from enum import Enum
 from operator import attrgetter
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic_core import SchemaValidator
 
@@ -40,6 +40,11 @@ class Record:
     __slots__ = ("__dict__", "model_fields_set")
     model_fields: ClassVar[dict[str, None]]
     validator: ClassVar[SchemaValidator]
+    model_fields_set: set[str]
+
+    if TYPE_CHECKING:  # fields live in __dict__, set by the validator; the models in models.py name their types
+
+        def __getattr__(self, name: str) -> Any: ...
 
     def __init__(self, **values: Any) -> None:
         fields, _, fields_set = self.validator.validate_python(values)

@@ -13,6 +13,8 @@ starts both inits from the best linear read-out of their features.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 
@@ -22,7 +24,7 @@ MAX_PIXELS = 50_000
 
 
 @torch.no_grad()
-def labelled_features(model: torch.nn.Module, batches: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple:
+def labelled_features(model: Any, batches: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple:
     """Full-resolution UNet features (``N x C``) and labels of the labelled pixels of ``batches``."""
     from fairmicro.models.pscl.net import pad_to_multiple
 
@@ -37,7 +39,7 @@ def labelled_features(model: torch.nn.Module, batches: list[tuple[torch.Tensor, 
 
 
 def fit_head(
-    model: torch.nn.Module,
+    model: Any,
     batches: list[tuple[torch.Tensor, torch.Tensor]],
     weights: torch.Tensor,
     steps: int,
