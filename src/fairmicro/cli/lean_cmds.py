@@ -30,6 +30,9 @@ def configure(debug: bool) -> None:
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # tifffile logs its own complaint about a broken file that ingest already reports in one line
+    # (rejected: FILE: cause); show it only with --debug.
+    logging.getLogger("tifffile").setLevel(logging.DEBUG if debug else logging.ERROR)
 
 
 def _notify_wait(message: str) -> None:
