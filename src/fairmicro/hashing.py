@@ -120,32 +120,3 @@ def read_and_hash(path: Path, keep_limit: int = KEEP_LIMIT) -> ReadFile:
             digest.update(chunk)
             size += len(chunk)
     return ReadFile(digest.hexdigest(), size, None, mtime_ns=info.st_mtime_ns)
-
-
-def hash_keeping_ends(path: Path, buffer: bytearray) -> ReadFile:
-    """Read ``path`` once through ``buffer``: its sha256 and its :class:`FileEnds` (whole bytes if that small).
-
-    Nothing is allocated per file but the ends: the bytes pass through the
-    caller's reused ``buffer``, as ``hashlib.file_digest`` does.
-
-    Raises
-    ------
-    OSError
-        As :func:`read_and_hash`.
-    """
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
-    with open(fd, "rb", buffering=0, closefd=True) as handle:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise NotRegularFileError(f"{path}: not a regular file")
-        digest, view, head, tail, size = hashlib.sha256(), memoryview(buffer), b"", b"", 0
-        while count := handle.readinto(view):
-            chunk = view[:count]
-            digest.update(chunk)
-            if len(head) < END_BYTES:
-                head += chunk[: END_BYTES - len(head)]
-            tail = (tail + chunk[-END_BYTES:])[-END_BYTES:]
-            size += count
-    if size <= END_BYTES:
-        return ReadFile(digest.hexdigest(), size, head, mtime_ns=info.st_mtime_ns)
-    return ReadFile(digest.hexdigest(), size, None, FileEnds(head, tail, size), info.st_mtime_ns)

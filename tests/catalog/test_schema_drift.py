@@ -75,3 +75,50 @@ def test_catalog_docs_are_current():
 
     page = Path(__file__).resolve().parents[2] / "docs" / "catalog.md"
     assert page.read_text(encoding="utf-8") == render(), "run python -m fairmicro.catalog.docs docs/catalog.md"
+
+
+def _shape(con: duckdb.DuckDBPyConnection) -> tuple[list, list, list]:
+    columns = con.execute(
+        "SELECT table_name, column_name, data_type, is_nullable FROM information_schema.columns ORDER BY ALL"
+    ).fetchall()
+    constraints = con.execute(
+        "SELECT table_name, constraint_type, constraint_text FROM duckdb_constraints() ORDER BY ALL"
+    ).fetchall()
+    ledger = con.execute("SELECT name FROM schema_migrations ORDER BY name").fetchall()
+    return columns, constraints, ledger
+
+
+def test_a_new_catalog_created_at_once_equals_one_migrated_step_by_step(tmp_path):
+    """A new catalog takes every migration in one transaction; an old one upgrades one by one: same result."""
+    from fairmicro.catalog.migrations import migrate
+
+    stepwise = tmp_path / "stepwise.duckdb"
+    with duckdb.connect(str(stepwise)) as con:
+        first_name, first_sql = available_migrations()[0]
+        con.execute("CREATE TABLE schema_migrations (name VARCHAR PRIMARY KEY, applied_at TIMESTAMP NOT NULL)")
+        con.execute(first_sql)
+        con.execute("INSERT INTO schema_migrations VALUES (?, now()::TIMESTAMP)", [first_name])
+        assert migrate(con) == [name for name, _ in available_migrations()[1:]]  # the rest, one by one
+        upgraded = _shape(con)
+    with Catalog.open(tmp_path / "new.duckdb") as catalog:
+        created = _shape(catalog.con)
+    assert created == upgraded
+    assert [row[0] for row in created[2]] == [name for name, _ in available_migrations()]
+
+
+def test_a_new_catalog_whose_creation_fails_keeps_nothing(tmp_path, monkeypatch):
+    """One migration failing while a new catalog is created: no table of the earlier ones is left half-made."""
+    from fairmicro.catalog import migrations
+    from fairmicro.errors import CatalogError
+
+    shipped = migrations.available_migrations()
+    broken = [*shipped[:3], ("0004_broken", "CREATE TABLE broken (x INTEGER); SELECT * FROM no_such_table;")]
+    monkeypatch.setattr(migrations, "available_migrations", lambda: broken)
+    path = tmp_path / "new.duckdb"
+    with duckdb.connect(str(path)) as con:
+        with pytest.raises(CatalogError, match="0004_broken"):
+            migrations.migrate(con)
+        tables = con.execute("SELECT table_name FROM information_schema.tables ORDER BY 1").fetchall()
+    assert tables == [("schema_migrations",)]
+    with duckdb.connect(str(path)) as con:
+        assert con.execute("SELECT count(*) FROM schema_migrations").fetchone() == (0,)

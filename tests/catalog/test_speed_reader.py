@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 import tifffile
 
-from fairmicro.catalog.readahead import SWITCH_S as READER_SWITCH_S
 from fairmicro.catalog.readahead import ReadAhead
 from fairmicro.catalog.workers import ReadTask, Workers, read_one
 from fairmicro.hashing import FileEnds, NeedWholeFile, ReadFile, read_and_hash
@@ -27,21 +26,7 @@ def _files(tmp_path: Path, count: int = 6) -> list[Path]:
     return files
 
 
-def test_reading_here_gives_what_read_one_gives_and_restores_the_switch_interval(tmp_path: Path) -> None:
-    files = _files(tmp_path)
-    (tmp_path / "gone.tif").write_bytes(b"II*\x00")
-    tasks = [ReadTask(p, p.stat().st_size) for p in [*files, tmp_path / "gone.tif"]]
-    tasks.append(ReadTask(tmp_path / "missing.tif", 0))
-    before = sys.getswitchinterval()
-    workers = Workers(1)
-    results = workers.read(tasks)
-    first = next(results)
-    assert abs(sys.getswitchinterval() - min(before, READER_SWITCH_S)) < 1e-6  # shorter only while reading
-    rest = list(results)
-    workers.close()
-    assert sys.getswitchinterval() == before
-    expected = [read_one(task) for task in tasks]
-    got = [first, *rest]
+def _same_results(got: list, expected: list) -> None:
     assert [r.sha256 for r in got] == [r.sha256 for r in expected]
     assert [r.error for r in got] == [r.error for r in expected]
     assert [r.bundle.image.model_dump() if r.bundle else None for r in got] == [
@@ -49,15 +34,62 @@ def test_reading_here_gives_what_read_one_gives_and_restores_the_switch_interval
     ]
 
 
-def test_an_abandoned_read_restores_the_switch_interval(tmp_path: Path) -> None:
-    files = _files(tmp_path, 3)
-    before = sys.getswitchinterval()
+def test_reading_here_gives_what_read_one_gives(tmp_path: Path) -> None:
+    files = _files(tmp_path)
+    (tmp_path / "gone.tif").write_bytes(b"II*\x00")
+    (tmp_path / "folder.tif").mkdir()
+    tasks = [ReadTask(p, p.stat().st_size) for p in [*files, tmp_path / "gone.tif"]]
+    tasks += [ReadTask(tmp_path / "missing.tif", 0), ReadTask(tmp_path / "folder.tif", 0)]
+    workers = Workers(1)
+    try:
+        got = list(workers.read(tasks))
+    finally:
+        workers.close()
+    _same_results(got, [read_one(task) for task in tasks])
+
+
+def test_an_abandoned_read_leaves_no_child_running(tmp_path: Path) -> None:
+    """The child is still reading (its pipe full of reports nobody takes) when the ingest ends early."""
+    files = [write_zeiss_tiff(tmp_path / f"big_{i}.tif", np.full((200, 400), i, np.uint8)) for i in range(80)]
     workers = Workers(1)
     results = workers.read(ReadTask(p, p.stat().st_size) for p in files)
     next(results)
+    child = workers._ahead._child  # the process reading ahead
+    assert child is not None
+    time.sleep(0.5)
+    assert child.poll() is None  # blocked: 80 files of ends do not fit in the pipe
     results.close()  # e.g. an exception in the writer ends the ingest early
     workers.close()
-    assert sys.getswitchinterval() == before
+    assert child.poll() is not None  # stopped and reaped, not left behind
+
+
+def test_a_killed_reader_changes_nothing_in_the_results(tmp_path: Path) -> None:
+    """The reading child dying mid-way (killed, out of memory): the rest is read here, with the same results."""
+    files = _files(tmp_path, 8)
+    tasks = [ReadTask(p, p.stat().st_size) for p in files]
+    workers = Workers(1)
+    try:
+        results = workers.read(tasks)
+        got = [next(results), next(results)]
+        workers._ahead._child.kill()
+        got += list(results)
+    finally:
+        workers.close()
+    _same_results(got, [read_one(task) for task in tasks])
+
+
+def test_odd_file_names_pass_to_the_reader(tmp_path: Path) -> None:
+    """Names with a newline, spaces, non-ASCII and (where the file system allows) bytes that are not UTF-8."""
+    names = ["line\nbreak.tif", "sp ace.tif", "Gefüge_µm.tif"]
+    if sys.platform.startswith("linux"):
+        names.append(os.fsdecode(b"bad_\xff_name.tif"))
+    files = [write_zeiss_tiff(tmp_path / name, np.full((40, 48), i, np.uint8)) for i, name in enumerate(names)]
+    ahead = ReadAhead(files)
+    try:
+        reads = [ahead.take(path) for path in files]
+    finally:
+        ahead.close()
+    assert [r.sha256 if r else None for r in reads] == [read_and_hash(p).sha256 for p in files]
 
 
 def _model(result):
@@ -114,7 +146,7 @@ def test_read_ahead_hands_over_the_hash_and_the_ends(tmp_path: Path) -> None:
     files = [write_zeiss_tiff(tmp_path / f"big_{i}.tif", np.full((200, 400), i, np.uint8)) for i in range(6)]
     tiny = tmp_path / "tiny.tif"
     tiny.write_bytes(b"II*\x00" + bytes(100))
-    ahead = ReadAhead([*files, tiny], max_ahead=2)
+    ahead = ReadAhead([*files, tiny])
     try:
         reads = [ahead.take(path) for path in [*files, tiny]]
     finally:
@@ -135,10 +167,8 @@ def test_a_file_changed_after_it_was_read_ahead_is_read_again(tmp_path: Path) ->
     workers.prefetch(files)
     try:
         first = workers._ahead  # the read-ahead started before the survey
-        assert first is not None
-        deadline = time.monotonic() + 10
-        while len(first._ready) < len(files) and time.monotonic() < deadline:
-            time.sleep(0.01)
+        assert first is not None and first._child is not None
+        first._child.wait(timeout=30)  # it has read every file (then ends: its reports wait in the pipe)
         write_zeiss_tiff(files[1], np.full((40, 48), 99, np.uint8))  # changed after being read ahead
         os.utime(files[1], ns=(time.time_ns(), time.time_ns() + 5_000_000_000))
         tasks = [ReadTask(p, p.stat().st_size, mtime_ns=p.stat().st_mtime_ns) for p in files]

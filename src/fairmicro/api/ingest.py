@@ -150,7 +150,7 @@ def ingest_options(
     jobs: int = 1,
 ) -> IngestOptions:
     """The checked :class:`~fairmicro.catalog.ingest.IngestOptions` (specimen table read and validated)."""
-    from fairmicro.catalog.ingest import IngestOptions
+    from fairmicro.catalog.ingest_options import IngestOptions
 
     table = None
     pairs = [f"{k}={v}" for k, v in column_map.items()] if isinstance(column_map, Mapping) else column_map

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import re
 import stat
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -25,6 +24,7 @@ import duckdb
 
 from fairmicro.catalog.backend import atomic
 from fairmicro.catalog.batches import BatchWriter, Lease
+from fairmicro.catalog.ingest_options import IngestOptions
 from fairmicro.catalog.store import Catalog, utcnow
 from fairmicro.catalog.walk import collect_files, json_text, not_regular, not_utf8
 from fairmicro.catalog.workers import ReadResult, ReadTask, Workers, read_one
@@ -32,7 +32,6 @@ from fairmicro.errors import CatalogError, first_line
 
 if TYPE_CHECKING:  # a rerun with nothing new imports neither the extractors nor the records' validators
     from fairmicro.catalog.records import ImageBundle
-    from fairmicro.catalog.specimens import SpecimenTable
     from fairmicro.extractors.base import Extractor
     from fairmicro.schema import ingest_records
 else:
@@ -41,18 +40,6 @@ else:
     ingest_records = lazy_module("fairmicro.schema.ingest_records")
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class IngestOptions:
-    """How files are joined to specimens and labels."""
-
-    specimens: SpecimenTable | None = None
-    specimen_pattern: re.Pattern[str] | None = None
-    label_from_folder: bool = False
-    strict: bool = False
-    batch_size: int = 200  # a transaction costs ~40 ms in DuckDB: fewer, larger batches
-    jobs: int = 1  # processes reading files (0: one per core); see catalog.workers
 
 
 @dataclass

@@ -3,8 +3,8 @@
 The ingest loop stays sequential (one writer, atomic batches); what can run
 in parallel is the per-file work before it (:func:`read_one`: sha256, tag
 extraction, pixel check, validation). :class:`Workers` runs it in the calling
-process (``jobs=1``; the next file is read and hashed in a thread while the
-current one is extracted) or in ``jobs`` worker processes. Results come back
+process (``jobs=1``; the next files are read and hashed in a child process while
+the current one is extracted) or in ``jobs`` worker processes. Results come back
 in input order, so ``--jobs N`` writes exactly what ``--jobs 1`` writes.
 
 Worker processes are forked only from a process that is still single-threaded
@@ -137,14 +137,14 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-AUTO_POOL_MIN_CORES = 3  # on fewer cores ``--jobs 0`` reads here: the read-ahead thread already uses a second core
+AUTO_POOL_MIN_CORES = 3  # on fewer cores ``--jobs 0`` reads here: the read-ahead child already uses a second core
 
 
 def resolve_jobs(jobs: int) -> int:
     """``jobs`` workers; ``0`` (automatic) means one per available core, or 1 on one or two cores.
 
-    With one worker the files are hashed in a thread (hashlib releases the
-    GIL) while the main thread extracts and writes, so two cores are busy
+    With one worker the files are hashed in a child process while the main
+    thread extracts and writes, so two cores are busy
     already; on two cores worker processes only add their start-up and the
     pickling of results (measured: ``--jobs 2`` slower than ``--jobs 1``).
 
@@ -269,7 +269,7 @@ class Workers:
                 future.cancel()
 
     def _read_here(self, tasks: list[ReadTask]) -> Iterator[ReadResult]:
-        """In this process; the files are read and hashed ahead in a thread while this one extracts."""
+        """In this process; the files are read and hashed ahead in a child process while this one extracts."""
         from fairmicro.catalog.readahead import ReadAhead
 
         ahead = self._ahead
