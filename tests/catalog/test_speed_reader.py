@@ -197,3 +197,15 @@ def test_ingest_into_a_new_catalog_writes_what_an_existing_one_gets(tmp_path: Pa
         with Catalog.open(catalog, read_only=True) as opened:
             rows.append(opened.query(sql).rows)
     assert rows[0] == rows[1]
+
+
+@pytest.mark.parametrize("size", [1, 2, 7, 25, 200, 1000])
+def test_batches_cover_every_file_once_never_exceed_the_batch_size_and_shrink_at_the_end(size: int) -> None:
+    from fairmicro.catalog.batches import TAIL_BATCH, batch_sizes
+
+    for count in [*range(60), 199, 200, 201, 399, 400, 401, 600, 2000, 2001]:
+        sizes = batch_sizes(count, size)
+        assert sum(sizes) == count and all(0 < s <= size for s in sizes)
+        assert sizes == sorted(sizes, reverse=True)
+        if count > 2 * TAIL_BATCH:
+            assert sizes[-1] <= max(TAIL_BATCH, -(-size // 8)) or size <= TAIL_BATCH

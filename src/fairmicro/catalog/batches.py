@@ -22,8 +22,26 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+TAIL_BATCH = 25  # the smallest of the shrinking last batches (see batch_sizes)
 LEASE_S = 0.5  # an ingest holding the catalog this long lets waiting processes in during its next file-reading phase
 MIN_GAP_S = 0.05  # for at least this long, so that waiting readers (polling every 10-50 ms) get their turn
+
+
+def batch_sizes(count: int, size: int) -> list[int]:
+    """Lengths of the batches ``count`` files are written in: ``size`` each, then halving ones at the end.
+
+    A batch is written while the next one is read, so what is left after the
+    last file is read is the last batch's write: halving batches (200, 100, 50,
+    25, ...) keep that short, since a batch writes in about the time half as
+    many files take to read. No batch is larger than ``size``.
+    """
+    smallest = min(TAIL_BATCH, size)
+    sizes, rest = [], count
+    while rest > 0:
+        take = size if rest > 2 * size else min(rest, max(smallest, -(-rest // 2)))
+        sizes.append(take)
+        rest -= take
+    return sizes
 
 
 class Lease:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from fairmicro.catalog.backend import atomic
-from fairmicro.catalog.batches import BatchWriter, Lease
+from fairmicro.catalog.batches import BatchWriter, Lease, batch_sizes
 from fairmicro.catalog.ingest_options import IngestOptions
 from fairmicro.catalog.store import Catalog, utcnow
 from fairmicro.catalog.walk import collect_files, json_text, not_regular, not_utf8
@@ -252,9 +252,10 @@ class Ingestor:
             return
         joins = [join_specimen(s.path, self.options) for s in changed]
         results = self.workers.read(_task(s, j) for s, j in zip(changed, joins, strict=True))
-        size = self.options.batch_size
-        for start in range(0, len(changed), size):  # batch k is written in a thread while batch k + 1 is read
+        start = 0
+        for size in batch_sizes(len(changed), self.options.batch_size):  # batch k is written while k + 1 is read
             items = list(zip(changed[start : start + size], joins[start : start + size], strict=True))
+            start += size
             with self.lease.idle(self.writer.wait):
                 read = [(s, j, next(results)) for s, j in items]
             yield from self.writer.submit(partial(self._commit_batch, read))
