@@ -156,7 +156,7 @@ def run_qualification(request: Request, sha: str, form: Any) -> Any:
             clip=models["clip"],
             flava=models["flava"],
             fusion=fusion,
-            weights=weights,
+            fusion_weights=weights,
             threshold=_number(form, "threshold", 0.0),
             calibration=calibration,
         )
