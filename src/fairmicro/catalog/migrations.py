@@ -1,5 +1,8 @@
 """Named, ordered schema migrations, each applied once in its own transaction.
 
+A new local catalog takes them all in one transaction instead (created whole
+or not at all, and one commit to disk).
+
 A migration is a file ``NNNN_name.sql`` in ``catalog/sql/``; applied
 names are recorded in ``schema_migrations``. Never edit an applied migration:
 add a new one (tests fail if the migrated catalog drifts from the schema).
