@@ -209,3 +209,19 @@ def test_batches_cover_every_file_once_never_exceed_the_batch_size_and_shrink_at
         assert sizes == sorted(sizes, reverse=True)
         if count > 2 * TAIL_BATCH:
             assert sizes[-1] <= max(TAIL_BATCH, -(-size // 8)) or size <= TAIL_BATCH
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="pipe sizes are set on Linux only")
+def test_the_reader_pipe_holds_a_megabyte_of_reports_on_linux(tmp_path: Path) -> None:
+    """So the child reads about 30 large files ahead instead of two (a 64 KB default pipe)."""
+    import fcntl
+
+    from fairmicro.catalog.readahead import PIPE_BYTES
+
+    if int(Path("/proc/sys/fs/pipe-max-size").read_text()) < PIPE_BYTES:
+        pytest.skip("this system caps pipes below a megabyte")
+    ahead = ReadAhead(_files(tmp_path, 2))
+    try:
+        assert fcntl.fcntl(ahead._out, fcntl.F_GETPIPE_SZ) >= PIPE_BYTES
+    finally:
+        ahead.close()

@@ -181,10 +181,13 @@ def _widen(fd: int) -> None:
     """Let the pipe hold :data:`PIPE_BYTES`, so the child reads that far ahead (Linux; no-op elsewhere)."""
     try:
         import fcntl
-
-        fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_BYTES)
-    except (ImportError, OSError):
-        pass
+    except ImportError:
+        return
+    if hasattr(fcntl, "F_SETPIPE_SZ"):  # Linux only; another system's command number could mean anything
+        try:
+            fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+        except OSError:  # above the system's pipe-max-size: the default size still works
+            pass
 
 
 def _feed(pipe: IO[bytes] | None, paths: list[Path]) -> None:
