@@ -43,8 +43,10 @@ class TextureParams(PluginParams):
 
     mode: str = Field("texture", description="texture (image features), metadata (metadata only) or hybrid (both).")
     metadata: str | list[str] = Field("auto", description="Metadata columns: auto, or a list of column names.")
-    distances: list[int] = Field(list(_SPEC.distances), description="GLCM pixel distances (four directions each).")
-    levels: int = Field(_SPEC.levels, description="Grey levels of the co-occurrence matrices (at most 256).")
+    distances: list[int] = Field(
+        list(_SPEC.distances), min_length=1, description="GLCM pixel distances (four directions each)."
+    )
+    levels: int = Field(_SPEC.levels, ge=2, le=256, description="Grey levels of the co-occurrence matrices (2 to 256).")
     lbp_points: int = Field(_SPEC.lbp_points, description="LBP sampling points P.")
     lbp_radius: float = Field(_SPEC.lbp_radius, description="LBP radius R in pixels.")
     classifier: str = Field("random_forest", description="random_forest or svm.")
@@ -98,11 +100,6 @@ class TexturePlugin(ModelPlugin):
             if p[key] not in allowed:
                 raise ModelError(f"texture: {key} {p[key]!r} is not one of {', '.join(allowed)}")
         _classifier_grid(p["classifier"])
-        if p["mode"] != "metadata" and (not 2 <= int(p["levels"]) <= 256 or not p["distances"]):
-            raise ModelError(
-                f"texture: levels must be 2 to 256 and distances not empty (got levels {p['levels']}, "
-                f"distances {p['distances']})"
-            )
         if not isinstance(p["select_k"], list) or not p["select_k"]:
             raise ModelError(f'texture: select_k {p["select_k"]!r} must be a list like [8, 16, "all"]')
 
