@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-CHUNK = 1 << 20
+from fairmicro.regular_files import CHUNK, open_regular
+
 KEEP_LIMIT = 64 << 20  # files up to this size are hashed and kept in memory, so they are read once
 
 
@@ -79,10 +78,6 @@ class ReadFile:
         return self.data if self.data is not None else self.ends
 
 
-class NotRegularFileError(OSError):
-    """The path is not a regular file (a FIFO, socket or device swapped in); it was not read."""
-
-
 def read_and_hash(path: Path, keep_limit: int = KEEP_LIMIT) -> ReadFile:
     """Read ``path`` once: its sha256, and its bytes when it holds at most ``keep_limit`` bytes.
 
@@ -93,14 +88,12 @@ def read_and_hash(path: Path, keep_limit: int = KEEP_LIMIT) -> ReadFile:
     Raises
     ------
     OSError
-        When the file cannot be opened or read; :class:`NotRegularFileError`
-        when it is not a regular file.
+        When the file cannot be opened or read;
+        :class:`~fairmicro.regular_files.NotRegularFileError` when it is not a
+        regular file.
     """
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
-    with open(fd, "rb", buffering=0, closefd=True) as handle:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise NotRegularFileError(f"{path}: not a regular file")
+    handle, info = open_regular(path)
+    with handle:
         parts: list[bytes] = []
         size = 0
         if info.st_size <= keep_limit:

@@ -118,6 +118,7 @@ class _Counts(dict):
     def __init__(self, paths: set[str], log: Path) -> None:
         super().__init__(dict.fromkeys(paths, 0))
         self.log = log
+        self.in_child = 0  # opens of ``paths`` by the child, in all
 
     def settle(self) -> _Counts:
         """Add the child's opens logged since the last call."""
@@ -126,6 +127,7 @@ class _Counts(dict):
                 path = os.fsdecode(line)
                 if path in self:
                     self[path] += 1
+                    self.in_child += 1
             self.log.unlink()
         return self
 
@@ -136,18 +138,20 @@ def _count_opens(monkeypatch, paths: set[str], log: Path) -> _Counts:
 
     from fairmicro.catalog import readahead
 
-    # the child: its os.open logs each path to ``log`` first
-    logging_open = (
-        "import os as _os\n"
-        "_real_open = _os.open\n"
-        "def _logged_open(path, *args):\n"
-        f"    _fd = _real_open({os.fsencode(log)!r}, _os.O_WRONLY | _os.O_APPEND | _os.O_CREAT)\n"
-        "    _os.write(_fd, path + b'\\n')\n"
-        "    _os.close(_fd)\n"
-        "    return _real_open(path, *args)\n"
-        "_os.open = _logged_open\n"
+    # the child: a script whose os.open logs each path to ``log``, then runs the real child
+    wrapper = log.with_name("logging_child.py")
+    wrapper.write_text(
+        "import os, runpy\n"
+        "real_open = os.open\n"
+        "def logged_open(path, *args):\n"
+        f"    fd = real_open({os.fsencode(log)!r}, os.O_WRONLY | os.O_APPEND | os.O_CREAT)\n"
+        "    os.write(fd, path + b'\\n')\n"
+        "    os.close(fd)\n"
+        "    return real_open(path, *args)\n"
+        "os.open = logged_open\n"
+        f"runpy.run_path({readahead.CHILD_SCRIPT!r}, run_name='__main__')\n"
     )
-    monkeypatch.setattr(readahead, "_CHILD", logging_open + readahead._CHILD)
+    monkeypatch.setattr(readahead, "CHILD_SCRIPT", str(wrapper))
     counts = _Counts(paths, log)
     real_os_open, real_open = os.open, builtins.open
 
@@ -180,6 +184,7 @@ def test_ingest_opens_each_new_file_once_and_an_unchanged_rerun_opens_none(tmp_p
         first = Ingestor(catalog, IngestOptions()).run(files)
         assert first.ingested == 4
         assert counts.settle() == dict.fromkeys(counts, 1)  # hashed, tags read and pixels checked from one read
+        assert counts.in_child == 4  # read ahead by the child, not here
 
         counts.update(dict.fromkeys(counts, 0))
         rerun = Ingestor(catalog, IngestOptions()).run(files)

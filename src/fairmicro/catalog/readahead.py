@@ -10,17 +10,16 @@ alone). An ingest into a new catalog starts the child before the catalog is
 even created (every file is new), so that start-up (imports, the catalog's
 migrations) overlaps the reading too.
 
-The child reports each file's size, mtime and sha256 (49 bytes). The first
-and last bytes of the file (where a TIFF keeps its tags) are then read here,
-and used only when the file's size and mtime are still those the child saw
-(else the file is read again whole, here). Memory stays bounded: at most a
-pipe buffer of reports waits to be taken.
+The child is :mod:`fairmicro.regular_files` run as a script. It reports each
+file's size, mtime, sha256 and first and last bytes (where a TIFF keeps its
+tags), which are used only when the file's size and mtime are still those the
+child saw (else the file is read again whole, here). Memory stays bounded: at
+most a pipe buffer of reports waits to be taken.
 """
 
 from __future__ import annotations
 
 import os
-import struct
 import subprocess
 import sys
 import threading
@@ -28,46 +27,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 
+from fairmicro import regular_files
 from fairmicro.hashing import END_BYTES, FileEnds, ReadFile
+from fairmicro.regular_files import REPORT as _REPORT
 
-# The child: paths arrive on stdin, NUL-separated (bytes, so any file name passes); for each one a
-# report goes out: ok flag, size, mtime_ns, sha256 digest, lengths of the first and last bytes kept,
-# then those bytes (the whole file when it is no longer than END_BYTES). A file that is not regular
-# (a FIFO swapped in) is never read: it is opened non-blocking and checked first.
-_CHILD = r"""
-import hashlib, os, stat, struct, sys
-keep = int(sys.argv[1])
-flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
-view = memoryview(bytearray(1 << 20))
-out, pack = sys.stdout.buffer, struct.Struct("<?qq32sII").pack
-def names():  # as they arrive: reading starts with the first path
-    pending = b""
-    while block := sys.stdin.buffer.read1(1 << 16):
-        *done, pending = (pending + block).split(b"\0")
-        yield from done
-for path in names():
-    try:
-        with open(os.open(path, flags), "rb", buffering=0) as handle:
-            info = os.fstat(handle.fileno())
-            if not stat.S_ISREG(info.st_mode):
-                raise OSError("not a regular file")
-            digest, size, head, tail = hashlib.sha256(), 0, b"", b""
-            while count := handle.readinto(view):
-                chunk = view[:count]
-                digest.update(chunk)
-                if len(head) < keep:
-                    head += chunk[: keep - len(head)]
-                tail = (tail + chunk[-keep:])[-keep:]
-                size += count
-        if size <= keep:
-            tail = b""
-        report = pack(True, size, info.st_mtime_ns, digest.digest(), len(head), len(tail)) + head + tail
-    except OSError:
-        report = pack(False, 0, 0, b"", 0, 0)
-    out.write(report)
-    out.flush()
-"""
-_REPORT = struct.Struct("<?qq32sII")
+CHILD_SCRIPT = regular_files.__file__  # what the child runs
 FEED_NAMES = 1000  # paths per write to the child
 PIPE_BYTES = 1 << 20  # reports waiting to be taken, at most (Linux; elsewhere the system's pipe size)
 
@@ -91,7 +55,7 @@ class ReadAhead:
         self._child: subprocess.Popen[bytes] | None = None
         try:
             self._child = subprocess.Popen(
-                [sys.executable, "-I", "-S", "-c", _CHILD, str(END_BYTES)],
+                [sys.executable, "-I", "-S", CHILD_SCRIPT, str(END_BYTES)],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,

@@ -70,7 +70,8 @@ def read_one(
     task: ReadTask, extractors: tuple[Extractor, ...] | None = None, read: ReadFile | None = None
 ) -> ReadResult:
     """Read, hash, extract and validate one file (``read``: its bytes, when read already)."""
-    from fairmicro.hashing import NotRegularFileError, read_and_hash
+    from fairmicro.hashing import read_and_hash
+    from fairmicro.regular_files import NotRegularFileError
 
     path = task.path
     try:
