@@ -128,6 +128,66 @@ def test_colour_masks_drawn_over_grey_pair_by_suffix_in_the_image_folder(cli, ca
     assert annotation_rows(cli)[0]["class_names"] == ["background", "crack"]
 
 
+def _blob_overlay(shape: tuple[int, int] = (96, 128)) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(grey image, its labels: one red blob, RGB overlay with the blob drawn in pure red)."""
+    labels = np.zeros(shape, np.uint8)
+    labels[30:60, 20:90] = 1
+    grey = np.clip(100 + 40 * np.random.default_rng(0).standard_normal(shape), 0, 255).astype(np.uint8)
+    overlay = np.repeat(grey[..., None], 3, axis=-1)
+    overlay[labels == 1] = (255, 0, 0)
+    return grey, labels, overlay
+
+
+@pytest.mark.parametrize("lossy", ["jpg", "tif-jpeg"])
+def test_lossy_colour_overlays_keep_their_class_pixels(cli, catalog_path, tmp_path, lossy):
+    """A JPEG moves pure red to e.g. (250, 4, 2): exact matching once left such masks all background, silently."""
+    import tifffile
+
+    folder = tmp_path / "images"
+    folder.mkdir()
+    grey, labels, overlay = _blob_overlay()
+    Image.fromarray(grey).save(folder / "s1.png")
+    if lossy == "jpg":
+        Image.fromarray(overlay).save(folder / "s1_mask.jpg", quality=90)
+    else:
+        tifffile.imwrite(folder / "s1_mask.tif", overlay, photometric="rgb", compression="jpeg")
+    stored = (
+        np.asarray(Image.open(folder / "s1_mask.jpg")) if lossy == "jpg" else tifffile.imread(folder / "s1_mask.tif")
+    )
+    assert not (stored == (255, 0, 0)).all(axis=-1).any()  # no pixel kept the exact class colour
+    cli(
+        "ingest", str(folder), "--masks", str(folder), "--mask-pattern", "{stem}_mask", "--mask-colors", "crack=#ff0000"
+    )
+    decoded = masks_by_name(catalog_path)["s1.png"]
+    assert not (decoded[labels == 0]).any()  # no grey pixel became crack
+    assert (decoded[labels == 1] == 1).mean() > 0.98  # a few ringing edge pixels may be lost
+
+
+def test_lossless_colour_masks_match_exactly(cli, catalog_path, tmp_path):
+    folder = tmp_path / "images"
+    folder.mkdir()
+    grey, labels, overlay = _blob_overlay()
+    overlay[30, 20] = (250, 0, 0)  # in a PNG, a near colour is another colour
+    Image.fromarray(grey).save(folder / "s1.png")
+    Image.fromarray(overlay).save(folder / "s1_mask.png")
+    cli(
+        "ingest", str(folder), "--masks", str(folder), "--mask-pattern", "{stem}_mask", "--mask-colors", "crack=#ff0000"
+    )
+    expected = labels.copy()
+    expected[30, 20] = 0
+    assert (masks_by_name(catalog_path)["s1.png"] == expected).all()
+
+
+def test_colour_tolerance_stays_clear_of_grey_and_of_other_classes():
+    from fairmicro.catalog.mask_decode import LOSSY_TOLERANCE, colour_tolerance
+
+    assert colour_tolerance((255, 0, 0), []) == LOSSY_TOLERANCE
+    assert colour_tolerance((192, 192, 192), []) == 0  # a grey class colour: only exact pixels, never the image
+    assert colour_tolerance((255, 0, 0), [(255, 32, 0)]) == pytest.approx(16)  # half the way to the other class
+    near_grey = colour_tolerance((150, 120, 120), [])
+    assert 0 < near_grey < LOSSY_TOLERANCE and near_grey == pytest.approx(np.linalg.norm([20, -10, -10]) / 2)
+
+
 def test_same_stem_with_another_extension_pairs(cli, catalog_path, tmp_path):
     truth = write_set(tmp_path, ["x"], ext=".tif")
     cli("ingest", str(tmp_path / "images"), "--masks", str(tmp_path / "masks"), "--mask-classes", "a,b,c")
@@ -139,6 +199,18 @@ def test_shorter_mask_covers_the_top_rows(cli, catalog_path, tmp_path):
     Image.fromarray(phases(0, shape=(H - 5, W))).save(tmp_path / "masks" / "tall.png")
     cli("ingest", str(tmp_path / "images"), "--masks", str(tmp_path / "masks"), "--mask-classes", "a,b,c")
     assert annotation_rows(cli)[0]["mask_height_px"] == H - 5
+
+
+def test_black_and_white_binary_masks_read_white_as_the_class(cli, catalog_path, tmp_path):
+    labels = phases(0, classes=2)
+    write_set(tmp_path, ["bw"])
+    Image.fromarray((labels * 255).astype(np.uint8)).save(tmp_path / "masks" / "bw.png")  # 0 / 255, as often saved
+    cli("ingest", str(tmp_path / "images"), "--masks", str(tmp_path / "masks"), "--mask-classes", "background,pore")
+    assert (masks_by_name(catalog_path)["bw.png"] == labels).all()
+    three = cli(
+        "ingest", str(tmp_path / "images"), "--masks", str(tmp_path / "masks"), "--mask-classes", "a,b,c", check=False
+    )
+    assert three.returncode == 1 and "holds value 255, but there are only 3 classes" in three.stdout  # not guessed
 
 
 @pytest.mark.parametrize(

@@ -44,15 +44,26 @@ def read_mask_pixels(data: bytes, name: str) -> np.ndarray:
         raise MaskError(f"mask {name}: cannot be read as an image ({first_line(exc)})") from exc
 
 
-def _colour_pixels(data: bytes, name: str) -> np.ndarray:
-    """RGB values of a colour mask (palette applied, alpha dropped; grey repeated over R, G, B)."""
+# Formats whose encoder moves colours: a flat class colour comes back a little off, more at its edges.
+LOSSY_PIL_FORMATS = frozenset({"JPEG", "MPO", "WEBP", "JPEG2000"})
+LOSSY_TIFF_COMPRESSIONS = frozenset({6, 7, 99, 22610, 33004, 33007, 34712, 34892, 34927, 34934, 50001, 50002, 52546})
+LOSSY_TOLERANCE = 64.0  # RGB distance within which a lossy mask's pixel still counts as a class colour, at most
+ROWS_PER_BLOCK = 512
+BINARY_WHITE = 255  # the class value of a black/white binary mask (0 and 255 only) with two classes  # colour matching works on this many rows at a time (bounded memory on large masks)
+
+
+def _colour_pixels(data: bytes, name: str) -> tuple[np.ndarray, bool]:
+    """RGB values of a colour mask (palette applied, alpha dropped; grey repeated over R, G, B), and whether
+    its encoding is lossy (JPEG, WebP, JPEG 2000: colours are then only close to the class colours)."""
     if data[:4] in _TIFF_MAGIC:
         pixels = read_mask_pixels(data, name)
+        lossy = _tiff_compression(data) in LOSSY_TIFF_COMPRESSIONS
     else:
         from PIL import Image
 
         try:
             with Image.open(io.BytesIO(data)) as image:
+                lossy = (image.format or "") in LOSSY_PIL_FORMATS
                 pixels = np.asarray(image.convert("RGB"))
         except Exception as exc:
             raise MaskError(f"mask {name}: cannot be read as an image ({first_line(exc)})") from exc
@@ -60,7 +71,50 @@ def _colour_pixels(data: bytes, name: str) -> np.ndarray:
         pixels = np.repeat(pixels[..., None], 3, axis=-1)
     if pixels.dtype == np.uint16:
         pixels = (pixels // 257).astype(np.uint8)
-    return pixels[..., :3]
+    return pixels[..., :3], lossy
+
+
+def _tiff_compression(data: bytes) -> int:
+    import tifffile
+
+    with tifffile.TiffFile(io.BytesIO(data)) as tiff:
+        return int(tiff.pages[0].compression)
+
+
+def colour_tolerance(colour: tuple[int, int, int], others: list[tuple[int, int, int]]) -> float:
+    """How far (RGB distance) a lossy mask's pixel may lie from ``colour`` and still be that class.
+
+    At most :data:`LOSSY_TOLERANCE`, and less than half the way to the grey axis (colour masks are often drawn
+    over the greyscale image, whose pixels must stay background) and to every other class colour.
+    """
+    rgb = np.asarray(colour, float)
+    to_grey = float(np.linalg.norm(rgb - rgb.mean()))
+    to_others = [float(np.linalg.norm(rgb - np.asarray(o, float))) for o in others]
+    return min([LOSSY_TOLERANCE, to_grey / 2, *(d / 2 for d in to_others)])
+
+
+def _match_colours(rgb: np.ndarray, class_map: ClassMap, lossy: bool) -> np.ndarray:
+    """The label map of a colour mask: each class colour's pixels get its value, every other pixel 0.
+
+    A lossless mask matches exactly; a lossy one within :func:`colour_tolerance` of a class colour.
+    """
+    out = np.zeros(rgb.shape[:2], np.uint8)
+    coloured = [(cls.value, rgb_) for cls in class_map.classes if (rgb_ := cls.rgb()) is not None]
+    targets = [(value, colour) for value, colour in coloured if value]
+    if not lossy:
+        for value, colour in targets:
+            out[(rgb == np.asarray(colour, rgb.dtype)).all(axis=-1)] = value
+        return out
+    limits = [
+        (value, np.asarray(colour, np.int32), colour_tolerance(colour, [c for _, c in coloured if c != colour]) ** 2)
+        for value, colour in targets
+    ]
+    for top in range(0, rgb.shape[0], ROWS_PER_BLOCK):
+        block = rgb[top : top + ROWS_PER_BLOCK].astype(np.int32)
+        labels = out[top : top + ROWS_PER_BLOCK]
+        for value, centre, limit in limits:  # tolerances stay under half the gap: no pixel is near two colours
+            labels[((block - centre) ** 2).sum(axis=-1) <= limit] = value
+    return out
 
 
 def _label_values(pixels: np.ndarray, name: str) -> np.ndarray:
@@ -80,6 +134,10 @@ def _label_values(pixels: np.ndarray, name: str) -> np.ndarray:
     return pixels
 
 
+def _only(values: np.ndarray, allowed: tuple[int, ...]) -> bool:
+    return bool(np.isin(values, allowed).all())
+
+
 def decode_mask(data: bytes, class_map: ClassMap, name: str) -> np.ndarray:
     """The mask as a uint8 label map (rows, cols) of class values.
 
@@ -88,26 +146,25 @@ def decode_mask(data: bytes, class_map: ClassMap, name: str) -> np.ndarray:
     data
         The mask file's bytes.
     class_map
-        Its classes; a ``colour_map`` maps each class colour to its value and every other colour to 0.
+        Its classes; a ``colour_map`` maps each class colour to its value and every other colour to 0
+        (exactly, or within :func:`colour_tolerance` when the mask is lossy, e.g. a JPEG).
     name
         The file's name, for messages.
 
     Raises
     ------
     MaskError
-        If the file cannot be decoded, or (label maps) holds a value with no class.
+        If the file cannot be decoded, or (label maps) holds a value with no class. A label map holding
+        only 0 and 255 with two classes is a black/white binary mask: 255 is class 1.
     """
     if class_map.encoding == "colour_map":
-        rgb = _colour_pixels(data, name)
-        out = np.zeros(rgb.shape[:2], np.uint8)
-        for cls in class_map.classes:
-            colour = cls.rgb()
-            if colour is not None and cls.value:
-                out[(rgb == np.asarray(colour, rgb.dtype)).all(axis=-1)] = cls.value
-        return out
+        rgb, lossy = _colour_pixels(data, name)
+        return _match_colours(rgb, class_map, lossy)
     values = _label_values(read_mask_pixels(data, name), name)
     top = int(values.max()) if values.size else 0
     low = int(values.min()) if values.size else 0
+    if len(class_map.classes) == 2 and top == BINARY_WHITE and low >= 0 and _only(values, (0, BINARY_WHITE)):
+        return (values == BINARY_WHITE).astype(np.uint8)  # a black/white binary mask: white is the class
     if low < 0 or top >= len(class_map.classes):
         bad = low if low < 0 else top
         raise MaskError(
