@@ -46,10 +46,12 @@ def read_mask_pixels(data: bytes, name: str) -> np.ndarray:
 
 # Formats whose encoder moves colours: a flat class colour comes back a little off, more at its edges.
 LOSSY_PIL_FORMATS = frozenset({"JPEG", "MPO", "WEBP", "JPEG2000"})
+# tifffile.COMPRESSION: OJPEG, JPEG, JPEG_99, JPEGXR_NDPI, JPEG_2000_LOSSY, ALT_JPEG, JPEG2000, JPEG_LOSSY,
+# WEBP_DEPRECATED, JPEGXR, WEBP, JPEGXL, JPEGXL_DNG (some can be lossless: a tolerance never hurts exact colours)
 LOSSY_TIFF_COMPRESSIONS = frozenset({6, 7, 99, 22610, 33004, 33007, 34712, 34892, 34927, 34934, 50001, 50002, 52546})
 LOSSY_TOLERANCE = 64.0  # RGB distance within which a lossy mask's pixel still counts as a class colour, at most
-ROWS_PER_BLOCK = 512
-BINARY_WHITE = 255  # the class value of a black/white binary mask (0 and 255 only) with two classes  # colour matching works on this many rows at a time (bounded memory on large masks)
+ROWS_PER_BLOCK = 512  # colour matching works on this many rows at a time (bounded memory on large masks)
+BINARY_WHITE = 255  # the class value of a black/white binary mask (0 and 255 only) with two classes
 
 
 def _colour_pixels(data: bytes, name: str) -> tuple[np.ndarray, bool]:
@@ -163,7 +165,7 @@ def decode_mask(data: bytes, class_map: ClassMap, name: str) -> np.ndarray:
     values = _label_values(read_mask_pixels(data, name), name)
     top = int(values.max()) if values.size else 0
     low = int(values.min()) if values.size else 0
-    if len(class_map.classes) == 2 and top == BINARY_WHITE and low >= 0 and _only(values, (0, BINARY_WHITE)):
+    if len(class_map.classes) == 2 and top == BINARY_WHITE and _only(values, (0, BINARY_WHITE)):
         return (values == BINARY_WHITE).astype(np.uint8)  # a black/white binary mask: white is the class
     if low < 0 or top >= len(class_map.classes):
         bad = low if low < 0 else top
