@@ -178,6 +178,22 @@ def test_lossless_colour_masks_match_exactly(cli, catalog_path, tmp_path):
     assert (masks_by_name(catalog_path)["s1.png"] == expected).all()
 
 
+def test_a_class_colour_no_mask_holds_is_one_warning_naming_the_colours_seen(cli, catalog_path, tmp_path):
+    folder = tmp_path / "images"
+    folder.mkdir()
+    grey, labels, overlay = _blob_overlay()
+    overlay[labels == 1] = (254, 1, 1)  # drawn in almost the colour the user names
+    Image.fromarray(grey).save(folder / "s1.png")
+    Image.fromarray(overlay).save(folder / "s1_mask.png")
+    args = ("ingest", str(folder), "--masks", str(folder), "--mask-pattern", "{stem}_mask")
+    result = cli(*args, "--mask-colors", "crack=#ff0000,pore=#00ff00", "--json")
+    warnings = json.loads(result.stdout)["masks"]["warnings"]
+    assert len(warnings) == 2 and all("most common other colours of s1_mask.png: #fe0101" in w for w in warnings)
+    assert warnings[0].startswith("class crack (#ff0000): no pixel of any of the 1 mask(s) has this colour")
+    right = cli(*args, "--mask-colors", "crack=#fe0101")
+    assert "warning" not in right.stdout and (masks_by_name(catalog_path)["s1.png"] == labels).all()
+
+
 def test_colour_tolerance_stays_clear_of_grey_and_of_other_classes():
     from fairmicro.catalog.mask_decode import LOSSY_TOLERANCE, colour_tolerance
 

@@ -119,6 +119,17 @@ def _match_colours(rgb: np.ndarray, class_map: ClassMap, lossy: bool) -> np.ndar
     return out
 
 
+def common_colours(data: bytes, name: str, count: int = 3) -> list[str]:
+    """The ``count`` most frequent colours of a colour mask that are not grey (``#rrggbb``), most frequent first."""
+    rgb, _ = _colour_pixels(data, name)
+    flat = rgb.reshape(-1, 3)
+    coloured = flat[~((flat == flat[:, :1]).all(axis=1))].astype(np.uint32)
+    if not len(coloured):
+        return []
+    values, counts = np.unique((coloured[:, 0] << 16) | (coloured[:, 1] << 8) | coloured[:, 2], return_counts=True)
+    return [f"#{int(v):06x}" for v in values[np.argsort(-counts, kind="stable")[:count]]]
+
+
 def _label_values(pixels: np.ndarray, name: str) -> np.ndarray:
     """One channel of class values (a grey or R=G=B mask); a true colour mask is refused."""
     if pixels.dtype == np.bool_:

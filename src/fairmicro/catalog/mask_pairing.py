@@ -81,6 +81,7 @@ class MaskSummary:
     without_mask: int = 0
     rejected: list[str] = field(default_factory=list)
     orphans: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         """The human summary lines."""
@@ -91,6 +92,7 @@ class MaskSummary:
         out = [head]
         out += [f"  mask rejected: {display(line)}" for line in self.rejected]
         out += [f"  mask without image: {display(path)}" for path in self.orphans]
+        out += [f"  warning: {display(line)}" for line in self.warnings]
         return out
 
     def to_dict(self) -> dict[str, object]:
@@ -101,6 +103,7 @@ class MaskSummary:
             "images_without_mask": self.without_mask,
             "rejected": list(self.rejected),
             "masks_without_image": list(self.orphans),
+            "warnings": list(self.warnings),
         }
 
 
@@ -190,7 +193,30 @@ def ingest_masks(
     if options.class_map is None and records:
         class_map = _named_by_value(records)
     summary.paired = add_masks(catalog, records, class_map) if records else 0
+    if class_map.encoding == "colour_map" and records:
+        summary.warnings += unmatched_colours(records, class_map)
     return summary
+
+
+def unmatched_colours(records: Sequence[MaskRecord], class_map: ClassMap) -> list[str]:
+    """One line per class colour that no pixel of any of these colour masks matched (a mistyped colour?)."""
+    from fairmicro.catalog.mask_decode import common_colours
+
+    totals = [sum(r.class_pixels[c.value] for r in records if len(r.class_pixels) > c.value) for c in class_map.classes]
+    missing = [c for c in class_map.classes if c.value and c.colour and not totals[c.value]]
+    if not missing:
+        return []
+    first = records[0].mask_path
+    try:
+        seen = common_colours(Path(first).read_bytes(), Path(first).name)
+    except (OSError, MaskError):
+        seen = []
+    hint = f"; the most common other colours of {Path(first).name}: {', '.join(seen)}" if seen else ""
+    return [
+        f"class {c.name} ({c.colour}): no pixel of any of the {len(records)} mask(s) has this colour, "
+        f"so it is stored as background; check --mask-colors{hint}"
+        for c in missing
+    ]
 
 
 def _drop_unchanged(catalog: Catalog, pairs: list[tuple[Path, str, Path]]) -> list[tuple[Path, str, Path]]:

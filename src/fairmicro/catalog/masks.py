@@ -230,6 +230,7 @@ class MaskRecord:
     mask_path: str
     mask_sha256: str
     height_px: int
+    class_pixels: tuple[int, ...] = ()  # pixels per class value (0, 1, ...), of the rows that fit the image
 
 
 def annotation_id(image_sha: str, mask_sha: str, class_map_id: str, source: str, run_id: str | None) -> str:
@@ -321,7 +322,10 @@ def check_mask(path: Path, image_sha: str, image: tuple[str, int, int], class_ma
         raise MaskError(f"mask {path}: cannot be read ({exc.strerror or exc})") from exc
     label_map = decode_mask(data, class_map, path.name)
     rows = fit_rows(label_map.shape, (image[1], image[2]), path.name, Path(image[0]).name)
-    return MaskRecord(image_sha, str(path.absolute()), hashlib.sha256(data).hexdigest(), rows)
+    counts = np.bincount(label_map[:rows].ravel(), minlength=len(class_map.classes))
+    return MaskRecord(
+        image_sha, str(path.absolute()), hashlib.sha256(data).hexdigest(), rows, tuple(int(c) for c in counts)
+    )
 
 
 def image_sizes(catalog: Catalog, shas: Sequence[str]) -> dict[str, tuple[str, int, int]]:
