@@ -194,6 +194,22 @@ def test_a_class_colour_no_mask_holds_is_one_warning_naming_the_colours_seen(cli
     assert "warning" not in right.stdout and (masks_by_name(catalog_path)["s1.png"] == labels).all()
 
 
+def test_mask_files_ingested_earlier_as_images_are_one_warning(cli, tmp_path):
+    folder = tmp_path / "images"
+    folder.mkdir()
+    grey, _, overlay = _blob_overlay()
+    Image.fromarray(grey).save(folder / "s1.png")
+    Image.fromarray(overlay).save(folder / "s1_mask.png")
+    args = ("--masks", str(folder), "--mask-pattern", "{stem}_mask", "--mask-colors", "crack=#ff0000", "--json")
+    fresh = tmp_path / "fresh.duckdb"
+    first = cli("ingest", str(folder), "--catalog", str(fresh), *args)
+    assert json.loads(first.stdout)["masks"]["warnings"] == []
+    cli("ingest", str(folder))  # careless: the folder without --masks takes the overlay as an image
+    later = json.loads(cli("ingest", str(folder), *args).stdout)["masks"]["warnings"]
+    assert len(later) == 1 and later[0].startswith("1 mask file(s) are also catalogued as images")
+    assert str(folder / "s1_mask.png") in later[0]
+
+
 def test_colour_tolerance_stays_clear_of_grey_and_of_other_classes():
     from fairmicro.catalog.mask_decode import LOSSY_TOLERANCE, colour_tolerance
 

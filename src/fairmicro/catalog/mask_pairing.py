@@ -195,7 +195,24 @@ def ingest_masks(
     summary.paired = add_masks(catalog, records, class_map) if records else 0
     if class_map.encoding == "colour_map" and records:
         summary.warnings += unmatched_colours(records, class_map)
+    summary.warnings += masks_catalogued_as_images(catalog, masks)
     return summary
+
+
+def masks_catalogued_as_images(catalog: Catalog, masks: Sequence[Path]) -> list[str]:
+    """One line when mask files are catalogued as images too (an earlier ingest of the folder without --masks)."""
+    if not masks:
+        return []
+    rows = catalog.query(
+        "SELECT path FROM image_files WHERE path IN (SELECT unnest(?::VARCHAR[])) ORDER BY path",
+        [[str(mask) for mask in masks]],
+    ).rows
+    if not rows:
+        return []
+    return [
+        f"{len(rows)} mask file(s) are also catalogued as images (an earlier ingest without --masks), e.g. "
+        f"{rows[0][0]}; they stay images in every selection: leave them out with --where"
+    ]
 
 
 def unmatched_colours(records: Sequence[MaskRecord], class_map: ClassMap) -> list[str]:
