@@ -209,10 +209,11 @@ def masks_catalogued_as_images(catalog: Catalog, masks: Sequence[Path]) -> list[
     ).rows
     if not rows:
         return []
-    return [
+    line = (
         f"{len(rows)} mask file(s) are also catalogued as images (an earlier ingest without --masks), e.g. "
         f"{rows[0][0]}; they stay images in every selection: leave them out with --where"
-    ]
+    )
+    return [line]
 
 
 def unmatched_colours(records: Sequence[MaskRecord], class_map: ClassMap) -> list[str]:
