@@ -176,7 +176,8 @@ def build(
         images in ``mask_dir``; mask value -> class name to label tiles from the mask.
     split_by, splits, seed, allow_empty_class
         Column whose groups never span two splits; fractions of train[, validation], test
-        (``(0.7, 0.15, 0.15)`` or ``"0.7,0.15,0.15"``); seed; build even if a split lacks a class.
+        (``(0.7, 0.15, 0.15)`` or ``"0.7,0.15,0.15"``), or ``"folders"`` for the published splits (the
+        nearest train/val(idation)/test folder of each image's path); seed; build even if a split lacks a class.
     creators
         ``"Name <ORCID iD>"`` entries (default: ``$FAIRMICRO_CREATOR``, config, or git user.name).
     description, keywords, citation
@@ -210,6 +211,7 @@ def build(
         TilingSpec,
         build_dataset,
     )
+    from fairmicro.builders.splits import PUBLISHED
     from fairmicro.catalog.store import Catalog as Store
 
     if not isinstance(where, str):
@@ -228,7 +230,9 @@ def build(
             min_purity=mask_purity,
             mask_classes=_mask_classes(mask_classes),
         ),
-        splits=SplitSpec(_fractions(splits), split_by, seed, allow_empty_class=allow_empty_class),
+        splits=SplitSpec.from_folders(allow_empty_class)
+        if splits == PUBLISHED
+        else SplitSpec(_fractions(splits), split_by, seed, allow_empty_class=allow_empty_class),
         license=license,
         creators=tuple(Creator.parse(c) for c in _texts(creators)),
         description=description,

@@ -48,7 +48,7 @@ from fairmicro.builders.info import (
 )
 from fairmicro.builders.model_input import input_rows, read_columns
 from fairmicro.builders.plan import Plan, plan_build
-from fairmicro.builders.splits import SplitSpec, check_classes
+from fairmicro.builders.splits import PUBLISHED, SplitSpec, check_classes
 from fairmicro.builders.tiling import TilingSpec
 from fairmicro.catalog.backend import snapshot_of
 from fairmicro.catalog.selection import Selection, check_selection, iter_rows
@@ -110,8 +110,8 @@ class BuildConfig:
             self.name,
             "--where",
             self.public_where(),
-            *(a for p in self.selection.params for a in ("--param", redact_local(str(p), roots))),
-            *(("--task", self.task) if self.task != "classification" else ("--label", self.label)),
+            *(a for p in self.selection.params for a in ("--where-param", redact_local(str(p), roots))),
+            *(("--task", self.task) if self.task != "classification" else ("--label-column", self.label)),
         ]
         if t.tile is not None:
             args += ["--tile", str(t.tile), "--stride", str(t.step)]
@@ -122,16 +122,18 @@ class BuildConfig:
         if t.mask_guided:
             args += ["--mask-guided", "--mask-purity", f"{t.min_purity:g}"]
             args += [a for v, n in sorted(t.mask_classes.items()) for a in ("--mask-class", f"{v}={n}")]
-        args += [
-            "--split-by",
-            s.split_by,
-            "--splits",
-            ",".join(f"{f:g}" for f in s.fractions),
-            "--seed",
-            str(s.seed),
-            "--license",
-            self.license,
-        ]
+        if s.published:
+            args += ["--splits", PUBLISHED]
+        else:
+            args += [
+                "--split-by",
+                s.split_by,
+                "--splits",
+                ",".join(f"{f:g}" for f in s.fractions),
+                "--seed",
+                str(s.seed),
+            ]
+        args += ["--license", self.license]
         args += ["--allow-empty-class"] if s.allow_empty_class else []
         args += [a for c in self.creators for a in ("--creator", f"{c.name} <{c.orcid}>" if c.orcid else c.name)]
         args += ["--out", self.out.name]
@@ -285,13 +287,13 @@ def _describe(config: BuildConfig, plan: Plan, splits: list[SplitStats]) -> str:
         return (
             f"Micrographs with segmentation masks ({', '.join(plan.class_names)}) from a fairmicro catalog, "
             f"as {f'{config.tiling.tile}x{config.tiling.tile} px tiles' if config.tiling.tile else 'whole images'}, "
-            f"split by `{config.splits.split_by}` into {', '.join(s.name for s in splits if s.rows)}."
+            f"{config.splits.described()} into {', '.join(s.name for s in splits if s.rows)}."
         )
     tile = f"{config.tiling.tile}x{config.tiling.tile} px tiles" if config.tiling.tile else "whole images"
     return (
         f"Micrographs from a fairmicro catalog as {tile}, labelled by `{config.label}` into "
-        f"{len(plan.class_names)} classes ({', '.join(plan.class_names)}), split by "
-        f"`{config.splits.split_by}` into {', '.join(s.name for s in splits if s.rows)}."
+        f"{len(plan.class_names)} classes ({', '.join(plan.class_names)}), {config.splits.described()} "
+        f"into {', '.join(s.name for s in splits if s.rows)}."
     )
 
 

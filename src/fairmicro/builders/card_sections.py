@@ -110,6 +110,18 @@ def out_of_scope(info: BuildInfo) -> str:
 - Splitting rows at random: rows of one `{info.settings.get("split_by")}` are correlated; use the given splits."""
 
 
+def _grouping(settings: dict) -> str:
+    if settings.get("published"):
+        return (
+            "Splits are the published ones: each image is in the split its train/validation/test folder names\n"
+            "(`--splits folders`); whether groups leak between them is up to the publisher."
+        )
+    return (
+        f"Splits are grouped by `{settings.get('split_by')}`: all images of one group are in one split,\n"
+        "so no group leaks between train and test."
+    )
+
+
 def structure(info: BuildInfo, fields_table: str, histogram: str, grid: str) -> str:
     """Dataset Structure: fields, splits, counts, sample tiles."""
     split_rows = [[s.name, s.rows, s.images, len(s.shards)] for s in info.splits]
@@ -120,8 +132,7 @@ lab's own specimen table (numbers as float64, the rest as strings).
 
 ### Splits and class histogram
 
-Splits are grouped by `{info.settings.get("split_by")}`: all images of one group are in one split,
-so no group leaks between train and test.
+{_grouping(info.settings)}
 
 {table(["split", "rows", "source images", "shards"], split_rows)}
 

@@ -85,11 +85,12 @@ class _Scan:
         self,
         label: str,
         tiling: TilingSpec,
-        split_by: str,
+        splits: SplitSpec,
         mask_dir: Path | None,
         catalog_masks: dict[str, str],
     ) -> None:
-        self.label, self.tiling, self.split_by = label, tiling, split_by
+        self.label, self.tiling, self.splits = label, tiling, splits
+        self.unplaced: list[str] = []  # published splits: images in no split folder
         self.mask_dir, self.catalog_masks = mask_dir, catalog_masks
         self.items: list[Item] = []
         self.masks: dict[str, str] = {}
@@ -107,10 +108,13 @@ class _Scan:
         if label is None:
             self.unlabelled += 1
             return
-        group = row[self.split_by]
+        group = self.splits.group_of(row)
+        if group is None and self.splits.published:
+            self.unplaced.append(str(row["path"]))
+            return
         if group is None:
             self.ungrouped += 1
-        group_key = f"image:{sha}" if group is None else str(group)
+        group_key = f"image:{sha}" if group is None else group
         bar = self.tiling.bottom_rows(row["data_bar_height_px"])
         if row["height_px"] is not None and bar >= row["height_px"]:
             self.overcropped.append(f"{Path(row['path']).name}: {bar} of its {row['height_px']} rows")
@@ -144,13 +148,15 @@ class _Scan:
                 f"{self.unlabelled} selected image(s) have no value in {self.label!r}; label them, "
                 f"or leave them out with --where (e.g. `... AND {self.label} IS NOT NULL`)"
             )
+        if self.unplaced:
+            raise self.splits.unplaced_error(len(self.unplaced), self.unplaced[0])
         if not self.items:
             raise DatasetBuildError(f"--where {selection.where!r} selects no images; try it with `fairmicro query`")
 
     def warnings(self) -> list[str]:
         notes = []
         if self.ungrouped:
-            notes.append(f"{self.ungrouped} image(s) have no {self.split_by}; each is its own group")
+            notes.append(f"{self.ungrouped} image(s) have no {self.splits.split_by}; each is its own group")
         if self.tileless:
             notes.append(f"{self.tileless} image(s) are smaller than one tile and give no rows")
         if self.maskless:
@@ -175,9 +181,9 @@ def plan_build(
         :class:`~fairmicro.errors.EmptyClassError`) a split would lack a class.
     """
     metadata = list(source_columns())
-    attributes = resolve_columns(catalog, [label, splits.split_by])
-    needed = list(dict.fromkeys([*metadata, "sha256", "path", label, splits.split_by]))
-    scan = _Scan(label, tiling, splits.split_by, mask_dir, _mask_paths(catalog) if tiling.mask_guided else {})
+    attributes = resolve_columns(catalog, [label, *splits.columns])
+    needed = list(dict.fromkeys([*metadata, "sha256", "path", label, *splits.columns]))
+    scan = _Scan(label, tiling, splits, mask_dir, _mask_paths(catalog) if tiling.mask_guided else {})
     for row in iter_rows(catalog, selection, needed, attributes):
         scan.add(row, metadata)
     scan.refuse_problems(selection)

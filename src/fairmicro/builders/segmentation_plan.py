@@ -33,15 +33,16 @@ def plan_segmentation(catalog: Catalog, config: BuildConfig) -> tuple[Plan, dict
     DatasetBuildError
         If nothing selected has a mask, the masks use several class maps, or an image cannot be stored.
     """
-    split_by, tiling = config.splits.split_by, config.tiling
+    splits, tiling = config.splits, config.tiling
     metadata = list(source_columns())
-    attributes = resolve_columns(catalog, [split_by])
-    needed = list(dict.fromkeys([*metadata, "sha256", "path", "height_px", "width_px", split_by]))
+    attributes = resolve_columns(catalog, splits.columns)
+    needed = list(dict.fromkeys([*metadata, "sha256", "path", "height_px", "width_px", *splits.columns]))
     rows = list(iter_rows(catalog, config.selection, needed, attributes))
     if not rows:
         raise DatasetBuildError(f"--where {config.selection.where!r} selects no images; try it with `fairmicro query`")
     refs = image_masks(catalog, [row["sha256"] for row in rows])
     digest, items, notes = RowDigest(), [], Counter[str]()
+    unplaced: list[str] = []  # published splits: images in no split folder
     for row in rows:
         ref = refs.get(row["sha256"])
         if ref is None:
@@ -49,12 +50,17 @@ def plan_segmentation(catalog: Catalog, config: BuildConfig) -> tuple[Plan, dict
             continue
         _refuse_unstorable(row)
         digest.add([row[c] for c in metadata])
-        group = row[split_by]
+        group = splits.group_of(row)
+        if group is None and splits.published:
+            unplaced.append(str(row["path"]))
+            continue
         notes["ungrouped"] += group is None
         bar = tiling.bottom_rows(row["data_bar_height_px"])
         weight = tile_count(int(row["height_px"]) - bar, int(row["width_px"]), tiling)
         notes["tileless"] += weight == 0
-        items.append(Item(row["sha256"], LABEL, f"image:{row['sha256']}" if group is None else str(group), weight))
+        items.append(Item(row["sha256"], LABEL, f"image:{row['sha256']}" if group is None else group, weight))
+    if unplaced:
+        raise splits.unplaced_error(len(unplaced), unplaced[0])
     if not items:
         raise DatasetBuildError(
             f"none of the {len(rows)} selected image(s) has a mask; pair masks with "
@@ -79,7 +85,7 @@ def plan_segmentation(catalog: Catalog, config: BuildConfig) -> tuple[Plan, dict
     )
     images = {i.key: PlannedImage(i.label, i.group, assignment[i.group]) for i in items}
     expected: dict[str, Counter[str]] = {name: Counter() for name in config.splits.split_names}
-    warnings = _warnings(notes, split_by)
+    warnings = _warnings(notes, splits.split_by)
     for note in warnings:
         log.warning(note)
     plan = Plan(images, class_map.names, expected, {s: r.mask_path for s, r in refs.items()}, fp, settings, warnings)

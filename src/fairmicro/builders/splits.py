@@ -13,10 +13,35 @@ import random
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import PurePath
 
 from fairmicro.errors import DatasetBuildError, EmptyClassError
 
 DEFAULT_NAMES = {1: ("train",), 2: ("train", "test"), 3: ("train", "validation", "test")}
+PUBLISHED = "folders"  # --splits folders: each image's split is the train/validation/test folder it lies in
+PUBLISHED_SPLIT_BY = "split folder"  # what the card and settings name as the grouping of published splits
+FOLDER_SPLITS = {
+    "train": "train",
+    "training": "train",
+    "val": "validation",
+    "valid": "validation",
+    "validation": "validation",
+    "dev": "validation",
+    "test": "test",
+    "testing": "test",
+}
+
+
+def published_split(path: str) -> str | None:
+    """The split an image's path names: its nearest folder called train, val(idation), test, ... (any case).
+
+    ``None`` when no folder of the path names a split.
+    """
+    for folder in reversed(PurePath(path).parts[:-1]):
+        split = FOLDER_SPLITS.get(folder.lower())
+        if split is not None:
+            return split
+    return None
 
 
 @dataclass(frozen=True)
@@ -35,6 +60,9 @@ class SplitSpec:
         Split names; by default train / validation / test for three fractions.
     allow_empty_class
         Accept a split that lacks a class instead of refusing the build.
+    published
+        Keep the splits the images were published in (:func:`published_split` of each path) instead of
+        assigning groups by ``fractions``.
     """
 
     fractions: tuple[float, ...] = (0.7, 0.15, 0.15)
@@ -42,6 +70,37 @@ class SplitSpec:
     seed: int = 0
     names: tuple[str, ...] | None = None
     allow_empty_class: bool = False
+    published: bool = False
+
+    @classmethod
+    def from_folders(cls, allow_empty_class: bool = False) -> SplitSpec:
+        """The published splits: train / validation / test as the folders of the image paths name them."""
+        return cls((1 / 3, 1 / 3, 1 / 3), PUBLISHED_SPLIT_BY, 0, allow_empty_class=allow_empty_class, published=True)
+
+    def described(self) -> str:
+        """``split by `specimen_id``` or ``split as published (...)``, for the card."""
+        if self.published:
+            return "split as published (each image's train/validation/test folder)"
+        return f"split by `{self.split_by}`"
+
+    @property
+    def columns(self) -> list[str]:
+        """The ``image_metadata`` columns the grouping reads (published splits read only ``path``)."""
+        return [] if self.published else [self.split_by]
+
+    def group_of(self, row: Mapping[str, object]) -> str | None:
+        """An image row's group: its published split, or its ``split_by`` value (None: no group)."""
+        if self.published:
+            return published_split(str(row["path"]))
+        group = row[self.split_by]
+        return None if group is None else str(group)
+
+    def unplaced_error(self, count: int, example: str) -> DatasetBuildError:
+        """The error for images no published split folder holds."""
+        return DatasetBuildError(
+            f"--splits {PUBLISHED}: {count} selected image(s) lie in no train/validation/test folder, e.g. "
+            f"{example}; leave them out with --where, or split by fractions"
+        )
 
     def __post_init__(self) -> None:
         if not self.fractions or any(f < 0 for f in self.fractions):
@@ -68,6 +127,8 @@ class SplitSpec:
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready settings that decide the rows (fingerprint, card, catalog)."""
+        if self.published:
+            return {"published": True, "names": list(self.split_names), "split_by": self.split_by}
         return {
             "fractions": list(self.fractions),
             "names": list(self.split_names),
@@ -100,8 +161,13 @@ def _placement_order(groups: Mapping[str, Counter[str]], seed: int) -> list[str]
 
 
 def assign_groups(items: Sequence[Item], spec: SplitSpec) -> dict[str, str]:
-    """Map every group to a split name (only splits with a non-zero fraction get groups)."""
+    """Map every group to a split name (only splits with a non-zero fraction get groups).
+
+    Published splits map each group (a split folder) to itself.
+    """
     groups = _groups(items)
+    if spec.published:
+        return {group: group for group in groups}
     totals: Counter[str] = Counter()
     for composition in groups.values():
         totals.update(composition)

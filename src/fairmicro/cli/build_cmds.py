@@ -111,7 +111,13 @@ def register(app: typer.Typer) -> None:
             typer.Option(help="VALUE=NAME: label tiles from the mask (repeatable)."),
         ] = None,
         split_by: Annotated[str, typer.Option(help="Column whose groups never span two splits.")] = "specimen_id",
-        splits: Annotated[str, typer.Option(help="Fractions of train[,validation],test.")] = "0.7,0.15,0.15",
+        splits: Annotated[
+            str,
+            typer.Option(
+                help="Fractions of train[,validation],test, or `folders`: the published splits, each image's "
+                "train/val/test folder."
+            ),
+        ] = "0.7,0.15,0.15",
         seed: Annotated[int, typer.Option(help="Seed of the split assignment.")] = 0,
         allow_empty_class: Annotated[bool, typer.Option(help="Build even if a split lacks a class.")] = False,
         creator: Annotated[
