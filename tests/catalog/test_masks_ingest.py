@@ -283,6 +283,42 @@ def test_images_without_mask_and_masks_without_image_are_reported(cli, tmp_path)
     assert "stray.png" in result.stdout
 
 
+def test_mirrored_split_folders_pair_each_image_with_its_own_split_mask(cli, catalog_path, tmp_path):
+    """images/{train,test}/001.png with masks/{train,test}/001.png: the same name in both splits."""
+    truth = {}
+    for offset, split in enumerate(("train", "test")):
+        for name in ("001", "002"):
+            labels = phases(10 * offset + int(name), classes=3)
+            (tmp_path / "images" / split).mkdir(parents=True, exist_ok=True)
+            (tmp_path / "masks" / split).mkdir(parents=True, exist_ok=True)
+            Image.fromarray(micrograph(labels)).save(tmp_path / "images" / split / f"{name}.png")
+            Image.fromarray(labels).save(tmp_path / "masks" / split / f"{name}.png")
+            truth[f"{split}/{name}.png"] = labels
+    result = cli(
+        "ingest", str(tmp_path / "images"), "--masks", str(tmp_path / "masks"), "--mask-classes", "a,b,c", "--json"
+    )
+    assert json.loads(result.stdout)["masks"]["paired"] == 4
+    with Catalog.open(catalog_path) as catalog:
+        refs = image_masks(catalog)
+        paths = dict(catalog.query("SELECT sha256, path FROM images").rows)
+        stored = {"/".join(Path(paths[sha]).parts[-2:]): ref for sha, ref in refs.items()}
+    for key, labels in truth.items():
+        assert Path(stored[key].mask_path).parts[-2:] == tuple(key.split("/"))
+        assert (stored[key].read() == labels).all()
+
+
+def test_equally_near_masks_stay_ambiguous(cli, tmp_path):
+    write_set(tmp_path, ["x"])
+    for folder in ("a", "b"):
+        (tmp_path / "masks" / folder).mkdir()
+        Image.fromarray(phases(0)).save(tmp_path / "masks" / folder / "x.png")
+    (tmp_path / "masks" / "x.png").unlink()
+    result = cli(
+        "ingest", str(tmp_path / "images"), "--masks", str(tmp_path / "masks"), "--mask-classes", "a,b,c", check=False
+    )
+    assert result.returncode == 1 and "several masks match" in result.stdout
+
+
 def test_hostile_names_pair(cli, catalog_path, tmp_path):
     names = ["021519#3 S0410028", "gefüge (2) µm", "日本語"]
     truth = write_set(tmp_path, names, suffix="_mask")

@@ -152,7 +152,7 @@ def pair(
     pairs, problems, used = [], [], set()
     without = 0
     for image, sha in images:
-        candidates = by_key.get(image.name) or by_stem.get(image.stem, [])
+        candidates = _nearest(image, by_key.get(image.name) or by_stem.get(image.stem, []))
         if len(candidates) > 1:
             names = ", ".join(str(c) for c in candidates[:3])
             problems.append(f"{image}: several masks match ({names}); keep one")
@@ -164,6 +164,28 @@ def pair(
         pairs.append((image, sha, candidates[0]))
         used.add(candidates[0])
     return pairs, without, problems, [m for m in masks if m not in used]
+
+
+def _nearest(image: Path, candidates: list[Path]) -> list[Path]:
+    """Of several masks named like ``image``, those whose folders end like the image's folders the most.
+
+    Mirrored trees pair: ``images/test/001.png`` takes ``masks/test/001.png``, not ``masks/train/001.png``.
+    A tie keeps them all (the caller reports the ambiguity).
+    """
+    if len(candidates) < 2:
+        return candidates
+    folders = image.parent.parts[::-1]
+
+    def shared(mask: Path) -> int:
+        count = 0
+        for ours, theirs in zip(folders, mask.parent.parts[::-1], strict=False):
+            if ours != theirs:
+                break
+            count += 1
+        return count
+
+    best = max(shared(mask) for mask in candidates)
+    return [mask for mask in candidates if shared(mask) == best]
 
 
 def ingest_masks(
