@@ -346,12 +346,18 @@ def test_hostile_names_pair(cli, catalog_path, tmp_path):
         (["--masks", "MASKS", "--mask-classes", "a", "--mask-colors", "b=#000000"], "not both"),
         (["--masks", "MASKS", "--mask-pattern", "mask_only"], "must contain {stem}"),
         (["--masks", "IMAGES"], "is the image folder"),
+        (["--masks", "ROOT"], "holds"),  # the folder above images/ and masks/: every image would be a mask
         (["--masks", "NOWHERE"], "is not a folder"),
     ],
 )
 def test_bad_mask_options_stop_before_anything_is_written(cli, tmp_path, args, message):
     write_set(tmp_path, ["a"])
-    places = {"MASKS": tmp_path / "masks", "IMAGES": tmp_path / "images", "NOWHERE": tmp_path / "nowhere"}
+    places = {
+        "MASKS": tmp_path / "masks",
+        "IMAGES": tmp_path / "images",
+        "ROOT": tmp_path,
+        "NOWHERE": tmp_path / "nowhere",
+    }
     args = [str(places.get(a, a)) for a in args]
     result = cli("ingest", str(tmp_path / "images"), *args, check=False)
     assert result.returncode == 1 and message in result.stderr and len(result.stderr.strip().splitlines()) == 1

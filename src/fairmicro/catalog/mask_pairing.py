@@ -120,10 +120,12 @@ def split_files(found: FileSet, roots: Sequence[Path], options: MaskOptions) -> 
         If ``--masks`` is one of the image folders and no ``--mask-pattern`` tells masks from images.
     """
     folder = _real(options.folder)
-    if options.pattern is None and any(_real(root) == folder for root in roots):
+    inside = [root for root in roots if _real(root) == folder or _real(root).startswith(folder.rstrip(os.sep) + os.sep)]
+    if options.pattern is None and inside:
+        where = "is" if _real(inside[0]) == folder else f"holds {display(inside[0])},"
         raise MaskError(
-            f"--masks {display(options.folder)} is the image folder: give --mask-pattern (e.g. '{{stem}}_mask') "
-            "to tell masks from images"
+            f"--masks {display(options.folder)} {where} the image folder: give --mask-pattern (e.g. '{{stem}}_mask') "
+            "to tell masks from images, or name the folder of the masks alone"
         )
     matcher, whole = options.matcher(), options.whole_name()
     masks = [
