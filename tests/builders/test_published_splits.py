@@ -74,6 +74,17 @@ def test_an_image_in_no_split_folder_is_one_line_and_nothing_is_built(cli, tmp_p
     assert cli.rows("SELECT count(*) AS n FROM datasets")[0]["n"] == 0
 
 
+def test_every_image_in_one_split_folder_is_a_warning(cli, tmp_path):
+    """A 'test' folder above the data (e.g. /home/lab/test/project/...) would put everything in test."""
+    root = tmp_path / "test" / "project"
+    _write_published_set(root, {"images": 2})
+    cli("ingest", str(root), "--label-from-folder")
+    result = cli(
+        "build", "pub", "--splits", "folders", "--allow-empty-class", "--license", "MIT", "--out", str(tmp_path / "ds")
+    )
+    assert "all 4 image(s) lie in test folders" in result.stderr
+
+
 @pytest.mark.parametrize(
     ("path", "split"),
     [

@@ -209,7 +209,7 @@ def plan_build(
         scan.digest.hexdigest(),
         mask_digests,
     )
-    warnings = scan.warnings()
+    warnings = scan.warnings() + splits.published_notes(scan.items)
     for note in warnings:
         log.warning(note)
     return Plan(images, class_names, expected, scan.masks, fp, settings, warnings)

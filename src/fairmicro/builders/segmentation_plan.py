@@ -85,7 +85,7 @@ def plan_segmentation(catalog: Catalog, config: BuildConfig) -> tuple[Plan, dict
     )
     images = {i.key: PlannedImage(i.label, i.group, assignment[i.group]) for i in items}
     expected: dict[str, Counter[str]] = {name: Counter() for name in config.splits.split_names}
-    warnings = _warnings(notes, splits.split_by)
+    warnings = _warnings(notes, splits.split_by) + splits.published_notes(items)
     for note in warnings:
         log.warning(note)
     plan = Plan(images, class_map.names, expected, {s: r.mask_path for s, r in refs.items()}, fp, settings, warnings)

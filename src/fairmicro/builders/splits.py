@@ -95,6 +95,17 @@ class SplitSpec:
         group = row[self.split_by]
         return None if group is None else str(group)
 
+    def published_notes(self, items: Sequence[Item]) -> list[str]:
+        """A warning when published splits put every image in one split (a split-named folder above the data?)."""
+        found = {item.group for item in items}
+        if not self.published or len(found) != 1:
+            return []
+        note = (
+            f"--splits {PUBLISHED}: all {len(items)} image(s) lie in {found.pop()} folders; check that this "
+            "folder names their split and is not a folder above the data"
+        )
+        return [note]
+
     def unplaced_error(self, count: int, example: str) -> DatasetBuildError:
         """The error for images no published split folder holds."""
         return DatasetBuildError(

@@ -117,7 +117,7 @@ def split_files(found: FileSet, roots: Sequence[Path], options: MaskOptions) -> 
     Raises
     ------
     MaskError
-        If ``--masks`` is one of the image folders and no ``--mask-pattern`` tells masks from images.
+        If ``--masks`` is (or holds) one of the image folders and no ``--mask-pattern`` tells masks from images.
     """
     folder = _real(options.folder)
     inside = [root for root in roots if _real(root) == folder or _real(root).startswith(folder.rstrip(os.sep) + os.sep)]
