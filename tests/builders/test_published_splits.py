@@ -61,6 +61,22 @@ def test_published_folders_are_the_splits_and_the_card_command_rebuilds_them(cli
     assert json.loads(again.stdout)["fingerprint"] == json.loads(first.stdout)["fingerprint"]
 
 
+def test_a_set_published_without_validation_builds_train_and_test(cli, tmp_path):
+    root = tmp_path / "set"
+    _write_published_set(root, {"train": 2, "test": 1})
+    cli("ingest", str(root), "--label-from-folder")
+    cli("build", "pub", "--splits", "folders", "--license", "MIT", "--out", str(tmp_path / "ds"))
+    assert {split: len(names) for split, names in _rows_per_split(tmp_path / "ds", cli).items()} == {
+        "train": 4,
+        "test": 2,
+    }
+    without = ("--where", "NOT (label = 'pearlite' AND path LIKE '%/test/%')")  # a published split lacking a class
+    lacking = cli(
+        "build", "pub2", *without, "--splits", "folders", "--license", "MIT", "--out", str(tmp_path / "d2"), check=False
+    )
+    assert lacking.returncode == 1 and "split 'test' would have no 'pearlite'" in lacking.stderr
+
+
 def test_an_image_in_no_split_folder_is_one_line_and_nothing_is_built(cli, tmp_path):
     root = tmp_path / "set"
     _write_published_set(root, {"train": 2, "test": 1, "extra": 1})
