@@ -222,9 +222,7 @@ def check_classes(
     EmptyClassError
         Naming the first split and class left empty and what to do about it.
     """
-    splits = [
-        split for split in spec.active if not spec.published or sum(counts[split].values())
-    ]  # published: as found
+    splits = [split for split in spec.active if not spec.published or counts[split].total()]  # published: as found
     empty = [f"{split}/{label}" for split in splits for label in classes if not counts[split][label]]
     if empty and not spec.allow_empty_class:
         split, label = empty[0].split("/", 1)
