@@ -27,21 +27,34 @@ def read_mask_pixels(data: bytes, name: str) -> np.ndarray:
     MaskError
         If the bytes cannot be decoded as an image.
     """
+    if data[:4] in _TIFF_MAGIC:
+        return _tiff_pixels(data, name)[0]
     try:
-        if data[:4] in _TIFF_MAGIC:
-            import tifffile
-
-            with tifffile.TiffFile(io.BytesIO(data)) as tiff:
-                pixels = tiff.pages[0].asarray()
-                if pixels.ndim == 3 and tiff.pages[0].axes.startswith("S"):
-                    pixels = np.moveaxis(pixels, 0, -1)
-                return pixels
         from PIL import Image
 
         with Image.open(io.BytesIO(data)) as image:
             return np.asarray(image)
     except Exception as exc:  # decoders raise many types on damaged data
-        raise MaskError(f"mask {name}: cannot be read as an image ({first_line(exc)})") from exc
+        raise _unreadable(name, exc) from exc
+
+
+def _tiff_pixels(data: bytes, name: str) -> tuple[np.ndarray, int]:
+    """A TIFF mask's first page (samples last) and its compression code, from one parse."""
+    try:
+        import tifffile
+
+        with tifffile.TiffFile(io.BytesIO(data)) as tiff:
+            page = tiff.pages[0]
+            pixels = page.asarray()
+            if pixels.ndim == 3 and page.axes.startswith("S"):
+                pixels = np.moveaxis(pixels, 0, -1)
+            return pixels, int(page.compression)
+    except Exception as exc:  # decoders raise many types on damaged data
+        raise _unreadable(name, exc) from exc
+
+
+def _unreadable(name: str, exc: BaseException) -> MaskError:
+    return MaskError(f"mask {name}: cannot be read as an image ({first_line(exc)})")
 
 
 # Formats whose encoder moves colours: a flat class colour comes back a little off, more at its edges.
@@ -58,8 +71,8 @@ def _colour_pixels(data: bytes, name: str) -> tuple[np.ndarray, bool]:
     """RGB values of a colour mask (palette applied, alpha dropped; grey repeated over R, G, B), and whether
     its encoding is lossy (JPEG, WebP, JPEG 2000: colours are then only close to the class colours)."""
     if data[:4] in _TIFF_MAGIC:
-        pixels = read_mask_pixels(data, name)
-        lossy = _tiff_compression(data) in LOSSY_TIFF_COMPRESSIONS
+        pixels, compression = _tiff_pixels(data, name)
+        lossy = compression in LOSSY_TIFF_COMPRESSIONS
     else:
         from PIL import Image
 
@@ -67,20 +80,13 @@ def _colour_pixels(data: bytes, name: str) -> tuple[np.ndarray, bool]:
             with Image.open(io.BytesIO(data)) as image:
                 lossy = (image.format or "") in LOSSY_PIL_FORMATS
                 pixels = np.asarray(image.convert("RGB"))
-        except Exception as exc:
-            raise MaskError(f"mask {name}: cannot be read as an image ({first_line(exc)})") from exc
+        except Exception as exc:  # decoders raise many types on damaged data
+            raise _unreadable(name, exc) from exc
     if pixels.ndim == 2:
         pixels = np.repeat(pixels[..., None], 3, axis=-1)
     if pixels.dtype == np.uint16:
         pixels = (pixels // 257).astype(np.uint8)
     return pixels[..., :3], lossy
-
-
-def _tiff_compression(data: bytes) -> int:
-    import tifffile
-
-    with tifffile.TiffFile(io.BytesIO(data)) as tiff:
-        return int(tiff.pages[0].compression)
 
 
 def colour_tolerance(colour: tuple[int, int, int], others: list[tuple[int, int, int]]) -> float:
@@ -98,18 +104,16 @@ def colour_tolerance(colour: tuple[int, int, int], others: list[tuple[int, int, 
 def _match_colours(rgb: np.ndarray, class_map: ClassMap, lossy: bool) -> np.ndarray:
     """The label map of a colour mask: each class colour's pixels get its value, every other pixel 0.
 
-    A lossless mask matches exactly; a lossy one within :func:`colour_tolerance` of a class colour.
+    A lossless mask matches exactly (tolerance 0); a lossy one within :func:`colour_tolerance` of a class colour.
     """
     out = np.zeros(rgb.shape[:2], np.uint8)
-    coloured = [(cls.value, rgb_) for cls in class_map.classes if (rgb_ := cls.rgb()) is not None]
-    targets = [(value, colour) for value, colour in coloured if value]
-    if not lossy:
-        for value, colour in targets:
-            out[(rgb == np.asarray(colour, rgb.dtype)).all(axis=-1)] = value
-        return out
+    coloured = [(cls.value, colour) for cls in class_map.classes if (colour := cls.rgb()) is not None]
     limits = [
         (value, np.asarray(colour, np.int32), colour_tolerance(colour, [c for _, c in coloured if c != colour]) ** 2)
-        for value, colour in targets
+        if lossy
+        else (value, np.asarray(colour, np.int32), 0.0)
+        for value, colour in coloured
+        if value
     ]
     for top in range(0, rgb.shape[0], ROWS_PER_BLOCK):
         block = rgb[top : top + ROWS_PER_BLOCK].astype(np.int32)
