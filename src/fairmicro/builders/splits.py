@@ -75,7 +75,8 @@ class SplitSpec:
     @classmethod
     def from_folders(cls, allow_empty_class: bool = False) -> SplitSpec:
         """The published splits: train / validation / test as the folders of the image paths name them."""
-        return cls((1 / 3, 1 / 3, 1 / 3), PUBLISHED_SPLIT_BY, 0, allow_empty_class=allow_empty_class, published=True)
+        thirds = (1 / 3, 1 / 3, 1 / 3)  # unused for assignment: they only name the three splits a folder may name
+        return cls(thirds, PUBLISHED_SPLIT_BY, 0, allow_empty_class=allow_empty_class, published=True)
 
     def described(self) -> str:
         """``split by `specimen_id``` or ``split as published (...)``, for the card."""
