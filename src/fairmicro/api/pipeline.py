@@ -93,7 +93,9 @@ def _fractions(splits: str | Sequence[float]) -> tuple[float, ...]:
         try:
             return tuple(float(part) for part in splits.split(","))
         except ValueError as exc:
-            raise DatasetBuildError(f"--splits {splits!r}: expected fractions like 0.7,0.15,0.15") from exc
+            raise DatasetBuildError(
+                f"--splits {splits!r}: expected fractions like 0.7,0.15,0.15, or folders (the published splits)"
+            ) from exc
     try:
         return tuple(float(f) for f in splits)
     except (TypeError, ValueError) as exc:
@@ -231,7 +233,7 @@ def build(
             mask_classes=_mask_classes(mask_classes),
         ),
         splits=SplitSpec.from_folders(allow_empty_class)
-        if splits == PUBLISHED
+        if isinstance(splits, str) and splits.strip().lower() == PUBLISHED
         else SplitSpec(_fractions(splits), split_by, seed, allow_empty_class=allow_empty_class),
         license=license,
         creators=tuple(Creator.parse(c) for c in _texts(creators)),
