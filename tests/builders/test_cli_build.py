@@ -110,3 +110,38 @@ def test_require_names_the_distribution(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setitem(__import__("sys").modules, "rocrate_validator", None)
     with pytest.raises(MissingExtraError, match=r"'roc-validator' package.*fairmicro\[hf\]"):
         require("rocrate_validator")
+
+
+@pytest.mark.parametrize("task", ["classification", "segmentation"])
+def test_a_build_warning_is_printed_once(cli, tmp_path: Path, task: str) -> None:
+    """Plan warnings reach the user once, in the summary, not again as a log line."""
+    images = tmp_path / "images"
+    write_collection(images, specimens_per_class=3)
+    ingest = ["ingest", str(images), "--label-from-folder"]
+    build = ["build", "no-specimens", "--license", "CC-BY-4.0", "--out", str(tmp_path / "out")]
+    if task == "segmentation":
+        masks = tmp_path / "masks"
+        _label_maps(images, masks)
+        ingest += ["--masks", str(masks), "--mask-classes", "background,phase"]
+        build += ["--task", "segmentation"]
+    else:
+        build += ["--label-column", "label"]
+    cli(*ingest)
+    result = cli(*build)
+    said = result.stdout + result.stderr
+    assert said.count("have no specimen_id; each is its own group") == 1, said
+
+
+def _label_maps(images: Path, masks: Path) -> None:
+    """A two-class label map (left half 0, right half 1) for every image, under the same relative name."""
+    import numpy as np
+    from PIL import Image
+
+    for image in images.rglob("*.tif"):
+        with Image.open(image) as opened:
+            width, height = opened.size
+        mask = np.zeros((height, width), np.uint8)
+        mask[:, width // 2 :] = 1
+        target = masks / image.relative_to(images).with_suffix(".png")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(mask).save(target)

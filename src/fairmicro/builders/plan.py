@@ -211,5 +211,5 @@ def plan_build(
     )
     warnings = scan.warnings() + splits.published_notes(scan.items)
     for note in warnings:
-        log.warning(note)
+        log.debug(note)  # returned in the plan; the caller shows it (a log line too would print it twice)
     return Plan(images, class_names, expected, scan.masks, fp, settings, warnings)

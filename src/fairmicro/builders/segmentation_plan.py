@@ -87,7 +87,7 @@ def plan_segmentation(catalog: Catalog, config: BuildConfig) -> tuple[Plan, dict
     expected: dict[str, Counter[str]] = {name: Counter() for name in config.splits.split_names}
     warnings = _warnings(notes, splits.split_by) + splits.published_notes(items)
     for note in warnings:
-        log.warning(note)
+        log.debug(note)  # returned in the plan; the caller shows it (a log line too would print it twice)
     plan = Plan(images, class_map.names, expected, {s: r.mask_path for s, r in refs.items()}, fp, settings, warnings)
     return plan, refs
 
