@@ -219,3 +219,42 @@ def test_labelled_count_out_of_range_is_one_line_and_no_run_row(built, labelled)
     assert len(lines) == 1 or (len(lines) == 2 and lines[1].startswith("Usage:"))
     assert "Traceback" not in result.stderr
     assert _run_count(cli) == before
+
+
+@pytest.mark.slow
+def test_predicted_masks_cover_the_whole_source_image_when_the_build_cropped_a_data_bar(tmp_path):
+    """FEI images with a data bar: the build crops it, `predict --out` still writes the source image's size."""
+    import tifffile
+    from PIL import Image
+
+    from tests.builders.conftest import write_collection
+    from tests.conftest import Cli
+
+    bar = 9
+    write_collection(tmp_path / "images", specimens_per_class=2, images_per_specimen=2, shape=(40, 56), bar_rows=bar)
+    sizes = {}
+    for image in (tmp_path / "images").rglob("*.tif"):
+        height, width = tifffile.imread(image).shape[:2]
+        sizes[image.stem] = (width, height)
+        mask = np.zeros((height, width), np.uint8)
+        mask[:, width // 2 :] = 1  # the bar rows too: the build must crop them off the mask as off the image
+        target = tmp_path / "masks" / image.relative_to(tmp_path / "images")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tifffile.imwrite(target, mask)
+    assert {h for _, h in sizes.values()} == {40, 40 + bar}
+    cli = Cli(tmp_path / "catalog.duckdb", tmp_path)
+    cli("ingest", str(tmp_path / "images"), "--masks", str(tmp_path / "masks"), "--mask-classes", "background,right")
+    bars = cli.rows("SELECT data_bar_height_px AS bar FROM image_metadata WHERE height_px > 40")
+    assert bars and {r["bar"] for r in bars} == {bar}
+    ds = tmp_path / "ds"
+    cli("build", "barred", "--task", "segmentation", "--license", "MIT", "--out", str(ds))
+    cli("train", "pscl-seg", "--dataset", str(ds), "--labelled", "1", "--init", "none", *TINY_SEG)
+    run_id = cli.rows("SELECT run_id FROM model_runs WHERE plugin = 'pscl-seg'")[0]["run_id"]
+    out = tmp_path / "pred"
+    cli("predict", run_id, "--dataset", str(ds), "--split", "train", "--out", str(out))
+    written = sorted(out.iterdir())
+    assert len(written) >= 2
+    for path in written:
+        assert Image.open(path).size == sizes[path.stem], path.name
+        if sizes[path.stem][1] > 40:
+            assert (np.array(Image.open(path))[40:] == 0).all()  # the cropped data bar: no prediction

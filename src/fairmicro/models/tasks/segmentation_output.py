@@ -13,7 +13,18 @@ import numpy as np
 from fairmicro.errors import ModelError
 
 log = logging.getLogger(__name__)
-SOURCE_COLUMNS = ("image_sha256", "file_name", "image_height_px", "image_width_px", "tile_x_px", "tile_y_px")
+# height_px/width_px: the source image's size (the catalog's); image_height_px/image_width_px: after the build
+# cropped its data bar (from the bottom, so tile origins are the same in both)
+SOURCE_COLUMNS = (
+    "image_sha256",
+    "file_name",
+    "height_px",
+    "width_px",
+    "image_height_px",
+    "image_width_px",
+    "tile_x_px",
+    "tile_y_px",
+)
 
 
 def _table(data: Any) -> dict[str, list[Any]]:
@@ -33,6 +44,12 @@ def _stem(file_name: str | None, sha: str) -> str:
     return stem if stem not in ("", ".", "..") else sha[:16]
 
 
+def _size(table: dict[str, list[Any]], row: int, source: str) -> int | None:
+    """The source image's extent (``height_px``/``width_px``), at least its extent after cropping."""
+    sizes = [int(v) for v in (table[source][row], table[f"image_{source}"][row]) if v]
+    return max(sizes) if sizes else None
+
+
 def _place(canvas: np.ndarray, tile: np.ndarray, x: int, y: int) -> None:
     height, width = canvas.shape
     h, w = min(tile.shape[0], height - y), min(tile.shape[1], width - x)
@@ -44,8 +61,9 @@ def stitch(data: Any, predictions: Iterable[np.ndarray]) -> dict[str, tuple[str,
     """Row predictions placed on their source image's full canvas: sha256 -> (file stem, label map).
 
     Rows are whole images or tiles (``tile_x_px``/``tile_y_px`` origin); the canvas
-    is ``image_height_px x image_width_px`` (else the rows' extent). Pixels no row
-    covers (e.g. a data bar the build cropped) are 0.
+    is the source image's ``height_px x width_px`` (else ``image_height_px x
+    image_width_px``, its size after data-bar cropping; else the rows' extent).
+    Pixels no row covers (e.g. a data bar the build cropped) are 0.
     """
     table = _table(data)
     placed: dict[str, list[tuple[int, int, np.ndarray]]] = {}
@@ -56,8 +74,8 @@ def stitch(data: Any, predictions: Iterable[np.ndarray]) -> dict[str, tuple[str,
     result = {}
     for sha, tiles in placed.items():
         row = first[sha]
-        height = table["image_height_px"][row] or max(y + t.shape[0] for _, y, t in tiles)
-        width = table["image_width_px"][row] or max(x + t.shape[1] for x, _, t in tiles)
+        height = _size(table, row, "height_px") or max(y + t.shape[0] for _, y, t in tiles)
+        width = _size(table, row, "width_px") or max(x + t.shape[1] for x, _, t in tiles)
         canvas = np.zeros((int(height), int(width)), dtype=np.uint8)
         for x, y, tile in tiles:
             _place(canvas, tile, x, y)
