@@ -111,18 +111,19 @@ def test_rerun_without_class_options_keeps_the_stored_class_map(cli, catalog_pat
     assert annotation_rows(cli) == colour_rows
 
 
-def test_colour_masks_drawn_over_grey_pair_by_suffix_in_the_image_folder(cli, catalog_path, tmp_path):
+@pytest.mark.parametrize("masks_option", [True, False])
+def test_colour_masks_drawn_over_grey_pair_by_suffix_in_the_image_folder(cli, catalog_path, tmp_path, masks_option):
+    """With a --mask-pattern, --masks may be left out: the masks are searched beside the images."""
     folder = tmp_path / "images"
-    folder.mkdir()
+    (folder / "sub").mkdir(parents=True)
     labels = phases(0, classes=2)
     grey = micrograph(labels)
-    Image.fromarray(grey).save(folder / "s1.png")
+    Image.fromarray(grey).save(folder / "sub" / "s1.png")
     overlay = np.repeat(grey[..., None], 3, axis=-1)
     overlay[labels == 1] = (255, 0, 0)  # cracks drawn in red over the greyscale image
-    Image.fromarray(overlay).save(folder / "s1_mask.png")
-    result = cli(
-        "ingest", str(folder), "--masks", str(folder), "--mask-pattern", "{stem}_mask", "--mask-colors", "crack=#FF0000"
-    )
+    Image.fromarray(overlay).save(folder / "sub" / "s1_mask.png")
+    masks = ("--masks", str(folder)) if masks_option else ()
+    result = cli("ingest", str(folder), *masks, "--mask-pattern", "{stem}_mask", "--mask-colors", "crack=#FF0000")
     assert "ingested 1," in result.stdout and "masks: 1 paired" in result.stdout  # the mask is no image
     assert (masks_by_name(catalog_path)["s1.png"] == labels).all()  # grey pixels -> background 0
     assert annotation_rows(cli)[0]["class_names"] == ["background", "crack"]
@@ -391,3 +392,12 @@ def test_colour_map_parsing():
     assert (
         ClassMap.from_names(["a", "b"]).id == ClassMap.from_names(["a", "b"]).id != ClassMap.from_names(["b", "a"]).id
     )
+
+
+def test_mask_classes_without_masks_or_pattern_is_one_line_and_nothing_ingested(cli, catalog_path, tmp_path):
+    folder = tmp_path / "images"
+    folder.mkdir()
+    Image.fromarray(micrograph(phases(0, classes=2))).save(folder / "s1.png")
+    result = cli("ingest", str(folder), "--mask-classes", "background,phase", check=False)
+    assert result.returncode == 1 and len(result.stderr.strip().splitlines()) == 1
+    assert "--masks DIR" in result.stderr and not catalog_path.exists()

@@ -155,7 +155,8 @@ class Catalog:
         masks
             Folder of segmentation masks named like their images.
         mask_pattern
-            Mask file name with ``{stem}`` standing for the image's stem.
+            Mask file name with ``{stem}`` standing for the image's stem; without ``masks``, the
+            masks are searched among the image files found in ``paths``.
         mask_classes
             Names of the label-map values 0, 1, 2, ... (``"background,oxide"`` or a list).
         mask_colors

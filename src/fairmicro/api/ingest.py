@@ -190,10 +190,15 @@ def mask_options(
     classes: str | Sequence[str] | None = None,
     colors: str | Mapping[str, str] | None = None,
 ) -> MaskOptions | None:
-    """The ``--masks`` settings (checked before anything is ingested), or None without ``masks``."""
-    if masks is None:
-        if pattern or classes or colors:
-            raise FairmicroError("--mask-pattern, --mask-classes and --mask-colors need --masks DIR")
+    """The ``--masks`` settings (checked before anything is ingested), or None without masks.
+
+    With a ``pattern`` and no ``masks`` folder, the masks are among the image files found.
+    """
+    if masks is None and not pattern:
+        if classes or colors:
+            raise FairmicroError(
+                "--mask-classes and --mask-colors need --masks DIR (or --mask-pattern, for masks beside the images)"
+            )
         return None
     from fairmicro.catalog.mask_pairing import MaskOptions
     from fairmicro.catalog.masks import parse_mask_classes, parse_mask_colors
@@ -205,7 +210,7 @@ def mask_options(
         colors if colors is None or isinstance(colors, str) else ",".join(f"{k}={v}" for k, v in colors.items())
     )
     class_map = parse_mask_classes(class_text) if class_text else parse_mask_colors(color_text) if color_text else None
-    return MaskOptions(Path(masks), pattern, class_map)
+    return MaskOptions(None if masks is None else Path(masks), pattern, class_map)
 
 
 @contextlib.contextmanager

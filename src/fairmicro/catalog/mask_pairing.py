@@ -43,21 +43,27 @@ class MaskOptions:
     Parameters
     ----------
     folder
-        The folder holding the masks (searched recursively).
+        The folder holding the masks (searched recursively); ``None``: the masks are among the
+        image files found (``pattern`` tells them apart).
     pattern
         ``None``: a mask has its image's file name (or stem); else a name with ``{stem}``.
     class_map
         The classes; ``None``: label maps whose classes are named by value (``class_0``, ...).
     """
 
-    folder: Path
+    folder: Path | None
     pattern: str | None = None
     class_map: ClassMap | None = None
 
     def __post_init__(self) -> None:
         if self.pattern is not None and self.pattern.count(STEM) != 1:
             raise MaskError(f"--mask-pattern {self.pattern!r}: must contain {STEM} once, e.g. '{{stem}}_mask'")
-        if not self.folder.is_dir():
+        if self.folder is None:
+            if self.pattern is None:
+                raise MaskError(
+                    "masks beside the images need --mask-pattern (e.g. '{stem}_mask'), else give --masks DIR"
+                )
+        elif not self.folder.is_dir():
             raise MaskError(f"--masks {display(self.folder)}: is not a folder")
 
     def matcher(self) -> re.Pattern[str] | None:
@@ -119,6 +125,25 @@ def split_files(found: FileSet, roots: Sequence[Path], options: MaskOptions) -> 
     MaskError
         If ``--masks`` is (or holds) one of the image folders and no ``--mask-pattern`` tells masks from images.
     """
+    matcher, whole = options.matcher(), options.whole_name()
+    if options.folder is None:  # masks beside the images: told apart by the pattern
+        assert matcher is not None  # MaskOptions requires a pattern here
+        masks = [path for path in found.files if matcher.fullmatch(path.name if whole else path.stem)]
+    else:
+        _refuse_image_folder(roots, options)
+        masks = [
+            path
+            for path in collect_files([options.folder]).files
+            if matcher is None or matcher.fullmatch(path.name if whole else path.stem)
+        ]
+    excluded = {_real(path) for path in masks}
+    images = [path for path in found.files if _real(path) not in excluded]
+    return FileSet(images, found.skipped), masks
+
+
+def _refuse_image_folder(roots: Sequence[Path], options: MaskOptions) -> None:
+    """Refuse ``--masks`` that is (or holds) an image folder when no pattern tells masks from images."""
+    assert options.folder is not None
     folder = _real(options.folder)
     inside = [root for root in roots if _real(root) == folder or _real(root).startswith(folder.rstrip(os.sep) + os.sep)]
     if options.pattern is None and inside:
@@ -127,15 +152,6 @@ def split_files(found: FileSet, roots: Sequence[Path], options: MaskOptions) -> 
             f"--masks {display(options.folder)} {where} the image folder: give --mask-pattern (e.g. '{{stem}}_mask') "
             "to tell masks from images, or name the folder of the masks alone"
         )
-    matcher, whole = options.matcher(), options.whole_name()
-    masks = [
-        path
-        for path in collect_files([options.folder]).files
-        if matcher is None or matcher.fullmatch(path.name if whole else path.stem)
-    ]
-    excluded = {_real(path) for path in masks}
-    images = [path for path in found.files if _real(path) not in excluded]
-    return FileSet(images, found.skipped), masks
 
 
 def pair(

@@ -96,7 +96,8 @@ def ingest(
         typer.Option(help="Folder of segmentation masks, named like their images (or see --mask-pattern)."),
     ] = None,
     mask_pattern: Annotated[
-        str | None, typer.Option(help="Mask name from the image's stem, e.g. '{stem}_mask'.")
+        str | None,
+        typer.Option(help="Mask name from the image's stem, e.g. '{stem}_mask' (without --masks: beside the images)."),
     ] = None,
     mask_classes: Annotated[
         str | None,
