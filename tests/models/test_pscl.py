@@ -248,7 +248,8 @@ def test_predicted_masks_cover_the_whole_source_image_when_the_build_cropped_a_d
     assert bars and {r["bar"] for r in bars} == {bar}
     ds = tmp_path / "ds"
     cli("build", "barred", "--task", "segmentation", "--license", "MIT", "--out", str(ds))
-    cli("train", "pscl-seg", "--dataset", str(ds), "--labelled", "1", "--init", "none", *TINY_SEG)
+    trained = cli("train", "pscl-seg", "--dataset", str(ds), "--labelled", "1", "--init", "none", *TINY_SEG)
+    assert "Generating" not in trained.stderr  # datasets' progress bars stay out of logs (stderr is no terminal)
     run_id = cli.rows("SELECT run_id FROM model_runs WHERE plugin = 'pscl-seg'")[0]["run_id"]
     out = tmp_path / "pred"
     cli("predict", run_id, "--dataset", str(ds), "--split", "train", "--out", str(out))

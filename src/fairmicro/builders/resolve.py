@@ -16,9 +16,12 @@ revision sha, or the build fingerprint.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import re
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -280,4 +283,19 @@ def load_folder(folder: Path, cache_dir: str | Path | None = None, key: str | No
     key = key or content_digest(local_files(folder))
     name = hashlib.sha256(key.encode()).hexdigest()[:24]
     base = Path(cache_dir) if cache_dir else Path(datasets.config.HF_DATASETS_CACHE)
-    return datasets.load_dataset(str(folder), cache_dir=str(base / "fairmicro" / name))
+    with _bars_on_terminal_only(datasets):
+        return datasets.load_dataset(str(folder), cache_dir=str(base / "fairmicro" / name))
+
+
+@contextlib.contextmanager
+def _bars_on_terminal_only(datasets: Any) -> Iterator[None]:
+    """``datasets``' progress bars ("Generating train split") only when stderr is a terminal, not in logs."""
+    stream = sys.stderr
+    if datasets.are_progress_bars_disabled() or (stream is not None and stream.isatty()):
+        yield
+        return
+    datasets.disable_progress_bars()
+    try:
+        yield
+    finally:
+        datasets.enable_progress_bars()
