@@ -32,7 +32,7 @@ def configure(debug: bool) -> None:
     )
     # tifffile logs its own complaint about a broken file that ingest already reports in one line
     # (rejected: FILE: cause); show it only with --debug.
-    logging.getLogger("tifffile").setLevel(logging.DEBUG if debug else logging.ERROR)
+    logging.getLogger("tifffile").setLevel(logging.DEBUG if debug else logging.CRITICAL)
 
 
 def _notify_wait(message: str) -> None:
