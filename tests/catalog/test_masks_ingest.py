@@ -401,3 +401,22 @@ def test_mask_classes_without_masks_or_pattern_is_one_line_and_nothing_ingested(
     result = cli("ingest", str(folder), "--mask-classes", "background,phase", check=False)
     assert result.returncode == 1 and len(result.stderr.strip().splitlines()) == 1
     assert "--masks DIR" in result.stderr and not catalog_path.exists()
+
+
+def test_fifos_and_link_loops_among_the_masks_are_reported_as_skipped_not_opened(cli, catalog_path, tmp_path):
+    import os
+
+    images, masks = tmp_path / "images", tmp_path / "masks"
+    images.mkdir()
+    masks.mkdir()
+    labels = phases(0, classes=2)
+    for seed, name in enumerate(("s1", "s2")):
+        Image.fromarray(micrograph(phases(seed, classes=2))).save(images / f"{name}.png")
+    Image.fromarray(labels).save(masks / "s1.png")
+    os.mkfifo(masks / "s2.png")  # opening it would hang the ingest while it holds the catalog
+    (masks / "loop").symlink_to("loop")
+    result = cli("ingest", str(images), "--masks", str(masks), "--mask-classes", "background,phase", "--json")
+    summary = json.loads(result.stdout)
+    reasons = {Path(entry["path"]).name: entry["reason"] for entry in summary["skipped"]}
+    assert "FIFO" in reasons["s2.png"] and "loop" in reasons["loop"]
+    assert summary["masks"]["paired"] == 1 and summary["ingested"] == 2

@@ -126,19 +126,20 @@ def split_files(found: FileSet, roots: Sequence[Path], options: MaskOptions) -> 
         If ``--masks`` is (or holds) one of the image folders and no ``--mask-pattern`` tells masks from images.
     """
     matcher, whole = options.matcher(), options.whole_name()
+    skipped = list(found.skipped)
     if options.folder is None:  # masks beside the images: told apart by the pattern
         assert matcher is not None  # MaskOptions requires a pattern here
         masks = [path for path in found.files if matcher.fullmatch(path.name if whole else path.stem)]
     else:
         _refuse_image_folder(roots, options)
+        in_masks = collect_files([options.folder])
         masks = [
-            path
-            for path in collect_files([options.folder]).files
-            if matcher is None or matcher.fullmatch(path.name if whole else path.stem)
+            path for path in in_masks.files if matcher is None or matcher.fullmatch(path.name if whole else path.stem)
         ]
+        skipped += [entry for entry in in_masks.skipped if entry not in skipped]  # FIFOs, loops, ... among the masks
     excluded = {_real(path) for path in masks}
     images = [path for path in found.files if _real(path) not in excluded]
-    return FileSet(images, found.skipped), masks
+    return FileSet(images, skipped), masks
 
 
 def _refuse_image_folder(roots: Sequence[Path], options: MaskOptions) -> None:
