@@ -164,6 +164,35 @@ def test_lossy_colour_overlays_keep_their_class_pixels(cli, catalog_path, tmp_pa
     assert (decoded[labels == 1] == 1).mean() > 0.98  # a few ringing edge pixels may be lost
 
 
+@pytest.mark.parametrize("mode", ["L", "RGB"])
+def test_black_white_masks_saved_as_jpeg_read_as_two_classes(cli, catalog_path, tmp_path, mode):
+    """A JPEG of a 0/255 mask holds 1, 3, 252, ... near its edges: it once was 'holds value 252'."""
+    folder, masks = tmp_path / "images", tmp_path / "masks"
+    folder.mkdir()
+    masks.mkdir()
+    grey, labels, _ = _blob_overlay()
+    Image.fromarray(grey).save(folder / "s1.png")
+    Image.fromarray(labels * 255).convert(mode).save(masks / "s1.jpg", quality=75)
+    stored = np.asarray(Image.open(masks / "s1.jpg"))
+    assert not np.isin(stored, (0, 255)).all()  # the encoder moved some values
+    result = cli("ingest", str(folder), "--masks", str(masks), "--mask-classes", "background,blob")
+    assert "masks: 1 paired" in result.stdout, result.stdout
+    decoded = masks_by_name(catalog_path)["s1.png"]
+    assert (decoded == labels).mean() > 0.99
+
+
+def test_a_jpeg_that_is_no_black_white_mask_is_still_refused(cli, catalog_path, tmp_path):
+    folder, masks = tmp_path / "images", tmp_path / "masks"
+    folder.mkdir()
+    masks.mkdir()
+    grey, _, _ = _blob_overlay()
+    Image.fromarray(grey).save(folder / "s1.png")
+    Image.fromarray(grey).save(masks / "s1.jpg", quality=90)  # the micrograph itself, not a mask
+    result = cli("ingest", str(folder), "--masks", str(masks), "--mask-classes", "background,blob", check=False)
+    assert result.returncode == 1 and "mask rejected: mask s1.jpg: holds value" in result.stdout
+    assert masks_by_name(catalog_path) == {}
+
+
 def test_lossless_colour_masks_match_exactly(cli, catalog_path, tmp_path):
     folder = tmp_path / "images"
     folder.mkdir()

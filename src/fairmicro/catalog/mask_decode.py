@@ -27,13 +27,21 @@ def read_mask_pixels(data: bytes, name: str) -> np.ndarray:
     MaskError
         If the bytes cannot be decoded as an image.
     """
-    if data[:4] in _TIFF_MAGIC:
-        return _tiff_pixels(data, name)[0]
-    try:
-        from PIL import Image
+    return _stored_pixels(data, name)[0]
 
+
+def _stored_pixels(data: bytes, name: str, rgb: bool = False) -> tuple[np.ndarray, bool]:
+    """A mask's pixels as stored (``rgb``: a PIL image's palette applied, alpha dropped), and whether its
+    encoding is lossy (JPEG, WebP, JPEG 2000: values are then only close to those drawn)."""
+    if data[:4] in _TIFF_MAGIC:
+        pixels, compression = _tiff_pixels(data, name)
+        return pixels, compression in LOSSY_TIFF_COMPRESSIONS
+    from PIL import Image
+
+    try:
         with Image.open(io.BytesIO(data)) as image:
-            return np.asarray(image)
+            lossy = (image.format or "") in LOSSY_PIL_FORMATS
+            return np.asarray(image.convert("RGB") if rgb else image), lossy
     except Exception as exc:  # decoders raise many types on damaged data
         raise _unreadable(name, exc) from exc
 
@@ -65,23 +73,17 @@ LOSSY_TIFF_COMPRESSIONS = frozenset({6, 7, 99, 22610, 33004, 33007, 34712, 34892
 LOSSY_TOLERANCE = 64.0  # RGB distance within which a lossy mask's pixel still counts as a class colour, at most
 ROWS_PER_BLOCK = 512  # colour matching works on this many rows at a time (bounded memory on large masks)
 BINARY_WHITE = 255  # the class value of a black/white binary mask (0 and 255 only) with two classes
+# A lossy (JPEG, ...) black/white mask with two classes: values within this margin of 0 or 255 on nearly all
+# pixels (this share; ringing at edges moves a few further) are read as 0/1 by a threshold at the middle.
+LOSSY_BINARY_MARGIN = 64
+LOSSY_BINARY_SHARE = 0.98
+LOSSY_GREY_SPREAD = 24  # a lossy RGB label map whose channels differ by at most this is grey (chroma noise)
 
 
 def _colour_pixels(data: bytes, name: str) -> tuple[np.ndarray, bool]:
     """RGB values of a colour mask (palette applied, alpha dropped; grey repeated over R, G, B), and whether
     its encoding is lossy (JPEG, WebP, JPEG 2000: colours are then only close to the class colours)."""
-    if data[:4] in _TIFF_MAGIC:
-        pixels, compression = _tiff_pixels(data, name)
-        lossy = compression in LOSSY_TIFF_COMPRESSIONS
-    else:
-        from PIL import Image
-
-        try:
-            with Image.open(io.BytesIO(data)) as image:
-                lossy = (image.format or "") in LOSSY_PIL_FORMATS
-                pixels = np.asarray(image.convert("RGB"))
-        except Exception as exc:  # decoders raise many types on damaged data
-            raise _unreadable(name, exc) from exc
+    pixels, lossy = _stored_pixels(data, name, rgb=True)
     if pixels.ndim == 2:
         pixels = np.repeat(pixels[..., None], 3, axis=-1)
     if pixels.dtype == np.uint16:
@@ -134,12 +136,17 @@ def common_colours(data: bytes, name: str, count: int = 3) -> list[str]:
     return [f"#{int(v):06x}" for v in values[np.argsort(-counts, kind="stable")[:count]]]
 
 
-def _label_values(pixels: np.ndarray, name: str) -> np.ndarray:
-    """One channel of class values (a grey or R=G=B mask); a true colour mask is refused."""
+def _label_values(pixels: np.ndarray, name: str, lossy: bool = False) -> np.ndarray:
+    """One channel of class values (a grey or R=G=B mask); a true colour mask is refused.
+
+    A lossy mask's channels only come close to one another: their mean is its grey value.
+    """
     if pixels.dtype == np.bool_:
         return pixels.astype(np.uint8)
     if pixels.ndim == 3:
         channels = pixels[..., :3] if pixels.shape[-1] >= 3 else pixels[..., :1]
+        if lossy and pixels.dtype == np.uint8 and channels.shape[-1] == 3 and _greyish(channels):
+            return np.rint(channels.mean(axis=-1)).astype(np.uint8)
         if not (channels == channels[..., :1]).all():
             raise MaskError(
                 f"mask {name}: is a colour image, not a label map; give the class colours with "
@@ -153,6 +160,21 @@ def _label_values(pixels: np.ndarray, name: str) -> np.ndarray:
 
 def _only(values: np.ndarray, allowed: tuple[int, ...]) -> bool:
     return bool(np.isin(values, allowed).all())
+
+
+def _greyish(rgb: np.ndarray) -> bool:
+    """Whether a lossy RGB mask is grey up to its encoding's noise (channels within :data:`LOSSY_GREY_SPREAD`)."""
+    spread = rgb.max(axis=-1).astype(np.int16) - rgb.min(axis=-1)
+    return bool((spread <= LOSSY_GREY_SPREAD).all())
+
+
+def _lossy_black_white(values: np.ndarray) -> bool:
+    """Whether a lossy 8-bit mask is black/white up to its encoding's noise: nearly every pixel lies within
+    :data:`LOSSY_BINARY_MARGIN` of 0 or 255 (edges ring, so a few may not), and some lie near 255."""
+    if values.dtype != np.uint8 or not values.size:
+        return False
+    near = (values <= LOSSY_BINARY_MARGIN) | (values >= BINARY_WHITE - LOSSY_BINARY_MARGIN)
+    return float(near.mean()) >= LOSSY_BINARY_SHARE and bool((values >= BINARY_WHITE - LOSSY_BINARY_MARGIN).any())
 
 
 def decode_mask(data: bytes, class_map: ClassMap, name: str) -> np.ndarray:
@@ -172,16 +194,20 @@ def decode_mask(data: bytes, class_map: ClassMap, name: str) -> np.ndarray:
     ------
     MaskError
         If the file cannot be decoded, or (label maps) holds a value with no class. A label map holding
-        only 0 and 255 with two classes is a black/white binary mask: 255 is class 1.
+        only 0 and 255 with two classes is a black/white binary mask: 255 is class 1; so is a lossy
+        (JPEG, ...) one whose values lie near 0 or 255 (read with a threshold at 128).
     """
     if class_map.encoding == "colour_map":
         rgb, lossy = _colour_pixels(data, name)
         return _match_colours(rgb, class_map, lossy)
-    values = _label_values(read_mask_pixels(data, name), name)
+    pixels, lossy = _stored_pixels(data, name)
+    values = _label_values(pixels, name, lossy)
     top = int(values.max()) if values.size else 0
     low = int(values.min()) if values.size else 0
     if len(class_map.classes) == 2 and top == BINARY_WHITE and _only(values, (0, BINARY_WHITE)):
         return (values == BINARY_WHITE).astype(np.uint8)  # a black/white binary mask: white is the class
+    if len(class_map.classes) == 2 and top > 1 and lossy and _lossy_black_white(values):
+        return (values >= (BINARY_WHITE + 1) // 2).astype(np.uint8)  # a JPEG of a black/white mask
     if low < 0 or top >= len(class_map.classes):
         bad = low if low < 0 else top
         raise MaskError(
