@@ -88,7 +88,7 @@ def test_ingest_specimen_table_pattern_and_labels(tmp_path):
         ({"specimen_pattern": "(HC\\d+)"}, "specimen_id"),
         ({"specimen_pattern": "(?P<specimen_id>"}, "not a valid regex"),
         ({"label_column": "label"}, "--label-column needs --specimens"),
-        ({"mask_pattern": "{stem}_mask"}, "need --masks"),
+        ({"mask_classes": "background,phase"}, "need --masks"),
         ({"jobs": -1}, "--jobs"),
         ({"batch_size": 0}, "--batch-size"),
     ],
