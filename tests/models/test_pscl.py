@@ -259,3 +259,41 @@ def test_predicted_masks_cover_the_whole_source_image_when_the_build_cropped_a_d
         assert Image.open(path).size == sizes[path.stem], path.name
         if sizes[path.stem][1] > 40:
             assert (np.array(Image.open(path))[40:] == 0).all()  # the cropped data bar: no prediction
+
+
+@pytest.mark.slow
+def test_predict_out_never_replaces_source_images_or_drawn_masks(tmp_path):
+    """`--out` pointed at the data (PNG images, PNG masks of the same names): refused, nothing written."""
+    import hashlib
+
+    from PIL import Image
+
+    from tests.conftest import Cli
+
+    for index in range(4):
+        image, mask = micrograph(40, 2, seed=index)
+        for kind, pixels in (("images", image), ("masks", mask)):
+            (tmp_path / kind).mkdir(exist_ok=True)
+            Image.fromarray(pixels).save(tmp_path / kind / f"s{index}.png")
+    cli = Cli(tmp_path / "catalog.duckdb", tmp_path)
+    cli("ingest", str(tmp_path / "images"), "--masks", str(tmp_path / "masks"), "--mask-classes", "background,a")
+    ds = tmp_path / "ds"
+    cli("build", "pngs", "--task", "segmentation", "--license", "MIT", "--splits", "0.5,0,0.5", "--out", str(ds))
+    cli("train", "pscl-seg", "--dataset", str(ds), "--labelled", "1", "--init", "none", *TINY_SEG[:-1], "1")
+    run_id = cli.rows("SELECT run_id FROM model_runs WHERE plugin = 'pscl-seg'")[0]["run_id"]
+
+    def digests() -> dict[str, str]:
+        return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(tmp_path.glob("*s/*.png"))}
+
+    before, runs = digests(), len(cli.rows("SELECT run_id FROM model_runs"))
+    for folder in ("images", "masks"):
+        refused = cli(
+            "predict", run_id, "--dataset", str(ds), "--split", "test", "--out", str(tmp_path / folder), check=False
+        )
+        assert refused.returncode == 1 and len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+        assert "was not written by `fairmicro predict`" in refused.stderr
+    assert digests() == before and len(cli.rows("SELECT run_id FROM model_runs")) == runs  # no file, no run row
+    out = tmp_path / "pred"
+    for _ in range(2):  # its own masks it replaces: predicting again into one folder works
+        cli("predict", run_id, "--dataset", str(ds), "--split", "test", "--out", str(out))
+    assert len(list(out.glob("*.png"))) == 2

@@ -161,6 +161,9 @@ class Task:
             "use `fairmicro predict RUN_ID --where ...` for catalog images"
         )
 
+    def check_out(self, data: Any, out: Path | None) -> None:
+        """Refuse, before a run starts, an ``out`` that :meth:`predict_dataset` must not write into."""
+
     def write_predictions(self, catalog: Catalog, run_id: str, evaluation: Evaluation, *, accept: bool) -> None:
         """Store what :meth:`predict_dataset` produced (``accept``: as predicted annotations)."""
         self.write_outputs(catalog, run_id, evaluation)

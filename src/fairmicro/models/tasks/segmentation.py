@@ -161,6 +161,13 @@ class SegmentationTask(Task):
             )
         return lines + list((metrics.get("model_report") or {}).get("summary") or [])
 
+    def check_out(self, data: Any, out: Path | None) -> None:
+        """``out`` must not hold, under a mask's name, a file no ``predict --out`` wrote (one line, no run row)."""
+        from fairmicro.models.tasks.segmentation_output import refuse_foreign
+
+        if out is not None and "image" in data.column_names:
+            refuse_foreign(Path(out), data)
+
     def predict_dataset(self, model: ModelPlugin, data: Any, *, split: str, out: Path | None) -> Evaluation:
         """One whole-image 8-bit PNG label map per source image, ``out/<file stem>.png``."""
         from fairmicro.models.tasks.segmentation_output import write_masks

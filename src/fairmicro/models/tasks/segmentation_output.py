@@ -83,9 +83,15 @@ def stitch(data: Any, predictions: Iterable[np.ndarray]) -> dict[str, tuple[str,
     return result
 
 
-def _unique_names(stitched: dict[str, tuple[str, np.ndarray]]) -> dict[str, str]:
-    names, used = {}, set()
-    for sha, (stem, _) in stitched.items():
+def _unique_names(table: dict[str, list[Any]]) -> dict[str, str]:
+    """sha256 -> the file stem its mask is written under, in the order of the rows (a second image with one
+    stem gets ``-<sha256 prefix>``)."""
+    names: dict[str, str] = {}
+    used: set[str] = set()
+    for sha, file_name in zip(table["image_sha256"], table["file_name"], strict=True):
+        if sha in names:
+            continue
+        stem = _stem(file_name, sha)
         name = stem if stem not in used else f"{stem}-{sha[:8]}"
         if name != stem:
             log.warning("two images are named %s; the mask of %s is written as %s.png", stem, sha[:12], name)
@@ -94,20 +100,63 @@ def _unique_names(stitched: dict[str, tuple[str, np.ndarray]]) -> dict[str, str]
     return names
 
 
-def write_masks(out: Path, data: Any, predictions: Iterable[np.ndarray]) -> dict[str, Path]:
-    """Write ``out/<stem>.png`` (8-bit label map) per source image; returns sha256 -> path."""
+MARK_KEY = "fairmicro"  # PNG text chunk of every mask predict writes: only such files are ever replaced
+MARK_VALUE = "predicted mask"
+
+
+def _ours(path: Path) -> bool:
+    """Whether ``path`` is a mask an earlier ``predict --out`` wrote (it carries the mark)."""
     from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            return getattr(image, "text", {}).get(MARK_KEY) == MARK_VALUE
+    except Exception:  # noqa: BLE001 - not an image we can read: not ours
+        return False
+
+
+def refuse_foreign(out: Path, data: Any) -> None:
+    """Refuse, before anything is written, to replace a file no ``predict --out`` wrote (a source image, a
+    drawn mask: ``--out`` pointed at the data).
+
+    Raises
+    ------
+    ModelError
+        Naming the first such file.
+    """
+    for name in _unique_names(_table(data)).values():
+        path = out / f"{name}.png"
+        if os.path.lexists(path) and not (path.is_file() and not path.is_symlink() and _ours(path)):
+            raise ModelError(
+                f"--out {out}: {path.name} exists and was not written by `fairmicro predict` (a source image or a "
+                "drawn mask?); nothing was written. Choose another --out folder or move that file"
+            )
+
+
+def write_masks(out: Path, data: Any, predictions: Iterable[np.ndarray]) -> dict[str, Path]:
+    """Write ``out/<stem>.png`` (8-bit label map) per source image; returns sha256 -> path.
+
+    Only files an earlier ``predict --out`` wrote are replaced; any other file in the way stops the
+    prediction before the model runs.
+    """
+    from PIL import Image, PngImagePlugin
 
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ModelError(f"--out {out}: exists and is not a folder")
+    refuse_foreign(out, data)  # again: the folder may have changed since the run started
+    names = _unique_names(_table(data))
     stitched = stitch(data, predictions)
     out.mkdir(parents=True, exist_ok=True)
+    mark = PngImagePlugin.PngInfo()
+    mark.add_text(MARK_KEY, MARK_VALUE)
     written = {}
-    for sha, name in _unique_names(stitched).items():
+    for sha, name in names.items():
+        if sha not in stitched:
+            continue
         path = out / f"{name}.png"
         partial = out / f".{name}.png.partial"
-        Image.fromarray(stitched[sha][1], mode="L").save(partial, format="PNG")
+        Image.fromarray(stitched[sha][1], mode="L").save(partial, format="PNG", pnginfo=mark)
         os.replace(partial, path)
         written[sha] = path
     return written
