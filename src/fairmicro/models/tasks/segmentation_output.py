@@ -93,8 +93,6 @@ def _unique_names(table: dict[str, list[Any]]) -> dict[str, str]:
             continue
         stem = _stem(file_name, sha)
         name = stem if stem not in used else f"{stem}-{sha[:8]}"
-        if name != stem:
-            log.warning("two images are named %s; the mask of %s is written as %s.png", stem, sha[:12], name)
         used.add(name)
         names[sha] = name
     return names
@@ -145,7 +143,13 @@ def write_masks(out: Path, data: Any, predictions: Iterable[np.ndarray]) -> dict
     if out.exists() and not out.is_dir():
         raise ModelError(f"--out {out}: exists and is not a folder")
     refuse_foreign(out, data)  # again: the folder may have changed since the run started
-    names = _unique_names(_table(data))
+    table = _table(data)
+    names = _unique_names(table)
+    first_names = dict(zip(reversed(table["image_sha256"]), reversed(table["file_name"]), strict=True))
+    for sha, name in names.items():
+        stem = _stem(first_names[sha], sha)
+        if name != stem:
+            log.warning("two images are named %s; the mask of %s is written as %s.png", stem, sha[:12], name)
     stitched = stitch(data, predictions)
     out.mkdir(parents=True, exist_ok=True)
     mark = PngImagePlugin.PngInfo()
