@@ -286,14 +286,22 @@ def test_predict_out_never_replaces_source_images_or_drawn_masks(tmp_path):
         return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(tmp_path.glob("*s/*.png"))}
 
     before, runs = digests(), len(cli.rows("SELECT run_id FROM model_runs"))
-    for folder in ("images", "masks"):
+    for folder, why in (("images", "was not written by `fairmicro predict`"), ("masks", "is the stored mask of")):
         refused = cli(
             "predict", run_id, "--dataset", str(ds), "--split", "test", "--out", str(tmp_path / folder), check=False
         )
         assert refused.returncode == 1 and len(refused.stderr.strip().splitlines()) == 1, refused.stderr
-        assert "was not written by `fairmicro predict`" in refused.stderr
+        assert why in refused.stderr
     assert digests() == before and len(cli.rows("SELECT run_id FROM model_runs")) == runs  # no file, no run row
     out = tmp_path / "pred"
     for _ in range(2):  # its own masks it replaces: predicting again into one folder works
         cli("predict", run_id, "--dataset", str(ds), "--split", "test", "--out", str(out))
     assert len(list(out.glob("*.png"))) == 2
+    stored = tmp_path / "stored"  # masks stored as annotations: an accepted mask's file is never replaced
+    cli("predict", run_id, "--dataset", str(ds), "--split", "test", "--out", str(stored), "--annotate")
+    kept = {p.name: p.read_bytes() for p in stored.glob("*.png")}
+    runs = len(cli.rows("SELECT run_id FROM model_runs"))
+    again = cli("predict", run_id, "--dataset", str(ds), "--split", "test", "--out", str(stored), check=False)
+    assert again.returncode == 1 and "is the stored mask of an annotation" in again.stderr, again.stderr
+    assert {p.name: p.read_bytes() for p in stored.glob("*.png")} == kept
+    assert len(cli.rows("SELECT run_id FROM model_runs")) == runs

@@ -339,6 +339,18 @@ def image_sizes(catalog: Catalog, shas: Sequence[str]) -> dict[str, tuple[str, i
     return {sha: (path, width, height) for sha, path, width, height in rows}
 
 
+def stored_mask_paths(catalog: Catalog, paths: Sequence[str]) -> set[str]:
+    """Those of ``paths`` that a mask annotation (drawn or accepted from a prediction) records as its file."""
+    if not paths:
+        return set()
+    rows = catalog.query(
+        "SELECT DISTINCT mask_path FROM annotations WHERE annotation_kind = 'mask' "
+        "AND mask_path IN (SELECT unnest(?::VARCHAR[]))",
+        [list(paths)],
+    ).rows
+    return {row[0] for row in rows}
+
+
 def image_masks(
     catalog: Catalog, shas: Sequence[str] | None = None, *, source: str | None = "manual", run_id: str | None = None
 ) -> dict[str, MaskRef]:

@@ -375,7 +375,7 @@ def predict_dataset(
         raise ModelError("--dataset is required to predict with a plugin that has no training run")
     resolved = resolve_dataset(ref, catalog=catalog)
     data = _split(resolved.dataset, split)
-    source.task.check_out(data, out)
+    source.task.check_out(data, out, resolve_catalog_path(catalog))
     seed = int((source.parent or {}).get("seed") or 0)
     recorder = RunRecorder(
         resolve_catalog_path(catalog),

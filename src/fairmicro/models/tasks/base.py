@@ -161,7 +161,7 @@ class Task:
             "use `fairmicro predict RUN_ID --where ...` for catalog images"
         )
 
-    def check_out(self, data: Any, out: Path | None) -> None:
+    def check_out(self, data: Any, out: Path | None, catalog_path: Path) -> None:
         """Refuse, before a run starts, an ``out`` that :meth:`predict_dataset` must not write into."""
 
     def write_predictions(self, catalog: Catalog, run_id: str, evaluation: Evaluation, *, accept: bool) -> None:

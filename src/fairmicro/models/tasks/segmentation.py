@@ -14,6 +14,7 @@ per repeat and as mean and std over repeats.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
@@ -161,12 +162,20 @@ class SegmentationTask(Task):
             )
         return lines + list((metrics.get("model_report") or {}).get("summary") or [])
 
-    def check_out(self, data: Any, out: Path | None) -> None:
-        """``out`` must not hold, under a mask's name, a file no ``predict --out`` wrote (one line, no run row)."""
-        from fairmicro.models.tasks.segmentation_output import refuse_foreign
+    def check_out(self, data: Any, out: Path | None, catalog_path: Path) -> None:
+        """``out`` must not hold, under a mask's name, a file no ``predict --out`` wrote, nor the file of a stored
+        mask annotation (one line, no run row)."""
+        from fairmicro.catalog import Catalog
+        from fairmicro.catalog.masks import stored_mask_paths
+        from fairmicro.models.tasks.segmentation_output import mask_targets, refuse_foreign
 
-        if out is not None and "image" in data.column_names:
-            refuse_foreign(Path(out), data)
+        if out is None or "image" not in data.column_names:
+            return
+        targets = mask_targets(Path(out), data)
+        names = {str(t) for t in targets} | {os.path.realpath(t) for t in targets}
+        with Catalog.open_for_reading(catalog_path) as catalog:
+            stored = stored_mask_paths(catalog, sorted(names))
+        refuse_foreign(Path(out), data, stored)
 
     def predict_dataset(self, model: ModelPlugin, data: Any, *, split: str, out: Path | None) -> Evaluation:
         """One whole-image 8-bit PNG label map per source image, ``out/<file stem>.png``."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -113,17 +113,27 @@ def _ours(path: Path) -> bool:
         return False
 
 
-def refuse_foreign(out: Path, data: Any) -> None:
+def mask_targets(out: Path, data: Any) -> list[Path]:
+    """The files :func:`write_masks` writes for ``data`` into ``out``, as absolute paths."""
+    return [Path(os.path.abspath(out / f"{name}.png")) for name in _unique_names(_table(data)).values()]
+
+
+def refuse_foreign(out: Path, data: Any, stored: Collection[str] = ()) -> None:
     """Refuse, before anything is written, to replace a file no ``predict --out`` wrote (a source image, a
-    drawn mask: ``--out`` pointed at the data).
+    drawn mask: ``--out`` pointed at the data), or one a mask annotation records (``stored``: accepted
+    with ``--accept`` by an earlier run, whose record would then point at other pixels).
 
     Raises
     ------
     ModelError
         Naming the first such file.
     """
-    for name in _unique_names(_table(data)).values():
-        path = out / f"{name}.png"
+    for path in mask_targets(out, data):
+        if str(path) in stored or os.path.realpath(path) in stored:
+            raise ModelError(
+                f"--out {out}: {path.name} is the stored mask of an annotation in the catalog (an earlier "
+                "`predict --accept` or `ingest --masks`); nothing was written. Choose another --out folder"
+            )
         if os.path.lexists(path) and not (path.is_file() and not path.is_symlink() and _ours(path)):
             raise ModelError(
                 f"--out {out}: {path.name} exists and was not written by `fairmicro predict` (a source image or a "
