@@ -375,6 +375,7 @@ def test_hostile_names_pair(cli, catalog_path, tmp_path):
         (["--masks", "MASKS", "--mask-colors", "crack=red"], "expected NAME=#RRGGBB"),
         (["--masks", "MASKS", "--mask-classes", "a", "--mask-colors", "b=#000000"], "not both"),
         (["--masks", "MASKS", "--mask-pattern", "mask_only"], "must contain {stem}"),
+        (["--mask-pattern", "{stem}"], "tells them from the images"),  # beside the images: every file would match
         (["--masks", "IMAGES"], "is the image folder"),
         (["--masks", "ROOT"], "holds"),  # the folder above images/ and masks/: every image would be a mask
         (["--masks", "NOWHERE"], "is not a folder"),

@@ -59,9 +59,10 @@ class MaskOptions:
         if self.pattern is not None and self.pattern.count(STEM) != 1:
             raise MaskError(f"--mask-pattern {self.pattern!r}: must contain {STEM} once, e.g. '{{stem}}_mask'")
         if self.folder is None:
-            if self.pattern is None:
+            if self.pattern is None or self.pattern == STEM:
                 raise MaskError(
-                    "masks beside the images need --mask-pattern (e.g. '{stem}_mask'), else give --masks DIR"
+                    "masks beside the images need a --mask-pattern that tells them from the images "
+                    "(e.g. '{stem}_mask'), else give --masks DIR"
                 )
         elif not self.folder.is_dir():
             raise MaskError(f"--masks {display(self.folder)}: is not a folder")
