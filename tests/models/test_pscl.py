@@ -305,3 +305,19 @@ def test_predict_out_never_replaces_source_images_or_drawn_masks(tmp_path):
     assert again.returncode == 1 and "is the stored mask of an annotation" in again.stderr, again.stderr
     assert {p.name: p.read_bytes() for p in stored.glob("*.png")} == kept
     assert len(cli.rows("SELECT run_id FROM model_runs")) == runs
+
+
+def test_a_one_epoch_pretraining_run_reports_its_first_and_last_steps_loss(built):
+    """With --epochs 1 the first and last epoch are one: the run compares its first and last tenth of steps."""
+    from fairmicro.models.tasks.pretraining import PretrainingTask
+
+    cli, _, pretrain_id = built
+    metrics = json.loads(cli.rows(f"SELECT metrics FROM model_runs WHERE run_id = '{pretrain_id}'")[0]["metrics"])
+    steps = metrics["loss_steps"]
+    assert metrics["epochs"] == 1 and metrics["steps"] == len(steps) >= 2
+    window = metrics["loss_window"]
+    assert window == max(1, len(steps) // 10)
+    assert metrics["loss_first"] == pytest.approx(np.mean(steps[:window]))
+    assert metrics["loss_last"] == pytest.approx(np.mean(steps[-window:]))
+    assert metrics["history"]["loss"] == [pytest.approx(np.mean(steps))]  # the epoch curve is unchanged
+    assert f"of {len(steps)} steps" in PretrainingTask().summary(metrics)[0]

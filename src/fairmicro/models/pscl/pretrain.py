@@ -21,6 +21,7 @@ from fairmicro.models.pscl import contrast
 from fairmicro.models.pscl.augment import Symmetry, pad_to, photometric, random_crop
 from fairmicro.models.pscl.budget import announce_pretraining
 from fairmicro.models.pscl.net import PretrainNet, pad_to_multiple
+from fairmicro.models.tasks.pretraining import STEP_LOSSES
 
 TOP_K = {"simclr": 4, "moco": 30}
 
@@ -249,7 +250,8 @@ def _new_state(in_channels: int, cfg: PretrainConfig, device: torch.device, gene
 def pretrain(
     images: list[np.ndarray], cfg: PretrainConfig, labelled: Labelled | None = None
 ) -> tuple[PretrainNet, dict[str, list[float]]]:
-    """Pretrain on standardised ``C x H x W`` images; returns the network and per-epoch mean losses."""
+    """Pretrain on standardised ``C x H x W`` images; returns the network and per-epoch mean losses
+    (plus ``loss_steps``: the loss of every step)."""
     torch.manual_seed(cfg.seed)
     generator = torch.Generator().manual_seed(cfg.seed)
     device = torch.device(cfg.device)
@@ -259,6 +261,7 @@ def pretrain(
     k = cfg.top_k or TOP_K[cfg.variant]
     loss_fn = _moco_loss if cfg.variant == "moco" else _simclr_loss
     history: dict[str, list[float]] = {"loss": [], "image_loss": [], "patch_loss": []}
+    per_step: list[float] = []
     if labelled is not None:
         state.protos = _prototypes(state.key_net or state.net, labelled, device)
     total_steps, clock = cfg.epochs * steps_per_epoch(len(images), cfg), [time.perf_counter()]
@@ -275,7 +278,9 @@ def pretrain(
             optimizer.step()
             if state.key_net is not None:
                 _momentum_update(state.net, state.key_net, cfg.momentum)
-            sums += [loss.item(), image_loss.item(), patch_loss.item()]
+            step_loss = loss.item()
+            sums += [step_loss, image_loss.item(), patch_loss.item()]
+            per_step.append(step_loss)
             count += 1
             if epoch == 0 and count <= 2:  # the second step, after warm-up, is the one timed
                 clock.append(time.perf_counter())
@@ -283,4 +288,4 @@ def pretrain(
                     announce_pretraining(clock[2] - clock[1], total_steps, cfg)
         for key, value in zip(history, sums / count, strict=True):
             history[key].append(float(value))
-    return state.net, history
+    return state.net, {**history, STEP_LOSSES: per_step}

@@ -2,7 +2,9 @@
 
 Plugins implement ``fit(train)`` (no ``label`` is read, any dataset with an
 ``image`` column will do) and expose ``history_`` with at least ``loss`` per
-epoch. A pretraining run (``run_kind`` ``pretrain``) scores no split: its
+epoch, and optionally :data:`STEP_LOSSES` (the loss of every step: the run's
+``loss_first``/``loss_last`` then compare its first and last tenth of steps, so
+a one-epoch run shows whether its loss fell). A pretraining run (``run_kind`` ``pretrain``) scores no split: its
 metrics are the loss history, its plot the loss curve; it writes no rows
 besides the run record. Its saved model is what fine-tuning runs start from.
 """
@@ -18,6 +20,8 @@ from fairmicro.models.tasks.base import Evaluation, Task
 
 if TYPE_CHECKING:
     from fairmicro.models.base import ModelPlugin
+
+STEP_LOSSES = "loss_steps"  # history_ key of the per-step losses (not an epoch series)
 
 
 class PretrainingTask(Task):
@@ -60,14 +64,12 @@ class PretrainingTask(Task):
         return [artifacts.plot_curves(folder, "loss_curve", metrics["history"], title, ylabel="loss")]
 
     def summary(self, metrics: dict[str, Any]) -> list[str]:
-        """First and last epoch loss."""
+        """Loss at the start and the end of pretraining."""
         first, last = (_figure(metrics.get(k)) for k in ("loss_first", "loss_last"))
-        return [
-            (
-                f"pretrained on {metrics['split']} ({metrics['n']} images): loss {first} -> {last} "
-                f"over {metrics['epochs']} epoch(s)"
-            )
-        ]
+        steps, window = metrics.get("steps"), metrics.get("loss_window")
+        where = f" (means of the first and last {window} of {steps} steps)" if steps else ""
+        line = f"pretrained on {metrics['split']} ({metrics['n']} images): loss {first} -> {last}{where} "
+        return [line + f"over {metrics['epochs']} epoch(s)"]
 
 
 def _figure(value: float | None) -> str:
@@ -75,14 +77,31 @@ def _figure(value: float | None) -> str:
 
 
 def loss_metrics(history: dict[str, list[float]], split: str, n: int) -> dict[str, Any]:
-    """JSON-ready metrics of a loss history (non-finite values kept as None)."""
+    """JSON-ready metrics of a loss history (non-finite values kept as None).
+
+    ``loss_first``/``loss_last``: the mean loss of the first and last tenth of the steps (at least one step)
+    when the history has :data:`STEP_LOSSES`, else of the first and last epoch.
+    """
     clean = {key: [float(v) if math.isfinite(float(v)) else None for v in values] for key, values in history.items()}
+    per_step = clean.pop(STEP_LOSSES, None) or []
     loss = clean.get("loss") or [None]
+    first, last, window = loss[0], loss[-1], None
+    if per_step:
+        window = max(1, len(per_step) // 10)
+        first, last = _mean(per_step[:window]), _mean(per_step[-window:])
     return {
         "split": split,
         "n": n,
         "epochs": len(clean.get("loss") or []),
-        "loss_first": loss[0],
-        "loss_last": loss[-1],
+        "steps": len(per_step) or None,
+        "loss_window": window,
+        STEP_LOSSES: per_step or None,
+        "loss_first": first,
+        "loss_last": last,
         "history": clean,
     }
+
+
+def _mean(values: list[float | None]) -> float | None:
+    finite = [v for v in values if v is not None]
+    return sum(finite) / len(finite) if finite else None
