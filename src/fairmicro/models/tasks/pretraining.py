@@ -4,9 +4,10 @@ Plugins implement ``fit(train)`` (no ``label`` is read, any dataset with an
 ``image`` column will do) and expose ``history_`` with at least ``loss`` per
 epoch, and optionally :data:`STEP_LOSSES` (the loss of every step: the run's
 ``loss_first``/``loss_last`` then compare its first and last tenth of steps, so
-a one-epoch run shows whether its loss fell). A pretraining run (``run_kind`` ``pretrain``) scores no split: its
-metrics are the loss history, its plot the loss curve; it writes no rows
-besides the run record. Its saved model is what fine-tuning runs start from.
+a one-epoch run shows whether its loss fell). A pretraining run (``run_kind``
+``pretrain``) scores no split: its metrics are the loss history, its plot the
+loss curve; it writes no rows besides the run record. Its saved model is what
+fine-tuning runs start from.
 """
 
 from __future__ import annotations
