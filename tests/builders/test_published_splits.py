@@ -117,3 +117,16 @@ def test_every_image_in_one_split_folder_is_a_warning(cli, tmp_path):
 )
 def test_published_split_of_a_path(path, split):
     assert published_split(path) == split
+
+
+def test_seed_and_split_by_with_published_splits_are_one_warning_and_change_nothing(cli, tmp_path):
+    root = tmp_path / "set"
+    _write_published_set(root, {"train": 2, "test": 1})
+    cli("ingest", str(root), "--label-from-folder")
+    common = ("build", "pub", "--splits", "folders", "--license", "MIT", "--json")
+    plain = cli(*common, "--out", str(tmp_path / "plain"))
+    seeded = cli(*common, "--seed", "7", "--split-by", "material", "--out", str(tmp_path / "seeded"))
+    warned = [line for line in seeded.stderr.splitlines() if "no effect with --splits folders" in line]
+    assert len(warned) == 1 and "--split-by and --seed" in warned[0]
+    assert "no effect" not in plain.stderr
+    assert json.loads(seeded.stdout)["fingerprint"] == json.loads(plain.stdout)["fingerprint"]

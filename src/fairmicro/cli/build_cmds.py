@@ -4,6 +4,7 @@ No ``from __future__ import annotations`` here: typer evaluates the option
 annotations, and the shared ``CatalogOption``/``WaitOption`` are imported inside ``register``.
 """
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -60,6 +61,22 @@ def _render(report: "BuildReport", console: "Console") -> None:
         console.print(f"warning: {warning}", markup=False, highlight=False)
 
 
+def _warn_unused_split_options(ctx: typer.Context, splits: str) -> None:
+    """One warning line when --split-by/--seed are given with --splits folders, which ignores them."""
+    if splits.strip().lower() != "folders":
+        return
+    given = [
+        f"--{name.replace('_', '-')}"
+        for name in ("split_by", "seed")
+        if getattr(ctx.get_parameter_source(name), "name", None) == "COMMANDLINE"
+    ]
+    if given:
+        sys.stderr.write(
+            f"warning: {' and '.join(given)} ha{'ve' if len(given) > 1 else 's'} no effect with --splits folders "
+            "(the published splits are kept)\n"
+        )
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's commands to `app`; heavy imports stay inside the commands."""
     from fairmicro.cli.commands import stdout
@@ -67,6 +84,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def build(
+        ctx: typer.Context,
         name: Annotated[str, typer.Argument(help="Dataset name (card title, crate name, catalog record).")],
         out: Annotated[Path, typer.Option(help="Output folder (replaced if it holds an earlier build).")],
         license_id: Annotated[
@@ -149,6 +167,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Build a Hugging Face dataset (Parquet + card), RO-Crate and Croissant from the catalog."""
         from fairmicro.api.pipeline import build as run_build
+
+        _warn_unused_split_options(ctx, splits)
 
         options: dict[str, Any] = {
             "where": where,
