@@ -10,6 +10,7 @@ is reported in one line and not stored, the others are.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections import defaultdict
@@ -67,16 +68,24 @@ class MaskOptions:
         elif not self.folder.is_dir():
             raise MaskError(f"--masks {display(self.folder)}: is not a folder")
 
-    def matcher(self) -> re.Pattern[str] | None:
-        """Regex over a mask's name (pattern with an extension) or stem, capturing the image stem."""
+    def image_stem(self, mask: Path) -> str | None:
+        """The image stem ``--mask-pattern`` reads from ``mask``'s name (or stem, when the pattern has no
+        extension); ``None`` when the name does not fit the pattern, or without a pattern."""
         if self.pattern is None:
             return None
-        before, _, after = self.pattern.partition(STEM)
-        return re.compile(re.escape(before) + "(?P<stem>.+)" + re.escape(after))
+        found = _pattern_regex(self.pattern).fullmatch(mask.name if self._whole_name() else mask.stem)
+        return found.group("stem") if found else None
 
-    def whole_name(self) -> bool:
+    def _whole_name(self) -> bool:
         """Whether the pattern names the mask's extension too."""
         return self.pattern is not None and Path(self.pattern).suffix.lower() in IMAGE_SUFFIXES
+
+
+@functools.lru_cache(maxsize=8)
+def _pattern_regex(pattern: str) -> re.Pattern[str]:
+    """``--mask-pattern`` as a regex capturing the image stem."""
+    before, _, after = pattern.partition(STEM)
+    return re.compile(re.escape(before) + "(?P<stem>.+)" + re.escape(after))
 
 
 @dataclass
@@ -126,17 +135,13 @@ def split_files(found: FileSet, roots: Sequence[Path], options: MaskOptions) -> 
     MaskError
         If ``--masks`` is (or holds) one of the image folders and no ``--mask-pattern`` tells masks from images.
     """
-    matcher, whole = options.matcher(), options.whole_name()
     skipped = list(found.skipped)
-    if options.folder is None:  # masks beside the images: told apart by the pattern
-        assert matcher is not None  # MaskOptions requires a pattern here
-        masks = [path for path in found.files if matcher.fullmatch(path.name if whole else path.stem)]
+    if options.folder is None:  # masks beside the images (MaskOptions requires a pattern): told apart by it
+        masks = [path for path in found.files if options.image_stem(path) is not None]
     else:
         _refuse_image_folder(roots, options)
         in_masks = collect_files([options.folder])
-        masks = [
-            path for path in in_masks.files if matcher is None or matcher.fullmatch(path.name if whole else path.stem)
-        ]
+        masks = [path for path in in_masks.files if options.pattern is None or options.image_stem(path) is not None]
         skipped += [entry for entry in in_masks.skipped if entry not in skipped]  # FIFOs, loops, ... among the masks
     excluded = {_real(path) for path in masks}
     images = [path for path in found.files if _real(path) not in excluded]
@@ -162,13 +167,12 @@ def pair(
     """(image, sha256, mask) pairs, images without mask, ambiguity lines, and masks without image."""
     by_key: dict[str, list[Path]] = defaultdict(list)
     by_stem: dict[str, list[Path]] = defaultdict(list)
-    matcher, whole = options.matcher(), options.whole_name()
     for mask in masks:
-        if matcher is None:
+        if options.pattern is None:
             by_key[mask.name].append(mask)
             by_stem[mask.stem].append(mask)
-        elif found := matcher.fullmatch(mask.name if whole else mask.stem):
-            by_stem[found.group("stem")].append(mask)
+        elif (stem := options.image_stem(mask)) is not None:
+            by_stem[stem].append(mask)
     pairs, problems, used = [], [], set()
     without = 0
     for image, sha in images:

@@ -175,7 +175,7 @@ class SegmentationTask(Task):
         names = {str(t) for t in targets} | {os.path.realpath(t) for t in targets}
         with Catalog.open_for_reading(catalog_path) as catalog:
             stored = stored_mask_paths(catalog, sorted(names))
-        refuse_foreign(Path(out), data, stored)
+        refuse_foreign(Path(out), targets, stored)
 
     def predict_dataset(self, model: ModelPlugin, data: Any, *, split: str, out: Path | None) -> Evaluation:
         """One whole-image 8-bit PNG label map per source image, ``out/<file stem>.png``."""

@@ -57,20 +57,21 @@ def _place(canvas: np.ndarray, tile: np.ndarray, x: int, y: int) -> None:
         canvas[y : y + h, x : x + w] = tile[:h, :w]
 
 
-def stitch(data: Any, predictions: Iterable[np.ndarray]) -> dict[str, tuple[str, np.ndarray]]:
-    """Row predictions placed on their source image's full canvas: sha256 -> (file stem, label map).
+def stitch(table: dict[str, list[Any]], predictions: Iterable[np.ndarray]) -> dict[str, np.ndarray]:
+    """Row predictions placed on their source image's full canvas: sha256 -> label map.
 
     Rows are whole images or tiles (``tile_x_px``/``tile_y_px`` origin); the canvas
     is the source image's ``height_px x width_px`` (else ``image_height_px x
     image_width_px``, its size after data-bar cropping; else the rows' extent).
     Pixels no row covers (e.g. a data bar the build cropped) are 0.
     """
-    table = _table(data)
     placed: dict[str, list[tuple[int, int, np.ndarray]]] = {}
+    first: dict[str, int] = {}
     for row, tile in enumerate(predictions):
         x, y = int(table["tile_x_px"][row] or 0), int(table["tile_y_px"][row] or 0)
-        placed.setdefault(table["image_sha256"][row], []).append((x, y, tile))
-    first = {sha: table["image_sha256"].index(sha) for sha in placed}
+        sha = table["image_sha256"][row]
+        first.setdefault(sha, row)
+        placed.setdefault(sha, []).append((x, y, tile))
     result = {}
     for sha, tiles in placed.items():
         row = first[sha]
@@ -79,14 +80,14 @@ def stitch(data: Any, predictions: Iterable[np.ndarray]) -> dict[str, tuple[str,
         canvas = np.zeros((int(height), int(width)), dtype=np.uint8)
         for x, y, tile in tiles:
             _place(canvas, tile, x, y)
-        result[sha] = (_stem(table["file_name"][row], sha), canvas)
+        result[sha] = canvas
     return result
 
 
-def _unique_names(table: dict[str, list[Any]]) -> dict[str, str]:
-    """sha256 -> the file stem its mask is written under, in the order of the rows (a second image with one
-    stem gets ``-<sha256 prefix>``)."""
-    names: dict[str, str] = {}
+def _names(table: dict[str, list[Any]]) -> dict[str, tuple[str, str]]:
+    """sha256 -> (file stem, name its mask is written under), in the order of the rows: a second image with
+    one stem gets ``<stem>-<sha256 prefix>``."""
+    names: dict[str, tuple[str, str]] = {}
     used: set[str] = set()
     for sha, file_name in zip(table["image_sha256"], table["file_name"], strict=True):
         if sha in names:
@@ -94,7 +95,7 @@ def _unique_names(table: dict[str, list[Any]]) -> dict[str, str]:
         stem = _stem(file_name, sha)
         name = stem if stem not in used else f"{stem}-{sha[:8]}"
         used.add(name)
-        names[sha] = name
+        names[sha] = (stem, name)
     return names
 
 
@@ -115,24 +116,28 @@ def _ours(path: Path) -> bool:
 
 def mask_targets(out: Path, data: Any) -> list[Path]:
     """The files :func:`write_masks` writes for ``data`` into ``out``, as absolute paths."""
-    return [Path(os.path.abspath(out / f"{name}.png")) for name in _unique_names(_table(data)).values()]
+    return _targets(out, _names(_table(data)))
 
 
-def refuse_foreign(out: Path, data: Any, stored: Collection[str] = ()) -> None:
+def _targets(out: Path, names: dict[str, tuple[str, str]]) -> list[Path]:
+    return [Path(os.path.abspath(out / f"{name}.png")) for _, name in names.values()]
+
+
+def refuse_foreign(out: Path, targets: Iterable[Path], stored: Collection[str] = ()) -> None:
     """Refuse, before anything is written, to replace a file no ``predict --out`` wrote (a source image, a
-    drawn mask: ``--out`` pointed at the data), or one a mask annotation records (``stored``: accepted
-    with ``--accept`` by an earlier run, whose record would then point at other pixels).
+    drawn mask: ``--out`` pointed at the data), or one a mask annotation records (``stored``: an earlier
+    ``predict --annotate`` or ``ingest --masks``, whose record would then point at other pixels).
 
     Raises
     ------
     ModelError
         Naming the first such file.
     """
-    for path in mask_targets(out, data):
+    for path in targets:
         if str(path) in stored or os.path.realpath(path) in stored:
             raise ModelError(
                 f"--out {out}: {path.name} is the stored mask of an annotation in the catalog (an earlier "
-                "`predict --accept` or `ingest --masks`); nothing was written. Choose another --out folder"
+                "`predict --annotate` or `ingest --masks`); nothing was written. Choose another --out folder"
             )
         if os.path.lexists(path) and not (path.is_file() and not path.is_symlink() and _ours(path)):
             raise ModelError(
@@ -152,25 +157,23 @@ def write_masks(out: Path, data: Any, predictions: Iterable[np.ndarray]) -> dict
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ModelError(f"--out {out}: exists and is not a folder")
-    refuse_foreign(out, data)  # again: the folder may have changed since the run started
     table = _table(data)
-    names = _unique_names(table)
-    first_names = dict(zip(reversed(table["image_sha256"]), reversed(table["file_name"]), strict=True))
-    for sha, name in names.items():
-        stem = _stem(first_names[sha], sha)
+    names = _names(table)
+    refuse_foreign(out, _targets(out, names))  # again: the folder may have changed since the run started
+    for sha, (stem, name) in names.items():
         if name != stem:
             log.warning("two images are named %s; the mask of %s is written as %s.png", stem, sha[:12], name)
-    stitched = stitch(data, predictions)
+    stitched = stitch(table, predictions)
     out.mkdir(parents=True, exist_ok=True)
     mark = PngImagePlugin.PngInfo()
     mark.add_text(MARK_KEY, MARK_VALUE)
     written = {}
-    for sha, name in names.items():
+    for sha, (_, name) in names.items():
         if sha not in stitched:
             continue
         path = out / f"{name}.png"
         partial = out / f".{name}.png.partial"
-        Image.fromarray(stitched[sha][1], mode="L").save(partial, format="PNG", pnginfo=mark)
+        Image.fromarray(stitched[sha], mode="L").save(partial, format="PNG", pnginfo=mark)
         os.replace(partial, path)
         written[sha] = path
     return written
