@@ -213,7 +213,7 @@ def build(
         TilingSpec,
         build_dataset,
     )
-    from fairmicro.builders.splits import PUBLISHED
+    from fairmicro.builders.splits import names_published
     from fairmicro.catalog.store import Catalog as Store
 
     if not isinstance(where, str):
@@ -233,7 +233,7 @@ def build(
             mask_classes=_mask_classes(mask_classes),
         ),
         splits=SplitSpec.from_folders(allow_empty_class)
-        if isinstance(splits, str) and splits.strip().lower() == PUBLISHED
+        if names_published(splits)
         else SplitSpec(_fractions(splits), split_by, seed, allow_empty_class=allow_empty_class),
         license=license,
         creators=tuple(Creator.parse(c) for c in _texts(creators)),

@@ -44,6 +44,11 @@ def published_split(path: str) -> str | None:
     return None
 
 
+def names_published(splits: object) -> bool:
+    """Whether a ``--splits`` value asks for the published splits (``folders``, in any case)."""
+    return isinstance(splits, str) and splits.strip().lower() == PUBLISHED
+
+
 @dataclass(frozen=True)
 class SplitSpec:
     """How rows are divided.
