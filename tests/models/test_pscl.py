@@ -292,6 +292,10 @@ def test_predict_out_never_replaces_source_images_or_drawn_masks(tmp_path):
         )
         assert refused.returncode == 1 and len(refused.stderr.strip().splitlines()) == 1, refused.stderr
         assert why in refused.stderr
+    notes = tmp_path / "notes.txt"
+    notes.write_text("keep me")
+    as_file = cli("predict", run_id, "--dataset", str(ds), "--split", "test", "--out", str(notes), check=False)
+    assert as_file.returncode == 1 and "is not a folder" in as_file.stderr and notes.read_text() == "keep me"
     assert digests() == before and len(cli.rows("SELECT run_id FROM model_runs")) == runs  # no file, no run row
     out = tmp_path / "pred"
     for _ in range(2):  # its own masks it replaces: predicting again into one folder works

@@ -133,6 +133,8 @@ def refuse_foreign(out: Path, targets: Iterable[Path], stored: Collection[str] =
     ModelError
         Naming the first such file.
     """
+    if out.exists() and not out.is_dir():
+        raise ModelError(f"--out {out}: exists and is not a folder")
     for path in targets:
         if str(path) in stored or os.path.realpath(path) in stored:
             raise ModelError(
@@ -155,8 +157,6 @@ def write_masks(out: Path, data: Any, predictions: Iterable[np.ndarray]) -> dict
     from PIL import Image, PngImagePlugin
 
     out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise ModelError(f"--out {out}: exists and is not a folder")
     table = _table(data)
     names = _names(table)
     refuse_foreign(out, _targets(out, names))  # again: the folder may have changed since the run started
