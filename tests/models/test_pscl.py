@@ -222,7 +222,7 @@ def test_labelled_count_out_of_range_is_one_line_and_no_run_row(built, labelled)
 
 
 @pytest.mark.slow
-def test_predicted_masks_cover_the_whole_source_image_when_the_build_cropped_a_data_bar(tmp_path):
+def test_predicted_masks_cover_the_whole_source_image_when_the_build_cropped_a_data_bar(tmp_path, monkeypatch):
     """FEI images with a data bar: the build crops it, `predict --out` still writes the source image's size."""
     import tifffile
     from PIL import Image
@@ -231,6 +231,7 @@ def test_predicted_masks_cover_the_whole_source_image_when_the_build_cropped_a_d
     from tests.conftest import Cli
 
     bar = 9
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "hf-cache"))  # a fresh cache: the splits are generated
     write_collection(tmp_path / "images", specimens_per_class=2, images_per_specimen=2, shape=(40, 56), bar_rows=bar)
     sizes = {}
     for image in (tmp_path / "images").rglob("*.tif"):
@@ -250,6 +251,7 @@ def test_predicted_masks_cover_the_whole_source_image_when_the_build_cropped_a_d
     cli("build", "barred", "--task", "segmentation", "--license", "MIT", "--out", str(ds))
     trained = cli("train", "pscl-seg", "--dataset", str(ds), "--labelled", "1", "--init", "none", *TINY_SEG)
     assert "Generating" not in trained.stderr  # datasets' progress bars stay out of logs (stderr is no terminal)
+    assert (tmp_path / "hf-cache").is_dir()  # the splits were generated here, so bars would have shown
     run_id = cli.rows("SELECT run_id FROM model_runs WHERE plugin = 'pscl-seg'")[0]["run_id"]
     out = tmp_path / "pred"
     cli("predict", run_id, "--dataset", str(ds), "--split", "train", "--out", str(out))
