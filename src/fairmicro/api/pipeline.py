@@ -120,6 +120,13 @@ def _mask_classes(classes: Mapping[int, str] | Sequence[str] | None) -> dict[int
     return {int(value): name.strip() for value, _, name in pairs}
 
 
+def names_published(splits: object) -> bool:
+    """Whether a ``--splits`` value asks for the published splits (``folders``, in any case)."""
+    from fairmicro.builders.splits import names_published as names
+
+    return names(splits)
+
+
 def build(
     name: str,
     out: PathLike,
@@ -213,7 +220,6 @@ def build(
         TilingSpec,
         build_dataset,
     )
-    from fairmicro.builders.splits import names_published
     from fairmicro.catalog.store import Catalog as Store
 
     if not isinstance(where, str):

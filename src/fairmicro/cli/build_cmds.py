@@ -63,7 +63,7 @@ def _render(report: "BuildReport", console: "Console") -> None:
 
 def _warn_unused_split_options(ctx: typer.Context, splits: str) -> None:
     """One warning line when --split-by/--seed are given with --splits folders, which ignores them."""
-    from fairmicro.builders.splits import names_published
+    from fairmicro.api.pipeline import names_published
 
     if not names_published(splits):
         return
